@@ -1,0 +1,129 @@
+"""Run a chapter notebook with papermill, strictly.
+
+* Parameters are checked against the notebook's ``parameters`` cell
+  (:func:`papermill.inspect_notebook`): papermill itself only *warns* on an unknown one; we refuse it.
+* The kernel is this environment's own (``-k python3 -l python``), started with the compendium's
+  root as working directory and a deterministic environment (``SOURCE_DATE_EPOCH``,
+  ``PYTHONHASHSEED``, the Agg backend).
+* The executed copy is written to ``<out>/notebooks/<name>.ipynb`` only when every cell ran: a
+  failed run leaves ``<name>.failed.ipynb`` beside it and the failing cell's error on stderr,
+  so ``make`` never mistakes a failed chapter for a finished one.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from . import paths
+
+KERNEL = "python3"
+LANGUAGE = "python"
+CELL_TIMEOUT = 900
+#: 2016-09-01, the start of the Resilience Revolution's first school year.
+SOURCE_DATE_EPOCH = "1472688000"
+
+
+class NotebookParameterError(ValueError):
+    pass
+
+
+class ChapterFailed(RuntimeError):
+    pass
+
+
+def declared_parameters(notebook: str | Path) -> dict:
+    """The parameters a notebook declares in its ``parameters`` cell: ``{name: default source}``."""
+    import papermill
+
+    info = papermill.inspect_notebook(str(notebook))
+    return {name: p.get("default") for name, p in info.items()}
+
+
+def check_parameters(notebook: str | Path, parameters: dict) -> None:
+    """Refuse any parameter the notebook does not declare (papermill only warns)."""
+    declared = declared_parameters(notebook)
+    if not declared:
+        raise NotebookParameterError(f"{notebook}: has no cell tagged 'parameters'")
+    unknown = sorted(set(parameters) - set(declared))
+    if unknown:
+        raise NotebookParameterError(
+            f"{Path(notebook).name}: unknown parameter(s) {', '.join(unknown)}; "
+            f"the notebook declares: {', '.join(sorted(declared))}")
+
+
+def parse_assignments(items: list[str]) -> dict:
+    """``["name=value", ...]`` from the command line; values are YAML literals (``5``, ``true``, ``[a, b]``)."""
+    import yaml
+
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise NotebookParameterError(f"parameter {item!r} is not of the form name=value")
+        name, value = item.split("=", 1)
+        out[name.strip()] = yaml.safe_load(value) if value != "" else None
+    return out
+
+
+def kernel_env() -> dict:
+    return {"SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH, "PYTHONHASHSEED": "0", "MPLBACKEND": "agg",
+            "MATPLOTLIBRC": str(paths.MATPLOTLIBRC), "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+
+
+def run_chapter(notebook: str | Path, *, data_dir=None, out_dir=None, parameters: dict | None = None,
+                timeout: int = CELL_TIMEOUT, quiet: bool = False) -> Path:
+    """Execute ``notebook`` into the run's ``notebooks/`` folder; returns the executed copy's path."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    notebook = Path(notebook)
+    if not notebook.is_absolute():
+        notebook = (paths.NOTEBOOKS_DIR / notebook) if not notebook.exists() else notebook.resolve()
+    if not notebook.exists():
+        raise FileNotFoundError(f"no chapter notebook {notebook}")
+    lay = paths.layout(data_dir, out_dir)
+    params = {"data_dir": str(lay.data_dir), "out_dir": str(lay.out_dir), **(parameters or {})}
+    check_parameters(notebook, params)
+
+    target = lay.executed_dir / notebook.name
+    tmp = target.with_name(f".{notebook.stem}.running.ipynb")
+    failed = target.with_name(f"{notebook.stem}.failed.ipynb")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in (tmp, failed):
+        stale.unlink(missing_ok=True)
+
+    os.environ.update(kernel_env())
+    t0 = time.time()
+    if not quiet:
+        print(f"[rr] running {notebook.name} on {lay.data_dir} -> {lay.out_dir}", flush=True)
+    try:
+        papermill.execute_notebook(
+            str(notebook), str(tmp), parameters=params, kernel_name=KERNEL, language=LANGUAGE,
+            cwd=str(paths.ROOT), execution_timeout=timeout, progress_bar=False,
+            request_save_on_cell_execute=False)
+    except PapermillExecutionError as exc:
+        if tmp.exists():
+            os.replace(tmp, failed)
+        raise ChapterFailed(
+            f"{notebook.name} failed in cell {exc.exec_count} ({exc.ename}: {exc.evalue}).\n"
+            f"The executed notebook with the error is at {failed}.\n"
+            + "".join(exc.traceback[-8:] if exc.traceback else [])) from None
+    except BaseException:
+        if tmp.exists():
+            os.replace(tmp, failed)
+        raise
+    os.replace(tmp, target)
+    if not quiet:
+        print(f"[rr] {notebook.name} done in {time.time() - t0:.1f} s -> {target}", flush=True)
+    return target
+
+
+def main_run(notebook: str, *, data_dir=None, out_dir=None, assignments=(), timeout=CELL_TIMEOUT) -> int:
+    try:
+        run_chapter(notebook, data_dir=data_dir, out_dir=out_dir,
+                    parameters=parse_assignments(list(assignments)), timeout=timeout)
+    except (NotebookParameterError, ChapterFailed, FileNotFoundError) as exc:
+        print(f"rr run: error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, NotebookParameterError) else 1
+    return 0
