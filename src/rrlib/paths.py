@@ -15,6 +15,8 @@ Two variables choose what a run reads and where it writes:
     (the committed reference figures) and everything else under ``reports/``.
     Any other data folder writes under ``output/<name of the data folder>/``
     (processed tables, figures, reports alike), never over the reference figures.
+    With ``RR_OUT_DIR`` set, figures and reports go there; the shipped data's processed
+    tables stay in ``data/processed/`` (they depend on the data only).
 """
 from __future__ import annotations
 
@@ -103,7 +105,8 @@ def layout(data_dir: str | os.PathLike | None = None, out_dir: str | os.PathLike
     return Layout(
         data_dir=data_path,
         out_dir=out_path,
-        processed_dir=out_path / "processed",
+        # processed tables depend on the data only: the shipped data's live in data/processed
+        processed_dir=ROOT / "data" / "processed" if is_default_data else out_path / "processed",
         figures_dir=out_path / "figures",
         default=False,
     )
