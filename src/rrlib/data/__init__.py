@@ -18,7 +18,32 @@ A domain module defines
 
 * ``TABLES``: a list of :class:`Table` (pandera schema, codebook text, foreign keys), and
 * ``prepare(raw: dict[str, DataFrame]) -> dict[str, DataFrame]``: the cleaned and scored
-  tables it contributes to ``data/processed/`` (given every validated raw table).
+  tables it contributes to ``data/processed/`` (given every validated raw table). Optional:
+  without it, the domain's validated raw tables are written as they are.
+
+Public API
+----------
+``read_raw(data_dir, table)``
+    One raw table, read as strict UTF-8 and typed from its schema (no other checks).
+``validate(data_dir)``
+    Every registered table checked against its schema and the cross-table foreign keys;
+    returns ``{name: typed DataFrame}`` or raises :class:`DataValidationError`.
+``prepare(data_dir, processed_dir)``
+    validate, then each domain's ``prepare``; Parquet files written atomically plus a
+    ``.prepared.json`` stamp.
+``load(table, processed_dir=None)``
+    One processed table (for notebooks).
+``main_validate`` / ``main_prepare`` / ``main_codebook``
+    What the ``rr`` command line calls: short progress lines, an exit code, no traceback
+    for bad data.
+
+How a table is read (the rules a real extract must follow)
+----------------------------------------------------------
+* The file is ``<name>.csv`` or ``<name>.csv.gz`` (not both), UTF-8 (a byte-order mark is
+  allowed), comma separated, with a header row naming exactly the schema's columns (any order).
+* An empty cell is a missing value; every other cell is parsed by the column's type:
+  integers as digits (``3``, not ``3.0``), decimals as numbers, booleans as
+  ``true``/``false``/``1``/``0`` (any case), dates as ISO ``YYYY-MM-DD``, everything else as text.
 """
 from __future__ import annotations
 
@@ -38,6 +63,18 @@ class Table:
     real-world counterpart). ``foreign_keys`` are ``(column, other_table, other_column)``:
     every non-missing value of ``column`` must occur in ``other_table.other_column``.
     ``dates`` are the columns parsed as dates (ISO ``YYYY-MM-DD``).
+
+    Optional extras (all with defaults, so older specs keep working):
+
+    ``key``
+        the columns that identify a row (checked unique, also when several columns;
+        synthetic tables are sorted by them).
+    ``codes``
+        ``{column: {code: meaning}}`` for coded columns, printed in the codebook.
+    ``notes``
+        free-text codebook notes (calibration, caveats).
+    ``required``
+        a missing file is an error (True) or the table is skipped (False).
     """
 
     name: str
@@ -49,6 +86,14 @@ class Table:
     dates: tuple[str, ...] = ()
     required: bool = True
     notes: tuple[str, ...] = field(default_factory=tuple)
+    key: tuple[str, ...] = ()
+    codes: dict = field(default_factory=dict)
+    counterpart: str = ""
+
+    @property
+    def column_names(self) -> list[str]:
+        """The schema's columns in their declared order."""
+        return list(self.schema.columns)
 
 
 def domain_modules():
@@ -68,5 +113,26 @@ def tables() -> dict[str, Table]:
     out: dict[str, Table] = {}
     for mod in domain_modules():
         for t in getattr(mod, "TABLES", ()):
+            if t.name in out:
+                raise ValueError(f"table {t.name!r} is registered twice (in {mod.__name__})")
             out[t.name] = t
     return out
+
+
+from .validate import (  # noqa: E402  (the public API, after Table is defined)
+    DataValidationError,
+    find_file,
+    main_validate,
+    read_raw,
+    validate,
+)
+from .prepare import STAMP_NAME, main_prepare, prepare  # noqa: E402
+from .load import load, load_all  # noqa: E402
+from .codebook import main_codebook, render_codebook  # noqa: E402
+
+__all__ = [
+    "DOMAINS", "Table", "domain_modules", "tables",
+    "DataValidationError", "find_file", "read_raw", "validate", "main_validate",
+    "prepare", "main_prepare", "STAMP_NAME", "load", "load_all",
+    "render_codebook", "main_codebook",
+]

@@ -1,0 +1,142 @@
+"""``prepare``: validated raw tables -> cleaned and scored Parquet tables in ``processed_dir``.
+
+The run is all-or-nothing. Everything is computed in memory and written to a temporary folder
+beside ``processed_dir`` first; only when every table is written are the files moved into
+``processed_dir`` (each by an atomic rename), the stamp last. A failure at any point before
+leaves ``processed_dir`` exactly as it was. Raw files are only read.
+
+The stamp ``processed_dir/.prepared.json`` names the data folder, whether it is synthetic,
+the MANIFEST's sha256 sums, the sha256 of every raw file read and of every table written.
+"""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from . import domain_modules
+from .validate import DataValidationError, Problem, _print_progress, find_file, validate
+
+STAMP_NAME = ".prepared.json"
+
+
+def _outputs(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Each domain's processed tables (default: its validated raw tables), in domain order."""
+    out: dict[str, pd.DataFrame] = {}
+    for mod in domain_modules():
+        names = [t.name for t in getattr(mod, "TABLES", ())]
+        fn = getattr(mod, "prepare", None)
+        res = fn(raw) if fn is not None else {n: raw[n] for n in names if n in raw}
+        if not isinstance(res, dict):
+            raise TypeError(f"{mod.__name__}.prepare must return a dict of DataFrames, got {type(res).__name__}")
+        for name, df in res.items():
+            if not isinstance(df, pd.DataFrame):
+                raise TypeError(f"{mod.__name__}.prepare: {name!r} is a {type(df).__name__}, not a DataFrame")
+            if name in out:
+                raise ValueError(f"processed table {name!r} is produced twice (again by {mod.__name__})")
+            out[name] = df
+    return out
+
+
+def _parquet_bytes(df: pd.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    df.reset_index(drop=True).to_parquet(buf, index=False, engine="pyarrow", compression="snappy")
+    return buf.getvalue()
+
+
+def _check_dirs(data_dir: Path, processed_dir: Path) -> None:
+    if processed_dir == data_dir or data_dir in processed_dir.parents:
+        raise DataValidationError([Problem(str(processed_dir), "processed folder outside the raw folder",
+                                           detail="raw data folders are never written to")], data_dir)
+
+
+def prepare(data_dir: str | Path, processed_dir: str | Path, *, verify_manifest: bool = True,
+            progress: Callable[[str, str, int, float], None] | None = None) -> dict[str, Path]:
+    """Validate ``data_dir``, clean and score it, and write Parquet tables to ``processed_dir``.
+
+    Returns ``{table: path}`` of the processed tables. Raises :class:`DataValidationError` (bad
+    data) or :class:`rrlib.manifest.ManifestError` (files differ from the MANIFEST) before
+    anything is written. ``progress(table, file, rows, seconds)`` is called per raw table read
+    and per processed table written.
+    """
+    from .. import __version__, manifest
+    from ..io import dumps, sha256_file
+
+    data_dir = Path(data_dir).resolve()
+    processed_dir = Path(processed_dir).resolve()
+    _check_dirs(data_dir, processed_dir)
+    has_manifest = (data_dir / manifest.MANIFEST_NAME).exists()
+    doc = manifest.verify(data_dir) if (verify_manifest and has_manifest) else manifest.read(data_dir) \
+        if has_manifest else {}
+    raw = validate(data_dir, progress=progress)
+    raw_files = {}
+    for name in raw:
+        f = find_file(data_dir, name)
+        raw_files[f.name] = sha256_file(f)
+    outputs = _outputs(raw)
+
+    processed_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{processed_dir.name}.tmp-", dir=processed_dir.parent))
+    try:
+        written = {}
+        for name, df in outputs.items():
+            t0 = time.perf_counter()
+            data = _parquet_bytes(df)
+            (tmp / f"{name}.parquet").write_bytes(data)
+            written[name] = {"file": f"{name}.parquet", "rows": int(len(df)),
+                             "columns": [str(c) for c in df.columns],
+                             "sha256": sha256_file(tmp / f"{name}.parquet")}
+            if progress is not None:
+                progress(name, f"-> {name}.parquet", len(df), time.perf_counter() - t0)
+        stamp = {
+            "data_dir": str(data_dir),
+            "data_folder": data_dir.name,
+            "synthetic": doc.get("synthetic") if doc else None,
+            "manifest": ({"sha256": sha256_file(data_dir / manifest.MANIFEST_NAME),
+                          "generator": doc.get("generator"), "seed": doc.get("seed"),
+                          "scale": doc.get("scale"), "files": doc.get("files") or {}}
+                         if doc else None),
+            "raw_files": raw_files,
+            "tables": written,
+            "rrlib": __version__,
+        }
+        (tmp / STAMP_NAME).write_text(dumps(stamp), encoding="utf-8")
+        # Move into place: old stamp out first (an interrupted move leaves no stamp, so the
+        # folder reads as "not prepared"), then every table, then stale tables, stamp last.
+        processed_dir.mkdir(parents=True, exist_ok=True)
+        (processed_dir / STAMP_NAME).unlink(missing_ok=True)
+        for name in outputs:
+            os.replace(tmp / f"{name}.parquet", processed_dir / f"{name}.parquet")
+        for old in processed_dir.glob("*.parquet"):
+            if old.stem not in outputs:
+                old.unlink()
+        os.replace(tmp / STAMP_NAME, processed_dir / STAMP_NAME)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {name: processed_dir / f"{name}.parquet" for name in outputs}
+
+
+def main_prepare(data_dir: str | Path, processed_dir: str | Path) -> int:
+    """``rr prepare DATA_DIR PROCESSED_DIR``: validate and write the processed tables.
+
+    Prints one line per table; on bad data prints the message (no traceback) and returns 1.
+    """
+    from .. import manifest
+
+    t0 = time.perf_counter()
+    print(f"preparing {data_dir} -> {processed_dir}", flush=True)
+    try:
+        out = prepare(data_dir, processed_dir, progress=_print_progress())
+    except (DataValidationError, manifest.ManifestError) as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        print(f"nothing written to {processed_dir}", file=sys.stderr, flush=True)
+        return 1
+    print(f"ok: {len(out)} processed tables in {processed_dir} ({time.perf_counter() - t0:.1f} s)", flush=True)
+    return 0

@@ -1,0 +1,413 @@
+"""Reading and validating raw tables against the data contract.
+
+Every problem is reported with the file, the column, the rule and the first offending rows
+(line numbers count the header as line 1), all problems of a run in one
+:class:`DataValidationError`. Raw files are only ever opened for reading.
+"""
+from __future__ import annotations
+
+import gzip
+import io
+import re
+import sys
+import time
+import zlib
+from dataclasses import dataclass, field, replace as dc_replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from . import Table, tables as registered_tables
+
+#: How many offending rows a message shows per problem.
+MAX_ROWS_SHOWN = 5
+#: How many problems a message lists before "... and N more".
+MAX_PROBLEMS_SHOWN = 40
+
+_INT_RE = re.compile(r"^[+-]?\d+$")
+_TRUE = {"true", "1", "t", "yes", "y"}
+_FALSE = {"false", "0", "f", "no", "n"}
+
+
+@dataclass
+class Problem:
+    """One broken rule in one file (and column)."""
+
+    file: str
+    rule: str
+    column: str | None = None
+    rows: list[tuple[int | None, object]] = field(default_factory=list)  # (line, value)
+    count: int | None = None  # number of offending rows/values, when known
+    detail: str = ""
+
+    def format(self) -> str:
+        where = self.file + (f", column '{self.column}'" if self.column else "")
+        text = f"{where}: rule '{self.rule}'"
+        if self.detail:
+            text += f": {self.detail}"
+        if self.rows:
+            n = self.count if self.count is not None else len(self.rows)
+            shown = ", ".join(_fmt_row(line, v) for line, v in self.rows[:MAX_ROWS_SHOWN])
+            text += f"; {n} offending row{'s' if n != 1 else ''}, first: {shown}"
+        return text
+
+
+def _fmt_row(line, value) -> str:
+    v = _short(value)
+    return f"line {line} {v}" if line is not None else v
+
+
+def _short(value, width: int = 40) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return "(missing)"
+    s = repr(value.item() if hasattr(value, "item") else value)
+    return s if len(s) <= width else s[: width - 3] + "..."
+
+
+class DataValidationError(ValueError):
+    """Raw data break the data contract. ``problems`` lists every broken rule."""
+
+    def __init__(self, problems: list[Problem] | str, data_dir: str | Path | None = None):
+        if isinstance(problems, str):
+            problems = [Problem(file=str(data_dir or "?"), rule="data contract", detail=problems)]
+        self.problems = list(problems)
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        head = (f"data folder {self.data_dir} does not meet the data contract"
+                if self.data_dir is not None else "raw data do not meet the data contract")
+        n = len(self.problems)
+        lines = [f"{head} ({n} problem{'s' if n != 1 else ''}; see data/raw/README.md):"]
+        lines += ["  - " + p.format() for p in self.problems[:MAX_PROBLEMS_SHOWN]]
+        if n > MAX_PROBLEMS_SHOWN:
+            lines.append(f"  ... and {n - MAX_PROBLEMS_SHOWN} more")
+        super().__init__("\n".join(lines))
+
+
+# --------------------------------------------------------------------------- reading
+
+def _as_table(table: str | Table) -> Table:
+    if isinstance(table, Table):
+        return table
+    specs = registered_tables()
+    if table not in specs:
+        raise KeyError(f"unknown table {table!r}; registered tables: {', '.join(specs) or '(none)'}")
+    return specs[table]
+
+
+def find_file(data_dir: str | Path, name: str) -> Path | None:
+    """``<name>.csv`` or ``<name>.csv.gz`` in ``data_dir``; None if neither exists.
+
+    Raises :class:`DataValidationError` when both exist (which one is meant is unclear).
+    """
+    d = Path(data_dir)
+    found = [p for p in (d / f"{name}.csv", d / f"{name}.csv.gz") if p.is_file()]
+    if len(found) == 2:
+        raise DataValidationError([Problem(
+            file=f"{name}.csv", rule="one file per table",
+            detail=f"both {name}.csv and {name}.csv.gz exist; keep one")], d)
+    return found[0] if found else None
+
+
+def _decode(path: Path) -> tuple[str | None, list[Problem]]:
+    raw = path.read_bytes()
+    fname = path.name
+    if path.suffix == ".gz":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError, zlib.error) as exc:
+            return None, [Problem(fname, "gzip format", detail=f"not a readable gzip file ({exc})")]
+    if not raw.strip():
+        return None, [Problem(fname, "not empty", detail="the file is empty (no header, no rows)")]
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8", errors="strict"), []
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        bad = raw[exc.start: exc.start + 4]
+        n_bad = len(raw.decode("utf-8", errors="replace").split("\ufffd")) - 1
+        return None, [Problem(
+            fname, "UTF-8 encoding", rows=[(line, bad)], count=n_bad,
+            detail=(f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at byte offset {exc.start}); "
+                    "re-save the file as UTF-8"))]
+
+
+def _dtype_name(col) -> str:
+    return str(getattr(col, "dtype", "") or "")
+
+
+def _bad_rows(mask: np.ndarray, values: pd.Series) -> list[tuple[int, object]]:
+    idx = np.flatnonzero(mask)[:MAX_ROWS_SHOWN]
+    return [(int(i) + 2, values.iloc[i]) for i in idx]
+
+
+def _parse_column(s: pd.Series, col, fname: str, name: str, is_date: bool):
+    """Parse one text column to the schema's type. Returns (series, problems)."""
+    dt = _dtype_name(col)
+    nullable = bool(getattr(col, "nullable", False))
+    present = s.notna().to_numpy()
+    text = s.where(s.isna(), s.astype(str).str.strip()) if present.any() else s
+    problems: list[Problem] = []
+
+    def fail(mask, rule, detail=""):
+        problems.append(Problem(fname, rule, name, _bad_rows(mask, s), int(mask.sum()), detail))
+
+    if is_date or dt.startswith("datetime64"):
+        out = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+        bad = present & out.isna().to_numpy()
+        if bad.any():
+            fail(bad, "type date (ISO YYYY-MM-DD)")
+        out = out.astype("datetime64[ns]")
+    elif dt in ("int64", "int32", "int16", "int8", "Int64", "Int32", "Int16", "Int8"):
+        ok = text.str.match(_INT_RE).fillna(False).to_numpy(dtype=bool) if present.any() else present
+        bad = present & ~ok
+        if bad.any():
+            fail(bad, "type integer")
+        vals = pd.to_numeric(text.where(ok), errors="coerce")
+        out = vals.astype("Int64")
+        if dt[0] == "i":
+            missing = ~present
+            if missing.any():
+                fail(missing, "not_nullable (no missing values)")
+            elif not bad.any():
+                out = out.astype(dt)
+    elif dt in ("float64", "float32"):
+        out = pd.to_numeric(text, errors="coerce").astype(dt)
+        bad = present & out.isna().to_numpy()
+        if bad.any():
+            fail(bad, "type number")
+    elif dt in ("bool", "boolean"):
+        low = text.str.lower()
+        is_t = low.isin(_TRUE).to_numpy()
+        is_f = low.isin(_FALSE).to_numpy()
+        bad = present & ~(is_t | is_f)
+        if bad.any():
+            fail(bad, "type boolean (true/false)")
+        out = pd.Series(pd.array(np.where(is_t, True, False), dtype="boolean"), index=s.index)
+        out[~(is_t | is_f)] = pd.NA
+        if dt == "bool":
+            if (~present).any():
+                fail(~present, "not_nullable (no missing values)")
+            elif not bad.any():
+                out = out.astype(bool)
+    else:  # text (str / object / string) and anything else: keep the text, pandera checks it
+        out = s
+    return out, problems
+
+
+def _read(data_dir: Path, t: Table) -> tuple[pd.DataFrame | None, list[Problem], str]:
+    """Read and type one table. Returns (frame or None, problems, file name)."""
+    try:
+        path = find_file(data_dir, t.name)
+    except DataValidationError as exc:
+        return None, exc.problems, f"{t.name}.csv"
+    if path is None:
+        if not t.required:
+            return None, [], f"{t.name}.csv.gz"
+        return None, [Problem(f"{t.name}.csv.gz", "file present",
+                              detail=f"missing: expected {t.name}.csv.gz or {t.name}.csv in {data_dir}")], \
+            f"{t.name}.csv.gz"
+    fname = path.name
+    text, problems = _decode(path)
+    if text is None:
+        return None, problems, fname
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
+                         skip_blank_lines=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        return None, [Problem(fname, "CSV format", detail=str(exc).strip())], fname
+    header = [str(c) for c in df.columns]
+    expected = t.column_names
+    dups = sorted({re.sub(r"\.\d+$", "", c) for c in header if re.search(r"\.\d+$", c)} & set(expected))
+    missing = [c for c in expected if c not in header]
+    extra = [c for c in header if c not in expected and re.sub(r"\.\d+$", "", c) not in dups]
+    for c in missing:
+        problems.append(Problem(fname, "column present", c,
+                                detail=f"missing column; the header has: {', '.join(header)}"))
+    for c in extra:
+        problems.append(Problem(fname, "no unexpected columns", c,
+                                detail=f"column not in the data contract (expected: {', '.join(expected)})"))
+    for c in dups:
+        problems.append(Problem(fname, "column names unique", c, detail="column appears more than once"))
+    if len(df) == 0:
+        problems.append(Problem(fname, "not empty", detail="the file has a header but no data rows"))
+    if problems:
+        return None, problems, fname
+    df = df[expected].reset_index(drop=True)
+    cols = t.schema.columns
+    parsed = {}
+    for c in expected:
+        parsed[c], p = _parse_column(df[c], cols[c], fname, c, c in t.dates)
+        problems += p
+    out = pd.DataFrame(parsed, index=df.index)
+    return out, problems, fname
+
+
+def read_raw(data_dir: str | Path, table: str | Table) -> pd.DataFrame:
+    """One raw table from ``data_dir`` (``<table>.csv`` or ``.csv.gz``), typed from its schema.
+
+    Strict UTF-8; empty cells are missing values; columns in the schema's order. Checks the
+    file, the header and the types only (see :func:`validate` for the rest); raises
+    :class:`DataValidationError` naming the file, column, rule and first offending rows.
+    """
+    t = _as_table(table)
+    data_dir = Path(data_dir)
+    df, problems, _ = _read(data_dir, t)
+    if problems:
+        raise DataValidationError(problems, data_dir)
+    if df is None:
+        raise DataValidationError([Problem(f"{t.name}.csv.gz", "file present",
+                                           detail=f"missing (optional table) in {data_dir}")], data_dir)
+    return df
+
+
+# --------------------------------------------------------------------------- checking
+
+_RULE_NAMES = [
+    (re.compile(r"^field_uniqueness$"), lambda m: "unique (duplicate id)"),
+    (re.compile(r"^multiple_fields_uniqueness$"), lambda m: "unique (duplicate key)"),
+    (re.compile(r"^not_nullable$"), lambda m: "not_nullable (no missing values)"),
+]
+
+
+def _rule_name(check: str) -> str:
+    check = str(check)
+    for rx, f in _RULE_NAMES:
+        m = rx.match(check)
+        if m:
+            return f(m)
+    if len(check) > 120:
+        check = check[:117] + "..."
+    return check
+
+
+def _schema_problems(t: Table, df: pd.DataFrame, fname: str) -> list[Problem]:
+    import pandera.errors as pe
+
+    try:
+        t.schema.validate(df, lazy=True)
+        return []
+    except pe.SchemaErrors as exc:
+        fc = exc.failure_cases
+    except pe.SchemaError as exc:  # pragma: no cover - lazy=True should collect
+        return [Problem(fname, "schema", detail=str(exc).splitlines()[0])]
+    problems = []
+    fc = fc.copy()
+    fc["column"] = fc["column"].astype(object).where(fc["column"].notna(), None)
+    fc["_order"] = np.arange(len(fc))
+    for (column, check), g in fc.groupby(["column", "check"], dropna=False, sort=False):
+        col = None if column is None or (isinstance(column, float) and np.isnan(column)) else str(column)
+        idx = pd.to_numeric(g["index"], errors="coerce")
+        g = g.assign(_line=idx + 2).sort_values(["_line", "_order"], na_position="last")
+        rows = [(None if pd.isna(line) else int(line), v)
+                for line, v in zip(g["_line"], g["failure_case"])][:MAX_ROWS_SHOWN]
+        problems.append(Problem(fname, _rule_name(check), col, rows, count=len(g)))
+    return problems
+
+
+def _key_problems(t: Table, df: pd.DataFrame, fname: str) -> list[Problem]:
+    if not t.key:
+        return []
+    key = list(t.key)
+    dup = df.duplicated(key, keep=False).to_numpy()
+    if not dup.any():
+        return []
+    idx = np.flatnonzero(dup)
+    rows = [(int(i) + 2, tuple(df.iloc[i][key]) if len(key) > 1 else df.iloc[i][key[0]])
+            for i in idx[:MAX_ROWS_SHOWN]]
+    return [Problem(fname, f"unique key ({', '.join(key)})", ", ".join(key), rows, count=len(idx),
+                    detail="duplicate id")]
+
+
+def _fk_problems(t: Table, df: pd.DataFrame, fname: str, frames: dict, files: dict) -> list[Problem]:
+    problems = []
+    for column, other, other_col in t.foreign_keys:
+        if other not in frames or frames[other] is None or column not in df:
+            continue
+        s = df[column]
+        bad = (s.notna() & ~s.isin(frames[other][other_col])).to_numpy()
+        if bad.any():
+            problems.append(Problem(
+                fname, f"foreign key {column} -> {other}.{other_col}", column, _bad_rows(bad, s),
+                count=int(bad.sum()),
+                detail=f"values not found in {files.get(other, other)} column '{other_col}'"))
+    return problems
+
+
+def validate(data_dir: str | Path, *, only: list[str] | None = None,
+             progress: Callable[[str, str, int, float], None] | None = None) -> dict[str, pd.DataFrame]:
+    """Check every registered table of ``data_dir`` and the cross-table foreign keys.
+
+    Returns ``{table name: typed DataFrame}`` (optional tables that are absent are left out).
+    Raises :class:`DataValidationError` listing every problem (file, column, rule, first rows).
+    ``only`` restricts the check to some tables (their foreign keys to tables outside ``only``
+    are not checked). ``progress(table, file, rows, seconds)`` is called after each table.
+    """
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise DataValidationError([Problem(str(data_dir), "data folder exists",
+                                           detail="no such folder")], data_dir)
+    specs = registered_tables()
+    if only is not None:
+        unknown = [n for n in only if n not in specs]
+        if unknown:
+            raise KeyError(f"unknown tables {unknown}; registered: {', '.join(specs)}")
+        specs = {n: t for n, t in specs.items() if n in only}
+    frames: dict[str, pd.DataFrame | None] = {}
+    files: dict[str, str] = {}
+    problems: list[Problem] = []
+    for name, t in specs.items():
+        t0 = time.perf_counter()
+        df, p, fname = _read(data_dir, t)
+        files[name] = fname
+        if df is not None:
+            bad_cols = {q.column for q in p if q.column}
+            check_df, schema = df, t.schema
+            if bad_cols:  # columns that failed to parse are reported once, not again by pandera
+                schema = schema.remove_columns([c for c in bad_cols if c in schema.columns])
+                check_df = df.drop(columns=list(bad_cols))
+            p += _schema_problems(dc_replace(t, schema=schema), check_df, fname)
+            p += _key_problems(t, df, fname)
+        frames[name] = df  # even with problems: still usable for foreign-key checks
+        problems += p
+        if progress is not None:
+            progress(name, fname, 0 if df is None else len(df), time.perf_counter() - t0)
+    for name, t in specs.items():
+        if frames.get(name) is not None:
+            problems += _fk_problems(t, frames[name], files[name], frames, files)
+    if problems:
+        raise DataValidationError(problems, data_dir)
+    return {n: df for n, df in frames.items() if df is not None}
+
+
+# --------------------------------------------------------------------------- command line
+
+def _print_progress(stream=None):
+    stream = stream or sys.stdout
+
+    def report(name, fname, rows, seconds):
+        print(f"  {fname:<28} {rows:>10,} rows  {seconds:6.2f} s", file=stream, flush=True)
+    return report
+
+
+def main_validate(data_dir: str | Path, *, verify_manifest: bool = True) -> int:
+    """``rr validate DATA_DIR``: check the MANIFEST (when present) and every table.
+
+    Prints one line per table and a summary; on bad data prints the message (no traceback)
+    to stderr and returns 1; returns 0 when the folder meets the contract.
+    """
+    from .. import manifest
+
+    data_dir = Path(data_dir)
+    t0 = time.perf_counter()
+    try:
+        doc = manifest.verify(data_dir) if verify_manifest and (data_dir / manifest.MANIFEST_NAME).exists() else {}
+        flag = {True: "synthetic", False: "real (not synthetic)"}.get(doc.get("synthetic"), "no MANIFEST")
+        print(f"validating {data_dir} ({flag})", flush=True)
+        frames = validate(data_dir, progress=_print_progress())
+    except (DataValidationError, manifest.ManifestError) as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        return 1
+    print(f"ok: {len(frames)} tables meet the data contract ({time.perf_counter() - t0:.1f} s)", flush=True)
+    return 0
