@@ -1,0 +1,135 @@
+# The Resilience Revolution evaluation compendium: the pipeline as file targets.
+#
+#   make all      set up .venv, then reproduce every chapter, figure, table, the claims and the report
+#   make test     set up .venv, then run the test suite
+#
+# Choose the data with DATA_DIR=/path/to/raw (or RR_DATA_DIR) and where a non-default run writes
+# with OUT_DIR=... (default output/<name of the data folder>/). `make help` lists the targets.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.SECONDEXPANSION:
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+RR := $(PY) -m rrlib
+SETUP := $(VENV)/.installed
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export PYTHONHASHSEED := 0
+export SOURCE_DATE_EPOCH := 1472688000
+export MPLBACKEND := agg
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+DATA_DIR ?= $(RR_DATA_DIR)
+OUT_DIR ?= $(RR_OUT_DIR)
+ifneq ($(strip $(DATA_DIR)),)
+export RR_DATA_DIR := $(abspath $(DATA_DIR))
+endif
+ifneq ($(strip $(OUT_DIR)),)
+export RR_OUT_DIR := $(abspath $(OUT_DIR))
+endif
+
+# Where this run reads and writes, from rrlib.paths (standard library only: works before set-up).
+LAYOUT := $(shell PYTHONPATH=src $(PYTHON) -c 'from rrlib import paths as p; l = p.layout(); print(l.data_dir, l.out_dir, l.processed_dir, l.figures_dir)')
+RR_DATA := $(word 1,$(LAYOUT))
+RR_OUT := $(word 2,$(LAYOUT))
+RR_PROCESSED := $(word 3,$(LAYOUT))
+RR_FIGURES := $(word 4,$(LAYOUT))
+
+LIB_ALL := $(shell find src/rrlib -type f \( -name '*.py' -o -name '*.yml' -o -name matplotlibrc \) 2>/dev/null)
+# What a chapter depends on: the library less the other chapters' modules and the report tooling.
+LIB_CORE := $(filter-out src/rrlib/chapters/% src/rrlib/claims.py src/rrlib/report.py src/rrlib/verify.py src/rrlib/synth/%,$(LIB_ALL))
+LIB_DATA := $(filter src/rrlib/data/% src/rrlib/instruments/% src/rrlib/manifest.py src/rrlib/io.py,$(LIB_ALL))
+RAW_FILES := $(wildcard $(RR_DATA)/*)
+PREPARED := $(RR_PROCESSED)/.prepared.json
+
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+EXECUTED := $(patsubst notebooks/%,$(RR_OUT)/notebooks/%,$(NOTEBOOKS))
+CLAIMS := $(RR_OUT)/claims.json
+REPORT := $(RR_OUT)/index.html
+
+# Chapter module of each notebook, and chapter parameters.
+chapter_key = $(strip $(if $(findstring 01_reach,$1),reach,$(if $(findstring 02_exclusions,$1),exclusions,$(if $(findstring 03_wmf,$1),wmf,$(if $(findstring 04_self_harm,$1),selfharm,$(if $(findstring 05_targeted,$1),targeted,none))))))
+# The real DfE files beside the project (../shared/data), when present, feed the exclusions chapter.
+DFE_DIR ?= $(abspath ../shared/data/dfe-exclusions-sfr35-2017)
+DFE_LA_FILE ?= $(wildcard $(DFE_DIR)/clean_la_data.csv)
+DFE_NATIONAL_FILE ?= $(wildcard $(DFE_DIR)/SFR35_2017_National_characteristics.csv)
+PARAMS_02_exclusions := $(if $(DFE_LA_FILE),-p dfe_la_file=$(DFE_LA_FILE)) $(if $(DFE_NATIONAL_FILE),-p dfe_national_file=$(DFE_NATIONAL_FILE))
+
+.PHONY: all setup data chapters claims report verify figures-manifest test test-fast bench clean clean-all help strip synth hooks
+
+all: $(SETUP) data chapters claims report ## set up, then reproduce every chapter, the claims and the report (default)
+
+help: ## list the targets
+	@echo "Resilience Revolution evaluation compendium. Targets:"
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
+	@echo "Variables: DATA_DIR=<raw data folder> (default data/raw/synthetic)  OUT_DIR=<output folder>"
+	@echo "This run: data $(RR_DATA) -> outputs $(RR_OUT), figures $(RR_FIGURES)"
+
+setup: $(SETUP) ## create .venv (Python 3.11+) with the pinned dependencies and rrlib
+
+$(SETUP): pyproject.toml requirements.lock
+	@echo "[make] creating $(VENV) and installing the pinned environment (a few minutes the first time)"
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . \
+	  || $(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	-@git rev-parse --git-dir >/dev/null 2>&1 && $(VENV)/bin/nbstripout --install --attributes .git/info/attributes \
+	  && git config filter.nbstripout.extrakeys "metadata.papermill cell.metadata.papermill metadata.widgets metadata.language_info.version metadata.language_info.codemirror_mode metadata.language_info.pygments_lexer metadata.language_info.file_extension metadata.language_info.mimetype metadata.language_info.nbconvert_exporter"
+	touch $@
+
+data: $(PREPARED) ## verify the raw data's checksums, validate it and write the processed tables
+
+$(PREPARED): $(SETUP) $(RAW_FILES) $(LIB_DATA)
+	@if [ -f "$(RR_DATA)/MANIFEST" ]; then $(RR) verify-data; \
+	  else echo "[make] note: $(RR_DATA) has no MANIFEST: checksums not verified, data treated as real"; fi
+	$(RR) prepare
+
+synth: $(SETUP) ## regenerate the shipped synthetic data folder from its seed and parameters
+	$(RR) synth
+
+chapters: $(EXECUTED) ## run every chapter notebook (only those whose inputs changed)
+
+$(RR_OUT)/notebooks/%.ipynb: notebooks/%.ipynb $(PREPARED) $(LIB_CORE) $$(wildcard src/rrlib/chapters/$$(call chapter_key,$$*).py)
+	$(RR) run notebooks/$*.ipynb $(PARAMS_$*)
+
+claims: $(CLAIMS) ## compare claims.yml with the chapters' results (claims.json, claims.md)
+
+$(CLAIMS): $(EXECUTED) claims.yml src/rrlib/claims.py src/rrlib/results.py
+	$(RR) claims
+
+report: $(REPORT) ## build the HTML report (index.html, opens offline)
+
+$(REPORT): $(EXECUTED) $(CLAIMS) src/rrlib/report.py $(wildcard src/rrlib/templates/*)
+	$(RR) report
+
+verify: all ## rerun, then compare figures with figures/MANIFEST and fail on a claim that differs
+	$(RR) verify
+
+figures-manifest: all ## record the current reference figures' sha256 in figures/MANIFEST
+	$(RR) figures-manifest
+
+TEST_OUT := $(CURDIR)/output/.test
+test: $(SETUP) $(PREPARED) ## run the tests: unit, notebooks (nbval), environment, integration
+	@rm -rf $(TEST_OUT) && mkdir -p $(TEST_OUT)
+	$(PY) -m pytest -p no:cacheprovider tests
+	$(if $(NOTEBOOKS),RR_OUT_DIR=$(TEST_OUT)/nbval $(PY) -m pytest -p no:cacheprovider --nbval-lax --nbval-cell-timeout=900 $(NOTEBOOKS),@echo "[make] no chapter notebooks yet: nbval skipped")
+
+test-fast: $(SETUP) ## unit tests only
+	$(PY) -m pytest -p no:cacheprovider -m "not slow" tests/unit
+
+bench: $(SETUP) ## benchmark the pipeline (reports/bench.json); not part of make test
+	$(RR) bench
+
+strip: $(SETUP) ## strip outputs and papermill metadata from the committed notebooks
+	$(VENV)/bin/nbstripout --extra-keys "metadata.papermill cell.metadata.papermill metadata.widgets metadata.language_info.version metadata.language_info.codemirror_mode metadata.language_info.pygments_lexer metadata.language_info.file_extension metadata.language_info.mimetype metadata.language_info.nbconvert_exporter" $(NOTEBOOKS)
+
+clean: ## remove build products of this run (processed data, reports, outputs); keeps .venv and figures/
+	rm -rf $(RR_PROCESSED) $(RR_OUT)/notebooks $(RR_OUT)/results $(RR_OUT)/tables $(CLAIMS) $(RR_OUT)/claims.md $(RR_OUT)/claims.html $(REPORT) $(RR_OUT)/html output/.test
+	$(if $(filter $(CURDIR)/reports,$(RR_OUT)),,rm -rf $(RR_OUT))
+
+clean-all: clean ## also remove .venv
+	rm -rf $(VENV)

@@ -1,0 +1,114 @@
+"""The foundation: paths from the package, results files, MANIFEST checks, the strict runner."""
+import json
+import os
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from rrlib import manifest, paths, runner
+from rrlib.results import Results, load_all
+
+
+def test_root_is_the_compendium_whatever_the_working_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = subprocess.run([sys.executable, "-c", "from rrlib import paths; print(paths.ROOT)"],
+                         capture_output=True, text=True, cwd=tmp_path, check=True).stdout.strip()
+    assert out == str(paths.ROOT)
+    assert (paths.ROOT / "pyproject.toml").exists()
+
+
+def test_default_layout(monkeypatch):
+    monkeypatch.delenv("RR_DATA_DIR", raising=False)
+    monkeypatch.delenv("RR_OUT_DIR", raising=False)
+    lay = paths.layout()
+    assert lay.default and lay.data_dir == paths.DEFAULT_DATA_DIR
+    assert lay.figures_dir == paths.ROOT / "figures"
+    assert lay.results_dir == paths.ROOT / "reports" / "results"
+
+
+def test_other_data_never_writes_over_reference_figures(monkeypatch, tmp_path):
+    monkeypatch.setenv("RR_DATA_DIR", str(tmp_path / "seed7"))
+    monkeypatch.delenv("RR_OUT_DIR", raising=False)
+    lay = paths.layout()
+    assert not lay.default
+    assert lay.out_dir == paths.ROOT / "output" / "seed7"
+    assert lay.figures_dir == lay.out_dir / "figures" != paths.ROOT / "figures"
+    monkeypatch.setenv("RR_OUT_DIR", str(tmp_path / "o"))
+    assert paths.layout().processed_dir == tmp_path / "o" / "processed"
+
+
+def test_results_keys_and_canonical_file(tmp_path):
+    r = Results("reach", tmp_path / "results" / "reach.json")
+    r.record("reach.opportunities.young_people", 10, unit="count")
+    import numpy as np
+    r.record("reach.coverage.share", np.float64(0.5), lower=0.4, upper=0.6, method="Wilson score")
+    with pytest.raises(ValueError, match="must be dotted"):
+        r.record("exclusions.rate", 1)
+    with pytest.raises(ValueError):
+        r.record("reach", 1)
+    p = r.save()
+    first = p.read_bytes()
+    r.save()
+    assert p.read_bytes() == first
+    doc = json.loads(first)
+    assert doc["results"]["reach.coverage.share"] == {
+        "value": 0.5, "lower": 0.4, "upper": 0.6, "method": "Wilson score"}
+    assert load_all(tmp_path / "results")["reach.opportunities.young_people"]["value"] == 10
+
+
+def test_manifest_detects_a_changed_missing_or_unlisted_file(tmp_path):
+    (tmp_path / "a.csv").write_text("x\n1\n")
+    (tmp_path / "b.csv").write_text("y\n2\n")
+    manifest.write(tmp_path, synthetic=True, seed=1)
+    assert manifest.verify(tmp_path)["synthetic"] is True
+    assert manifest.is_synthetic(tmp_path) is True
+    (tmp_path / "a.csv").write_text("x\n999\n")
+    (tmp_path / "b.csv").unlink()
+    (tmp_path / "c.csv").write_text("z\n")
+    with pytest.raises(manifest.ManifestError) as e:
+        manifest.verify(tmp_path)
+    msg = str(e.value)
+    assert "a.csv: sha256" in msg and "b.csv: listed in MANIFEST but missing" in msg
+    assert "c.csv: present but not listed" in msg
+
+
+def _tiny_notebook(path, body="x = a * 2\nprint('result', x)"):
+    nb = nbformat.v4.new_notebook()
+    p = nbformat.v4.new_code_cell("a = 1\ndata_dir = None\nout_dir = None")
+    p.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# tiny"), p, nbformat.v4.new_code_cell(body)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+def test_runner_refuses_an_undeclared_parameter(tmp_path):
+    nb = _tiny_notebook(tmp_path / "99_tiny.ipynb")
+    with pytest.raises(runner.NotebookParameterError, match="unknown parameter.*typo_param"):
+        runner.check_parameters(nb, {"a": 2, "typo_param": 3})
+    runner.check_parameters(nb, {"a": 2, "data_dir": None})
+
+
+def test_cli_run_refuses_undeclared_parameter_with_its_name(tmp_path):
+    nb = _tiny_notebook(tmp_path / "99_tiny.ipynb")
+    proc = subprocess.run([sys.executable, "-m", "rrlib", "run", str(nb), "-p", "colour=3",
+                           "--out-dir", str(tmp_path / "out")], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "colour" in proc.stderr and "unknown parameter" in proc.stderr
+    assert not (tmp_path / "out" / "notebooks" / "99_tiny.ipynb").exists()
+
+
+@pytest.mark.slow
+def test_runner_executes_and_reports_a_failing_cell(tmp_path):
+    good = _tiny_notebook(tmp_path / "98_good.ipynb")
+    out = runner.run_chapter(good, out_dir=tmp_path / "out", parameters={"a": 21}, quiet=True)
+    executed = nbformat.read(out, as_version=4)
+    assert "result 42" in "".join(o.get("text", "") for o in executed.cells[-1].outputs)
+    bad = _tiny_notebook(tmp_path / "97_bad.ipynb", body="raise ValueError('planted failure')")
+    with pytest.raises(runner.ChapterFailed, match="planted failure"):
+        runner.run_chapter(bad, out_dir=tmp_path / "out", quiet=True)
+    assert not (tmp_path / "out" / "notebooks" / "97_bad.ipynb").exists()
+    assert (tmp_path / "out" / "notebooks" / "97_bad.failed.ipynb").exists()

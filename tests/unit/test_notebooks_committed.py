@@ -1,0 +1,50 @@
+"""Committed chapter notebooks are stripped and parameterised as the conventions say."""
+import ast
+import json
+
+import pytest
+
+from rrlib import paths
+
+NOTEBOOKS = sorted(paths.NOTEBOOKS_DIR.glob("*.ipynb"))
+if not NOTEBOOKS:
+    pytest.skip("no chapter notebooks committed yet", allow_module_level=True)
+
+
+def load(nb):
+    return json.loads(nb.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_stripped(nb):
+    doc = load(nb)
+    assert "papermill" not in doc.get("metadata", {}), f"{nb.name}: papermill metadata committed"
+    for i, cell in enumerate(doc["cells"]):
+        assert "papermill" not in cell.get("metadata", {}), f"{nb.name} cell {i}: papermill metadata"
+        if cell["cell_type"] == "code":
+            assert not cell.get("outputs"), f"{nb.name} cell {i}: outputs committed (run `make strip`)"
+            assert cell.get("execution_count") is None, f"{nb.name} cell {i}: execution count committed"
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_exactly_one_parameters_cell_of_literals(nb):
+    doc = load(nb)
+    cells = [c for c in doc["cells"] if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(cells) == 1, f"{nb.name}: {len(cells)} cells tagged 'parameters' (need exactly one)"
+    assert cells[0]["cell_type"] == "code"
+    tree = ast.parse("".join(cells[0]["source"]))
+    names = []
+    for node in tree.body:
+        assert isinstance(node, ast.Assign) and len(node.targets) == 1 \
+            and isinstance(node.targets[0], ast.Name), \
+            f"{nb.name}: the parameters cell may hold only `name = literal` lines"
+        ast.literal_eval(node.value)  # raises when not a literal
+        names.append(node.targets[0].id)
+    assert {"data_dir", "out_dir"} <= set(names), f"{nb.name}: parameters must include data_dir, out_dir"
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_kernel_metadata(nb):
+    meta = load(nb)["metadata"]
+    assert meta.get("kernelspec", {}).get("name") == "python3"
+    assert meta.get("language_info", {}).get("name") == "python"
