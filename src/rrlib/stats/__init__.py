@@ -20,15 +20,3 @@ __all__ = [
     "exact_poisson_lower", "exact_poisson_upper",
 ]
 
-try:  # comparisons and model wrappers (added in later commits)
-    from .compare import (hedges_g, hedges_g_paired, paired_t, proportion_difference,  # noqa: F401
-                          rate_ratio, risk_ratio, wilcoxon_signed_rank)
-    __all__ += ["risk_ratio", "rate_ratio", "proportion_difference", "hedges_g",
-                "hedges_g_paired", "paired_t", "wilcoxon_signed_rank"]
-except ImportError:  # pragma: no cover
-    pass
-try:
-    from .models import fit_cox, fit_glm, fit_mixed  # noqa: F401
-    __all__ += ["fit_glm", "fit_mixed", "fit_cox"]
-except ImportError:  # pragma: no cover
-    pass

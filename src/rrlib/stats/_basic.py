@@ -230,10 +230,10 @@ def dsr(x, n, standard=ESP2013, confidence: float | Sequence[float] = 0.95,
     else:
         scalar = x.ndim == 1
         x2 = np.atleast_2d(x)
+        if np.atleast_1d(std).shape[-1] != x2.shape[-1]:
+            raise ValueError(f"standard population length ({np.atleast_1d(std).shape[-1]}) must equal "
+                             f"the number of categories ({x2.shape[-1]})")
         std = np.broadcast_to(std, x2.shape) if std.ndim <= 1 else std
-        if std.shape[-1] != x2.shape[-1]:
-            raise ValueError(
-                f"standard population length ({std.shape[-1]}) must equal the number of categories ({x2.shape[-1]})")
     _check_dsr_inputs(x, n, std)
     x0 = np.nan_to_num(x, nan=0.0)
     wt = x0 * std / n
