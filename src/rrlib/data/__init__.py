@@ -119,6 +119,38 @@ def tables() -> dict[str, Table]:
     return out
 
 
+# --------------------------------------------------------------------------- shared checks
+# Small pandera checks every domain can use in its schemas (vectorised; named so that the
+# validation message and the codebook say what the rule is).
+
+def academic_year_check():
+    """Academic year written ``2016/17`` (second part = first year + 1)."""
+    import pandera.pandas as pa
+
+    def ok(s):
+        st = s.astype(str)
+        m = st.str.fullmatch(r"\d{4}/\d{2}")
+        first = pd_to_int(st.str[:4])
+        second = pd_to_int(st.str[5:7])
+        return m & ((first + 1) % 100 == second)
+
+    return pa.Check(ok, name="academic_year_format", error="academic year written like 2016/17")
+
+
+def id_check(prefix: str, digits: int | None = None):
+    """Identifier with a prefix and digits (``P0000123``); ``digits`` = minimum number of digits."""
+    import pandera.pandas as pa
+
+    pattern = rf"^{prefix}\d{{{digits},}}$" if digits else rf"^{prefix}\d+$"
+    return pa.Check.str_matches(pattern)
+
+
+def pd_to_int(s):
+    import pandas as pd
+
+    return pd.to_numeric(s, errors="coerce")
+
+
 from .validate import (  # noqa: E402  (the public API, after Table is defined)
     DataValidationError,
     find_file,

@@ -9,6 +9,7 @@ up to date.
 """
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -120,6 +121,29 @@ def _table_section(t, domain: str) -> list[str]:
     return out
 
 
+_FIGURE_RE = re.compile(r"^(A\d{2}|B\d{2}|C)(\b|$)")
+
+
+def _targets(node, path=()):
+    """Every mapping in a parameter file that names a published figure (key ``id`` or ``figure``)."""
+    if isinstance(node, dict):
+        fig = node.get("id", node.get("figure"))
+        if isinstance(fig, str) and _FIGURE_RE.match(fig.strip()):
+            yield path, node
+            return
+        for k, v in node.items():
+            yield from _targets(v, path + (str(k),))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _targets(v, path + (str(i),))
+
+
+def _fmt_value(v) -> str:
+    if isinstance(v, (dict, list)):
+        return yaml.safe_dump(v, default_flow_style=True, sort_keys=False).strip()
+    return str(v)
+
+
 def _calibration_section() -> list[str]:
     from ..synth import PARAMS_DIR, DOMAINS as SYNTH_DOMAINS
 
@@ -127,21 +151,26 @@ def _calibration_section() -> list[str]:
            "Every calibration target of the generator (`rrlib.synth`, parameter files "
            "`src/rrlib/synth/params/<domain>.yml`) names the published figure it reproduces "
            "(ids as in the compendium's list of published figures: A = programme documents, "
-           "B = other public sources, C = DfE official statistics). Where published figures "
-           "conflict or leave something open, the choice made is listed under the domain.", ""]
+           "B = other public sources, C = DfE official statistics). The tables below are "
+           "collected from those files; where published figures conflict or leave something "
+           "open, the choice made is listed under the domain (and explained in the parameter "
+           "file's comments).", ""]
     for domain in SYNTH_DOMAINS:
         f = PARAMS_DIR / f"{domain}.yml"
         if not f.exists():
             continue
         doc = yaml.safe_load(f.read_text(encoding="utf-8")) or {}
-        out += [f"### Domain `{domain}`", ""]
-        targets = doc.get("targets") or []
-        if targets:
-            out += ["| id | figure | published value | how the synthetic data reproduce it |",
-                    "|---|---|---|---|"]
-            for tg in targets:
-                out.append(f"| {_cell(tg.get('id', ''))} | {_cell(tg.get('figure', ''))} | "
-                           f"{_cell(tg.get('published', tg.get('value', '')))} | {_cell(tg.get('how', ''))} |")
+        out += [f"### Domain `{domain}` (`src/rrlib/synth/params/{domain}.yml`)", ""]
+        found = list(_targets(doc))
+        if found:
+            out += ["| figure | parameter | target | details |", "|---|---|---|---|"]
+            for path, tg in found:
+                fig = str(tg.get("id", tg.get("figure"))).strip()
+                value = next((tg[k] for k in ("published", "value", "target") if k in tg), "")
+                rest = "; ".join(f"{k}: {_fmt_value(v)}" for k, v in tg.items()
+                                 if k not in ("id", "figure", "published", "value", "target"))
+                out.append(f"| {_cell(fig)} | `{_cell('.'.join(path))}` | {_cell(_fmt_value(value))} | "
+                           f"{_cell(rest)} |")
             out.append("")
         choices = doc.get("choices") or []
         if choices:
