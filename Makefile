@@ -12,6 +12,9 @@ SHELL := /bin/bash
 .SUFFIXES:
 .SECONDEXPANSION:
 
+# Chapters run in parallel, one job per core, output kept per target.
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+MAKEFLAGS += --jobs=$(NPROC) --output-sync=target --no-print-directory
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -21,6 +24,10 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONHASHSEED := 0
 export SOURCE_DATE_EPOCH := 1472688000
 export MPLBACKEND := agg
+# one BLAS thread per job: chapters already run one per core
+export OMP_NUM_THREADS := 1
+export OPENBLAS_NUM_THREADS := 1
+export MKL_NUM_THREADS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 DATA_DIR ?= $(RR_DATA_DIR)
@@ -75,8 +82,7 @@ $(SETUP): pyproject.toml requirements.lock
 	@echo "[make] creating $(VENV) and installing the pinned environment (a few minutes the first time)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . \
-	  || $(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	-@git rev-parse --git-dir >/dev/null 2>&1 && $(VENV)/bin/nbstripout --install --attributes .git/info/attributes \
 	  && git config filter.nbstripout.extrakeys "metadata.papermill cell.metadata.papermill metadata.widgets metadata.language_info.version metadata.language_info.codemirror_mode metadata.language_info.pygments_lexer metadata.language_info.file_extension metadata.language_info.mimetype metadata.language_info.nbconvert_exporter"
 	touch $@
