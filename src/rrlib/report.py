@@ -1,0 +1,376 @@
+"""The HTML report of a run: ``<out>/index.html`` and one page per chapter (``rr report``).
+
+* ``index.html``: the programme in a paragraph, the chapters (each with a reader version without
+  code and a full version with code), the claims table with statuses, the figures against
+  ``figures/MANIFEST``, the data provenance (folder, synthetic or not, checksums) and a colophon
+  (commit, dirty flag, environment, time).
+* ``chapters/<chapter>.html`` (reader) and ``chapters/<chapter>-code.html`` (full), rendered with
+  nbconvert from the executed notebooks in ``<out>/notebooks/``, followed by the chapter's figures
+  (inlined as data URIs) with their provenance, and its published tables.
+* ``claims.html`` (also written by ``rr claims``).
+
+Every page is self-contained and opens offline from disk: styles are inlined, figures are data
+URIs, and nbconvert's template is stripped of the scripts it would fetch from CDNs (require.js,
+MathJax, mermaid). :func:`external_references` finds any resource a page would fetch from the
+network; the report refuses to write a page that has one.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+from . import __version__, chapter as chapter_mod, claims, manifest, paths, provenance, verify
+from .io import atomic_write_text, sha256_file
+
+TEMPLATES = Path(__file__).parent / "templates"
+CHAPTER_TITLES = {
+    "reach": "Reach",
+    "exclusions": "School exclusions",
+    "wmf": "Wellbeing Measurement Framework comparisons",
+    "selfharm": "Self-harm admissions and readmissions",
+    "targeted": "Targeted interventions",
+}
+MAX_TABLE_ROWS = 500
+
+
+class ExternalResourceError(RuntimeError):
+    pass
+
+
+# --------------------------------------------------------------------------------------------
+# offline check
+# --------------------------------------------------------------------------------------------
+_REMOTE = re.compile(r"^\s*(https?:)?//", re.I)
+_CSS_URL = re.compile(r"""(?:url\(\s*['"]?|@import\s+['"])\s*((?:https?:)?//[^'")\s]+)""", re.I)
+_JS_IMPORT = re.compile(r"""\bimport\s*\(\s*['"]((?:https?:)?//[^'"]+)""", re.I)
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+
+
+class _RefParser(HTMLParser):
+    RESOURCE_ATTRS = {"src", "srcset", "data", "poster", "background", "xlink:href", "formaction"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.refs: list[str] = []
+        self._in = None
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if value is None:
+                continue
+            name = name.lower()
+            if name in self.RESOURCE_ATTRS:
+                for part in value.split(","):
+                    if _REMOTE.match(part):
+                        self.refs.append(f"<{tag} {name}={part.strip()}>")
+            elif name == "href" and tag in ("link", "base", "use", "image", "script"):
+                if _REMOTE.match(value):
+                    self.refs.append(f"<{tag} href={value}>")
+            elif name == "style":
+                self.refs += [f"style url {u}" for u in _CSS_URL.findall(_CSS_COMMENT.sub("", value))]
+        self._in = tag if tag in ("style", "script") else None
+
+    def handle_endtag(self, tag):
+        self._in = None
+
+    def handle_data(self, data):
+        if self._in == "style":
+            self.refs += [f"<style> url {u}" for u in _CSS_URL.findall(_CSS_COMMENT.sub("", data))]
+        elif self._in == "script":
+            self.refs += [f"<script> import {u}" for u in _JS_IMPORT.findall(data)]
+
+
+def external_references(page: str) -> list[str]:
+    """Every resource ``page`` would fetch from the network (``src``/``link href``/CSS ``url()``
+    / ``@import`` / JS ``import()`` pointing at ``http(s)://`` or ``//``). Plain links
+    (``<a href>``) are not resources and are allowed."""
+    p = _RefParser()
+    p.feed(page)
+    p.close()
+    return p.refs
+
+
+# --------------------------------------------------------------------------------------------
+# pieces
+# --------------------------------------------------------------------------------------------
+def _css() -> str:
+    return (TEMPLATES / "report.css").read_text(encoding="utf-8")
+
+
+def _data_uri(path: Path) -> str:
+    mime = {".svg": "image/svg+xml", ".png": "image/png"}.get(path.suffix.lower(), "application/octet-stream")
+    return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _sidecar(path: Path) -> dict | None:
+    side = path.with_suffix(".json")
+    if not side.exists():
+        return None
+    try:
+        return json.loads(side.read_text(encoding="utf-8"))
+    except ValueError:
+        return None
+
+
+def collect_figures(lay: paths.Layout) -> list[dict]:
+    """The run's figures with sidecar and status against figures/MANIFEST."""
+    try:
+        reference = verify.read_manifest()
+    except verify.FiguresManifestError:
+        reference = None
+    rows = verify.compare_figures(lay.figures_dir, reference or {})
+    out = []
+    for r in rows:
+        if r["path"] is None:
+            out.append({**r, "chapter": None, "file": r["name"], "sidecar": None, "data_uri": None})
+            continue
+        p = Path(r["path"])
+        side = _sidecar(p)
+        status = r["status"] if reference is not None else "unregistered"
+        out.append({**r, "status": status, "file": p.name, "sidecar": side,
+                    "chapter": (side or {}).get("chapter"), "data_uri": _data_uri(p)})
+    return out
+
+
+def collect_tables(lay: paths.Layout) -> list[dict]:
+    import pandas as pd
+
+    out = []
+    for p in sorted(lay.tables_dir.glob("*.csv")) if lay.tables_dir.exists() else []:
+        side = _sidecar(p) or {}
+        df = pd.read_csv(p, dtype=str, keep_default_na=False)
+        shown = df.head(MAX_TABLE_ROWS)
+        table_html = shown.to_html(index=False, border=0, classes="published", escape=True)
+        if len(df) > MAX_TABLE_ROWS:
+            table_html += f'<p class="muted">First {MAX_TABLE_ROWS} of {len(df)} rows.</p>'
+        out.append({"file": p.name, "chapter": side.get("chapter"), "rows": len(df),
+                    "preset": (side.get("disclosure") or {}).get("preset", "unknown"),
+                    "sha256": sha256_file(p), "html": table_html})
+    return out
+
+
+def data_banner(synthetic: bool | None, folder: str) -> tuple[str, str]:
+    if synthetic:
+        return "synthetic", (f"SYNTHETIC DATA ({folder}): the numbers and figures show that the pipeline "
+                             "works and reproduces the figures it was calibrated to; they are not "
+                             "evidence about young people in Blackpool.")
+    if synthetic is False:
+        return "real", f"Real data ({folder}); every published table passed through disclosure control."
+    return "failed", (f"Data of unknown status ({folder} has no MANIFEST): treated as real for "
+                      "disclosure control; do not publish without checking.")
+
+
+def _exporter(reader: bool):
+    from nbconvert import HTMLExporter
+
+    ex = HTMLExporter(template_name="lab", extra_template_paths=[str(TEMPLATES)],
+                      template_file="rr_notebook.html.j2", embed_images=True,
+                      exclude_input=reader, exclude_input_prompt=reader,
+                      exclude_output_prompt=reader)
+    return ex
+
+
+def _reader_copy(nb):
+    """A copy of ``nb`` for the reader version: warnings (stderr streams) and the parameters cells
+    dropped; the full version keeps everything."""
+    import copy
+
+    nb = copy.deepcopy(nb)
+    cells = []
+    for cell in nb.cells:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if tags & {"parameters", "injected-parameters", "remove_cell", "remove-cell"}:
+            continue
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.get("outputs", [])
+                            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+def render_chapter(nb_path: Path, *, reader: bool, context: dict) -> str:
+    """One chapter page (reader or full version) as a string."""
+    import nbformat
+
+    nb = nbformat.read(str(nb_path), as_version=4)
+    if reader:
+        nb = _reader_copy(nb)
+    title = f"{context['title']} ({'reader version' if reader else 'full version with code'})"
+    nb.metadata["title"] = title
+    body, _ = _exporter(reader).from_notebook_node(
+        nb, resources={"rr": {**context, "mode": "reader" if reader else "full",
+                              "other_href": context["full_href" if reader else "reader_href"],
+                              "css": _css()},
+                       "metadata": {"name": title}})
+    return _strip_style_comments(body)
+
+
+_STYLE_BLOCK = re.compile(r"(<style[^>]*>)(.*?)(</style>)", re.S | re.I)
+
+
+def _strip_style_comments(page: str) -> str:
+    """Drop CSS comments from the page's <style> blocks (nbconvert's theme CSS cites web pages in
+    comments; a reader grepping the page for http should only find real links)."""
+    return _STYLE_BLOCK.sub(lambda m: m.group(1) + _CSS_COMMENT.sub("", m.group(2)) + m.group(3), page)
+
+
+def chapter_runs(lay: paths.Layout) -> list[dict]:
+    """The chapters of the run, in order, with their executed (or failed) notebook."""
+    runs = []
+    for name, nb_file in chapter_mod.NOTEBOOKS.items():
+        stem = Path(nb_file).stem
+        executed = lay.executed_dir / nb_file
+        failed = lay.executed_dir / f"{stem}.failed.ipynb"
+        nb = executed if executed.exists() else failed if failed.exists() else None
+        info = {"name": name, "title": CHAPTER_TITLES.get(name, name), "notebook": nb_file,
+                "executed": nb, "failed": nb is not None and nb == failed,
+                "reader_href": f"chapters/{name}.html", "full_href": f"chapters/{name}-code.html",
+                "results_file": lay.result_file(name), "duration": None, "parameters": None}
+        if nb is not None:
+            try:
+                meta = json.loads(nb.read_text(encoding="utf-8")).get("metadata", {}).get("papermill", {})
+            except ValueError:
+                meta = {}
+            info["duration"] = meta.get("duration")
+            info["parameters"] = meta.get("parameters")
+        info["status"] = ("failed" if info["failed"] else "run" if nb is not None else "not run")
+        runs.append(info)
+    return runs
+
+
+def _kv(d: dict) -> str:
+    e = html.escape
+    return '<dl class="kv">' + "".join(f"<dt>{e(str(k))}</dt><dd>{v}</dd>" for k, v in d.items()) + "</dl>"
+
+
+def _sha_table(files: dict[str, str], actual: dict[str, str | None] | None = None) -> str:
+    e = html.escape
+    rows = []
+    for name, sha in files.items():
+        check = ""
+        if actual is not None:
+            got = actual.get(name)
+            check = ("<td><span class=\"badge status identical\">matches</span></td>" if got == sha else
+                     "<td><span class=\"badge status missing\">missing</span></td>" if got is None else
+                     "<td><span class=\"badge status changed\">DIFFERS</span></td>")
+        rows.append(f"<tr><td><code>{e(name)}</code></td><td><code>{e(str(sha))}</code></td>{check}</tr>")
+    head = "<tr><th>file</th><th>sha256</th>" + ("<th>on disk</th>" if actual is not None else "") + "</tr>"
+    return f'<div class="scroll"><table><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table></div>'
+
+
+def data_provenance(lay: paths.Layout) -> dict:
+    d = lay.data_dir
+    doc = manifest.read(d) if d.exists() else {}
+    listed = dict(sorted((doc.get("files") or {}).items()))
+    actual = {}
+    if d.exists():
+        for p in manifest.data_files(d):
+            actual[p.name] = sha256_file(p)
+    public = {}
+    if paths.PUBLIC_DIR.exists():
+        public = {p.relative_to(paths.PUBLIC_DIR).as_posix(): sha256_file(p)
+                  for p in sorted(paths.PUBLIC_DIR.rglob("*")) if p.is_file()}
+    synthetic = bool(doc["synthetic"]) if "synthetic" in doc else None
+    return {"folder": str(d), "name": d.name, "exists": d.exists(), "synthetic": synthetic,
+            "manifest": {k: v for k, v in doc.items() if k != "files"}, "files": listed,
+            "actual": actual, "public": public,
+            "all_match": bool(listed) and all(actual.get(k) == v for k, v in listed.items())
+            and set(actual) <= set(listed)}
+
+
+# --------------------------------------------------------------------------------------------
+# the report
+# --------------------------------------------------------------------------------------------
+def build(lay: paths.Layout) -> dict[str, str]:
+    """All pages of the report: ``{relative path: html}`` (nothing written)."""
+    import jinja2
+    from markupsafe import Markup
+
+    rows, synthetic = claims.run_check(lay)
+    rows = claims._public(rows)
+    data = data_provenance(lay)
+    if data["synthetic"] is not None:
+        synthetic = data["synthetic"]
+    data_class, banner = data_banner(synthetic, lay.data_dir.name)
+    figures = collect_figures(lay)
+    tables = collect_tables(lay)
+    runs = chapter_runs(lay)
+    pages: dict[str, str] = {}
+    for run in runs:
+        ch_claims = [r for r in rows if r["chapter"] == run["name"]]
+        run["claims"] = claims.summary(ch_claims)
+        run["figures"] = [f for f in figures if f.get("chapter") == run["name"] and f["data_uri"]]
+        run["tables"] = [t for t in tables if t["chapter"] == run["name"]]
+        if run["executed"] is None:
+            continue
+        ctx = {"title": f"{run['title']} ({run['notebook']})", "failed": run["failed"],
+               "figures": run["figures"], "tables": run["tables"], "data_class": data_class,
+               "data_banner": banner, "reader_href": Path(run["reader_href"]).name,
+               "full_href": Path(run["full_href"]).name}
+        pages[run["reader_href"]] = render_chapter(run["executed"], reader=True, context=ctx)
+        pages[run["full_href"]] = render_chapter(run["executed"], reader=False, context=ctx)
+
+    git = provenance.git_state()
+    env = provenance.environment()
+    links = {r["name"]: r["reader_href"] for r in runs if r["executed"] is not None}
+    e = html.escape
+    colophon = {
+        "commit": f"<code>{e(str(git.get('commit')))}</code>",
+        "working tree": ("dirty (uncommitted changes)" if git.get("dirty") else
+                         "clean" if git.get("dirty") is False else "unknown"),
+        "rrlib": e(__version__),
+        "python": e(env["python"]),
+        "requirements.lock sha256": f"<code>{e(str(env.get('lock_sha256')))}</code>",
+        "packages": ", ".join(f"{e(k)} {e(str(v))}" for k, v in env["packages"].items()),
+        "report built (UTC)": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
+        "output folder": f"<code>{e(str(lay.out_dir))}</code>",
+    }
+    env_j = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                               autoescape=jinja2.select_autoescape(["html", "j2"]),
+                               undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    index = env_j.get_template("index.html.j2").render(
+        css=Markup(_css()), programme=Markup(
+            (TEMPLATES / "programme.html").read_text(encoding="utf-8")),
+        banner=banner, data_class=data_class, runs=runs,
+        claims_summary=Markup(claims.summary_html(rows)),
+        claims_table=Markup(claims.claims_table_html(rows, link_chapters=links)),
+        figures=figures, manifest_exists=verify.MANIFEST_FILE.exists(),
+        manifest_path=str(verify.MANIFEST_FILE), data=data,
+        data_files=Markup(_sha_table(data["files"], data["actual"])
+                                                  if data["files"] else ""),
+        public_files=Markup(_sha_table(data["public"]) if data["public"] else ""),
+        manifest_fields=Markup(_kv({k: e(str(v)) for k, v in data["manifest"].items()}))
+        if data["manifest"] else "",
+        colophon=Markup(_kv(colophon)),
+        fmt=claims.fmt_value)
+    pages["index.html"] = index
+    pages["claims.html"] = claims.to_html(rows, folder=lay.data_dir.name, synthetic=synthetic)
+    for name, page in pages.items():
+        refs = external_references(page)
+        if refs:
+            raise ExternalResourceError(f"report page {name} would fetch from the network: "
+                                        + "; ".join(refs[:5]))
+    return pages
+
+
+def main(data_dir=None, out_dir=None) -> int:
+    """``rr report``: build ``<out>/index.html`` and the chapter pages of a run."""
+    import sys
+
+    lay = paths.layout(data_dir, out_dir)
+    try:
+        pages = build(lay)
+    except (claims.ClaimsError, ExternalResourceError) as exc:
+        print(f"rr report: error: {exc}", file=sys.stderr)
+        return 2
+    for rel, page in sorted(pages.items()):
+        atomic_write_text(lay.out_dir / rel, page)
+    n_ch = sum(1 for k in pages if k.startswith("chapters/") and not k.endswith("-code.html"))
+    print(f"[rr] report: {lay.report_html} ({n_ch} chapter(s), reader and full versions; claims.html)")
+    return 0
