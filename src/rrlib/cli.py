@@ -69,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("codebook", help="write data/raw/README.md's table of columns from the schemas")
     s.add_argument("--check", action="store_true", help="only check that it is up to date")
 
+    s = sub.add_parser("bench", help="benchmark the pipeline and rrlib's heavy steps (reports/bench.json)")
+    s.add_argument("--scales", default="1,10,100", help="comma-separated scales (default 1,10,100)")
+    s.add_argument("--steps", default=None, help="comma-separated steps (default: all)")
+    s.add_argument("--no-pipeline", action="store_true", help="skip the make timings")
+    s.add_argument("--no-naive", action="store_true", help="skip the nbconvert baseline")
+
     s = sub.add_parser("pseudonymise", help="replace identifiers by keyed hashes (key from RR_PSEUDONYMISE_KEY)")
     s.add_argument("in_file")
     s.add_argument("out_file")
@@ -120,6 +126,11 @@ def main(argv: list[str] | None = None) -> int:
         return _call("verify", "write_figures_manifest")
     if c == "codebook":
         return _call("data", "main_codebook", check=args.check)
+    if c == "bench":
+        from . import bench
+        return bench.main(scales=tuple(int(x) for x in args.scales.split(",")),
+                          steps=tuple(args.steps.split(",")) if args.steps else bench.STEPS,
+                          pipeline=not args.no_pipeline, naive=not args.no_naive)
     if c == "pseudonymise":
         return _call("pseudonymise", "main_pseudonymise", args.in_file, args.out_file,
                      [x.strip() for x in args.columns.split(",") if x.strip()])
