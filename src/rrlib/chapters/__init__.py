@@ -1,0 +1,1 @@
+"""Chapter analysis modules (one per chapter notebook)."""

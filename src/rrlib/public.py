@@ -1,0 +1,378 @@
+"""Real public aggregates: loaders and schemas for the tables in ``data/raw/public/``.
+
+The compendium ships a few small tables of *real* published statistics beside its synthetic
+data (see ``data/raw/public/README.md`` for each table's citation and licence). This module
+reads them, checks them against their schemas and returns typed DataFrames. It also reads
+the *full* files they were cut from (e.g. the DfE local-authority exclusion statistics for
+every local authority), which a user passes to a chapter as a parameter; those files are
+never copied into the project.
+
+Every problem is reported as a :class:`PublicDataError` that names the file, the column, the
+rule and the first offending rows (line numbers count the header as line 1).
+
+Tables
+------
+``dfe_exclusions_blackpool_nw_england``
+    DfE SFR35/2017 local-authority time series, Blackpool, North West and England, all
+    state-funded and special schools ("Total") and state-funded secondary, 2006/07-2016/17
+    (:func:`load_dfe_exclusions`). Cut from the DfE file read by :func:`read_dfe_la_file`.
+
+DfE conventions (DfE, *Permanent and fixed-period exclusions in England: 2015 to 2016*,
+technical notes; Government Statistical Service symbols)
+    ``x`` suppressed (1 or 2 pupils, or a rate based on them; now ``c``); ``.``, ``:`` and ``z``
+    not applicable (e.g. no pupils on roll). Both are read as missing (NaN). Rates are per 100
+    pupils on roll at the January census. Regional and national counts are rounded to the
+    nearest 5 while their rates come from unrounded counts.
+"""
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from . import paths
+
+__all__ = [
+    "PublicDataError", "PublicTable", "TABLES", "register", "table_path", "load",
+    "DFE_EXCLUSIONS", "DFE_LA_COLUMNS", "DFE_COUNT_RATE", "load_dfe_exclusions",
+    "read_dfe_la_file", "read_dfe_national_characteristics", "academic_year",
+    "SUPPRESSED", "NOT_APPLICABLE",
+]
+
+#: How many offending rows an error message shows.
+MAX_ROWS_SHOWN = 5
+#: Cells meaning "suppressed" (DfE: ``x``, now ``c``).
+SUPPRESSED = frozenset({"x", "c"})
+#: Cells meaning "not applicable / not available" (``.``, ``:``, ``z``).
+NOT_APPLICABLE = frozenset({".", ":", "z"})
+
+
+class PublicDataError(ValueError):
+    """A public table breaks its schema. The message names file, column, rule and rows."""
+
+    def __init__(self, file: str | Path, problems: list[str]):
+        self.file = str(file)
+        self.problems = list(problems)
+        lines = [f"{self.file} does not match its schema ({len(problems)} problem"
+                 f"{'s' if len(problems) != 1 else ''}):"]
+        lines += [f"  - {p}" for p in problems[:40]]
+        if len(problems) > 40:
+            lines.append(f"  ... and {len(problems) - 40} more")
+        super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class PublicTable:
+    """One shipped public table: where it is, what it is, how to read it."""
+
+    name: str
+    filename: str
+    title: str
+    citation: str
+    licence: str
+    columns: dict[str, str]
+    reader: Callable[[Path], pd.DataFrame] = field(repr=False)
+
+    @property
+    def path(self) -> Path:
+        return paths.PUBLIC_DIR / self.filename
+
+
+#: Registry of the shipped public tables, by name.
+TABLES: dict[str, PublicTable] = {}
+
+
+def register(table: PublicTable) -> PublicTable:
+    """Add a public table to :data:`TABLES` (a name may be registered once)."""
+    if table.name in TABLES:
+        raise ValueError(f"public table {table.name!r} is registered twice")
+    TABLES[table.name] = table
+    return table
+
+
+def table_path(name: str) -> Path:
+    """The shipped file of public table ``name``."""
+    if name not in TABLES:
+        raise KeyError(f"unknown public table {name!r}; known: {', '.join(sorted(TABLES))}")
+    return TABLES[name].path
+
+
+def load(name: str, path: str | Path | None = None) -> pd.DataFrame:
+    """Read, type and validate public table ``name`` (from ``path``, default the shipped file)."""
+    if name not in TABLES:
+        raise KeyError(f"unknown public table {name!r}; known: {', '.join(sorted(TABLES))}")
+    return TABLES[name].reader(Path(path) if path is not None else TABLES[name].path)
+
+
+# --------------------------------------------------------------------------- helpers
+def _read_text_csv(path: Path) -> pd.DataFrame:
+    """Every cell as text (empty cells as ""); clear error for a missing or unreadable file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"public table file {path} does not exist")
+    raw = path.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise PublicDataError(path, [f"line {line}: rule 'UTF-8 encoding': not valid UTF-8"]) from None
+    if not text.strip():
+        raise PublicDataError(path, ["rule 'not empty': the file has no header and no rows"])
+    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
+
+
+def _rows(mask: np.ndarray, values: pd.Series) -> str:
+    idx = np.flatnonzero(np.asarray(mask, dtype=bool))
+    shown = ", ".join(f"line {i + 2} {values.iloc[i]!r}" for i in idx[:MAX_ROWS_SHOWN])
+    return f"{len(idx)} offending row{'s' if len(idx) != 1 else ''}, first: {shown}"
+
+
+def _check_columns(df: pd.DataFrame, expected: list[str], path: Path) -> None:
+    missing = [c for c in expected if c not in df.columns]
+    extra = [c for c in df.columns if c not in expected]
+    problems = []
+    if missing:
+        problems.append(f"rule 'columns': missing column(s) {', '.join(missing)}")
+    if extra:
+        problems.append(f"rule 'columns': unexpected column(s) {', '.join(extra)}")
+    if problems:
+        raise PublicDataError(path, problems + [f"expected columns: {', '.join(expected)}"])
+
+
+def _numeric(df: pd.DataFrame, col: str, problems: list[str], *, integer: bool) -> pd.Series:
+    """Parse a DfE numeric column: numbers, or suppression / not-applicable symbols (-> NaN)."""
+    s = df[col].str.strip()
+    # thousands separators ("749,750", a few rows of the DfE national file)
+    grouped = s.str.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?")
+    s = s.where(~grouped, s.str.replace(",", "", regex=False))
+    symbol = s.isin(SUPPRESSED | NOT_APPLICABLE)
+    num = pd.to_numeric(s.where(~symbol), errors="coerce")
+    bad = (~symbol & num.isna()).to_numpy()
+    if bad.any():
+        problems.append(f"column '{col}': rule 'number or DfE symbol (x, c, ., :, z)': "
+                        + _rows(bad, df[col]))
+    if integer:
+        frac = (num.notna() & (num != np.floor(num))).to_numpy()
+        if frac.any():
+            problems.append(f"column '{col}': rule 'whole number': " + _rows(frac, df[col]))
+    return num.astype(float)
+
+
+def academic_year(values: pd.Series) -> pd.Series:
+    """DfE year codes (``201617``) or academic years (``2016/17``) as ``"2016/17"``."""
+    s = values.astype(str).str.strip()
+    six = s.str.fullmatch(r"\d{6}")
+    return s.where(~six, s.str[:4] + "/" + s.str[4:])
+
+
+def _year_ok(s: pd.Series) -> np.ndarray:
+    m = s.str.extract(r"^(\d{4})/(\d{2})$")
+    ok = m[0].notna() & m[1].notna()
+    nxt = (pd.to_numeric(m[0], errors="coerce") + 1) % 100
+    return (ok & (nxt == pd.to_numeric(m[1], errors="coerce"))).to_numpy()
+
+
+def _pandera(df: pd.DataFrame, schema: pa.DataFrameSchema, path: Path) -> pd.DataFrame:
+    try:
+        return schema.validate(df, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        fc = exc.failure_cases
+        problems = []
+        wide = fc["schema_context"] == "DataFrameSchema"
+        for check, g in fc[wide].groupby("check", sort=False, dropna=False):
+            idx = sorted({int(i) for i in g["index"].dropna()})
+            shown = ", ".join(f"line {i + 2}" for i in idx[:MAX_ROWS_SHOWN])
+            problems.append(f"rows: rule '{check}': {len(idx) or len(g)} offending row"
+                            f"{'s' if len(idx) != 1 else ''}" + (f", first: {shown}" if shown else
+                                                                  f": {g['failure_case'].iloc[0]!r}"))
+        for (col, check), g in fc[~wide].groupby(["column", "check"], sort=False, dropna=False):
+            shown = ", ".join(
+                f"line {int(i) + 2} {v!r}" if pd.notna(i) else repr(v)
+                for i, v in zip(g["index"].head(MAX_ROWS_SHOWN), g["failure_case"].head(MAX_ROWS_SHOWN)))
+            problems.append(f"column '{col}': rule '{check}': {len(g)} offending row"
+                            f"{'s' if len(g) != 1 else ''}, first: {shown}")
+        raise PublicDataError(path, problems) from None
+
+
+# --------------------------------------------------------------------------- DfE LA time series
+#: Columns of the DfE local-authority time series (SFR35/2017 ``clean_la_data.csv``).
+DFE_LA_COLUMNS = ["year", "level", "la_name", "school_type", "num_schools", "headcount",
+                  "perm_excl", "perm_excl_rate", "fixed_excl", "fixed_excl_rate",
+                  "one_plus_fixed", "one_or_more_fixed_excl_rate"]
+_DFE_COUNTS = ["num_schools", "headcount", "perm_excl", "fixed_excl", "one_plus_fixed"]
+_DFE_RATES = ["perm_excl_rate", "fixed_excl_rate", "one_or_more_fixed_excl_rate"]
+#: Count column -> its published rate column (per 100 pupils).
+DFE_COUNT_RATE = {"fixed_excl": "fixed_excl_rate", "one_plus_fixed": "one_or_more_fixed_excl_rate",
+                  "perm_excl": "perm_excl_rate"}
+LEVELS = ("National", "Region", "Local authority")
+SCHOOL_TYPES = ("Total", "Primary", "Secondary", "Special")
+
+
+def _dfe_la_schema(strict: bool) -> pa.DataFrameSchema:
+    count = dict(checks=pa.Check.ge(0), nullable=True)
+    rate = dict(checks=[pa.Check.ge(0), pa.Check.le(100 if strict else 1000)], nullable=True)
+    return pa.DataFrameSchema(
+        {
+            "year": pa.Column(str, pa.Check.str_matches(r"^\d{4}/\d{2}$")),
+            "level": pa.Column(str, pa.Check.isin(LEVELS)),
+            "la_name": pa.Column(str, pa.Check.str_length(min_value=1)),
+            "school_type": pa.Column(str, pa.Check.isin(SCHOOL_TYPES)),
+            "num_schools": pa.Column(float, pa.Check.ge(0), nullable=not strict),
+            "headcount": pa.Column(float, pa.Check.gt(0) if strict else pa.Check.ge(0),
+                                   nullable=not strict),
+            **{c: pa.Column(float, **count) for c in ("perm_excl", "fixed_excl", "one_plus_fixed")},
+            **{c: pa.Column(float, **rate) for c in _DFE_RATES},
+        },
+        checks=[
+            pa.Check(lambda d: ~(d["one_plus_fixed"] > d["fixed_excl"]),
+                     name="one_plus_fixed <= fixed_excl (pupils with a suspension <= suspensions)"),
+            pa.Check(lambda d: ~((d["one_plus_fixed"] > d["headcount"]) & (d["headcount"] > 0)),
+                     name="one_plus_fixed <= headcount (where there are pupils)"),
+        ],
+        unique=["year", "level", "la_name", "school_type"],
+        strict=True,
+        ordered=False,
+    )
+
+
+def _read_dfe_la(path: Path, *, strict: bool) -> pd.DataFrame:
+    path = Path(path)
+    raw = _read_text_csv(path)
+    _check_columns(raw, DFE_LA_COLUMNS, path)
+    problems: list[str] = []
+    out = pd.DataFrame(index=raw.index)
+    out["year"] = academic_year(raw["year"])
+    bad_year = ~_year_ok(out["year"])
+    if bad_year.any():
+        problems.append("column 'year': rule 'academic year YYYY/YY (or DfE code YYYYYY) with "
+                        "consecutive years': " + _rows(bad_year, raw["year"]))
+    for c in ("level", "la_name", "school_type"):
+        out[c] = raw[c].str.strip()
+    dropped = pd.DataFrame()
+    if not strict:
+        # The DfE file has two rows with no area name ("NULL", 2006/07, no pupils): unusable, dropped.
+        noname = out["la_name"].isin(["", "NULL", "NA"]).to_numpy()
+        dropped = raw[noname]
+        out, raw = out[~noname], raw[~noname]
+    for c in _DFE_COUNTS:
+        # strict (the shipped table): whole numbers. The full DfE file has a handful of
+        # non-integer "counts" (e.g. Brent 2009/10 permanent exclusions 45.9412: DfE
+        # estimates); they are kept and flagged in ``estimated_counts``.
+        out[c] = _numeric(raw, c, problems, integer=strict or c in ("num_schools", "headcount"))
+    for c in _DFE_RATES:
+        out[c] = _numeric(raw, c, problems, integer=False)
+    if problems:
+        raise PublicDataError(path, problems)
+    out = _pandera(out, _dfe_la_schema(strict), path).reset_index(drop=True)
+    # rates are published only where there are pupils
+    if not strict:
+        out.insert(len(out.columns), "estimated_counts",
+                   (out[["perm_excl", "fixed_excl", "one_plus_fixed"]]
+                    .apply(lambda s: s.notna() & (s != np.floor(s))).any(axis=1)))
+    out.attrs["source_file"] = str(path)
+    out.attrs["dropped_rows"] = int(len(dropped))
+    return out
+
+
+def load_dfe_exclusions(path: str | Path | None = None) -> pd.DataFrame:
+    """The shipped DfE table (Blackpool, North West, England; Total and Secondary; 2006/07-2016/17).
+
+    Columns as the DfE file (:data:`DFE_LA_COLUMNS`); ``year`` as ``"2016/17"``; counts and
+    rates as floats, NaN where the DfE suppressed (``x``) a value. Source: DfE SFR35/2017
+    (Open Government Licence v3.0); see ``data/raw/public/README.md``.
+    """
+    return _read_dfe_la(Path(path) if path is not None else table_path(DFE_EXCLUSIONS), strict=True)
+
+
+def read_dfe_la_file(path: str | Path) -> pd.DataFrame:
+    """The full DfE local-authority time series (``clean_la_data.csv``, SFR35/2017).
+
+    Same columns as :func:`load_dfe_exclusions` plus ``estimated_counts`` (True where the DfE
+    file gives a non-integer count, i.e. an estimate; such rows cannot be recomputed exactly).
+    Rows without an area name (a few in 2006/07 with no pupils) are dropped; their number is in
+    ``df.attrs["dropped_rows"]``. Local authorities with no pupils that year (headcount 0, e.g.
+    the new unitary authorities in 2008/09) are kept, with missing rates.
+    """
+    return _read_dfe_la(Path(path), strict=False)
+
+
+# --------------------------------------------------------------------------- DfE national characteristics
+NATIONAL_COLUMNS = ["year", "level", "country_code", "country", "school_type", "characteristic_desc",
+                    "characteristic_1", "characteristic_2", "headcount", "perm_excl", "perm_excl_rate",
+                    "fixed_excl", "fixed_excl_rate", "one_plus_fixed", "one_plus_fixed_rate"]
+
+
+def read_dfe_national_characteristics(path: str | Path) -> pd.DataFrame:
+    """England's exclusions by pupil characteristic (``SFR35_2017_National_characteristics.csv``).
+
+    DfE SFR35/2017 national tables, 2011/12-2015/16, by school type and characteristic
+    (gender, age, ethnicity, NC year, FSM, SEN provision, SEN primary need, IDACI decile).
+    ``year`` becomes ``"2015/16"``; counts and rates are floats (NaN for ``x``, ``.``, ``:``).
+    """
+    path = Path(path)
+    raw = _read_text_csv(path)
+    _check_columns(raw, NATIONAL_COLUMNS, path)
+    problems: list[str] = []
+    out = pd.DataFrame(index=raw.index)
+    out["year"] = academic_year(raw["year"])
+    bad = ~_year_ok(out["year"])
+    if bad.any():
+        problems.append("column 'year': rule 'academic year YYYY/YY (or DfE code YYYYYY)': "
+                        + _rows(bad, raw["year"]))
+    for c in NATIONAL_COLUMNS[1:8]:
+        out[c] = raw[c].str.strip()
+    for c in NATIONAL_COLUMNS[8:]:
+        out[c] = _numeric(raw, c, problems, integer=False)
+    if problems:
+        raise PublicDataError(path, problems)
+    schema = pa.DataFrameSchema(
+        {
+            "characteristic_desc": pa.Column(str, pa.Check.str_length(min_value=1)),
+            "headcount": pa.Column(float, pa.Check.ge(0), nullable=True),
+            **{c: pa.Column(float, pa.Check.ge(0), nullable=True)
+               for c in NATIONAL_COLUMNS[9:]},
+        },
+        unique=["year", "level", "country", "school_type", "characteristic_desc",
+                "characteristic_1", "characteristic_2"],
+    )
+    out = _pandera(out, schema, path)
+    out.attrs["source_file"] = str(path)
+    return out
+
+
+# --------------------------------------------------------------------------- registry
+DFE_EXCLUSIONS = "dfe_exclusions_blackpool_nw_england"
+
+register(PublicTable(
+    name=DFE_EXCLUSIONS,
+    filename=f"{DFE_EXCLUSIONS}.csv",
+    title="Permanent and fixed-period exclusions, Blackpool, North West and England, 2006/07-2016/17",
+    citation=("Department for Education (2018). Permanent and fixed-period exclusions in England: "
+              "2016 to 2017 (SFR35/2017 local-authority time series), as packaged in "
+              "dfe-analytical-services/exclusion-statistics, data/clean_la_data.csv "
+              "(commit 7e9dffa183129c79d1e738eb572ab3d25dd1e625)."),
+    licence="Open Government Licence v3.0",
+    columns={
+        "year": "academic year, e.g. 2016/17",
+        "level": "National, Region or Local authority",
+        "la_name": "area: Blackpool, North West or England",
+        "school_type": "Total (state-funded primary, secondary and special schools) or Secondary",
+        "num_schools": "number of schools",
+        "headcount": "pupils on roll at the January school census",
+        "perm_excl": "permanent exclusions (x = suppressed)",
+        "perm_excl_rate": "permanent exclusions per 100 pupils on roll",
+        "fixed_excl": "fixed-period exclusions (suspensions)",
+        "fixed_excl_rate": "fixed-period exclusions per 100 pupils on roll",
+        "one_plus_fixed": "pupils with one or more fixed-period exclusions",
+        "one_or_more_fixed_excl_rate": "pupils with one or more fixed-period exclusions per 100 pupils",
+    },
+    reader=lambda p: _read_dfe_la(p, strict=True),
+))
