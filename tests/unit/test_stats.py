@@ -318,3 +318,154 @@ def test_mean_drops_missing_and_rejects_empty():
 def test_mean_interval_contains_mean(v):
     r = mean_ci(v)
     assert r.lower <= r.value + 1e-9 and r.value <= r.upper + 1e-9
+
+
+# ------------------------------------------------------------------ comparisons
+from rrlib.stats import (fit_cox, fit_glm, fit_mixed, hedges_g, hedges_g_paired,  # noqa: E402
+                         paired_t, proportion_difference, rate_ratio, risk_ratio,
+                         wilcoxon_signed_rank)
+
+
+def test_newcombe_difference_published_examples():
+    # Newcombe (1998b) Table II, method 10: (a) 56/70 - 48/80 -> 0.0524 to 0.3339;
+    # (b) 9/10 - 3/10 -> 0.1705 to 0.8090
+    r = proportion_difference([56, 9], [70, 10], [48, 3], [80, 10])
+    assert r["estimate"].tolist() == pytest.approx([0.2, 0.6])
+    assert r["lower"].tolist() == pytest.approx([0.0524, 0.1705], abs=5e-5)
+    assert r["upper"].tolist() == pytest.approx([0.3339, 0.8090], abs=5e-5)
+    # p-value equals Pearson's chi-squared test without continuity correction
+    chi = sst.chi2_contingency([[56, 14], [48, 32]], correction=False)
+    assert r["p_value"].iloc[0] == pytest.approx(chi.pvalue, rel=1e-9)
+
+
+def test_newcombe_matches_statsmodels():
+    from statsmodels.stats.proportion import confint_proportions_2indep
+    lo, hi = confint_proportions_2indep(13, 40, 25, 61, method="newcomb")
+    r = proportion_difference(13, 40, 25, 61)
+    assert (r["lower"].item(), r["upper"].item()) == pytest.approx((lo, hi), abs=1e-9)
+
+
+def test_risk_ratio_log_method():
+    # Altman et al. (2000) ch. 7 formula, by hand for 20/100 vs 10/100
+    r = risk_ratio(20, 100, 10, 100)
+    se = math.sqrt(1 / 20 - 1 / 100 + 1 / 10 - 1 / 100)
+    assert r["estimate"].item() == pytest.approx(2.0)
+    assert r["lower"].item() == pytest.approx(math.exp(math.log(2) - 1.959963984540054 * se), abs=1e-9)
+    assert r["upper"].item() == pytest.approx(math.exp(math.log(2) + 1.959963984540054 * se), abs=1e-9)
+    from statsmodels.stats.contingency_tables import Table2x2
+    t = Table2x2(np.array([[20, 80], [10, 90]]))
+    assert (r["lower"].item(), r["upper"].item()) == pytest.approx(t.riskratio_confint(), abs=1e-9)
+    assert r["p_value"].item() == pytest.approx(t.riskratio_pvalue(), abs=1e-9)
+    z = risk_ratio(0, 100, 10, 100)
+    assert z["estimate"].item() == 0 and np.isnan(z["lower"].item())
+    with pytest.raises(ValueError):
+        risk_ratio(5, 4, 1, 10)
+
+
+def test_rate_ratio_log_method_and_poisson_glm_agree():
+    r = rate_ratio(30, 1000, 15, 1200)
+    assert r["estimate"].item() == pytest.approx((30 / 1000) / (15 / 1200))
+    se = math.sqrt(1 / 30 + 1 / 15)
+    assert r["se_log"].item() == pytest.approx(se)
+    # a Poisson GLM with one binary covariate and log exposure gives the same ratio and SE
+    df = pd.DataFrame({"x": [10, 20, 5, 10], "t": [400, 600, 500, 700], "g": [1, 1, 0, 0]})
+    m = fit_glm(df, "x ~ g", family="poisson", exposure="t").set_index("term")
+    assert m.loc["g", "ratio"] == pytest.approx(r["estimate"].item(), rel=1e-8)
+    assert m.loc["g", "ratio_lower"] == pytest.approx(r["lower"].item(), rel=1e-6)
+    with pytest.raises(ValueError):
+        rate_ratio(-1, 10, 1, 10)
+
+
+def test_hedges_g_matches_statsmodels_and_borenstein():
+    from statsmodels.stats.meta_analysis import effectsize_smd
+    a = np.array([9, 7, 8, 9, 8, 9, 9, 10, 9, 9.]); b = np.array([9, 6, 7, 8, 7, 9, 8, 8, 7, 7.])
+    g_sm, _ = effectsize_smd(a.mean(), a.std(ddof=1), 10, b.mean(), b.std(ddof=1), 10)
+    r = hedges_g(a, b)
+    assert r["estimate"].item() == pytest.approx(g_sm, abs=1e-12)
+    se = math.sqrt(20 / 100 + g_sm**2 / 40)  # Borenstein et al. (2009) eq. 4.20 with J applied
+    assert r["upper"].item() - r["estimate"].item() == pytest.approx(1.959963984540054 * se, abs=1e-9)
+    assert r["p_value"].item() == pytest.approx(sst.ttest_ind(a, b).pvalue)
+    assert hedges_g(b, a)["estimate"].item() == pytest.approx(-g_sm)
+    with pytest.raises(ValueError):
+        hedges_g([1], [1, 2])
+
+
+def test_paired_tests():
+    before = np.array([10, 12, 9, 14, 11, 13, 8, 10, np.nan])
+    after = np.array([12, 14, 9, 17, 12, 15, 9, 13, 20])
+    t = paired_t(before, after)
+    diff = (after - before)[:8]
+    assert t["n"].item() == 8 and t["estimate"].item() == pytest.approx(diff.mean())
+    lo, hi = sst.t.interval(0.95, 7, loc=diff.mean(), scale=sst.sem(diff))
+    assert (t["lower"].item(), t["upper"].item()) == pytest.approx((lo, hi), abs=1e-9)
+    assert t["p_value"].item() == pytest.approx(sst.ttest_rel(after[:8], before[:8]).pvalue)
+    sd_av = (before[:8].std(ddof=1) + after[:8].std(ddof=1)) / 2
+    g = diff.mean() / sd_av * (1 - 3 / (4 * 7 - 1))  # Lakens (2013) g_av
+    assert t["effect_size"].item() == pytest.approx(g, abs=1e-12)
+    assert hedges_g_paired(before, after)["estimate"].item() == pytest.approx(g, abs=1e-12)
+    w = wilcoxon_signed_rank(before, after)
+    assert w["p_value"].item() == pytest.approx(sst.wilcoxon(after[:8], before[:8]).pvalue)
+    assert w["effect_size"].item() == 1.0  # all non-zero changes positive
+    assert w["n_nonzero"].item() == 7
+    with pytest.raises(ValueError, match="same length"):
+        paired_t([1, 2], [1, 2, 3])
+
+
+# ------------------------------------------------------------------ models
+def _sim(n=1500, seed=3):
+    rng = np.random.default_rng(seed)
+    df = pd.DataFrame({"school": rng.integers(0, 25, n), "fsm": rng.integers(0, 2, n)})
+    u = rng.normal(0, 0.6, 25)
+    df["y"] = rng.binomial(1, 1 / (1 + np.exp(-(-1 + 0.8 * df["fsm"] + u[df["school"]]))))
+    df["score"] = 3 + 0.5 * df["fsm"] + 2 * u[df["school"]] + rng.normal(0, 1, n)
+    df["t"] = rng.exponential(1 / np.exp(np.log(2) * df["fsm"]))
+    df["e"] = (rng.random(n) < 0.85).astype(int)
+    df["area"] = np.where(rng.random(n) < 0.5, "north", "south")
+    return df
+
+
+def test_fit_glm_logistic_equals_woolf_on_2x2():
+    # one binary covariate: OR = cross-product ratio, SE = sqrt(1/a+1/b+1/c+1/d) (Woolf 1955)
+    df = pd.DataFrame({"y": [1] * 30 + [0] * 70 + [1] * 15 + [0] * 85, "g": [1] * 100 + [0] * 100})
+    m = fit_glm(df, "y ~ g").set_index("term")
+    assert m.loc["g", "ratio"] == pytest.approx((30 * 85) / (70 * 15), rel=1e-8)
+    assert m.loc["g", "se"] == pytest.approx(math.sqrt(1 / 30 + 1 / 70 + 1 / 15 + 1 / 85), rel=1e-6)
+    assert m.loc["g", "n"] == 200 and "odds ratios" in m.loc["g", "method"]
+
+
+def test_fit_glm_cluster_robust_and_missing_rows():
+    df = _sim()
+    df.loc[:9, "fsm"] = np.nan
+    naive = fit_glm(df, "y ~ fsm").set_index("term")
+    rob = fit_glm(df, "y ~ fsm", cluster="school").set_index("term")
+    assert rob.loc["fsm", "estimate"] == pytest.approx(naive.loc["fsm", "estimate"])
+    assert rob.loc["fsm", "se"] != pytest.approx(naive.loc["fsm", "se"], rel=1e-3)
+    assert rob.loc["fsm", "n"] == 1490 and rob.loc["fsm", "n_groups"] == 25
+    assert rob.loc["fsm", "ratio_lower"] < rob.loc["fsm", "ratio"] < rob.loc["fsm", "ratio_upper"]
+    assert {"term", "estimate", "ratio", "lower", "upper", "p_value", "n", "method"} <= set(rob.reset_index().columns)
+
+
+def test_fit_mixed_recovers_fixed_effect():
+    m = fit_mixed(_sim(), "score ~ fsm", "school").set_index("term")
+    assert m.loc["fsm", "estimate"] == pytest.approx(0.5, abs=0.15)
+    assert m.loc["fsm", "lower"] < 0.5 < m.loc["fsm", "upper"]
+    assert m.loc["group_var", "estimate"] > 0.5 and np.isnan(m.loc["fsm", "ratio"])
+
+
+def test_fit_cox_hazard_ratio_and_categorical():
+    m = fit_cox(_sim(), "t", "e", ["fsm", "area"]).set_index("term")
+    assert m.loc["fsm", "ratio"] == pytest.approx(2.0, rel=0.2)
+    assert "area[T.south]" in m.index
+    assert m.loc["fsm", "p_value"] < 1e-6
+
+
+def test_models_fail_clearly_on_empty_or_bad_input():
+    empty = pd.DataFrame({"y": [], "g": []})
+    with pytest.raises(ValueError, match="no complete rows"):
+        fit_glm(empty, "y ~ g")
+    with pytest.raises(ValueError, match="no complete rows"):
+        fit_cox(pd.DataFrame({"t": [np.nan], "e": [1], "x": [1]}), "t", "e", ["x"])
+    with pytest.raises(ValueError, match="family"):
+        fit_glm(_sim(), "y ~ fsm", family="gamma")
+    with pytest.raises(ValueError, match="not in the data"):
+        fit_mixed(_sim(), "score ~ fsm", "nope")

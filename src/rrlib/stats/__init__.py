@@ -20,3 +20,9 @@ __all__ = [
     "exact_poisson_lower", "exact_poisson_upper",
 ]
 
+from .compare import (hedges_g, hedges_g_paired, paired_t, proportion_difference, rate_ratio,
+                      risk_ratio, wilcoxon_signed_rank)
+from .models import fit_cox, fit_glm, fit_mixed
+
+__all__ += ["risk_ratio", "rate_ratio", "proportion_difference", "hedges_g", "hedges_g_paired",
+            "paired_t", "wilcoxon_signed_rank", "fit_glm", "fit_mixed", "fit_cox"]
