@@ -4,7 +4,7 @@ came back to A&E.
 
 Definitions
 -----------
-* **Admission for self-harm** (the national indicator, OHID Fingertips 90813 "Hospital
+* **Admission for self-harm** (the national indicator, OHID Fingertips "Hospital
   admissions as a result of self-harm (10-24 years)"): an *emergency* admission (spell) of a
   resident aged 10-24 with an ICD-10 external cause code X60-X84 recorded. Admissions, not
   people: one person admitted three times counts three times.

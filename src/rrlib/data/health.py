@@ -10,7 +10,7 @@ Raw tables (one file each in the data folder):
     Hospital admissions (spells) of young people aged 10-24, shaped like Hospital Episode
     Statistics (HES) Admitted Patient Care. ``self_harm`` is true when an ICD-10 external cause
     code X60-X84 (intentional self-harm) is recorded, as in the national indicator "Hospital
-    admissions as a result of self-harm (10-24 years)" (OHID Fingertips, indicator 90813),
+    admissions as a result of self-harm (10-24 years)" (OHID Fingertips),
     which counts *emergency* admissions (``admission_method == "emergency"``) of residents.
 ``selfharm_support``
     The Resilience Coaches' self-harm support log: one row per referral of a young person who
@@ -204,7 +204,7 @@ TABLES = [
         key=("admission_id",),
         codes={"admission_method": {"emergency": "HES ADMIMETH 21-2B", "elective": "HES ADMIMETH 11-13",
                                     "transfer": "HES ADMIMETH 81", "other": "maternity and other"}},
-        notes=("The national indicator (OHID Fingertips 90813) counts emergency admissions of residents "
+        notes=("The national indicator (OHID Fingertips) counts emergency admissions of residents "
                "aged 10-24 with X60-X84; one person may be admitted several times.",),
     ),
     Table(
