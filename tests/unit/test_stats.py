@@ -257,6 +257,14 @@ def test_dsr_non_independent_events():
     assert "non-independent" in r.method
 
 
+def test_dsr_non_independent_does_not_depend_on_zero_rows():
+    full = dsr([8, 0, 30, 5, 20, 0], [9000, 9000, 8500, 8500, 8800, 8800], [5500] * 4 + [6000] * 2,
+               independent_events=False, eventfreq=[1, 2] * 3, ageband=["a", "a", "b", "b", "c", "c"])
+    sparse = dsr([8, 30, 5, 20], [9000, 8500, 8500, 8800], [5500, 5500, 5500, 6000],
+                 independent_events=False, eventfreq=[1, 1, 2, 1], ageband=["a", "b", "b", "c"])
+    assert (sparse.value, sparse.lower, sparse.upper) == pytest.approx((full.value, full.lower, full.upper), abs=1e-9)
+
+
 def test_dsr_non_independent_with_single_events_equals_independent():
     r = dsr([10, 20, 30], [1000] * 3, [5500, 5500, 6000], independent_events=False,
             eventfreq=[1, 1, 1], ageband=["a", "b", "c"])

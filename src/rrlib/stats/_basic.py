@@ -200,10 +200,14 @@ def dsr(x, n, standard=ESP2013, confidence: float | Sequence[float] = 0.95,
     ``calculate_dsr(..., independent_events = FALSE, eventfreq, ageband)``): ``x`` is the
     number of *people* in each (ageband, eventfreq) row, ``eventfreq`` the number of events
     each of those people had. Following the package: the variance is
-    ``sum_f f^2 * var_f`` where ``var_f`` is the Dobson variance computed from the
-    person counts of frequency f alone (its own rows' standard populations in the
-    denominator), and the DSR and total count use the events ``sum_f f * x_f`` in each
-    ageband. ``n`` and ``standard`` must be constant within a (group, ageband).
+    ``sum_f f^2 * var_f`` where ``var_f = sum_a x_{a,f} (w_a / n_a)^2 / W^2`` is the Dobson
+    variance of the person counts of frequency f, and the DSR and total count use the events
+    ``sum_f f * x_{a,f}`` in each ageband. ``n`` and ``standard`` must be constant within a
+    (group, ageband). One deliberate difference: the package divides ``var_f`` by the
+    standard population summed over the rows present for frequency f, so its result changes
+    if zero rows are left out; here W is always the group's full standard population (sum over
+    its distinct agebands). On a complete ageband x eventfreq grid, as in the package's
+    documented example, the two agree.
     """
     levels = normalise_confidence(confidence)
     if not independent_events:
@@ -304,9 +308,11 @@ def _dsr_nonindependent(x, n, standard, levels, multiplier, eventfreq, ageband, 
     x0 = df["x"].fillna(0.0)
     df["sq"] = x0 * (df["std"] / df["n"]) ** 2
     df["ev"] = x0 * df["f"]
-    # pass 1 (package): Dobson variance per (group, eventfreq) from person counts
-    per_f = df.groupby(["g", "f"], sort=True).agg(sq=("sq", "sum"), std=("std", "sum")).reset_index()
-    per_f["fv"] = per_f["sq"] / per_f["std"] ** 2 * per_f["f"] ** 2
+    # pass 1: Dobson variance per (group, eventfreq) from person counts, each divided by the
+    # group's total standard population W (sum over its distinct agebands), times f^2
+    w_tot = df.drop_duplicates(["g", "age"]).groupby("g", sort=True)["std"].sum()
+    per_f = df.groupby(["g", "f"], sort=True)["sq"].sum().reset_index()
+    per_f["fv"] = per_f["sq"] / per_f["g"].map(w_tot) ** 2 * per_f["f"] ** 2
     custom_var = per_f.groupby("g", sort=True)["fv"].sum()
     # pass 2: events per (group, ageband)
     ev = df.groupby(["g", "age"], sort=True).agg(x=("ev", "sum"), n=("n", "first"), std=("std", "first"))
