@@ -268,6 +268,8 @@ def check(registry: list[dict], results: dict[str, dict],
     for c in registry:
         entry = results.get(c["key"])
         computed = entry.get("value") if isinstance(entry, dict) else None
+        if isinstance(computed, float) and not math.isfinite(computed):
+            computed = None
         if entry is None:
             status, reason = "not computed", f"no results key {c['key']} in this run"
         else:
@@ -493,6 +495,11 @@ def write_outputs(rows: list[dict], out_dir: str | Path, *, folder: str | None,
             atomic_write_text(out_dir / "claims.html", to_html(rows, folder=folder, synthetic=synthetic))]
 
 
+def is_default_data(lay: paths.Layout) -> bool:
+    """Whether a run reads the shipped data folder (wherever it writes)."""
+    return lay.data_dir == paths.DEFAULT_DATA_DIR.resolve()
+
+
 def main(data_dir=None, out_dir=None, strict: bool = False, registry: str | Path | None = None) -> int:
     """``rr claims``: check claims.yml against the run's results and write the claims files."""
     lay = paths.layout(data_dir, out_dir)
@@ -507,7 +514,7 @@ def main(data_dir=None, out_dir=None, strict: bool = False, registry: str | Path
           + ", ".join(f"{n} {st}" for st, n in s["status"].items())
           + f" -> {written[0]}, {written[1].name}, {written[2].name}")
     if strict:
-        bad = strict_failures(rows, default_data=lay.default)
+        bad = strict_failures(rows, default_data=is_default_data(lay))
         if bad:
             print(f"rr claims: {len(bad)} claim(s) the data should reproduce were not reproduced:",
                   file=sys.stderr)

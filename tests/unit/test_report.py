@@ -1,0 +1,251 @@
+"""The HTML report (rrlib.report) and the figure check (rrlib.verify) on a tiny fake run."""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from rrlib import claims, figures, manifest, paths, provenance, report, verify
+from rrlib.io import write_json
+from rrlib.results import Results
+
+CODE_MARKER = "UNIQUE_CODE_MARKER_42"
+WARNING_TEXT = "FutureWarning: something deprecated"
+
+
+def _figure(path, y):
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(3, 2))
+    ax.plot([0, 1, 2], y)
+    return figures.save(fig, path)
+
+
+@pytest.fixture
+def fake_run(tmp_path, monkeypatch):
+    """A data folder, one executed chapter (reach) with a figure, a table and results."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "pupils.csv.gz").write_bytes(b"not really gzip")
+    manifest.write(data, synthetic=True, seed=7, scale=0.1)
+    lay = paths.layout(data, tmp_path / "out")
+    fig = _figure(lay.figures_dir / "reach_by_year.svg", [1, 3, 2])
+    write_json(fig.with_suffix(".json"), {"chapter": "reach", "notebook": "01_reach.ipynb",
+                                          "git": {"commit": "0123456789abcdef", "dirty": True}})
+    lay.tables_dir.mkdir(parents=True)
+    (lay.tables_dir / "reach_by_strand.csv").write_text("strand,young_people\nARA,c\nFFL,15\n")
+    write_json(lay.tables_dir / "reach_by_strand.json", {"chapter": "reach", "disclosure": {"preset": "dfe"}})
+    res = Results("reach", lay.result_file("reach"), data={"folder": "data", "synthetic": True})
+    res.record("reach.opportunities.young_people", 76790, unit="count")
+    res.record("reach.opportunities.adults", 1000, unit="count")
+    res.save()
+    nb = new_notebook()
+    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                   "language_info": {"name": "python"},
+                   "papermill": {"duration": 2.5, "parameters": {"data_dir": str(data)}}}
+    nb.cells = [
+        new_markdown_cell("# Reach\nHow many young people took part?"),
+        new_code_cell("data_dir = None", metadata={"tags": ["parameters"]}),
+        new_code_cell(f"{CODE_MARKER} = 1\nprint('hello reader')",
+                      outputs=[new_output("stream", name="stdout", text="hello reader\n"),
+                               new_output("stream", name="stderr", text=WARNING_TEXT + "\n")]),
+        new_code_cell("show(fig)", outputs=[new_output(
+            "display_data", data={"image/svg+xml": fig.read_text(), "text/plain": "<Figure>"})]),
+    ]
+    lay.executed_dir.mkdir(parents=True)
+    nbformat.write(nb, str(lay.executed_dir / "01_reach.ipynb"))
+    reg = tmp_path / "claims.yml"
+    reg.write_text(claims.dump_registry(claims.validate_entries([
+        dict(id="A01", part=None, chapter="reach", statement="76,783 opportunities for young people",
+             published=76783, unit="count", tolerance={"relative": 0.01}, source="evidence (2021)",
+             key="reach.opportunities.young_people", data="synthetic"),
+        dict(id="A02", part=None, chapter="reach", statement="6,328 opportunities for adults",
+             published=6328, unit="count", tolerance={"relative": 0.01}, source="evidence (2021)",
+             key="reach.opportunities.adults", data="synthetic"),
+        dict(id="A07", part=None, chapter="exclusions", statement="99.5% not permanently excluded",
+             published=99.5, unit="percent", tolerance={"absolute": 0.05}, source="evidence (2021)",
+             key="exclusions.targeted.not_excluded_percent", data="synthetic"),
+    ])))
+    monkeypatch.setattr(paths, "CLAIMS_FILE", reg)
+    ref = tmp_path / "reference"
+    ref.mkdir()
+    monkeypatch.setattr(verify, "FIGURES_DIR", ref)
+    monkeypatch.setattr(verify, "MANIFEST_FILE", ref / "MANIFEST")
+    return lay
+
+
+@pytest.fixture
+def built(fake_run):
+    assert report.main(data_dir=fake_run.data_dir, out_dir=fake_run.out_dir) == 0
+    out = fake_run.out_dir
+    return fake_run, {p.relative_to(out).as_posix(): p.read_text(encoding="utf-8")
+                      for p in list(out.glob("*.html")) + list(out.glob("chapters/*.html"))}
+
+
+def test_report_pages(built):
+    lay, pages = built
+    assert set(pages) == {"index.html", "claims.html", "chapters/reach.html", "chapters/reach-code.html"}
+
+
+def test_index_structure(built):
+    _, pages = built
+    index = pages["index.html"]
+    for section in ("programme", "chapters", "claims", "figures", "data", "colophon"):
+        assert f'<section id="{section}">' in index
+    assert "Resilient Therapy" in index                       # the programme paragraph
+    assert 'href="chapters/reach.html"' in index and 'href="chapters/reach-code.html"' in index
+    assert re.search(r'data-chapter="exclusions" data-status="not run"', index)
+    assert "SYNTHETIC DATA" in index
+
+
+def test_index_claims_table_shows_every_status_with_colour_and_text(built):
+    _, pages = built
+    index = pages["index.html"]
+    for status, css in (("reproduced", "reproduced"), ("differs", "differs"), ("not computed", "not-computed")):
+        assert f'<span class="badge status {css}">{status}</span>' in index
+    assert 'class="badge data synthetic">synthetic<' in index
+    assert "76,790" in index and "—" in index      # computed value; missing shown as a dash
+
+
+def test_index_data_provenance_and_colophon(built):
+    lay, pages = built
+    index = pages["index.html"]
+    sha = manifest.read(lay.data_dir)["files"]["pupils.csv.gz"]
+    assert sha in index and "every file matches its MANIFEST sha256" in index
+    assert "seed" in index and "7" in index
+    git = provenance.git_state()
+    assert str(git["commit"]) in index
+    for key in ("working tree", "requirements.lock sha256", "report built (UTC)", "pandas"):
+        assert key in index
+    assert "no MANIFEST" in index        # the reference figures have no MANIFEST in this fake
+
+
+def test_reader_version_has_no_code_full_version_has(built):
+    _, pages = built
+    reader, full = pages["chapters/reach.html"], pages["chapters/reach-code.html"]
+    assert CODE_MARKER not in reader and CODE_MARKER in full
+    assert "hello reader" in reader and "hello reader" in full
+    assert WARNING_TEXT not in reader and WARNING_TEXT in full
+    assert "Reader version" in reader and 'href="reach-code.html"' in reader
+    assert 'href="reach.html"' in full and 'href="../index.html"' in full
+
+
+def test_chapter_pages_inline_their_figures(built):
+    lay, pages = built
+    for name in ("chapters/reach.html", "chapters/reach-code.html"):
+        page = pages[name]
+        assert 'data-figure="reach_by_year.svg"' in page
+        assert page.count('src="data:image/svg+xml;base64,') >= 2   # notebook output + figure section
+        assert "reach_by_strand.csv" in page and "preset dfe" in page
+        assert "SYNTHETIC DATA" in page
+
+
+def test_no_page_references_network_resources(built):
+    _, pages = built
+    for name, page in pages.items():
+        assert report.external_references(page) == [], name
+        assert not re.search(r"""(src|href)=["']?(https?:)?//""", page.replace('<a href="http', "")), name
+        assert "require.js" not in page and "mathjax" not in page.lower()
+
+
+def test_report_refuses_pages_with_external_resources(fake_run, monkeypatch):
+    real = report.render_chapter
+    monkeypatch.setattr(report, "render_chapter", lambda *a, **k: real(*a, **k).replace(
+        "</head>", '<script src="https://cdn.example.org/x.js"></script></head>'))
+    assert report.main(data_dir=fake_run.data_dir, out_dir=fake_run.out_dir) == 2
+    assert not (fake_run.out_dir / "index.html").exists()
+
+
+def test_failed_chapter_is_shown(fake_run):
+    (fake_run.executed_dir / "01_reach.ipynb").rename(fake_run.executed_dir / "01_reach.failed.ipynb")
+    pages = report.build(fake_run)
+    assert "FAILED to run" in pages["chapters/reach.html"]
+    assert 'data-chapter="reach" data-status="failed"' in pages["index.html"]
+
+
+@pytest.mark.parametrize("html,bad", [
+    ('<script src="https://cdn.x/require.js"></script>', True),
+    ('<script src="//cdn.x/a.js"></script>', True),
+    ('<link rel="stylesheet" href="http://fonts.x/css">', True),
+    ('<img src="https://x/y.png">', True),
+    ('<img srcset="a.png 1x, https://x/b.png 2x">', True),
+    ("<style>@import 'https://fonts.x/a.css';</style>", True),
+    ('<style>body { background: url("https://x/bg.png") }</style>', True),
+    ('<div style="background:url(//x/bg.png)"></div>', True),
+    ('<script type="module">await import("https://cdn.x/m.mjs")</script>', True),
+    ('<a href="https://www.blackpool.gov.uk/">a link</a>', False),
+    ("<style>/* see https://github.com/x */ body { color: red }</style>", False),
+    ('<img src="data:image/svg+xml;base64,AAAA">', False),
+    ('<a href="chapters/reach.html">local</a><link href="local.css">', False),
+])
+def test_external_references(html, bad):
+    assert bool(report.external_references(html)) is bad
+
+
+# -- verify: figures against the MANIFEST ---------------------------------------------------------
+def test_figures_manifest_and_compare(tmp_path, monkeypatch, capsys):
+    ref = tmp_path / "figures"
+    a = _figure(ref / "a.svg", [1, 2, 3])
+    _figure(ref / "b.svg", [3, 2, 1])
+    _figure(ref / "c.svg", [1, 1, 1])
+    monkeypatch.setattr(verify, "FIGURES_DIR", ref)
+    monkeypatch.setattr(verify, "MANIFEST_FILE", ref / "MANIFEST")
+    assert verify.write_figures_manifest() == 0
+    lines = (ref / "MANIFEST").read_text().splitlines()
+    assert [ln.split("  ")[1] for ln in lines] == ["a.svg", "b.svg", "c.svg"]
+    assert lines[0].split("  ")[0] == verify.sha256_file(a)
+    assert set(verify.read_manifest()) == {"a.svg", "b.svg", "c.svg"}
+
+    run = tmp_path / "run" / "figures"
+    run.mkdir(parents=True)
+    (run / "a.svg").write_bytes(a.read_bytes())            # identical
+    _figure(run / "b.svg", [3, 2, 2])                       # changed
+    _figure(run / "d.svg", [0, 0, 0])                       # new; c.svg missing
+    rows = verify.compare_figures(run, verify.read_manifest())
+    assert [(r["name"], r["status"]) for r in rows] == [
+        ("a.svg", "identical"), ("b.svg", "changed"), ("c.svg", "missing"), ("d.svg", "new")]
+    assert rows[1]["path"] == str(run / "b.svg")
+
+
+def test_verify_main_exit_codes(tmp_path, monkeypatch, capsys):
+    ref = tmp_path / "figures"
+    _figure(ref / "a.svg", [1, 2, 3])
+    monkeypatch.setattr(verify, "FIGURES_DIR", ref)
+    monkeypatch.setattr(verify, "MANIFEST_FILE", ref / "MANIFEST")
+    monkeypatch.setattr(claims, "main", lambda **kw: 0)
+    data, out = tmp_path / "data", tmp_path / "out"
+    (out / "figures").mkdir(parents=True)
+    assert verify.main(data_dir=data, out_dir=out) == 1          # no MANIFEST yet
+    assert "does not exist" in capsys.readouterr().err
+    verify.write_figures_manifest()
+    (out / "figures" / "a.svg").write_bytes((ref / "a.svg").read_bytes())
+    assert verify.main(data_dir=data, out_dir=out) == 0
+    assert "identical  a.svg" in capsys.readouterr().out
+    _figure(out / "figures" / "a.svg", [9, 9, 9])
+    assert verify.main(data_dir=data, out_dir=out) == 1
+    assert f"CHANGED    a.svg: new file {out / 'figures' / 'a.svg'}" in capsys.readouterr().out
+    (out / "figures" / "a.svg").write_bytes((ref / "a.svg").read_bytes())
+    monkeypatch.setattr(claims, "main", lambda **kw: 1)          # a claim differs
+    assert verify.main(data_dir=data, out_dir=out) == 1
+
+
+def test_write_figures_manifest_without_figures(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(verify, "FIGURES_DIR", tmp_path)
+    assert verify.write_figures_manifest() == 1
+    assert not (tmp_path / "MANIFEST").exists()
+
+
+def test_report_figure_status_against_manifest(fake_run):
+    ref = verify.FIGURES_DIR
+    (ref / "reach_by_year.svg").write_bytes((fake_run.figures_dir / "reach_by_year.svg").read_bytes())
+    verify.write_figures_manifest()
+    pages = report.build(fake_run)
+    assert '<span class="badge status identical">identical</span>' in pages["index.html"]
+    assert json.loads(json.dumps(report.collect_figures(fake_run)[0]["status"])) == "identical"
