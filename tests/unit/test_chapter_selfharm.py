@@ -1,0 +1,278 @@
+"""Chapter 4 (self-harm) analysis functions on small hand-made data with known answers."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rrlib import stats
+from rrlib.chapters import selfharm as S
+
+
+# ----------------------------------------------------------------------------- helpers
+def _pop(per_age: int = 1000, years=(2017,)) -> pd.DataFrame:
+    rows = [("Blackpool", y, s, a, per_age) for y in years for s in "FM" for a in range(25)]
+    rows += [("Elsewhere", y, s, a, 99999) for y in years for s in "FM" for a in range(25)]
+    return pd.DataFrame(rows, columns=["area", "year", "sex", "age", "population"])
+
+
+def _adm(rows) -> pd.DataFrame:
+    """rows: (person_id, financial_year, age, method, cause_code, area)."""
+    df = pd.DataFrame(rows, columns=["person_id", "financial_year", "age", "admission_method", "cause_code", "area"])
+    df["admission_id"] = [f"A{i:07d}" for i in range(1, len(df) + 1)]
+    df["self_harm"] = df["cause_code"].isin(S.SELF_HARM_CODES)
+    return df
+
+
+def _ts(s):
+    return pd.Timestamp(s)
+
+
+# ----------------------------------------------------------------------------- admissions
+def test_selfharm_admissions_filters_like_the_indicator():
+    adm = _adm([
+        ("H1", "2017/18", 12, "emergency", "X60", "Blackpool"),   # counted
+        ("H1", "2017/18", 12, "emergency", "X78", "Blackpool"),   # counted (repeat)
+        ("H2", "2017/18", 24, "emergency", "X84", "Blackpool"),   # counted (X84 is the last code)
+        ("H3", "2017/18", 25, "emergency", "X60", "Blackpool"),   # too old
+        ("H4", "2017/18", 9, "emergency", "X60", "Blackpool"),    # too young
+        ("H5", "2017/18", 15, "elective", "X60", "Blackpool"),    # not emergency
+        ("H6", "2017/18", 15, "transfer", "X61", "Blackpool"),    # not emergency
+        ("H7", "2017/18", 15, "emergency", "X85", "Blackpool"),   # assault, not self-harm
+        ("H8", "2017/18", 15, "emergency", "X59", "Blackpool"),   # not self-harm
+        ("H9", "2017/18", 15, "emergency", "X60", "Fylde"),       # not a resident
+    ])
+    a = S.selfharm_admissions(adm)
+    assert list(a["person_id"]) == ["H1", "H1", "H2"]
+    assert list(a["age_band"]) == ["10-14", "10-14", "20-24"]
+
+
+def test_age_band_edges():
+    assert list(S.age_band([10, 14, 15, 19, 20, 24, 9, 25])) == [
+        "10-14", "10-14", "15-19", "15-19", "20-24", "20-24", None, None]
+
+
+def test_admissions_by_year_is_a_direct_count_and_moves_with_the_data():
+    rows = [(f"H{i}", "2017/18", 16, "emergency", "X60", "Blackpool") for i in range(12)]
+    rows += [("H0", "2017/18", 16, "emergency", "X61", "Blackpool")]  # H0 admitted twice
+    a = S.selfharm_admissions(_adm(rows))
+    t = S.admissions_by_year(a, _pop(per_age=100))
+    r = t.iloc[0]
+    assert (r["admissions"], r["people"], r["people_repeat"]) == (13, 12, 1)
+    assert r["population"] == 100 * 2 * 15  # ages 10-24, both sexes, Blackpool only
+    assert r["admissions_per_100"] == pytest.approx(13 / 3000 * 100)
+    # one more admission: one more counted
+    rows2 = rows + [("H99", "2017/18", 21, "emergency", "X70", "Blackpool")]
+    t2 = S.admissions_by_year(S.selfharm_admissions(_adm(rows2)), _pop(per_age=100))
+    assert t2.iloc[0]["admissions"] == r["admissions"] + 1
+    assert t2.iloc[0]["admissions"] == len(rows2)
+
+
+def _manual_dsr(counts: dict, pop_per_band: float):
+    std = S.ESP2013_10_24
+    rate = sum(std[b] * counts.get(b, 0) / pop_per_band for b in std) / sum(std.values()) * 100_000
+    return rate
+
+
+def test_dsr_independent_matches_hand_computation():
+    # 10-14: 6 admissions, 15-19: 10, 20-24: 4; population per band = 5 ages x 2 sexes x 1000 = 10,000
+    rows = ([(f"A{i}", "2017/18", 12, "emergency", "X60", "Blackpool") for i in range(6)]
+            + [(f"B{i}", "2017/18", 17, "emergency", "X60", "Blackpool") for i in range(10)]
+            + [(f"C{i}", "2017/18", 22, "emergency", "X60", "Blackpool") for i in range(4)])
+    a = S.selfharm_admissions(_adm(rows))
+    d = S.dsr_by_year(a, _pop(1000), independent_events=True)
+    assert len(d) == 1
+    want = _manual_dsr({"10-14": 6, "15-19": 10, "20-24": 4}, 10_000)
+    assert d["dsr"].iloc[0] == pytest.approx(want)
+    assert d["admissions"].iloc[0] == 20 and d["population"].iloc[0] == 30_000
+    ref = stats.dsr(np.array([6, 10, 4]), np.array([10_000] * 3), np.array([5500, 5500, 6000]))
+    assert d["lower"].iloc[0] == pytest.approx(ref.lower) and d["upper"].iloc[0] == pytest.approx(ref.upper)
+    # one person per admission: the non-independent method gives the same answer
+    d2 = S.dsr_by_year(a, _pop(1000), independent_events=False)
+    assert d2["dsr"].iloc[0] == pytest.approx(want)
+    assert d2["lower"].iloc[0] == pytest.approx(ref.lower) and d2["upper"].iloc[0] == pytest.approx(ref.upper)
+
+
+def test_dsr_nonindependent_same_rate_wider_interval_with_repeats():
+    # 20 admissions by 8 people: repeats widen the interval, the rate is unchanged
+    rows = ([("P1", "2017/18", 16, "emergency", "X60", "Blackpool")] * 6
+            + [("P2", "2017/18", 16, "emergency", "X60", "Blackpool")] * 6
+            + [(f"Q{i}", "2017/18", 21, "emergency", "X60", "Blackpool") for i in range(8)])
+    a = S.selfharm_admissions(_adm(rows))
+    ind = S.dsr_by_year(a, _pop(1000), independent_events=True).iloc[0]
+    non = S.dsr_by_year(a, _pop(1000), independent_events=False).iloc[0]
+    assert non["dsr"] == pytest.approx(ind["dsr"])
+    assert non["people"] == 10 and non["admissions"] == 20
+    assert non["lower"] < ind["lower"] and non["upper"] > ind["upper"]
+    assert "non-independent" in non["method"]
+
+
+def test_dsr_needs_ten_events():
+    rows = [(f"A{i}", "2017/18", 12, "emergency", "X60", "Blackpool") for i in range(9)]
+    d = S.dsr_by_year(S.selfharm_admissions(_adm(rows)), _pop(1000))
+    assert np.isnan(d["dsr"].iloc[0])
+
+
+def test_compare_with_england_reads_the_published_value():
+    eng = pd.DataFrame({"area_name": ["England", "England"], "financial_year": ["2016/17", "2019/20"],
+                        "value": [404.6, 439.0]})
+    dsr = pd.DataFrame({"financial_year": ["2017/18"], "dsr": [809.2], "lower": [700.0], "upper": [900.0]})
+    c = S.compare_with_england(dsr, eng)
+    assert c["value"] == pytest.approx(2.0) and c["england"] == 404.6
+    assert c["lower"] == pytest.approx(700 / 404.6)
+    c2 = S.compare_with_england(dsr, eng, reference_year="2019/20")
+    assert c2["value"] == pytest.approx(809.2 / 439)
+    with pytest.raises(KeyError):
+        S.compare_with_england(dsr, eng, reference_year="2017/18")
+
+
+def test_shipped_england_table_holds_b07_as_given():
+    e = S.read_england()
+    eng = S.england_series(e)
+    assert eng["2016/17"] == 404.6 and eng["2019/20"] == 439 and eng["2022/23"] == 319
+    nw = S.england_series(e, "North West")
+    assert nw["2016/17"] == 474 and nw["2019/20"] == 509
+
+
+# ----------------------------------------------------------------------------- support cohort
+def _ed(rows) -> pd.DataFrame:
+    """rows: (attendance_id, person_id, arrival, age, sex, self_harm, area)."""
+    df = pd.DataFrame(rows, columns=["attendance_id", "person_id", "arrival_datetime", "age", "sex",
+                                     "self_harm", "area"])
+    df["arrival_datetime"] = pd.to_datetime(df["arrival_datetime"])
+    return df
+
+
+@pytest.fixture
+def cohort_data():
+    ed = _ed([
+        # P1: prior attendance, index (referred, contacted after 10 h), re-presents after 40 days
+        ("E01", "P0000001", "2018-01-01 10:00", 14, "F", True, "Blackpool"),
+        ("E02", "P0000001", "2018-03-01 20:00", 14, "F", True, "Blackpool"),
+        ("E03", "P0000001", "2018-04-10 20:00", 14, "F", True, "Blackpool"),
+        # P2: index (referred, contacted after 30 h), never re-presents
+        ("E04", "P0000002", "2018-02-01 08:00", 12, "M", True, "Blackpool"),
+        ("E05", "P0000002", "2018-05-01 08:00", 12, "M", False, "Blackpool"),  # not self-harm
+        # P3: not supported, two attendances in the period (index = first), re-presents after 10 days
+        ("E06", "P0000003", "2018-02-10 12:00", 15, "F", True, "Blackpool"),
+        ("E07", "P0000003", "2018-02-20 12:00", 15, "F", True, "Blackpool"),
+        # P4: referred but never contacted: not supported
+        ("E08", "P0000004", "2018-03-05 12:00", 13, "M", True, "Blackpool"),
+        # not eligible: too old, not resident, not in census, outside the period
+        ("E09", "P0000005", "2018-03-05 12:00", 17, "F", True, "Blackpool"),
+        ("E10", "P0000006", "2018-03-05 12:00", 14, "F", True, "Fylde"),
+        ("E11", "H000001", "2018-03-05 12:00", 14, "F", True, "Blackpool"),
+        ("E12", "P0000007", "2019-06-01 12:00", 14, "F", True, "Blackpool"),
+        # last day of data
+        ("E13", "P0000008", "2019-12-31 09:00", 20, "F", False, "Blackpool"),
+    ])
+    sup = pd.DataFrame({
+        "support_id": ["SH00001", "SH00002", "SH00003"],
+        "person_id": ["P0000001", "P0000002", "P0000004"],
+        "index_attendance_id": ["E02", "E04", "E08"],
+        "referral_datetime": pd.to_datetime(["2018-03-01 22:00", "2018-02-01 10:00", "2018-03-05 14:00"]),
+        "first_contact_datetime": pd.to_datetime(["2018-03-02 06:00", "2018-02-02 14:00", None]),
+    })
+    return ed, sup
+
+
+def test_support_cohort_groups_index_and_priors(cohort_data):
+    ed, sup = cohort_data
+    c = S.support_cohort(ed, sup).set_index("person_id")
+    assert sorted(c.index) == ["P0000001", "P0000002", "P0000003", "P0000004"]
+    assert c.loc["P0000001", "group"] == "supported" and c.loc["P0000001", "index_attendance_id"] == "E02"
+    assert c.loc["P0000002", "group"] == "supported"
+    assert c.loc["P0000003", "group"] == "not supported" and c.loc["P0000003", "index_attendance_id"] == "E06"
+    assert c.loc["P0000004", "group"] == "not supported"
+    assert c.loc["P0000001", "prior_attendances"] == 1  # E01, 59 days before
+    assert c.loc["P0000003", "prior_attendances"] == 0
+    assert c["supported"].sum() == 2
+
+
+def test_contact_times_share_within_24h_is_a_direct_count(cohort_data):
+    ed, sup = cohort_data
+    c = S.support_cohort(ed, sup)
+    ct = S.contact_times(c)
+    # P1: 20:00 -> 06:00 next day = 10 h; P2: 08:00 -> 14:00 next day = 30 h
+    assert ct["n"] == 2 and ct["within"] == 1
+    assert sorted(np.round(ct["hours"], 6)) == [10.0, 30.0]
+    ref = stats.proportion_ci(1, 2)
+    assert (ct["share"], ct["lower"], ct["upper"]) == pytest.approx((ref.value, ref.lower, ref.upper))
+    tab = S.contact_hours_table(c)
+    assert tab["young_people"].sum() == 2
+
+
+def test_representations_censoring_and_no_return_share(cohort_data):
+    ed, sup = cohort_data
+    c = S.support_cohort(ed, sup)
+    r = S.representations(c, ed).set_index("person_id")
+    end = pd.Timestamp("2019-12-31 23:59:59")
+    assert r.attrs["end_of_data"] == end
+    assert r.loc["P0000001", "event"] == 1
+    assert r.loc["P0000001", "days"] == pytest.approx(40.0)  # 1 March 20:00 -> 10 April 20:00
+    assert r.loc["P0000003", "event"] == 1 and r.loc["P0000003", "days"] == pytest.approx(10.0)
+    assert r.loc["P0000002", "event"] == 0  # the 1 May attendance is not self-harm
+    assert r.loc["P0000002", "days"] == pytest.approx((end - pd.Timestamp("2018-02-01 08:00")).total_seconds() / 86400)
+    nr = S.no_return_share(r, window_days=365)
+    assert (nr["n"], nr["returned"], nr["no_return"]) == (2, 1, 1)
+    # a window longer than the follow-up leaves people out
+    nr2 = S.no_return_share(r, window_days=700)
+    assert nr2["n"] == 0 and nr2["excluded"] == 2
+    # a window shorter than P1's 40 days: nobody returned within it
+    nr3 = S.no_return_share(r, window_days=30)
+    assert (nr3["n"], nr3["no_return"]) == (2, 2)
+
+
+def test_kaplan_meier_numbers_at_risk(cohort_data):
+    ed, sup = cohort_data
+    r = S.representations(S.support_cohort(ed, sup), ed)
+    curve, summ = S.kaplan_meier(r, times=(0, 20, 100))
+    s = summ.set_index(["group", "days"])
+    assert s.loc[("supported", 0), "at_risk"] == 2
+    assert s.loc[("supported", 100), "at_risk"] == 1 and s.loc[("supported", 100), "events"] == 1
+    assert s.loc[("supported", 100), "survival"] == pytest.approx(0.5)
+    assert s.loc[("not supported", 20), "at_risk"] == 1  # P3 re-presented at day 10
+    assert s.loc[("not supported", 20), "survival"] == pytest.approx(0.5)
+    assert set(curve["group"]) == {"supported", "not supported"}
+
+
+def test_cox_model_recovers_a_known_hazard_ratio():
+    rng = np.random.default_rng(3)
+    n = 3000
+    sup = rng.integers(0, 2, n)
+    age = rng.integers(10, 17, n)
+    male = rng.integers(0, 2, n)
+    prior = rng.poisson(0.5, n)
+    eta = np.log(0.7) * sup + 0.05 * (age - 13) + np.log1p(prior) * 0.5
+    t = rng.exponential(1 / (0.002 * np.exp(eta)))
+    cens = 500.0
+    reps = pd.DataFrame({"days": np.minimum(t, cens), "event": (t < cens).astype(int), "supported": sup,
+                         "age": age, "male": male, "prior_attendances": prior})
+    m = S.cox_model(reps).set_index("term")
+    assert m.loc["supported", "lower"] < 0.7 < m.loc["supported", "upper"]
+    assert m.loc["supported", "hr"] == pytest.approx(0.7, abs=0.1)
+    crude = S.cox_model(reps, adjust=())
+    assert list(crude["term"]) == ["supported"] and crude["model"].iloc[0] == "crude"
+
+
+# ----------------------------------------------------------------------------- repeats
+def test_repeat_distribution_and_concentration():
+    rows = []
+    k = 0
+    for pid, n in (("H1", 1), ("H2", 1), ("H3", 2), ("H4", 5), ("H5", 12)):
+        for j in range(n):
+            k += 1
+            rows.append((f"E{k:07d}", pid, f"2018-01-{1 + j:02d} 10:00", 16, "F", True, "Blackpool"))
+    rows.append(("E9999999", "H6", "2018-01-01 10:00", 16, "F", False, "Blackpool"))
+    ed = _ed(rows)
+    d = S.repeat_distribution(ed).set_index("attendances_per_person")
+    assert d.loc["1", "people"] == 2 and d.loc["2", "people"] == 1 and d.loc["5-9", "people"] == 1
+    assert d.loc["10+", "people"] == 1 and d.loc["10+", "attendances"] == 12
+    assert d["attendances"].sum() == 21 and d["people"].sum() == 5
+    assert d["share_attendances"].sum() == pytest.approx(100)
+    c = S.concentration(ed, top_share=0.2)
+    assert c["top_people"] == 1 and c["top_attendances"] == 12
+    assert c["repeaters"] == 3
+    iv = S.interval_distribution(ed)
+    assert iv["intervals"].sum() == 21 - 5  # one fewer interval than attendances per person
+    assert iv.iloc[0]["intervals"] == 16  # all one day apart
