@@ -157,3 +157,198 @@ def test_national_pattern_and_peak_age():
     eth = p[p["group"] == "ethnicity"].set_index("category")
     assert eth.loc["Gypsy Roma", "suspension_rate"] == 22.15
     assert ex.national_peak_age(p) == {"age": 14, "rate": 12.0}
+
+
+# =========================================================================== part B: pupil records
+SCHOOLS = pd.DataFrame({"school_id": ["S001", "S002", "S003"],
+                        "phase": ["primary", "secondary", "alternative_provision"]})
+
+
+def _pupils():
+    rows = []
+    # 2018/19: 10 pupils; P1-P4 in secondary S002, P5-P8 primary S001, P9-P10 in the PRU S003
+    for i in range(1, 11):
+        school = "S002" if i <= 4 else ("S001" if i <= 8 else "S003")
+        rows.append([f"P{i:07d}", "2018/19", school, "M" if i % 2 else "F", i <= 3, i in (1, 2)])
+    # 2019/20: P1-P4 again
+    for i in range(1, 5):
+        rows.append([f"P{i:07d}", "2019/20", "S002", "M" if i % 2 else "F", i <= 3, False])
+    df = pd.DataFrame(rows, columns=["pupil_id", "academic_year", "school_id", "sex", "fsm", "looked_after"])
+    df["sen_provision"] = "none"
+    df["ethnicity_major"] = "WHIT"
+    df["birth_year"] = 2006
+    df["birth_month"] = 3
+    return df
+
+
+def _exclusions():
+    rows = [
+        ["E0000001", "P0000001", "S002", "2018-10-01", "2018/19", "suspension"],
+        ["E0000002", "P0000001", "S002", "2019-02-01", "2018/19", "suspension"],
+        ["E0000003", "P0000002", "S002", "2019-03-01", "2018/19", "suspension"],
+        ["E0000004", "P0000003", "S002", "2019-05-01", "2018/19", "permanent"],
+        ["E0000005", "P0000009", "S003", "2019-01-10", "2018/19", "suspension"],  # PRU: outside Total
+        ["E0000006", "P0000004", "S002", "2019-11-01", "2019/20", "suspension"],
+    ]
+    e = pd.DataFrame(rows, columns=["exclusion_id", "pupil_id", "school_id", "exclusion_date",
+                                    "academic_year", "category"])
+    e["exclusion_date"] = pd.to_datetime(e["exclusion_date"])
+    return e
+
+
+def test_town_rates_by_direct_count():
+    t = ex.town_rates(_pupils(), _exclusions(), schools=SCHOOLS)
+    y = t[t["year"] == "2018/19"].set_index(t[t["year"] == "2018/19"]["measure"].astype(str))
+    # headcount in Total: 8 (two PRU pupils out); suspensions 3; pupils with one or more 2; permanent 1
+    assert y.loc["suspension", "headcount"] == 8
+    assert (y.loc["suspension", "count"], y.loc["one_plus", "count"], y.loc["permanent", "count"]) == (3, 2, 1)
+    assert y.loc["suspension", "rate"] == pytest.approx(37.5)
+    assert y.loc["one_plus", "ci_method"] == "Wilson score"
+    a = ex.town_rates(_pupils(), _exclusions(), schools=SCHOOLS, scope="All")
+    ya = a[(a["year"] == "2018/19") & (a["measure"] == "suspension")].iloc[0]
+    assert (ya["headcount"], ya["count"]) == (10, 4)
+    s = ex.town_rates(_pupils(), _exclusions(), schools=SCHOOLS, scope="Secondary")
+    assert s[(s["year"] == "2019/20") & (s["measure"] == "one_plus")]["rate"].iloc[0] == pytest.approx(25.0)
+
+
+def test_town_rates_change_with_the_data():
+    e = _exclusions()
+    base = ex.town_rates(_pupils(), e, schools=SCHOOLS)
+    more = pd.concat([e, e.iloc[[2]].assign(exclusion_id="E0000099", exclusion_date=pd.Timestamp("2019-04-01"))])
+    after = ex.town_rates(_pupils(), more, schools=SCHOOLS)
+    k = (base["year"] == "2018/19") & (base["measure"] == "suspension")
+    assert after.loc[k, "count"].iloc[0] == base.loc[k, "count"].iloc[0] + 1 == 4
+    k1 = (base["year"] == "2018/19") & (base["measure"] == "one_plus")
+    assert after.loc[k1, "count"].iloc[0] == base.loc[k1, "count"].iloc[0]  # same pupil: one-or-more unchanged
+
+
+def test_compare_with_dfe():
+    town = ex.town_rates(_pupils(), _exclusions(), schools=SCHOOLS)
+    rates = ex.dfe_rates(SMALL.assign(year="2018/19"))
+    c = ex.compare_with_dfe(town, rates)
+    assert len(c) == 3 and set(c["year"]) == {"2018/19"}
+    s = c.set_index("measure").loc["suspension"]
+    assert s["difference"] == pytest.approx(37.5 - 7.99)
+
+
+def test_group_rates_and_risk_ratios_by_hand():
+    py = ex.pupil_years(_pupils(), _exclusions(), schools=SCHOOLS, years=["2018/19"])
+    assert len(py) == 8 and py["one_plus"].sum() == 2
+    g = ex.group_rates(py, {"fsm": False, "sex": "F"})
+    fsm = g[g["variable"] == "fsm"].set_index("category")
+    # FSM pupils P1-P3: P1, P2 suspended -> 2/3; non-FSM P4-P8: 0/5
+    assert fsm.loc["True", "percent"] == pytest.approx(200 / 3)
+    assert fsm.loc["False", "events"] == 0 and bool(fsm.loc["False", "reference"])
+    sex = g[g["variable"] == "sex"].set_index("category")
+    # boys P1, P3, P5, P7: 1/4 suspended; girls P2, P4, P6, P8: 1/4 -> RR 1
+    assert sex.loc["M", "rr"] == pytest.approx(1.0)
+    assert sex.loc["M", "rr_lower"] < 1 < sex.loc["M", "rr_upper"]
+
+
+def test_rates_by_age_and_peak():
+    py = ex.pupil_years(_pupils(), _exclusions(), schools=SCHOOLS)
+    assert set(py["age"]) == {12, 13}  # born March 2006: 12 on 31 Aug 2018, 13 on 31 Aug 2019
+    a = ex.rates_by_age(py)
+    one = a[a["measure"] == "one_plus"].set_index("age")
+    assert one.loc[12, "rate"] == pytest.approx(25.0) and one.loc[13, "rate"] == pytest.approx(25.0)
+    assert ex.peak_age(a, "suspension") == 12  # 3 of 8 at 12, 1 of 4 at 13
+
+
+def test_exclusion_model_recovers_planted_risk_ratios():
+    rng = np.random.default_rng(11)
+    n = 6000
+    d = pd.DataFrame({
+        "pupil_id": [f"P{i:07d}" for i in range(n)],
+        "school_id": rng.choice([f"S{i:03d}" for i in range(20)], n),
+        "sex": rng.choice(["F", "M"], n), "fsm": rng.random(n) < 0.3,
+        "sen_provision": rng.choice(["none", "sen_support", "ehc_plan"], n, p=[0.8, 0.15, 0.05]),
+        "ethnicity_major": "WHIT", "looked_after": rng.random(n) < 0.03, "age": rng.integers(11, 16, n),
+        "academic_year": "2018/19",
+    })
+    p = 0.03 * np.where(d["sex"] == "M", 2.0, 1.0) * np.where(d["fsm"], 1.8, 1.0) \
+        * np.where(d["sen_provision"] == "sen_support", 2.0, 1.0)
+    d["one_plus"] = (rng.random(n) < p).astype(int)
+    res = ex.exclusion_model(d, covariates=("sex", "fsm", "sen_provision", "looked_after"))
+    r = res.dropna(subset=["variable"]).set_index(["variable", "category"])
+    assert r.loc[("sex", "M"), "ratio_lower"] < 2.0 < r.loc[("sex", "M"), "ratio_upper"]
+    assert r.loc[("fsm", "1"), "ratio_lower"] < 1.8 < r.loc[("fsm", "1"), "ratio_upper"]
+    assert r.loc[("sen_provision", "sen_support"), "ratio_lower"] < 2.0 < r.loc[("sen_provision", "sen_support"), "ratio_upper"]
+    assert "cluster" in res["method"].iloc[0]
+
+
+def _interventions():
+    iv = pd.DataFrame({
+        "episode_id": ["EP000001", "EP000002", "EP000003", "EP000004", "EP000005"],
+        "person_id": ["P0000001", "P0000002", "P0000003", "P0000001", "P0000006"],
+        "programme": ["back_on_track", "resilience_coach_1to1", "back_on_track", "walk_and_talk", "walk_and_talk"],
+        "referral_date": pd.to_datetime(["2018-09-01", "2018-09-01", "2018-09-01", "2019-01-01", "2018-09-01"]),
+        "start_date": pd.to_datetime(["2018-09-15", "2019-03-15", "2018-09-20", "2019-01-10", pd.NaT]),
+        "end_date": pd.to_datetime(["2019-01-31", "2019-06-30", "2019-06-30", "2019-03-01", pd.NaT]),
+        "end_reason": ["completed", "completed", "completed", "completed", None],
+        "education_data_consent": [True, False, True, False, False],
+    })
+    return iv
+
+
+def test_not_permanently_excluded_after_start_by_hand():
+    r = ex.not_permanently_excluded_after_start(_interventions(), _exclusions())
+    # started: P1 (first 2018-09-15), P2, P3 (P6 never started). P3 permanent 2019-05-01 after start.
+    assert (r["n"], r["excluded"], r["not_excluded"]) == (3, 1, 2)
+    assert r["percent"] == pytest.approx(200 / 3) and r["lower"] < r["percent"] < r["upper"]
+    e = _exclusions()
+    e.loc[e["exclusion_id"] == "E0000004", "exclusion_date"] = pd.Timestamp("2018-09-01")  # before start
+    r2 = ex.not_permanently_excluded_after_start(_interventions(), e)
+    assert r2["excluded"] == 0 and r2["percent"] == 100
+
+
+def test_matched_comparison_by_hand():
+    pupils = _pupils()
+    e = _exclusions()
+    iv = _interventions()[lambda d: d["person_id"] != "P0000003"]  # P3 becomes a never-supported pupil
+    # supported: P1 (M, index 2018-09-15) and P2 (F, index 2019-03-15, suspended 2019-03-01), both S002 2018/19.
+    # never supported in S002 2018/19: P3 (M, permanently excluded 2019-05-01) and P4 (F).
+    summary, table = ex.matched_comparison(iv, pupils, e, match_on=("academic_year", "school_id", "sex"))
+    assert (summary["supported"], summary["matched_supported"], summary["matched_controls"]) == (2, 2, 2)
+    assert summary["supported_percent"] == 100
+    assert summary["comparison_percent"] == pytest.approx(50.0)  # P3 excluded after P1's start date
+    assert summary["difference"] == pytest.approx(50.0)
+    assert list(table["permanently_excluded_after"]) == [0, 1]
+    # adding prior suspension (365 days before the index date): P2 has one, P4 none -> P2 unmatched
+    summary2, _ = ex.matched_comparison(iv, pupils, e, match_on=("academic_year", "school_id", "sex",
+                                                                 "prior_suspension"))
+    assert summary2["matched_supported"] == 1 and summary2["supported_prior_suspension"] == 0
+    with pytest.raises(ValueError, match="no supported young person"):
+        ex.matched_comparison(_interventions(), pupils, e, match_on=("academic_year", "school_id", "sex", "fsm"))
+
+
+def test_activity_exclusions_by_hand():
+    att = pd.DataFrame({
+        "person_id": ["P0000001", "P0000005", "P0000006", "P0000001", "A000001"],
+        "role": ["young_person", "young_person", "young_person", "young_person", "parent_carer"],
+        "attended": [True, True, False, True, True],
+        "project": ["Co-production groups", "Friend for Life", "Friend for Life", "Bounce Forward", "Friend for Life"],
+        "strand": ["co-production", "targeted", "targeted", "universal", "targeted"],
+        "activity_date": pd.to_datetime(["2019-01-15", "2019-01-15", "2019-01-15", "2018-01-01", "2019-01-01"]),
+    })
+    a = ex.activity_exclusions(att, _exclusions()).set_index("group")
+    # P1 (co-production from 2019-01-15): suspensions 2018-10-01 (before) and 2019-02-01 (after)
+    assert a.loc["co-production", ["young_people", "excluded_ever", "excluded_after_first"]].tolist() == [1, 1, 1]
+    assert a.loc["Friend for Life", ["young_people", "excluded_ever"]].tolist() == [1, 0]  # P6 did not attend
+    assert a.loc["all", "young_people"] == 2 and a.loc["all", "permanent_after_first"] == 0
+
+
+def test_back_on_track_windows_by_hand():
+    iv = _interventions()
+    e = _exclusions()
+    s, per = ex.back_on_track_exclusions(iv, e, referred_from="2016-11-01", cutoff="2020-08-31")
+    # consenting Back on Track episodes: P1 (2018-09-15..2019-01-31), P3 (2018-09-20..2019-06-30)
+    # P1: 2018-10-01 during; 2019-02-01 after (within 365 days of end). P3: none (permanent not counted).
+    p = per.set_index("period")
+    assert (p.loc["before", "suspensions"], p.loc["during", "suspensions"], p.loc["after", "suspensions"]) == (0, 1, 1)
+    assert s["young_people"] == 2 and s["suspensions_before_during"] == 1 and s["with_suspension_after"] == 1
+    days_during = (pd.Timestamp("2019-01-31") - pd.Timestamp("2018-09-15")).days \
+        + (pd.Timestamp("2019-06-30") - pd.Timestamp("2018-09-20")).days
+    assert p.loc["during", "pupil_years"] == pytest.approx(days_during / 365.25)
+    assert p.loc["during", "rate"] == pytest.approx(1 / (days_during / 365.25))
+    s2, _ = ex.back_on_track_exclusions(iv, e, consent_only=False, cutoff="2019-01-31")
+    assert s2["suspensions_after"] == 0  # after window truncated at the cutoff
