@@ -1,0 +1,225 @@
+"""Reach chapter analysis functions on small hand-made data with answers counted by hand."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rrlib.chapters import reach
+
+
+def _log():
+    acts = pd.DataFrame({
+        "activity_id": ["ACT000001", "ACT000002", "ACT000003", "ACT000004", "ACT000005"],
+        "project": ["Co-production groups", "Academic Resilience Approach", "Training and workforce development",
+                    "Resilience Coach 1:1 and group", "Walk and Talk"],
+        "strand": ["co-production", "universal", "workforce", "targeted", "targeted"],
+        "format": ["group", "event", "training", "one_to_one", "one_to_one"],
+        "activity_date": pd.to_datetime(["2016-10-03", "2017-09-12", "2018-03-01", "2018-08-31", "2018-09-01"]),
+        "setting": ["community", "school", "school", "school", "community"],
+        "school_id": [None, "S001", "S002", "S001", None],
+    })
+    rows = [
+        # activity, person, role, attended
+        ("ACT000001", "P0000001", "young_person", True),
+        ("ACT000001", "P0000002", "young_person", True),
+        ("ACT000001", "P0000003", "young_person", False),
+        ("ACT000001", "A000001", "parent_carer", True),
+        ("ACT000002", "P0000001", "young_person", True),
+        ("ACT000002", "P0000004", "young_person", True),
+        ("ACT000002", "A000010", "school_staff", True),
+        ("ACT000003", "A000010", "school_staff", True),
+        ("ACT000003", "A000020", "practitioner", True),
+        ("ACT000003", "A000030", "volunteer", False),
+        ("ACT000003", "P0000002", "young_person", True),
+        ("ACT000004", "P0000003", "young_person", True),
+        ("ACT000005", "P0000005", "young_person", True),
+    ]
+    att = pd.DataFrame(rows, columns=["activity_id", "person_id", "role", "attended"])
+    att = att.merge(acts, on="activity_id")
+    return acts, att
+
+
+def _pupils():
+    # P1 born 2006-03 (10 in Oct 2016), P2 born 2001-01 (15), P3 born 2008-05 (8 in Oct 2016, 10 in Aug 2018),
+    # P4 born 2000-08 (17 in Sep 2017), P5 born 2007-09 (11 in Sep 2018)
+    return pd.DataFrame({
+        "pupil_id": ["P0000001", "P0000002", "P0000003", "P0000004", "P0000005", "P0000006"],
+        "academic_year": ["2016/17"] * 6,
+        "school_id": ["S001", "S002", "S001", "S001", "S002", "S002"],
+        "nc_year": [6, 10, 4, 11, 5, 8],
+        "sex": ["F", "M", "F", "M", "M", "F"],
+        "birth_year": [2006, 2001, 2008, 2000, 2007, 2003],
+        "birth_month": [3, 1, 5, 8, 9, 2],
+        "fsm": [True, False, True, False, True, False],
+        "sen_provision": ["none", "sen_support", "none", "ehc_plan", "none", "none"],
+        "looked_after": [False, False, True, False, False, False],
+    })
+
+
+def test_opportunities_are_attended_places_by_role():
+    _, att = _log()
+    assert reach.young_people_opportunities(att) == 7          # 8 young-person rows, one absent
+    assert reach.supporting_adult_opportunities(att) == 3      # parent + staff twice
+    tot = reach.opportunity_totals(att).set_index("role")
+    assert tot.loc["young_person", "registered"] == 8
+    assert tot.loc["young_person", "opportunities"] == 7
+    assert tot.loc["young_person", "people"] == 5               # P1, P2, P3, P4, P5
+    assert tot.loc["school_staff", "people"] == 1
+    assert tot.loc["volunteer", "opportunities"] == 0
+
+
+def test_recomputed_a01_changes_with_the_data_and_equals_a_direct_count():
+    _, att = _log()
+    before = reach.young_people_opportunities(att)
+    more = pd.concat([att, att.iloc[[0]].assign(activity_id="ACT000002")], ignore_index=True)
+    assert reach.young_people_opportunities(more) == before + 1
+    direct = sum(1 for r, a in zip(more["role"], more["attended"]) if r == "young_person" and a)
+    assert reach.young_people_opportunities(more) == direct
+    fewer = att.assign(attended=np.where(att["person_id"] == "P0000001", False, att["attended"]))
+    assert reach.young_people_opportunities(fewer) == before - 2
+
+
+def test_opportunities_by_strand_and_year():
+    _, att = _log()
+    by = reach.opportunities_by(att, ["academic_year", "strand"]).set_index(["academic_year", "strand"])
+    assert by.loc[("2016/17", "co-production"), "young_people"] == 2
+    assert by.loc[("2016/17", "co-production"), "supporting_adults"] == 1
+    assert by.loc[("2017/18", "universal"), "young_people"] == 2
+    assert by.loc[("2017/18", "workforce"), "other_adults"] == 1   # practitioner; volunteer absent
+    assert by.loc[("2017/18", "targeted"), "young_people"] == 1    # 31 Aug 2018 is still 2017/18
+    assert by.loc[("2018/19", "targeted"), "young_people"] == 1
+    assert by["young_people"].sum() == reach.young_people_opportunities(att)
+    s = reach.opportunities_by(att, "school_id").set_index("school_id")
+    assert s.loc["(none)", "young_people"] == 3 and s.loc["S001", "young_people_unique"] == 3
+
+
+def test_age_and_unique_young_people_10_16():
+    _, att = _log()
+    pup = _pupils()
+    assert list(reach.age_at(pd.to_datetime(["2016-10-03", "2016-02-28", "2016-03-01"]),
+                             [2006, 2006, 2006], [3, 3, 3])) == [10, 9, 10]
+    places = reach.young_people_places(att, pup).set_index(["activity_id", "person_id"])
+    assert places.loc[("ACT000001", "P0000001"), "age"] == 10
+    assert places.loc[("ACT000002", "P0000004"), "age"] == 17
+    assert places.loc[("ACT000004", "P0000003"), "age"] == 10
+    # aged 10-16 at an attended place: P1, P2, P3 (Aug 2018), P5; not P4 (17)
+    assert reach.unique_young_people(att, pup) == 4
+    assert reach.unique_young_people(att, pup, aged_10_16=False) == 5
+    cum = reach.cumulative_reach(att, pup)
+    assert cum["young_people"].iloc[-1] == 5 and cum["young_people_10_16"].iloc[-1] == 4
+    assert cum["young_people"].is_monotonic_increasing
+    oct16 = cum.loc[cum["period_end"] == pd.Timestamp("2016-10-31")].iloc[0]
+    assert oct16["young_people"] == 2
+
+
+def test_first_two_years_window():
+    _, att = _log()
+    assert reach.unique_in_window(att, reach.RESILIENCE_COACH) == 1   # 31 Aug 2018 included
+    assert reach.unique_in_window(att, reach.WALK_AND_TALK) == 0      # 1 Sep 2018 excluded
+
+
+def test_workforce_and_coproduction_rate():
+    acts, att = _log()
+    wf = reach.workforce_summary(att, acts).set_index("role")
+    assert wf.loc["all", "participants"] == 3 and wf.loc["all", "activities"] == 1
+    assert wf.loc["school_staff", "people"] == 1
+    co = reach.attendance_rate(att)
+    assert (co["attended"], co["registered"]) == (3, 4)
+    assert co["rate"] == pytest.approx(75.0)
+    assert co["lower"] < 75 < co["upper"]
+    from rrlib.stats import wilson_lower
+    assert co["lower"] == pytest.approx(100 * wilson_lower(3, 4))
+
+
+def test_engagement_depth():
+    _, att = _log()
+    d = reach.engagement_depth(att).set_index("band")
+    # places: P1 2, P2 2, P3 1, P4 1, P5 1
+    assert d.loc["1", "young_people"] == 3 and d.loc["2-5", "young_people"] == 2
+    assert d.loc["6+", "young_people"] == 0
+    assert d["share"].sum() == pytest.approx(100)
+    assert d.loc["1", "share_of_opportunities"] == pytest.approx(300 / 7)
+    assert reach.depth_summary(att)["max"] == 2
+
+
+def test_population_and_coverage():
+    pop = pd.DataFrame({"area": "Blackpool", "year": np.repeat([2016, 2017, 2018], 25),
+                        "sex": "F", "age": np.tile(np.arange(25), 3), "population": 10})
+    pop = pd.concat([pop, pop.assign(area="Elsewhere", population=99)])
+    assert reach.population_10_16(pop, 2016) == 70
+    assert reach.ever_10_16_population(pop, 2016, 2018) == 90
+    with pytest.raises(ValueError):
+        reach.population_10_16(pop, 2030)
+    _, att = _log()
+    cov = reach.coverage_by_year(att, _pupils(), pop).set_index("academic_year")
+    assert cov.loc["2016/17", "young_people_10_16"] == 2
+    assert cov.loc["2016/17", "coverage"] == pytest.approx(100 * 2 / 70)
+    cc = reach.cumulative_coverage(att, _pupils(), pop)
+    assert cc["young_people_10_16"] == 4 and cc["population"] == 90
+    assert cc["lower"] < cc["share"] < cc["upper"]
+
+
+def test_schools_ara_charter():
+    schools = pd.DataFrame({
+        "school_id": ["S001", "S002", "S003"],
+        "open_date": pd.to_datetime(["2000-09-01", "2000-09-01", "2000-09-01"]),
+        "close_date": pd.to_datetime([None, None, "2016-08-31"]),
+        "ara_start_date": pd.to_datetime(["2017-01-19", "2017-01-20", None]),
+        "charter_signed_date": pd.to_datetime(["2019-05-01", None, "2015-01-01"]),
+    })
+    acts, _ = _log()
+    s = reach.schools_taking_part(acts, schools)
+    assert s == {"schools_taking_part": 2, "schools_open": 2, "open_schools_taking_part": 2}
+    pup = _pupils()
+    # census day 2016/17 is 19 January 2017: S001 (start 19 Jan) counts, S002 (20 Jan) does not
+    assert reach.census_date(pd.Series(["2016/17", "2020/21"])).dt.strftime("%Y-%m-%d").tolist() == \
+        ["2017-01-19", "2021-01-21"]
+    assert reach.ara_pupils(pup, schools, "2016/17") == 3
+    assert reach.charter_schools(schools) == 2
+    assert reach.charter_schools(schools, as_of="2018-12-31") == 1
+    over = reach.schools_over_time(schools, "charter_signed_date")
+    assert over["schools"].tolist()[-1] == 2
+
+
+def test_fsm_share_union_of_censuses():
+    pup = _pupils()
+    two = pd.concat([pup, pup.assign(academic_year="2017/18", fsm=[False, True, False, False, True, False])])
+    one = reach.fsm_share(pup, "2016/17")
+    assert (one["fsm"], one["pupils"]) == (3, 6)
+    both = reach.fsm_share(two, ["2016/17", "2017/18"])
+    assert (both["fsm"], both["pupils"]) == (4, 6)    # P2 on FSM only in the second census
+    assert both["share"] == pytest.approx(400 / 6)
+
+
+def test_reach_equity_ratios():
+    _, att = _log()
+    pup = _pupils()
+    eq = reach.reach_equity(att, pup, years=["2016/17"])
+    # census (Years 6-11 in 2016/17): P1, P2, P4, P6; reached among them: P1, P2, P4
+    allr = eq.loc[eq["reach"] == "all"].set_index("group")
+    assert allr.loc["girls", "census"] == 2 and allr.loc["girls", "reached"] == 1
+    assert allr.loc["girls", "ratio"] == pytest.approx((1 / 3) / (2 / 4))
+    assert allr.loc["free school meals", "ratio"] == pytest.approx((1 / 3) / (1 / 4))
+    has = allr.loc[allr["census"] > 0]
+    assert (has["lower"] <= has["ratio"]).all() and (has["ratio"] <= has["upper"]).all()
+    assert np.isnan(allr.loc["looked after", "ratio"])   # nobody looked after in the census
+    targ = eq.loc[eq["reach"] == "targeted"]
+    assert (targ["reached_total"] == 0).all()          # P3 and P5 are not in Years 6-11
+    assert targ["ratio"].isna().all()
+
+
+def test_figures_build():
+    import matplotlib
+    matplotlib.use("agg")
+    _, att = _log()
+    pup = _pupils()
+    by = reach.opportunities_by(att, ["academic_year", "strand"])
+    figs = [reach.plot_opportunities_by_year(by),
+            reach.plot_cumulative_reach(reach.cumulative_reach(att, pup), 70, 90),
+            reach.plot_engagement_depth(reach.places_per_young_person(att)),
+            reach.plot_reach_equity(reach.reach_equity(att, pup, years=["2016/17"]))]
+    import matplotlib.pyplot as plt
+    for f in figs:
+        assert f.axes[0].get_title(loc="left")
+        plt.close(f)
