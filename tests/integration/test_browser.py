@@ -1,0 +1,96 @@
+"""The report opens in a real headless browser (Debian's chromium), offline.
+
+Renders ``<out>/index.html`` and both versions of every chapter page of the run chosen by
+``RR_DATA_DIR`` / ``RR_OUT_DIR`` (default: ``reports/``, made by ``make report``), checks that each
+page loads without script errors and shows its figures (every image decoded), and saves
+screenshots under the run's folder (``reports/screenshot-*.png``). Chromium runs with networking
+features off; the pages are also checked statically for network resources.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from rrlib import chapter, paths, report
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+LAYOUT = paths.layout()
+OUT = LAYOUT.out_dir
+INDEX = LAYOUT.report_html
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--hide-scrollbars"]
+
+
+def _need_browser_and_report():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no chromium at {CHROMIUM} (apt-get install chromium; .ci/run installs it)")
+    if not INDEX.exists():
+        pytest.skip(f"no report at {INDEX}: run `make report` first")
+
+
+def chromium(url: str, *args: str, tmp: Path) -> subprocess.CompletedProcess:
+    cmd = [CHROMIUM, *FLAGS, f"--user-data-dir={tmp / 'profile'}", *args, url]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+
+
+def dump_dom(page: Path, tmp: Path) -> str:
+    r = chromium(page.as_uri(), "--virtual-time-budget=5000", "--dump-dom", tmp=tmp)
+    assert r.returncode == 0, f"chromium failed on {page}: {r.stderr[-2000:]}"
+    return r.stdout
+
+
+def screenshot(page: Path, target: Path, tmp: Path, height: int = 2400) -> None:
+    r = chromium(page.as_uri(), f"--window-size=1280,{height}", f"--screenshot={target}",
+                 "--virtual-time-budget=5000", tmp=tmp)
+    assert r.returncode == 0 and target.exists() and target.stat().st_size > 10_000, \
+        f"no screenshot of {page}: {r.stderr[-2000:]}"
+
+
+def body_attrs(dom: str) -> dict:
+    m = re.search(r"<body([^>]*)>", dom)
+    assert m, "no <body> in the rendered page"
+    return dict(re.findall(r'([\w-]+)="([^"]*)"', m.group(1)))
+
+
+def test_index_renders(tmp_path):
+    _need_browser_and_report()
+    text = INDEX.read_text(encoding="utf-8")
+    assert report.external_references(text) == []
+    dom = dump_dom(INDEX, tmp_path)
+    for section in ("programme", "chapters", "claims", "figures", "data", "colophon"):
+        assert f'id="{section}"' in dom
+    assert "Claims: published figures against this run" in dom
+    screenshot(INDEX, OUT / "screenshot-index.png", tmp_path)
+    claims_page = OUT / "claims.html"
+    assert claims_page.exists()
+    assert report.external_references(claims_page.read_text(encoding="utf-8")) == []
+    assert "<table" in dump_dom(claims_page, tmp_path)
+
+
+@pytest.mark.parametrize("name", list(chapter.NOTEBOOKS))
+def test_chapter_page_loads_and_shows_its_figures(name, tmp_path):
+    _need_browser_and_report()
+    reader = OUT / "chapters" / f"{name}.html"
+    full = OUT / "chapters" / f"{name}-code.html"
+    if not reader.exists():
+        pytest.skip(f"chapter {name} has no page in {OUT / 'chapters'} (not run in this report)")
+    for page in (reader, full):
+        assert page.exists(), f"{page} missing (reader version exists)"
+        html = page.read_text(encoding="utf-8")
+        assert report.external_references(html) == [], page
+        figures = set(re.findall(r'data-figure="([^"]+)"', html))
+        assert figures, f"{page.name}: the chapter shows no figures"
+        attrs = body_attrs(dump_dom(page, tmp_path))
+        assert attrs.get("data-rr-loaded") == "yes", f"{page.name}: the page did not finish loading"
+        assert attrs.get("data-errors") == "0", f"{page.name}: script errors while loading"
+        total, ok = int(attrs["data-images-total"]), int(attrs["data-images-ok"])
+        assert total >= len(figures), f"{page.name}: fewer images than figures"
+        assert ok == total, f"{page.name}: {total - ok} of {total} images did not render"
+    screenshot(reader, OUT / f"screenshot-{name}.png", tmp_path, height=3000)
