@@ -194,11 +194,40 @@ def _reader_copy(nb):
     return nb
 
 
+_SAVE_FIGURE = re.compile(r"""save_figure\(\s*[^,()]+,\s*["']([\w.-]+)["']""")
+
+
+def _show_saved_figures(nb, figures_dir: Path | None) -> None:
+    """Show each figure where the notebook saved it.
+
+    ``ch.save_figure(fig, "name")`` writes the SVG and closes the figure, so the executed notebook
+    has no image there; the report adds the saved file (the same bytes as the reference figure)
+    as that cell's output, unless the cell already shows an image.
+    """
+    if figures_dir is None:
+        return
+    from nbformat.v4 import new_output
+
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        outputs = cell.get("outputs", [])
+        if any(k.startswith("image/") for o in outputs for k in (o.get("data") or {})):
+            continue
+        for name in _SAVE_FIGURE.findall(cell.source):
+            f = figures_dir / (name if name.endswith(".svg") else f"{name}.svg")
+            if f.exists():
+                outputs.append(new_output("display_data", data={
+                    "image/svg+xml": f.read_text(encoding="utf-8"), "text/plain": f"<figure {f.name}>"}))
+        cell.outputs = outputs
+
+
 def render_chapter(nb_path: Path, *, reader: bool, context: dict) -> str:
     """One chapter page (reader or full version) as a string."""
     import nbformat
 
     nb = nbformat.read(str(nb_path), as_version=4)
+    _show_saved_figures(nb, context.get("figures_dir"))
     if reader:
         nb = _reader_copy(nb)
     title = f"{context['title']} ({'reader version' if reader else 'full version with code'})"
@@ -311,7 +340,7 @@ def build(lay: paths.Layout) -> dict[str, str]:
             continue
         ctx = {"title": f"{run['title']} ({run['notebook']})", "failed": run["failed"],
                "figures": run["figures"], "tables": run["tables"], "data_class": data_class,
-               "data_banner": banner, "reader_href": Path(run["reader_href"]).name,
+               "data_banner": banner, "figures_dir": lay.figures_dir, "reader_href": Path(run["reader_href"]).name,
                "full_href": Path(run["full_href"]).name}
         pages[run["reader_href"]] = render_chapter(run["executed"], reader=True, context=ctx)
         pages[run["full_href"]] = render_chapter(run["executed"], reader=False, context=ctx)

@@ -1,6 +1,6 @@
 """Same inputs, same bytes: two runs of the pipeline on the same data are byte-identical.
 
-A small synthetic data folder (``rr synth --scale 0.1``) is generated and prepared once into a
+A small synthetic data folder (``rr synth --scale 0.2``; ``RR_DETERMINISM_SCALE`` to change it) is generated and prepared once into a
 temporary folder; every chapter notebook that exists is run twice with
 :func:`rrlib.runner.run_chapter` into two output folders; then ``rr claims`` runs on both. The
 figures, published tables (with their disclosure records), results and claims files must have
@@ -8,6 +8,7 @@ the same sha256. Provenance sidecars and executed notebooks hold times and are l
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -20,7 +21,8 @@ from rrlib.io import sha256_file
 
 pytestmark = pytest.mark.slow
 
-SCALE = "0.1"
+#: 0.2, not 0.1: at 0.1 the targeted-support generator has too few looked-after pupils for A19.
+SCALE = os.environ.get("RR_DETERMINISM_SCALE", "0.2")
 COMPARED = ("figures", "tables", "results")
 CLAIMS_FILES = ("claims.json", "claims.md", "claims.html")
 NOTEBOOKS = {name: paths.NOTEBOOKS_DIR / nb for name, nb in chapter.NOTEBOOKS.items()}

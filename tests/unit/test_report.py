@@ -58,6 +58,7 @@ def fake_run(tmp_path, monkeypatch):
                                new_output("stream", name="stderr", text=WARNING_TEXT + "\n")]),
         new_code_cell("show(fig)", outputs=[new_output(
             "display_data", data={"image/svg+xml": fig.read_text(), "text/plain": "<Figure>"})]),
+        new_code_cell('fig = plot()\nch.save_figure(fig, "reach_by_year")'),   # saved, not shown
     ]
     lay.executed_dir.mkdir(parents=True)
     nbformat.write(nb, str(lay.executed_dir / "01_reach.ipynb"))
@@ -142,7 +143,8 @@ def test_chapter_pages_inline_their_figures(built):
     for name in ("chapters/reach.html", "chapters/reach-code.html"):
         page = pages[name]
         assert 'data-figure="reach_by_year.svg"' in page
-        assert page.count('src="data:image/svg+xml;base64,') >= 2   # notebook output + figure section
+        # the notebook's own output, the saved figure shown where it was saved, the figure section
+        assert page.count('src="data:image/svg+xml;base64,') == 3
         assert "reach_by_strand.csv" in page and "preset dfe" in page
         assert "SYNTHETIC DATA" in page
 
