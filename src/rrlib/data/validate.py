@@ -62,6 +62,10 @@ def _fmt_row(line, value) -> str:
 def _short(value, width: int = 40) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return "(missing)"
+    if isinstance(value, (pd.Timestamp, np.datetime64)):
+        ts = pd.Timestamp(value)
+        s = repr(ts.strftime("%Y-%m-%d") if ts == ts.normalize() else ts.isoformat())
+        return s
     s = repr(value.item() if hasattr(value, "item") else value)
     return s if len(s) <= width else s[: width - 3] + "..."
 
@@ -142,57 +146,81 @@ def _bad_rows(mask: np.ndarray, values: pd.Series) -> list[tuple[int, object]]:
     return [(int(i) + 2, values.iloc[i]) for i in idx]
 
 
-def _parse_column(s: pd.Series, col, fname: str, name: str, is_date: bool):
-    """Parse one text column to the schema's type. Returns (series, problems)."""
-    dt = _dtype_name(col)
-    nullable = bool(getattr(col, "nullable", False))
-    present = s.notna().to_numpy()
-    text = s.where(s.isna(), s.astype(str).str.strip()) if present.any() else s
-    problems: list[Problem] = []
-
-    def fail(mask, rule, detail=""):
-        problems.append(Problem(fname, rule, name, _bad_rows(mask, s), int(mask.sum()), detail))
-
-    if is_date or dt.startswith("datetime64"):
-        out = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
-        bad = present & out.isna().to_numpy()
-        if bad.any():
-            fail(bad, "type date (ISO YYYY-MM-DD)")
-        out = out.astype("datetime64[ns]")
-    elif dt in ("int64", "int32", "int16", "int8", "Int64", "Int32", "Int16", "Int8"):
-        ok = text.str.match(_INT_RE).fillna(False).to_numpy(dtype=bool) if present.any() else present
-        bad = present & ~ok
-        if bad.any():
-            fail(bad, "type integer")
+def _parse_uniques(uniq: pd.Series, kind: str):
+    """Parse the distinct (non-missing) texts of a column; returns (values, ok mask)."""
+    text = uniq.astype(str).str.strip()
+    if kind == "date":
+        vals = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+        ok = vals.notna().to_numpy()
+    elif kind == "int":
+        ok = text.str.match(_INT_RE, na=False).to_numpy(dtype=bool)
         vals = pd.to_numeric(text.where(ok), errors="coerce")
-        out = vals.astype("Int64")
-        if dt[0] == "i":
-            missing = ~present
-            if missing.any():
-                fail(missing, "not_nullable (no missing values)")
-            elif not bad.any():
-                out = out.astype(dt)
-    elif dt in ("float64", "float32"):
-        out = pd.to_numeric(text, errors="coerce").astype(dt)
-        bad = present & out.isna().to_numpy()
-        if bad.any():
-            fail(bad, "type number")
-    elif dt in ("bool", "boolean"):
+    elif kind == "float":
+        vals = pd.to_numeric(text, errors="coerce")
+        ok = vals.notna().to_numpy()
+    else:  # bool
         low = text.str.lower()
         is_t = low.isin(_TRUE).to_numpy()
-        is_f = low.isin(_FALSE).to_numpy()
-        bad = present & ~(is_t | is_f)
-        if bad.any():
-            fail(bad, "type boolean (true/false)")
-        out = pd.Series(pd.array(np.where(is_t, True, False), dtype="boolean"), index=s.index)
-        out[~(is_t | is_f)] = pd.NA
-        if dt == "bool":
-            if (~present).any():
-                fail(~present, "not_nullable (no missing values)")
-            elif not bad.any():
-                out = out.astype(bool)
+        ok = is_t | low.isin(_FALSE).to_numpy()
+        vals = pd.Series(is_t)
+    return vals.to_numpy(), ok
+
+
+_INT_DTYPES = ("int64", "int32", "int16", "int8", "Int64", "Int32", "Int16", "Int8")
+
+
+def _parse_column(s: pd.Series, col, fname: str, name: str, is_date: bool):
+    """Parse one text column to the schema's type. Returns (series, problems).
+
+    Works on the column's distinct values (fast for ids, codes, years, dates, counts).
+    """
+    dt = _dtype_name(col)
+    if is_date or dt.startswith("datetime64"):
+        kind, rule = "date", "type date (ISO YYYY-MM-DD)"
+    elif dt in _INT_DTYPES:
+        kind, rule = "int", "type integer"
+    elif dt in ("float64", "float32"):
+        kind, rule = "float", "type number"
+    elif dt in ("bool", "boolean"):
+        kind, rule = "bool", "type boolean (true/false)"
     else:  # text (str / object / string) and anything else: keep the text, pandera checks it
-        out = s
+        return s, []
+    problems: list[Problem] = []
+    codes, uniq = pd.factorize(s, use_na_sentinel=True)
+    vals, ok_u = _parse_uniques(pd.Series(uniq, dtype=object), kind)
+    present = codes >= 0
+    ok = np.zeros(len(s), dtype=bool)
+    ok[present] = ok_u[codes[present]]
+    bad = present & ~ok
+    if bad.any():
+        problems.append(Problem(fname, rule, name, _bad_rows(bad, s), int(bad.sum())))
+    good = present & ok
+    missing = ~present
+    nullable = bool(getattr(col, "nullable", False))
+    if kind == "date":
+        out = np.full(len(s), np.datetime64("NaT"), dtype="datetime64[ns]")
+        out[good] = vals.astype("datetime64[ns]")[codes[good]]
+        return pd.Series(out, index=s.index), problems
+    if kind == "float":
+        out = np.full(len(s), np.nan)
+        out[good] = vals.astype(float)[codes[good]]
+        return pd.Series(out, index=s.index, dtype=dt), problems
+    if kind == "int":
+        arr = np.zeros(len(s), dtype="int64")
+        arr[good] = vals[codes[good]].astype("int64") if good.any() else 0
+        out = pd.Series(pd.arrays.IntegerArray(arr, ~good), index=s.index)
+        strict = dt[0] == "i"
+    else:
+        arr = np.zeros(len(s), dtype=bool)
+        arr[good] = np.asarray(vals, dtype=bool)[codes[good]]
+        out = pd.Series(pd.arrays.BooleanArray(arr, ~good), index=s.index)
+        strict = dt == "bool"
+    if strict and not nullable:
+        if missing.any():
+            problems.append(Problem(fname, "not_nullable (no missing values)", name,
+                                    _bad_rows(missing, s), int(missing.sum())))
+        elif not bad.any():
+            out = pd.Series(arr.astype(dt), index=s.index)
     return out, problems
 
 

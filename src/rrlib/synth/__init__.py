@@ -157,6 +157,22 @@ def write_table(out_dir: str | Path, name: str, df: pd.DataFrame) -> Path:
     return f
 
 
+def _fix_file_modes(folder: Path) -> None:
+    """Files written through mkstemp (the MANIFEST) get the usual permissions (umask applied)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    for f in folder.iterdir():
+        if f.is_file():
+            os.chmod(f, 0o666 & ~mask)
+
+
+def _umask_mode(path: Path, dir_mode: int = 0o777) -> None:
+    """Give a folder made by mkdtemp (mode 0700) the usual permissions (umask applied)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, dir_mode & ~mask)
+
+
 def _replace_dir(tmp: Path, out_dir: Path) -> None:
     """Put the finished folder ``tmp`` in place of ``out_dir`` (two renames)."""
     if out_dir.exists():
@@ -189,6 +205,7 @@ def generate(out_dir: str | Path, seed: int = DEFAULT_SEED, scale: float = 1, *,
     made: dict[str, pd.DataFrame] = {}
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    _umask_mode(tmp)
     try:
         written = {}
         for domain, mod in domain_generators(domains):
@@ -214,6 +231,7 @@ def generate(out_dir: str | Path, seed: int = DEFAULT_SEED, scale: float = 1, *,
                                    "published aggregates. Nothing in it is about a real person.",
                        generator=f"rrlib.synth {GENERATOR_VERSION}", seed=int(seed), scale=scale_out,
                        params_sha256=params_digest())
+        _fix_file_modes(tmp)
         _replace_dir(tmp, out_dir)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
