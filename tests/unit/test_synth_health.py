@@ -95,16 +95,20 @@ def test_a09_share_calibrated(full):
     assert nr["share"] == pytest.approx(0.82, abs=0.01)
 
 
-def test_planted_support_effect_recovered(full):
-    c, _, pro = full
-    co = S.support_cohort(pro["ed_attendances"], pro["selfharm_support"])
-    r = S.representations(co, pro["ed_attendances"])
-    m = S.cox_model(r).set_index("term")
-    planted = c.params["representation"]["log_hr_supported"]
-    est = np.log(m.loc["supported", "hr"])
-    se = (np.log(m.loc["supported", "upper"]) - np.log(m.loc["supported", "lower"])) / (2 * 1.96)
-    assert abs(est - planted) < 3 * se  # within sampling error of the planted log hazard ratio
-    assert m.loc["supported", "hr"] < 1
+def test_planted_support_effect_recovered():
+    """The adjusted Cox log hazard ratio, pooled over three seeds, is near the planted one."""
+    planted = load_params("health")["representation"]["log_hr_supported"]
+    est, var = [], []
+    for seed in (1, 2, 3):
+        pro = dh.prepare(gen.generate(_ctx(1.0, seed=seed)))
+        co = S.support_cohort(pro["ed_attendances"], pro["selfharm_support"])
+        m = S.cox_model(S.representations(co, pro["ed_attendances"])).set_index("term")
+        est.append(np.log(m.loc["supported", "hr"]))
+        var.append(((np.log(m.loc["supported", "upper"]) - np.log(m.loc["supported", "lower"])) / (2 * 1.96)) ** 2)
+    pooled = float(np.mean(est))
+    se = float(np.sqrt(np.sum(var)) / len(var))
+    assert abs(pooled - planted) < 2.5 * se
+    assert pooled < 0
 
 
 def test_realistic_structure(full):

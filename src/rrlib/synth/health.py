@@ -201,8 +201,7 @@ def generate(ctx) -> dict[str, pd.DataFrame]:
     s1 = _days(np.datetime64(sp["end"])) + 1.0
     elig = (is_pupil[ev["person"]] & (people["area"].to_numpy()[ev["person"]] == "Blackpool")
             & (ev["day"] >= s0) & (ev["day"] < s1) & ev["age"].between(sp["age_min"], sp["age_max"]))
-    idx = ev[elig].sort_values(["person", "day"]).drop_duplicates("person")
-    cohort = _support_cohort(ctx, p, people, ev, idx, t_end)
+    cohort = _support_cohort(ctx, p, people, ev, elig.to_numpy(), t_end)
 
     # replace the cohort's events after the index by the planted re-presentation process
     ix_day = pd.Series(cohort["index_day"].to_numpy(), index=cohort["person"].to_numpy())
@@ -263,21 +262,42 @@ def _events_frame(times: np.ndarray, stop: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame({"row": r, "t": times[r, c], "index_flag": False})
 
 
-def _support_cohort(ctx, p, people, ev, idx, t_end) -> pd.DataFrame:
-    """Eligible index attendances, prior attendances, referral and contact (one row per person)."""
+def _prior_counts(ev: pd.DataFrame, window: float) -> np.ndarray:
+    """For each event, the same person's events in the ``window`` days before it (vectorised)."""
+    person = ev["person"].to_numpy().astype(float)
+    day = ev["day"].to_numpy()
+    order = np.lexsort((day, person))
+    key = person[order] * 1e6 + day[order]  # days since 1970 are < 1e5: persons do not overlap
+    prior_sorted = np.arange(len(key)) - np.searchsorted(key, key - window, side="left")
+    out = np.empty(len(key), dtype=int)
+    out[order] = prior_sorted
+    return out
+
+
+def _support_cohort(ctx, p, people, ev, elig, t_end) -> pd.DataFrame:
+    """Eligible young people, their index attendance, prior attendances, referral and contact.
+
+    Each eligible self-harm attendance may lead to a referral (logistic in age, sex and prior
+    attendances: confounding). A person's index is their first referred attendance, or, if never
+    referred, their first eligible attendance. One row per person.
+    """
     sp = p["support"]
     rng = ctx.rng("health.support.referral")
+    ev = ev.assign(prior=_prior_counts(ev, float(sp["prior_window_days"])))
+    e = ev[elig].sort_values(["person", "day"]).reset_index(drop=True)
+    male = (people["sex"].to_numpy()[e["person"]] == "M").astype(int)
+    eta = (sp["referral_intercept"] + sp["referral_age"] * (e["age"].to_numpy() - 13.5)
+           + sp["referral_prior"] * np.log1p(e["prior"].to_numpy()) + sp["referral_female"] * (1 - male))
+    e["ref"] = rng.random(len(e)) < 1 / (1 + np.exp(-eta))
+    first_any = e.drop_duplicates("person").set_index("person")
+    first_ref = e[e["ref"]].drop_duplicates("person").set_index("person")
+    idx = first_any.copy()
+    idx.loc[first_ref.index] = first_ref
+    idx = idx.reset_index()
     cohort = pd.DataFrame({"person": idx["person"].to_numpy(), "index_day": idx["day"].to_numpy(),
-                           "age": idx["age"].to_numpy()})
-    # prior self-harm attendances in the window before the index (background events)
-    win = float(sp["prior_window_days"])
-    e = ev[["person", "day"]].merge(cohort[["person", "index_day"]], on="person")
-    pri = e[(e["day"] < e["index_day"]) & (e["day"] >= e["index_day"] - win)].groupby("person").size()
-    cohort["prior"] = cohort["person"].map(pri).fillna(0).astype(int).to_numpy()
+                           "age": idx["age"].to_numpy().astype(int), "prior": idx["prior"].to_numpy().astype(int)})
     cohort["male"] = (people["sex"].to_numpy()[cohort["person"]] == "M").astype(int)
-    eta = (sp["referral_intercept"] + sp["referral_age"] * (cohort["age"] - 13.5)
-           + sp["referral_prior"] * np.log1p(cohort["prior"]) + sp["referral_female"] * (1 - cohort["male"]))
-    referred = rng.random(len(cohort)) < 1 / (1 + np.exp(-eta.to_numpy()))
+    referred = idx["ref"].to_numpy().astype(bool)
     contacted = referred & (rng.random(len(cohort)) >= sp["never_contacted_share"])
     cohort["referred"] = referred
     cohort["supported"] = contacted
@@ -291,17 +311,25 @@ def _support_cohort(ctx, p, people, ev, idx, t_end) -> pd.DataFrame:
     return cohort.reset_index(drop=True)
 
 
-def _solve_rate(e: np.ndarray, eta: np.ndarray, shape: float, threshold: np.ndarray, target: float) -> float:
-    """Baseline Weibull rate such that the share of (E/(rate e^eta))^(1/shape) > threshold is target.
+def _first_gap(e: np.ndarray, base: float, eta: np.ndarray, shape: float) -> np.ndarray:
+    """Days from the index to the first re-presentation (Weibull PH, at least an hour)."""
+    return np.maximum((e / (base * np.exp(eta))) ** (1.0 / shape), 1.0 / 24)
 
-    The share is a decreasing step function of the rate; bisection on log(rate).
+
+def _solve_rate(e, eta, shape, offsets, contact, window, target) -> float:
+    """Baseline Weibull rate such that the share with no event in (contact, contact + window] is target.
+
+    Event times after the index are ``t1 + offsets`` (``offsets``: 0 and the cumulative later
+    gaps, which do not depend on the rate); ``contact`` is days from the index to first contact.
+    The share falls as the rate rises; bisection on log(rate).
     """
     def share(log_rate):
-        t = (e / np.exp(log_rate + eta)) ** (1.0 / shape)
-        return np.mean(t > threshold)
+        t = _first_gap(e, np.exp(log_rate), eta, shape)[:, None] + offsets
+        hit = ((t > contact[:, None]) & (t <= contact[:, None] + window)).any(axis=1)
+        return np.mean(~hit)
 
     lo, hi = -30.0, 10.0
-    for _ in range(200):
+    for _ in range(100):
         mid = (lo + hi) / 2
         if share(mid) > target:
             lo = mid
@@ -322,21 +350,23 @@ def _after_index(ctx, p, people, cohort, t_end) -> pd.DataFrame:
            + pr["log_hr_age"] * (cohort["age"] - 14) + pr["log_hr_male"] * cohort["male"]
            + pr["log_hr_prior"] * np.log1p(cohort["prior"])).to_numpy()
     k = pr["weibull_shape"]
-    # calibrate the baseline rate on supported people with a full window after first contact (A09)
-    win = float(tg["follow_up_days"])
-    contact = cohort["index_day"].to_numpy() + np.nan_to_num(cohort["contact_h"].to_numpy()) / 24
-    full = cohort["supported"].to_numpy() & (contact + win <= t_end)
-    thr = contact - cohort["index_day"].to_numpy() + win
-    if full.sum() >= 5:
-        base = _solve_rate(e[full], eta[full], k, thr[full], float(tg["value"]))
-    else:
-        base = 0.003
-    t1 = cohort["index_day"].to_numpy() + np.maximum((e / (base * np.exp(eta))) ** (1 / k), 1.0 / 24)
-    stop = np.minimum(t_end, people["dob"].to_numpy()[cohort["person"]] + 25 * 365.25)
+    # later repeats: gaps after the first re-presentation (independent of the planted model)
     frail = people["frailty"].to_numpy()[cohort["person"]]
     rate = rp["rate"] * frail * np.exp(rp["age_effect"] * (cohort["age"].to_numpy() - 17))
-    later = _renewal(ctx.rng("health.representation.later"), t1, rate, rp["weibull_shape"], rp["max_events"])
-    times = np.concatenate([t1[:, None], later], axis=1)
+    offsets = _renewal(ctx.rng("health.representation.later"), np.zeros(n), rate, rp["weibull_shape"],
+                       rp["max_events"])
+    offsets = np.concatenate([np.zeros((n, 1)), offsets], axis=1)
+    # calibrate the baseline rate on supported people with a full window after first contact (A09)
+    win = float(tg["follow_up_days"])
+    cdelay = np.nan_to_num(cohort["contact_h"].to_numpy()) / 24
+    full = cohort["supported"].to_numpy() & (cohort["index_day"].to_numpy() + cdelay + win <= t_end)
+    if full.sum() >= 5:
+        base = _solve_rate(e[full], eta[full], k, offsets[full], cdelay[full], win, float(tg["value"]))
+    else:
+        base = 0.003
+    t1 = cohort["index_day"].to_numpy() + _first_gap(e, base, eta, k)
+    stop = np.minimum(t_end, people["dob"].to_numpy()[cohort["person"]] + 25 * 365.25)
+    times = t1[:, None] + offsets
     f = _events_frame(times, stop)
     f["person"] = cohort["person"].to_numpy()[f["row"]]
     f = f.rename(columns={"t": "day"}).drop(columns=["row"])
