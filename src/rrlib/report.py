@@ -4,7 +4,7 @@
   code and a full version with code), the claims table with statuses, the figures against
   ``figures/MANIFEST``, the data provenance (folder, synthetic or not, checksums) and a colophon
   (commit, dirty flag, environment, time).
-* ``chapters/<chapter>.html`` (reader) and ``chapters/<chapter>-code.html`` (full), rendered with
+* ``html/<chapter>.html`` (reader) and ``html/<chapter>-code.html`` (full), rendered with
   nbconvert from the executed notebooks in ``<out>/notebooks/``, followed by the chapter's figures
   (inlined as data URIs) with their provenance, and its published tables.
 * ``claims.html`` (also written by ``rr claims``).
@@ -259,7 +259,7 @@ def chapter_runs(lay: paths.Layout) -> list[dict]:
         nb = executed if executed.exists() else failed if failed.exists() else None
         info = {"name": name, "title": CHAPTER_TITLES.get(name, name), "notebook": nb_file,
                 "executed": nb, "failed": nb is not None and nb == failed,
-                "reader_href": f"chapters/{name}.html", "full_href": f"chapters/{name}-code.html",
+                "reader_href": f"html/{name}.html", "full_href": f"html/{name}-code.html",
                 "results_file": lay.result_file(name), "duration": None, "parameters": None}
         if nb is not None:
             try:
@@ -400,6 +400,6 @@ def main(data_dir=None, out_dir=None) -> int:
         return 2
     for rel, page in sorted(pages.items()):
         atomic_write_text(lay.out_dir / rel, page)
-    n_ch = sum(1 for k in pages if k.startswith("chapters/") and not k.endswith("-code.html"))
+    n_ch = sum(1 for k in pages if k.startswith("html/") and not k.endswith("-code.html"))
     print(f"[rr] report: {lay.report_html} ({n_ch} chapter(s), reader and full versions; claims.html)")
     return 0

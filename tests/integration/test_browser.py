@@ -77,10 +77,10 @@ def test_index_renders(tmp_path):
 @pytest.mark.parametrize("name", list(chapter.NOTEBOOKS))
 def test_chapter_page_loads_and_shows_its_figures(name, tmp_path):
     _need_browser_and_report()
-    reader = OUT / "chapters" / f"{name}.html"
-    full = OUT / "chapters" / f"{name}-code.html"
+    reader = OUT / "html" / f"{name}.html"
+    full = OUT / "html" / f"{name}-code.html"
     if not reader.exists():
-        pytest.skip(f"chapter {name} has no page in {OUT / 'chapters'} (not run in this report)")
+        pytest.skip(f"chapter {name} has no page in {OUT / 'html'} (not run in this report)")
     for page in (reader, full):
         assert page.exists(), f"{page} missing (reader version exists)"
         html = page.read_text(encoding="utf-8")

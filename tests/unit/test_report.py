@@ -87,12 +87,12 @@ def built(fake_run):
     assert report.main(data_dir=fake_run.data_dir, out_dir=fake_run.out_dir) == 0
     out = fake_run.out_dir
     return fake_run, {p.relative_to(out).as_posix(): p.read_text(encoding="utf-8")
-                      for p in list(out.glob("*.html")) + list(out.glob("chapters/*.html"))}
+                      for p in list(out.glob("*.html")) + list(out.glob("html/*.html"))}
 
 
 def test_report_pages(built):
     lay, pages = built
-    assert set(pages) == {"index.html", "claims.html", "chapters/reach.html", "chapters/reach-code.html"}
+    assert set(pages) == {"index.html", "claims.html", "html/reach.html", "html/reach-code.html"}
 
 
 def test_index_structure(built):
@@ -101,7 +101,7 @@ def test_index_structure(built):
     for section in ("programme", "chapters", "claims", "figures", "data", "colophon"):
         assert f'<section id="{section}">' in index
     assert "Resilient Therapy" in index                       # the programme paragraph
-    assert 'href="chapters/reach.html"' in index and 'href="chapters/reach-code.html"' in index
+    assert 'href="html/reach.html"' in index and 'href="html/reach-code.html"' in index
     assert re.search(r'data-chapter="exclusions" data-status="not run"', index)
     assert "SYNTHETIC DATA" in index
 
@@ -130,7 +130,7 @@ def test_index_data_provenance_and_colophon(built):
 
 def test_reader_version_has_no_code_full_version_has(built):
     _, pages = built
-    reader, full = pages["chapters/reach.html"], pages["chapters/reach-code.html"]
+    reader, full = pages["html/reach.html"], pages["html/reach-code.html"]
     assert CODE_MARKER not in reader and CODE_MARKER in full
     assert "hello reader" in reader and "hello reader" in full
     assert WARNING_TEXT not in reader and WARNING_TEXT in full
@@ -140,7 +140,7 @@ def test_reader_version_has_no_code_full_version_has(built):
 
 def test_chapter_pages_inline_their_figures(built):
     lay, pages = built
-    for name in ("chapters/reach.html", "chapters/reach-code.html"):
+    for name in ("html/reach.html", "html/reach-code.html"):
         page = pages[name]
         assert 'data-figure="reach_by_year.svg"' in page
         # the notebook's own output, the saved figure shown where it was saved, the figure section
@@ -168,7 +168,7 @@ def test_report_refuses_pages_with_external_resources(fake_run, monkeypatch):
 def test_failed_chapter_is_shown(fake_run):
     (fake_run.executed_dir / "01_reach.ipynb").rename(fake_run.executed_dir / "01_reach.failed.ipynb")
     pages = report.build(fake_run)
-    assert "FAILED to run" in pages["chapters/reach.html"]
+    assert "FAILED to run" in pages["html/reach.html"]
     assert 'data-chapter="reach" data-status="failed"' in pages["index.html"]
 
 
@@ -185,7 +185,7 @@ def test_failed_chapter_is_shown(fake_run):
     ('<a href="https://www.blackpool.gov.uk/">a link</a>', False),
     ("<style>/* see https://github.com/x */ body { color: red }</style>", False),
     ('<img src="data:image/svg+xml;base64,AAAA">', False),
-    ('<a href="chapters/reach.html">local</a><link href="local.css">', False),
+    ('<a href="html/reach.html">local</a><link href="local.css">', False),
 ])
 def test_external_references(html, bad):
     assert bool(report.external_references(html)) is bad
