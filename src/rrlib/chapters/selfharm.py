@@ -545,7 +545,11 @@ def plot_km(curve: pd.DataFrame, summary: pd.DataFrame, max_days: float = 730):
     groups = sorted(s["group"].unique())
     for i, grp in enumerate(groups):
         r = s[s["group"] == grp]
+        last = -np.inf
         for _, row in r.iterrows():
+            if row["days"] - last < 0.08 * max_days:  # keep the labels apart
+                continue
+            last = row["days"]
             tab.text(row["days"], i, str(row["at_risk_shown"] if "at_risk_shown" in r else row["at_risk"]),
                      ha="center", va="center", fontsize=8)
     tab.set_yticks(range(len(groups)), groups)
