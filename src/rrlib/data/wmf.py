@@ -1,0 +1,200 @@
+"""WMF domain: the HeadStart Wellbeing Measurement Framework (WMF) secondary school survey.
+
+Raw table ``wmf_survey``: one row per questionnaire returned, for the six HeadStart areas
+(Blackpool, Cornwall, Hull, Kent, Newham, Wolverhampton), waves 2016/17 to 2020/21. Two
+samples: a *cohort* of pupils in Year 7 in 2016/17 followed each year to Year 11 (the
+``respondent_id`` links a pupil's waves), and a *snapshot* of Year 9 pupils each wave. In
+2018/19 the cohort is itself in Year 9 and there is no separate snapshot sample; the chapter's
+"Year 9 series" is every Year 9 respondent of a wave. School ids are the survey's own
+(``W-BLA-003``), not census school ids: the WMF extract is not linked to the school census.
+
+Items, answered as the questionnaire records them (before any reverse scoring):
+Short Warwick-Edinburgh Mental Wellbeing Scale ``swemwbs_1..7`` (1-5); Strengths and
+Difficulties Questionnaire, self-report ``sdq_1..sdq_25`` (0-2, official item order) and its
+impact supplement ``sdq_ebddiff`` and ``sdq_distres``, ``sdq_imphome``, ``sdq_impfrie``,
+``sdq_impclas``, ``sdq_impleis`` (0-3; the impact questions are skipped when ``sdq_ebddiff`` is
+0, "no difficulties"); Student Resilience Survey ``srs_<subscale>_<k>`` (1-5) with the
+subscales and item counts of :data:`rrlib.instruments.srs.SUBSCALES`.
+
+Processed table ``wmf_scores`` (:func:`prepare`): ids and demographics, ``wave_index``, the
+SWEMWBS raw and metric scores, SDQ scales, composites, impact and their four bands, the ten
+SRS subscale means, and counts of missing items per instrument.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from . import Table
+from ..instruments import sdq, srs, swemwbs
+
+AREAS = ("Blackpool", "Cornwall", "Hull", "Kent", "Newham", "Wolverhampton")
+WAVES = ("2016/17", "2017/18", "2018/19", "2019/20", "2020/21")
+SAMPLES = ("cohort", "snapshot")
+SEXES = ("F", "M")
+FIRST_WAVE_START = 2016
+COHORT_START_YEAR_GROUP = 7
+SNAPSHOT_YEAR_GROUP = 9
+
+SWEMWBS_ITEMS = list(swemwbs.ITEMS)
+SDQ_ITEMS = list(sdq.ITEMS)
+SDQ_IMPACT = [sdq.EBDDIFF, *sdq.IMPACT_ITEMS]
+SRS_ITEMS = [c for s in srs.SUBSCALES for c in srs.items(s)]
+ITEMS = SWEMWBS_ITEMS + SDQ_ITEMS + SDQ_IMPACT + SRS_ITEMS
+ID_COLUMNS = ["response_id", "respondent_id", "area", "school_id", "wave", "sample", "year_group",
+              "sex", "fsm"]
+
+
+def wave_index(wave: pd.Series) -> pd.Series:
+    """Years since the first wave: "2016/17" -> 0 ... "2020/21" -> 4."""
+    return wave.astype(str).str.slice(0, 4).astype(int) - FIRST_WAVE_START
+
+
+def _item(lo: int, hi: int) -> pa.Column:
+    return pa.Column("Int64", pa.Check.isin(list(range(lo, hi + 1))), nullable=True)
+
+
+def _cohort_year_group(df: pd.DataFrame) -> pd.Series:
+    ok = df["wave"].isin(WAVES)
+    expected = COHORT_START_YEAR_GROUP + wave_index(df["wave"].where(ok, WAVES[0]))
+    return ~ok | (df["sample"] != "cohort") | (df["year_group"] == expected)
+
+
+def _snapshot_year_group(df: pd.DataFrame) -> pd.Series:
+    return (df["sample"] != "snapshot") | (df["year_group"] == SNAPSHOT_YEAR_GROUP)
+
+
+def _once_per_wave(df: pd.DataFrame) -> pd.Series:
+    return ~df.duplicated(["respondent_id", "wave"], keep=False)
+
+
+def _one_area(df: pd.DataFrame) -> pd.Series:
+    n = df.groupby("respondent_id")["area"].transform("nunique")
+    return n == 1
+
+
+def _impact_skip(df: pd.DataFrame) -> pd.Series:
+    answered = df[sdq.IMPACT_ITEMS].notna().any(axis=1)
+    return ~(answered & (df[sdq.EBDDIFF] == 0).fillna(False))
+
+
+SCHEMA = pa.DataFrameSchema(
+    {
+        "response_id": pa.Column(str, pa.Check.str_matches(r"^WMF\d{7}$"), unique=True),
+        "respondent_id": pa.Column(str, pa.Check.str_matches(r"^WR\d{7}$")),
+        "area": pa.Column(str, pa.Check.isin(AREAS)),
+        "school_id": pa.Column(str, pa.Check.str_matches(r"^W-[A-Z]{3}-\d{3}$")),
+        "wave": pa.Column(str, pa.Check.isin(WAVES)),
+        "sample": pa.Column(str, pa.Check.isin(SAMPLES)),
+        "year_group": pa.Column(int, pa.Check.in_range(7, 11)),
+        "sex": pa.Column(str, pa.Check.isin(SEXES), nullable=True),
+        "fsm": pa.Column("boolean", nullable=True),
+        **{c: _item(1, 5) for c in SWEMWBS_ITEMS},
+        **{c: _item(0, 2) for c in SDQ_ITEMS},
+        **{c: _item(0, 3) for c in SDQ_IMPACT},
+        **{c: _item(1, 5) for c in SRS_ITEMS},
+    },
+    checks=[
+        pa.Check(_cohort_year_group, name="cohort year_group is 7 in 2016/17, +1 each wave"),
+        pa.Check(_snapshot_year_group, name="snapshot respondents are in Year 9"),
+        pa.Check(_once_per_wave, name="a respondent answers at most once per wave"),
+        pa.Check(_one_area, name="a respondent belongs to one area"),
+        pa.Check(_impact_skip, name="SDQ impact questions empty when sdq_ebddiff is 0 (skipped)"),
+    ],
+    strict=True, coerce=False,
+)
+
+_COLUMNS = {
+    "response_id": "Questionnaire identifier (WMF + 7 digits); unique.",
+    "respondent_id": ("Pseudonymised pupil (WR + 7 digits); links a cohort member's waves. Snapshot "
+                      "respondents appear once."),
+    "area": "HeadStart partnership area: " + ", ".join(AREAS) + ".",
+    "school_id": ("Survey school (W-<area code>-<3 digits>, e.g. W-BLA-003): the WMF's own school "
+                  "identifier, not the census school_id."),
+    "wave": "Survey wave, academic year (2016/17 ... 2020/21); the 2016/17 wave is the 'first survey (2017)'.",
+    "sample": "cohort (Year 7 in 2016/17, followed to Year 11) or snapshot (Year 9 of the wave).",
+    "year_group": "National curriculum year group at the time of the survey (7-11).",
+    "sex": "Gender as answered: F (girl), M (boy); empty for other, prefer not to say or not answered.",
+    "fsm": "Eligible for free school meals (school records); empty when not matched.",
+}
+for c in SWEMWBS_ITEMS:
+    _COLUMNS[c] = (f"SWEMWBS item {c.rsplit('_', 1)[1]} (Stewart-Brown et al. 2009): 1 none of the time "
+                   "... 5 all of the time.")
+for i, c in enumerate(SDQ_ITEMS, start=1):
+    rev = " Reverse scored." if i in sdq.REVERSED else ""
+    _COLUMNS[c] = (f"SDQ self-report item {i} (official order): 0 not true, 1 somewhat true, "
+                   f"2 certainly true; raw answer.{rev}")
+_COLUMNS["sdq_ebddiff"] = ("SDQ 'Overall, do you think you have difficulties...': 0 no, 1 minor, "
+                           "2 definite, 3 severe.")
+for c, what in zip(sdq.IMPACT_ITEMS, ["upset or distress", "interference: home life",
+                                      "interference: friendships", "interference: classroom learning",
+                                      "interference: leisure activities"]):
+    _COLUMNS[c] = (f"SDQ impact, {what}: 0 not at all, 1 only a little, 2 quite a lot, 3 a great deal; "
+                   "skipped (empty) when sdq_ebddiff is 0.")
+for s, n in srs.SUBSCALES.items():
+    for k in range(1, n + 1):
+        _COLUMNS[f"srs_{s}_{k}"] = (f"Student Resilience Survey, {s.replace('_', ' ')}, item {k} of {n} "
+                                    "(Lereya et al. 2016): 1 never ... 5 always.")
+
+TABLES = [
+    Table(
+        name="wmf_survey",
+        schema=SCHEMA,
+        description=("HeadStart Wellbeing Measurement Framework secondary survey, six HeadStart areas, "
+                     "2016/17 to 2020/21: one row per questionnaire (Year 7 cohort followed to Year 11, "
+                     "Year 9 snapshots)."),
+        source=("HeadStart Learning Team (Anna Freud Centre / UCL) WMF survey extract, as deposited "
+                "with the UK Data Service (SN 9150, secure access)."),
+        counterpart="UK Data Service SN 9150: HeadStart Wellbeing Measurement Framework survey",
+        columns=_COLUMNS,
+        key=("response_id",),
+        codes={"sample": {"cohort": "Year 7 in 2016/17, followed each year to Year 11",
+                          "snapshot": "Year 9 pupils surveyed in the wave (none in 2018/19: the cohort is Year 9)"},
+               "area": {a: "HeadStart partnership" for a in AREAS}},
+        notes=(
+            "Items are raw answers: SDQ items 7, 11, 14, 21, 25 are reverse scored by rrlib.instruments.sdq.",
+            "Scoring (rr prepare -> wmf_scores): SWEMWBS missing if any item is; SDQ scales need 3 of 5 "
+            "items; SRS subscales need half their items (rounded up).",
+            "Synthetic version: 114 schools and 31,050 pupils in the first wave (B04), SDQ prevalences "
+            "calibrated to B04, Blackpool's school connection trend planted (A20; see params/wmf.yml).",
+        ),
+    ),
+]
+
+
+def _band_text(b: pd.Series) -> pd.Series:
+    return b.astype(object).where(b.notna(), None)
+
+
+def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """``wmf_scores``: every respondent scored with :mod:`rrlib.instruments`.
+
+    Columns: the id and demographic columns of ``wmf_survey``; ``wave_index`` (0 = 2016/17);
+    ``swemwbs_raw``, ``swemwbs_metric`` (Stewart-Brown et al. 2009); ``sdq_emotion``,
+    ``sdq_conduct``, ``sdq_hyper``, ``sdq_peer``, ``sdq_prosoc``, ``sdq_total``,
+    ``sdq_internal``, ``sdq_external``, ``sdq_impact`` and the bands ``sdq_<scale>_band``
+    (sdqinfo.org four-band self-report cut-offs, as text); ``srs_<subscale>`` (Lereya et al.
+    2016); item-missingness counts ``swemwbs_items_missing`` (of 7), ``sdq_items_missing`` (of
+    25), ``sdq_impact_missing`` (ebddiff missing, 0/1), ``srs_items_missing`` (of all SRS items).
+    """
+    if "wmf_survey" not in raw:
+        return {}
+    df = raw["wmf_survey"].reset_index(drop=True)
+    out = df[ID_COLUMNS].copy()
+    out.insert(out.columns.get_loc("wave") + 1, "wave_index", wave_index(df["wave"]).astype("int64"))
+    sw = swemwbs.score(df)
+    sd = sdq.score(df, impact=True)
+    bands = sdq.band(sd).apply(_band_text)
+    sr = srs.score(df)
+    out = pd.concat([out, sw, sd, bands, sr], axis=1)
+    out["swemwbs_items_missing"] = df[SWEMWBS_ITEMS].isna().sum(axis=1).astype("int64")
+    out["sdq_items_missing"] = df[SDQ_ITEMS].isna().sum(axis=1).astype("int64")
+    out["sdq_impact_missing"] = df[sdq.EBDDIFF].isna().astype("int64")
+    out["srs_items_missing"] = df[SRS_ITEMS].isna().sum(axis=1).astype("int64")
+    for c in out.columns:
+        if c.startswith(("swemwbs_raw", "swemwbs_metric", "srs_")) and c != "srs_items_missing":
+            out[c] = out[c].astype("float64")
+        elif c in sd.columns:
+            out[c] = out[c].astype("float64")
+    return {"wmf_scores": out.sort_values("response_id").reset_index(drop=True)}
