@@ -693,7 +693,8 @@ def matched_comparison(interventions: pd.DataFrame, pupils: pd.DataFrame, exclus
     Observational: matching removes differences in the matched characteristics only.
 
     * Supported: each young person's first start (index date), characteristics from the census
-      of that academic year; must not have been permanently excluded before the index date.
+      of that academic year (``supported_in_census``); must not have been permanently excluded
+      before the index date (``supported_at_risk``).
     * Pool: pupils in the same academic year's census never referred to targeted support, not
       permanently excluded before the index date.
     * ``prior_suspension``: any suspension in the 365 days before the index date (0/1).
@@ -719,6 +720,7 @@ def matched_comparison(interventions: pd.DataFrame, pupils: pd.DataFrame, exclus
                        how="left")
     n_supported = len(treated)
     treated = treated[treated["pupil_id"].notna()].drop(columns=["person_id"])
+    n_in_census = len(treated)
     ever = set(interventions["person_id"])
     exc = exclusions[["pupil_id", "exclusion_date", "category"]].copy()
     exc["exclusion_date"] = pd.to_datetime(exc["exclusion_date"])
@@ -773,7 +775,8 @@ def matched_comparison(interventions: pd.DataFrame, pupils: pd.DataFrame, exclus
     c_ci = rstats.proportion_ci(c_x, n_eff, confidence=confidence, multiplier=100)
     diff = rstats.proportion_difference(t_x, len(tm), c_x, n_eff, confidence=confidence).iloc[0]
     summary = {
-        "supported": n_supported, "supported_in_census": int(len(treated) + 0),
+        "supported": n_supported, "supported_in_census": int(n_in_census),
+        "supported_at_risk": int(len(treated)),
         "matched_supported": int(len(tm)), "matched_controls": int(len(cm)),
         "strata": int(len(strata)), "effective_controls": n_eff,
         "supported_percent": t_ci.value, "supported_lower": t_ci.lower, "supported_upper": t_ci.upper,
@@ -786,6 +789,8 @@ def matched_comparison(interventions: pd.DataFrame, pupils: pd.DataFrame, exclus
         "method": ("coarsened exact matching (Iacus, King & Porro 2012); Wilson intervals; comparison "
                    "on its Kish effective sample size; difference by Newcombe's hybrid score"),
     }
+    # young_people: supported young people, and comparison pupil-years (a never-referred pupil can
+    # be a comparison in more than one school year)
     table = pd.DataFrame({
         "group": ["Targeted support (matched)", "Comparison (matched, weighted)"],
         "young_people": [len(tm), len(cm)],
@@ -989,7 +994,7 @@ def plot_targeted_comparison(table: pd.DataFrame, *, source: str = ""):
         ax.errorbar(r["percent_not_excluded"], y[i], xerr=[[r["percent_not_excluded"] - r["lower"]],
                                                           [r["upper"] - r["percent_not_excluded"]]],
                     fmt="o", color=colours[i % 2], capsize=3, ms=6)
-        ax.annotate(f"{r['percent_not_excluded']:.1f}% (n = {r['young_people']:,})",
+        ax.annotate(f"{r['percent_not_excluded']:.1f}% ({r['young_people']:,} {'young people' if i == 0 else 'pupil-years'})",
                     (r["percent_not_excluded"], y[i]), xytext=(0, 8), textcoords="offset points",
                     ha="center", fontsize=8)
     ax.set_yticks(y, table["group"], fontsize=8)
