@@ -258,7 +258,7 @@ def _choose_linked(ctx, slots, opt, bp):
                          "use a larger scale")
     codes = {p_: i for i, p_ in enumerate(sorted(opt["pupil_id"].unique()))}
     best = None
-    for attempt in range(40):
+    for attempt in range(int(bp.get("linked_search_restarts", 200))):
         es = rng.choice(exc_slots, size=n_exc, replace=False)
         rest = np.setdiff1d(cln_slots, es)
         if len(rest) < n_link - n_exc:
@@ -296,7 +296,7 @@ def _choose_linked(ctx, slots, opt, bp):
                 break
         if best is None or cur < best[0]:
             best = (cur, [g.iloc[i] for g, i in zip(groups, pick)])
-        if cur < 0.05:
+        if cur < 0.02:
             break
     chosen = pd.DataFrame(best[1]).reset_index(drop=True)
     chosen["excluded_type"] = np.arange(len(chosen)) < n_exc
@@ -358,13 +358,15 @@ def _back_on_track(ctx, py, excl, att, bp, cut):
 
 # --------------------------------------------------------------------------- other programmes
 
-def _other_episodes(ctx, py, excl, op, cut, exclude_pupils):
+def _other_episodes(ctx, py, excl, op, cut, exclude_pupils, bot_start=None):
     """Resilience Coach 1:1 and group, Walk and Talk: referrals per school year (scaled), B03, A07."""
     rng = ctx.rng("other episodes")
     age_lo, age_hi = op["ages"]
     frames = []
+    rc_people: set = set()
     for prog, per_year in op["referrals"].items():
-        chosen_people: set = set()
+        # Resilience Coach 1:1 and group draw distinct young people together (B03 counts them together)
+        chosen_people: set = rc_people if prog in RESILIENCE_COACH_PROGRAMMES else set()
         for ay, k in per_year.items():
             y = int(ay[:4])
             k = ctx.n(k)
@@ -398,10 +400,10 @@ def _other_episodes(ctx, py, excl, op, cut, exclude_pupils):
     ep.loc[ep["end_date"].isna(), "end_reason"] = None
     ep["consent"] = rng.random(n) < float(op["consent"])
     # A07: permanent exclusion on or after the start for round(0.5% of people)
-    return _fix_permanent(ctx, ep, py, excl, op, exclude_pupils)
+    return _fix_permanent(ctx, ep, py, excl, op, exclude_pupils, bot_start)
 
 
-def _fix_permanent(ctx, ep, py, excl, op, exclude_pupils):
+def _fix_permanent(ctx, ep, py, excl, op, exclude_pupils, bot_start=None):
     """Re-draw people so that round(share x people) are permanently excluded after starting (A07).
 
     "After starting": on or after the start date of the person's first episode (the referral date
@@ -416,6 +418,8 @@ def _fix_permanent(ctx, ep, py, excl, op, exclude_pupils):
 
     def flagged_people():
         f = ep.assign(_from=from_).groupby("person_id")["_from"].min()
+        if bot_start is not None and len(bot_start):
+            f = pd.concat([f, bot_start]).groupby(level=0).min()
         last_perm = f.index.map(perm)
         return set(f.index[last_perm.notna() & (last_perm >= f.to_numpy())])
 
@@ -425,12 +429,13 @@ def _fix_permanent(ctx, ep, py, excl, op, exclude_pupils):
         age = y + 1 - pool["birth_year"].to_numpy() - (pool["birth_month"].to_numpy() >= 9)
         return pool[(age >= age_lo + 1) & (age <= age_hi)]
 
-    people = ep["person_id"].nunique() + len(exclude_pupils)
+    people = len(set(ep["person_id"]) | set(exclude_pupils))
     k = int(round(float(op["permanent_after_start_share"]) * people))
     flagged = flagged_people()
     taken = set(ep["person_id"]) | set(exclude_pupils)
     if len(flagged) > k:
-        drop = set(rng.permutation(np.array(sorted(flagged), dtype=object))[: len(flagged) - k])
+        movable = np.array(sorted(flagged - set(exclude_pupils)), dtype=object)
+        drop = set(rng.permutation(movable)[: len(flagged) - k])
         for i in ep.index[ep["person_id"].isin(drop)]:
             pool = pool_for(i, taken)
             pool = pool[~pool["pupil_id"].isin(perm.index)]
@@ -587,8 +592,12 @@ def _solve_a15(ctx, sp, draws=20000):
         draws_ = np.stack([rng.multinomial(T[i, t], prof[i], size=K2) for i in range(n)], axis=1)  # K,n,4
         valid = (draws_ <= 10).all(axis=(1, 2))
         viol = np.abs((draws_ >= thr).sum(1) - want[t]).sum(1)
-        k = int(np.argmin(np.where(valid, viol, 999) + 0.001 * rng.random(K2)))
-        S[:, t] = _repair_split(rng, draws_[k], thr, want[t])
+        order = np.argsort(np.where(valid, viol, 999) + 0.001 * rng.random(K2), kind="mergesort")
+        for k in order[:50]:
+            X = _repair_split(rng, draws_[k], thr, want[t])
+            if np.abs((X >= thr).sum(0) - want[t]).sum() == 0:
+                break
+        S[:, t] = X
     # (3) impact: the highest-difficulty young people are most likely to report impact
     ni = int(sp["impact_pairs"])
     n_red, p_red = int(sp["impact_reduced"]), float(sp["impact_pct_reduction"])
@@ -830,7 +839,8 @@ def generate(ctx) -> dict[str, pd.DataFrame]:
     pupils, excl, att = _education(ctx)
     py = _person_years(pupils, excl, op["selection_log_weights"])
     bot = _back_on_track(ctx, py, excl, att, bp, cut)
-    others = _other_episodes(ctx, py, excl, op, cut, exclude_pupils=set(bot["pupil_id"]))
+    bot_start = bot.groupby("pupil_id")["start_date"].min()
+    others = _other_episodes(ctx, py, excl, op, cut, exclude_pupils=set(bot["pupil_id"]), bot_start=bot_start)
     bot = bot.rename(columns={"pupil_id": "person_id"})
     cols = ["person_id", "programme", "referral_date", "start_date", "end_date", "end_reason", "consent"]
     allep = pd.concat([bot[cols].assign(_bot=True), others[cols].assign(_bot=False)], ignore_index=True)

@@ -1,0 +1,637 @@
+"""Chapter 5, targeted interventions: Back on Track and the Resilience Coaches.
+
+Analysis functions take and return tidy DataFrames (or small dicts of scalars); plotting
+functions return matplotlib Figures. The notebook ``05_targeted_interventions.ipynb`` calls them.
+
+Definitions (the published figures they reproduce are in brackets):
+
+* **Cohort** (A14, B08): Back on Track episodes with a referral date in the cohort window;
+  one young person = first referral. Age at referral in whole years from the census birth
+  year and month (birthday taken as the 1st of the month). Support length in months
+  (days / 30.4375) from start to end, for episodes that ended by the cut-off.
+* **Taking part in a period**: an episode that started on or before the period's last day and
+  had not ended before its first day.
+* **SDQ before and after** (A15): episodes of the cohort with a start and an end questionnaire
+  both dated on or before the cut-off; official scoring (Goodman 1997, sdqinfo.org) in
+  ``rr prepare``. The evaluation's "N in 20" is read as N out of every 20 young people in the
+  self-report high or very high band (see the parameter file ``targeted.yml`` for why the
+  mean-score reading is impossible). "Difficulties decreased by about 14%": share whose total
+  difficulties fell, and the mean relative fall among them; impact likewise.
+* **Goals** (A16, A17): goals set in the goals window; change = last rating - first rating
+  (Law & Jacob 2015); reliable change at 2.45 points (Edbrooke-Childs et al. 2015).
+* **Education** (A18, A19): young people whose education data was requested
+  (``education_data_consent``) and whose support ended by the cut-off. Attendance (DfE
+  definition: sessions attended / possible sessions) in the school term containing the
+  referral date and the term containing the end date, pooled over the young people.
+  Exclusions before (365 days before the start), during (start to end) and after (365 days
+  after the end, to the cut-off).
+"""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .. import stats
+
+DAYS_PER_MONTH = 30.4375
+SDQ_SCALES = ("emotion", "conduct", "hyper", "peer", "total", "impact")
+SDQ_LABELS = {"emotion": "Emotional symptoms", "conduct": "Conduct problems (behaviour)",
+              "hyper": "Hyperactivity", "peer": "Peer problems", "total": "Total difficulties",
+              "impact": "Impact on daily life", "prosoc": "Prosocial"}
+SDQ_MAX = {"emotion": 10, "conduct": 10, "hyper": 10, "peer": 10, "total": 40, "impact": 10, "prosoc": 10}
+BAND_ORDER = ["close to average", "slightly raised", "high", "very high"]
+DOMAINS = ("Basics", "Belonging", "Learning", "Coping", "Core Self")
+SOURCE = "Source: HeadStart Blackpool case records linked to the school census (rrlib; synthetic unless stated)."
+
+
+# --------------------------------------------------------------------------- helpers
+
+def academic_year(dates) -> pd.Series:
+    """English school year (1 September to 31 August) of each date, as "2016/17"."""
+    d = pd.to_datetime(pd.Series(dates)).reset_index(drop=True)
+    y = d.dt.year - (d.dt.month < 9).astype(int)
+    return y.astype(str) + "/" + ((y + 1) % 100).astype(str).str.zfill(2)
+
+
+def term_of(dates) -> pd.Series:
+    """School term of a date: autumn (Sep-Dec), spring (Jan-Mar), summer (Apr-Aug; Easter ~ 1 April)."""
+    m = pd.to_datetime(pd.Series(dates)).reset_index(drop=True).dt.month
+    return pd.Series(np.where(m >= 9, "autumn", np.where(m <= 3, "spring", "summer")), dtype=object)
+
+
+def age_at(birth_year, birth_month, dates) -> np.ndarray:
+    """Age in whole years at each date, the birthday taken as the 1st of the birth month."""
+    d = pd.DatetimeIndex(pd.to_datetime(dates))
+    return d.year.to_numpy() - np.asarray(birth_year, int) - (d.month.to_numpy() < np.asarray(birth_month, int))
+
+
+def _ts(x) -> pd.Timestamp | None:
+    return None if x is None else pd.Timestamp(x)
+
+
+def _ci_row(res) -> dict:
+    return {"estimate": float(res.value), "lower": float(res.lower), "upper": float(res.upper),
+            "method": str(res.method)}
+
+
+# --------------------------------------------------------------------------- cohort (A14, B08)
+
+def cohort(interventions: pd.DataFrame, pupils: pd.DataFrame, *, programme: str = "back_on_track",
+           start=None, end=None, cutoff=None) -> pd.DataFrame:
+    """Episodes of ``programme`` referred in [start, end] with the young person's census details.
+
+    One row per episode: identifiers, dates, ``academic_year`` of referral, ``sex``,
+    ``age_at_referral``, ``looked_after``/``fsm``/``sen_provision`` in the census of the
+    referral year (or the nearest year the pupil is on roll), ``ended`` (an end date on or
+    before ``cutoff``; default: any end date), ``support_months`` for ended episodes, and
+    ``education_data_consent``.
+    """
+    ep = interventions[interventions["programme"] == programme].copy()
+    for c in ("referral_date", "start_date", "end_date"):
+        ep[c] = pd.to_datetime(ep[c])
+    if start is not None:
+        ep = ep[ep["referral_date"] >= _ts(start)]
+    if end is not None:
+        ep = ep[ep["referral_date"] <= _ts(end)]
+    ep = ep.sort_values(["referral_date", "episode_id"], kind="mergesort").reset_index(drop=True)
+    ep["academic_year"] = academic_year(ep["referral_date"]).to_numpy()
+    p = pupils[["pupil_id", "academic_year", "sex", "birth_year", "birth_month", "looked_after", "fsm",
+                "sen_provision"]].copy()
+    p["ys"] = p["academic_year"].astype(str).str[:4].astype(int)
+    ep["ys"] = ep["academic_year"].str[:4].astype(int)
+    m = ep[["episode_id", "person_id", "ys"]].merge(p.drop(columns="academic_year"), left_on="person_id",
+                                                    right_on="pupil_id", how="left", suffixes=("", "_c"))
+    m["dist"] = (m["ys_c"] - m["ys"]).abs()
+    m = m.sort_values(["episode_id", "dist", "ys_c"], kind="mergesort").drop_duplicates("episode_id")
+    m = m.set_index("episode_id")
+    for c in ("sex", "birth_year", "birth_month", "looked_after", "fsm", "sen_provision"):
+        ep[c] = ep["episode_id"].map(m[c]).to_numpy()
+    ep["age_at_referral"] = age_at(ep["birth_year"], ep["birth_month"], ep["referral_date"])
+    cut = _ts(cutoff)
+    ended = ep["end_date"].notna() if cut is None else ep["end_date"].notna() & (ep["end_date"] <= cut)
+    ep["ended"] = ended.to_numpy()
+    ep["support_months"] = np.where(ended, (ep["end_date"] - ep["start_date"]).dt.days / DAYS_PER_MONTH, np.nan)
+    cols = ["episode_id", "person_id", "referral_date", "start_date", "end_date", "end_reason", "academic_year",
+            "sex", "age_at_referral", "looked_after", "fsm", "sen_provision", "ended", "support_months",
+            "education_data_consent"]
+    return ep[cols]
+
+
+def first_referrals(c: pd.DataFrame) -> pd.DataFrame:
+    """One row per young person: their first referral in the cohort."""
+    return c.sort_values(["referral_date", "episode_id"], kind="mergesort").drop_duplicates("person_id")
+
+
+def cohort_summary(c: pd.DataFrame) -> dict:
+    """Young people, share male, age at referral (min, max, mean, SD) and length of support.
+
+    Length of support (months) over episodes that ended: n, min, max, mean, SD (n - 1).
+    """
+    people = first_referrals(c)
+    n = len(people)
+    male = int((people["sex"] == "M").sum())
+    age = people["age_at_referral"].astype(float)
+    months = c.loc[c["ended"], "support_months"].astype(float)
+    return {
+        "young_people": n, "male": male, "male_pct": 100 * male / n if n else np.nan,
+        "age_min": float(age.min()), "age_max": float(age.max()), "age_mean": float(age.mean()),
+        "age_sd": float(age.std(ddof=1)) if n > 1 else np.nan,
+        "looked_after_pct": 100 * float(people["looked_after"].astype(bool).mean()) if n else np.nan,
+        "ended": int(len(months)), "months_min": float(months.min()) if len(months) else np.nan,
+        "months_max": float(months.max()) if len(months) else np.nan,
+        "months_mean": float(months.mean()) if len(months) else np.nan,
+        "months_sd": float(months.std(ddof=1)) if len(months) > 1 else np.nan,
+        "first_referral": people["referral_date"].min(), "last_referral": people["referral_date"].max(),
+    }
+
+
+def taking_part(c: pd.DataFrame, start, end) -> pd.DataFrame:
+    """Episodes in progress at some time in [start, end]: started by ``end``, not ended before ``start``."""
+    s, e = _ts(start), _ts(end)
+    on = c["start_date"].notna() & (c["start_date"] <= e) & (c["end_date"].isna() | (c["end_date"] >= s))
+    return c[on]
+
+
+def referrals_table(c: pd.DataFrame) -> pd.DataFrame:
+    """Young people by school year of (first) referral and sex, with totals (counts)."""
+    people = first_referrals(c)
+    t = pd.crosstab(people["academic_year"], people["sex"]).reindex(columns=["F", "M"], fill_value=0)
+    t = t.rename(columns={"F": "girls", "M": "boys"})
+    t["total"] = t.sum(axis=1)
+    t.index.name = "school_year"
+    return t.reset_index()
+
+
+def age_table(c: pd.DataFrame) -> pd.DataFrame:
+    """Young people by age at referral and sex (counts)."""
+    people = first_referrals(c)
+    t = pd.crosstab(people["age_at_referral"], people["sex"]).reindex(columns=["F", "M"], fill_value=0)
+    t = t.rename(columns={"F": "girls", "M": "boys"})
+    t["total"] = t.sum(axis=1)
+    t.index.name = "age_at_referral"
+    return t.reset_index()
+
+
+def support_length_table(c: pd.DataFrame, bins: Sequence[float] = (0, 6, 12, 18, 24, 31)) -> pd.DataFrame:
+    """Ended episodes by length of support (months, intervals closed on the left)."""
+    m = c.loc[c["ended"], "support_months"]
+    labels = [f"{int(a)}-{int(b)} months" for a, b in zip(bins[:-1], bins[1:])]
+    cat = pd.cut(m, bins=list(bins), right=False, labels=labels)
+    return cat.value_counts(sort=False).rename_axis("length").reset_index(name="episodes")
+
+
+# --------------------------------------------------------------------------- SDQ (A15)
+
+def sdq_pairs(scores: pd.DataFrame, episodes: Iterable[str], cutoff=None) -> pd.DataFrame:
+    """Wide before/after scores for episodes with a start and an end questionnaire.
+
+    ``scores`` is the processed ``sdq_targeted_scores``. Questionnaires dated after ``cutoff``
+    are ignored. Columns ``<scale>_before``, ``<scale>_after`` for the scales of
+    :data:`SDQ_SCALES` and prosocial, plus the episode and person ids.
+    """
+    s = scores[scores["episode_id"].isin(set(episodes))].copy()
+    if cutoff is not None:
+        s = s[pd.to_datetime(s["assessment_date"]) <= _ts(cutoff)]
+    s = s.sort_values(["episode_id", "timepoint", "assessment_date"], kind="mergesort")
+    s = s.drop_duplicates(["episode_id", "timepoint"], keep="first")
+    cols = [f"sdq_{k}" for k in (*SDQ_SCALES, "prosoc")]
+    w = s.pivot(index="episode_id", columns="timepoint", values=cols)
+    if w.empty or "start" not in w.columns.get_level_values(1) or "end" not in w.columns.get_level_values(1):
+        return pd.DataFrame(columns=["episode_id", "person_id"]
+                            + [f"{k}_{t}" for k in (*SDQ_SCALES, "prosoc") for t in ("before", "after")])
+    out = pd.DataFrame(index=w.index)
+    for k in (*SDQ_SCALES, "prosoc"):
+        out[f"{k}_before"] = w[(f"sdq_{k}", "start")].astype(float)
+        out[f"{k}_after"] = w[(f"sdq_{k}", "end")].astype(float)
+    both = w.xs("start", axis=1, level=1).notna().any(axis=1) & w.xs("end", axis=1, level=1).notna().any(axis=1)
+    out = out[both]
+    out.insert(0, "person_id", s.drop_duplicates("episode_id").set_index("episode_id")["person_id"]
+               .reindex(out.index).to_numpy())
+    return out.reset_index()
+
+
+def sdq_change_table(pairs: pd.DataFrame, scales: Sequence[str] = SDQ_SCALES,
+                     confidence: float = 0.95) -> pd.DataFrame:
+    """Paired change per scale: means, mean change with Student's t CI, paired t and Wilcoxon tests,
+    Hedges' g_av for paired data (Lakens 2013) with its CI, and how many fell, stayed, rose.
+
+    Pairs with the scale missing at either time are dropped (``n`` per scale). Methods:
+    :func:`rrlib.stats.paired_t`, :func:`rrlib.stats.wilcoxon_signed_rank`,
+    :func:`rrlib.stats.hedges_g_paired`.
+    """
+    rows = []
+    for k in scales:
+        b = pairs[f"{k}_before"].astype(float)
+        a = pairs[f"{k}_after"].astype(float)
+        ok = b.notna() & a.notna()
+        b, a = b[ok].to_numpy(), a[ok].to_numpy()
+        n = len(b)
+        row = {"scale": k, "label": SDQ_LABELS[k], "n": n,
+               "mean_before": b.mean() if n else np.nan, "mean_after": a.mean() if n else np.nan,
+               "n_decreased": int((a < b).sum()), "n_same": int((a == b).sum()), "n_increased": int((a > b).sum())}
+        if n >= 2 and np.std(a - b) > 0:
+            t = stats.paired_t(b, a, confidence=confidence).iloc[0]
+            w = stats.wilcoxon_signed_rank(b, a).iloc[0]
+            g = stats.hedges_g_paired(b, a, confidence=confidence).iloc[0]
+            row.update({"mean_change": t["estimate"], "change_lower": t["lower"], "change_upper": t["upper"],
+                        "t": t["statistic"], "t_p": t["p_value"], "wilcoxon_p": w["p_value"],
+                        "hedges_g": g["estimate"], "g_lower": g["lower"], "g_upper": g["upper"]})
+        else:
+            row.update({"mean_change": (a - b).mean() if n else np.nan, "change_lower": np.nan,
+                        "change_upper": np.nan, "t": np.nan, "t_p": np.nan, "wilcoxon_p": np.nan,
+                        "hedges_g": np.nan, "g_lower": np.nan, "g_upper": np.nan})
+        row["pct_decreased"] = 100 * row["n_decreased"] / n if n else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _bands(values: pd.Series, scale: str) -> pd.Series:
+    from ..instruments import sdq
+
+    return sdq.band(values.astype(float), scale)
+
+
+def sdq_band_share(pairs: pd.DataFrame, scales: Sequence[str] = SDQ_SCALES, band_from: str = "high",
+                   confidence: float = 0.95) -> pd.DataFrame:
+    """Young people in the ``band_from`` band or above, before and after, per scale.
+
+    Self-report four bands (sdqinfo.org). ``in_20`` = share x 20, the evaluation's "N in 20"
+    (rounded to a whole number in ``in_20_rounded``). Wilson intervals for the shares
+    (:func:`rrlib.stats.proportion_ci`).
+    """
+    lvl = BAND_ORDER.index(band_from)
+    rows = []
+    for k in scales:
+        b, a = pairs[f"{k}_before"], pairs[f"{k}_after"]
+        ok = b.notna() & a.notna()
+        n = int(ok.sum())
+        for when, v in (("before", b[ok]), ("after", a[ok])):
+            codes = _bands(v, k).cat.codes
+            x = int((codes >= lvl).sum())
+            ci = stats.proportion_ci(x, n, confidence=confidence) if n else None
+            rows.append({"scale": k, "label": SDQ_LABELS[k], "when": when, "n": n, "n_band": x,
+                         "pct": 100 * x / n if n else np.nan,
+                         "pct_lower": 100 * ci.lower if ci else np.nan,
+                         "pct_upper": 100 * ci.upper if ci else np.nan,
+                         "in_20": 20 * x / n if n else np.nan,
+                         "in_20_rounded": int(np.floor(20 * x / n + 0.5)) if n else np.nan})
+    return pd.DataFrame(rows)
+
+
+def sdq_decrease_summary(pairs: pd.DataFrame, scale: str = "total", confidence: float = 0.95) -> dict:
+    """Share of young people whose ``scale`` score fell, and the mean relative fall among them.
+
+    Relative fall = (before - after) / before, in percent. Wilson interval for the share.
+    """
+    b, a = pairs[f"{scale}_before"].astype(float), pairs[f"{scale}_after"].astype(float)
+    ok = b.notna() & a.notna()
+    b, a = b[ok], a[ok]
+    n = len(b)
+    dec = a < b
+    ci = stats.proportion_ci(int(dec.sum()), n, confidence=confidence)
+    rel = 100 * (b[dec] - a[dec]) / b[dec]
+    return {"scale": scale, "n": n, "n_decreased": int(dec.sum()), "pct_decreased": 100 * float(ci.value),
+            "pct_lower": 100 * float(ci.lower), "pct_upper": 100 * float(ci.upper),
+            "mean_pct_reduction": float(rel.mean()) if len(rel) else np.nan,
+            "mean_score_change_pct": float(100 * (a.mean() - b.mean()) / b.mean()) if b.mean() else np.nan}
+
+
+def sdq_band_movement(pairs: pd.DataFrame, scales: Sequence[str] = SDQ_SCALES) -> pd.DataFrame:
+    """Per scale, how many young people moved to a lower band, stayed, or moved to a higher band."""
+    rows = []
+    for k in scales:
+        b, a = pairs[f"{k}_before"], pairs[f"{k}_after"]
+        ok = b.notna() & a.notna()
+        cb = _bands(b[ok], k).cat.codes.to_numpy()
+        ca = _bands(a[ok], k).cat.codes.to_numpy()
+        rows.append({"scale": k, "label": SDQ_LABELS[k], "n": int(ok.sum()),
+                     "moved_down": int((ca < cb).sum()), "same_band": int((ca == cb).sum()),
+                     "moved_up": int((ca > cb).sum())})
+    return pd.DataFrame(rows)
+
+
+def detectable_effect(n: int, alpha: float = 0.05, power: float = 0.8) -> float:
+    """Smallest standardised paired effect (Cohen's d_z) a two-sided paired t test with ``n`` pairs
+    detects with the given power (statsmodels ``TTestPower``; Cohen 1988)."""
+    from statsmodels.stats.power import TTestPower
+
+    if n < 3:
+        return np.nan
+    return float(TTestPower().solve_power(effect_size=None, nobs=n, alpha=alpha, power=power,
+                                          alternative="two-sided"))
+
+
+def regression_to_mean(pairs: pd.DataFrame, scale: str = "total", high_from: float = 18) -> dict:
+    """Mean change of those who started in the high band against those who did not.
+
+    A larger fall among those who started high is what regression to the mean alone would
+    produce when young people are referred at a difficult time; with no control group the two
+    cannot be told apart.
+    """
+    b, a = pairs[f"{scale}_before"].astype(float), pairs[f"{scale}_after"].astype(float)
+    ok = b.notna() & a.notna()
+    b, a = b[ok], a[ok]
+    hi = b >= high_from
+    r = float(np.corrcoef(b, a)[0, 1]) if len(b) > 2 and b.std() > 0 and a.std() > 0 else np.nan
+    return {"n_high": int(hi.sum()), "n_other": int((~hi).sum()),
+            "change_high": float((a[hi] - b[hi]).mean()) if hi.any() else np.nan,
+            "change_other": float((a[~hi] - b[~hi]).mean()) if (~hi).any() else np.nan,
+            "before_after_correlation": r}
+
+
+# --------------------------------------------------------------------------- goals (A16, A17)
+
+def goals_in_window(goal_change: pd.DataFrame, programmes: Iterable[str] | None = None,
+                    start=None, end=None, episodes: Iterable[str] | None = None) -> pd.DataFrame:
+    """Goals (processed ``goal_change``) set in [start, end], for some programmes or episodes."""
+    g = goal_change.copy()
+    g["set_date"] = pd.to_datetime(g["set_date"])
+    if programmes is not None:
+        g = g[g["programme"].isin(list(programmes))]
+    if episodes is not None:
+        g = g[g["episode_id"].isin(set(episodes))]
+    if start is not None:
+        g = g[g["set_date"] >= _ts(start)]
+    if end is not None:
+        g = g[g["set_date"] <= _ts(end)]
+    return g.reset_index(drop=True)
+
+
+def goals_per_person(g: pd.DataFrame) -> dict:
+    """Goals, young people, and goals per young person (min, max, mean)."""
+    per = g.groupby("person_id").size()
+    return {"goals": int(len(g)), "young_people": int(per.size),
+            "min": int(per.min()) if per.size else 0, "max": int(per.max()) if per.size else 0,
+            "mean": float(per.mean()) if per.size else np.nan,
+            "distribution": per.value_counts().sort_index().to_dict()}
+
+
+def goals_by_domain(g: pd.DataFrame) -> pd.DataFrame:
+    """Goals per Resilience Framework section (all five sections, zero when none)."""
+    t = g["domain"].value_counts().reindex(list(DOMAINS), fill_value=0)
+    out = t.rename_axis("domain").reset_index(name="goals")
+    return out.sort_values("goals", ascending=False, kind="mergesort").reset_index(drop=True)
+
+
+def goal_change_summary(g: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """First-to-last change over goals rated at least twice, and per young person.
+
+    Rows: ``per goal`` (mean change, Student's t CI, ``rrlib.stats.mean_ci``), ``per young
+    person`` (mean of each young person's mean change), and the shares of goals with reliable
+    improvement / deterioration (2.45 points; Wilson intervals), in percent. Paired t test of
+    last against first rating per goal for the p-value.
+    """
+    r = g[g["change"].notna()]
+    rows = []
+    n = len(r)
+    if n >= 2:
+        m = stats.mean_ci(r["change"].to_numpy(float), confidence=confidence)
+        t = stats.paired_t(r["first"].to_numpy(float), r["last"].to_numpy(float), confidence=confidence).iloc[0]
+        rows.append({"measure": "mean change per goal", "n": n, **_ci_row(m), "p_value": t["p_value"]})
+    per = r.groupby("person_id")["change"].mean()
+    if per.size >= 2:
+        m = stats.mean_ci(per.to_numpy(float), confidence=confidence)
+        rows.append({"measure": "mean change per young person", "n": int(per.size), **_ci_row(m),
+                     "p_value": np.nan})
+    for col, lab in (("reliable_improvement", "goals with reliable improvement (%)"),
+                     ("reliable_deterioration", "goals with reliable deterioration (%)")):
+        if n:
+            x = int(r[col].astype(bool).sum())
+            ci = stats.proportion_ci(x, n, confidence=confidence)
+            rows.append({"measure": lab, "n": n, "estimate": 100 * float(ci.value),
+                         "lower": 100 * float(ci.lower), "upper": 100 * float(ci.upper),
+                         "method": str(ci.method), "p_value": np.nan, "count": x})
+    return pd.DataFrame(rows)
+
+
+def goal_change_by_domain(g: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Mean first-to-last change per Resilience Framework section (Student's t CI), goals rated twice."""
+    r = g[g["change"].notna()]
+    rows = []
+    for d in DOMAINS:
+        v = r.loc[r["domain"] == d, "change"].to_numpy(float)
+        if len(v) >= 2:
+            m = stats.mean_ci(v, confidence=confidence)
+            rows.append({"domain": d, "n": len(v), "mean_change": float(m.value), "lower": float(m.lower),
+                         "upper": float(m.upper), "reliable_improvement": int((v >= 2.45).sum())})
+        else:
+            rows.append({"domain": d, "n": len(v), "mean_change": float(v.mean()) if len(v) else np.nan,
+                         "lower": np.nan, "upper": np.nan, "reliable_improvement": int((v >= 2.45).sum())})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- education (A18, A19)
+
+def education_cohort(c: pd.DataFrame) -> pd.DataFrame:
+    """Episodes of the cohort with education data: consent given and support ended by the cut-off."""
+    return c[c["education_data_consent"].astype(bool) & c["ended"]].reset_index(drop=True)
+
+
+def attendance_referral_end(ec: pd.DataFrame, school_attendance: pd.DataFrame) -> pd.DataFrame:
+    """Attendance in the term of referral and the term support ended, per young person and pooled.
+
+    DfE definition: attended sessions / possible sessions x 100. Returns one row per episode
+    (``when`` = referral / end) and a final ``pooled`` row per ``when`` (sums of sessions over
+    the young people with a record for that term).
+    """
+    a = school_attendance[["pupil_id", "academic_year", "term", "possible_sessions", "attended_sessions"]]
+    rows = []
+    for when, col in (("referral", "referral_date"), ("end", "end_date")):
+        key = pd.DataFrame({"episode_id": ec["episode_id"].to_numpy(), "pupil_id": ec["person_id"].to_numpy(),
+                            "academic_year": academic_year(ec[col]).to_numpy(), "term": term_of(ec[col]).to_numpy()})
+        m = key.merge(a, on=["pupil_id", "academic_year", "term"], how="left")
+        m = m.groupby(["episode_id", "pupil_id", "academic_year", "term"], as_index=False)[
+            ["possible_sessions", "attended_sessions"]].sum(min_count=1)
+        m["when"] = when
+        rows.append(m)
+    out = pd.concat(rows, ignore_index=True)
+    out = out[out["possible_sessions"].fillna(0) > 0]
+    out["attendance_pct"] = 100 * out["attended_sessions"] / out["possible_sessions"]
+    pooled = out.groupby("when", as_index=False)[["possible_sessions", "attended_sessions"]].sum()
+    pooled["n_young_people"] = out.groupby("when")["pupil_id"].nunique().reindex(pooled["when"]).to_numpy()
+    pooled["attendance_pct"] = 100 * pooled["attended_sessions"] / pooled["possible_sessions"]
+    pooled["episode_id"] = "pooled"
+    return pd.concat([out, pooled], ignore_index=True)
+
+
+def exclusions_windows(ec: pd.DataFrame, exclusions: pd.DataFrame, *, cutoff=None, before_days: int = 365,
+                       after_days: int = 365) -> pd.DataFrame:
+    """Suspensions and permanent exclusions per young person before, during and after support.
+
+    Windows: before = [start - before_days, start); during = [start, end]; after =
+    (end, end + after_days], cut at ``cutoff``. ``years`` is each window's length in years
+    (for rates per pupil-year). One row per episode and window.
+    """
+    e = exclusions[["pupil_id", "exclusion_date", "category"]].copy()
+    e["exclusion_date"] = pd.to_datetime(e["exclusion_date"])
+    cut = _ts(cutoff) if cutoff is not None else pd.Timestamp.max
+    w = ec[["episode_id", "person_id", "start_date", "end_date"]].copy()
+    w["before_from"] = w["start_date"] - pd.Timedelta(days=before_days)
+    w["after_to"] = (w["end_date"] + pd.Timedelta(days=after_days)).clip(upper=cut)
+    m = w.merge(e, left_on="person_id", right_on="pupil_id", how="left")
+    d = m["exclusion_date"]
+    win = np.select([(d >= m["before_from"]) & (d < m["start_date"]),
+                     (d >= m["start_date"]) & (d <= m["end_date"]),
+                     (d > m["end_date"]) & (d <= m["after_to"])], ["before", "during", "after"], default="")
+    m["window"] = win
+    m = m[m["window"] != ""]
+    cnt = m.groupby(["episode_id", "window", "category"]).size().unstack("category", fill_value=0)
+    rows = []
+    for window, lo, hi in (("before", w["before_from"], w["start_date"]), ("during", w["start_date"], w["end_date"]),
+                           ("after", w["end_date"], w["after_to"])):
+        r = w[["episode_id", "person_id"]].copy()
+        r["window"] = window
+        r["years"] = ((hi - lo).dt.days / 365.25).clip(lower=0).to_numpy()
+        rows.append(r)
+    out = pd.concat(rows, ignore_index=True)
+    for cat in ("suspension", "permanent"):
+        s = cnt[cat] if cat in cnt.columns else pd.Series(dtype=float)
+        out[f"{cat}s"] = [int(s.get((e_, wd), 0)) for e_, wd in zip(out["episode_id"], out["window"])]
+    out["window"] = pd.Categorical(out["window"], ["before", "during", "after"], ordered=True)
+    return out.sort_values(["episode_id", "window"], kind="mergesort").reset_index(drop=True)
+
+
+def exclusions_summary(xw: pd.DataFrame) -> pd.DataFrame:
+    """Per window: young people, how many were suspended, suspensions, permanent exclusions, and the
+    suspension rate per pupil-year with its exact/Byars interval (:func:`rrlib.stats.rate_ci`)."""
+    g = xw.groupby("window", observed=False)
+    out = pd.DataFrame({
+        "young_people": g["episode_id"].nunique(),
+        "suspended": g["suspensions"].apply(lambda s: int((s > 0).sum())),
+        "suspensions": g["suspensions"].sum().astype(int),
+        "permanent": g["permanents"].sum().astype(int),
+        "pupil_years": g["years"].sum(),
+    }).reset_index()
+    rc = stats.rate_ci(out["suspensions"].to_numpy(), np.maximum(out["pupil_years"].to_numpy(), 1e-9), multiplier=1)
+    out["rate_per_pupil_year"] = np.where(out["pupil_years"] > 0, rc.value, np.nan)
+    out["rate_lower"] = np.where(out["pupil_years"] > 0, rc.lower, np.nan)
+    out["rate_upper"] = np.where(out["pupil_years"] > 0, rc.upper, np.nan)
+    return out
+
+
+def exclusions_headline(xw: pd.DataFrame) -> dict:
+    """A19's numbers: young people with data, how many were suspended before or during support, their
+    suspensions before and during, and young people suspended / suspensions after."""
+    per = xw.pivot_table(index="episode_id", columns="window", values="suspensions", aggfunc="sum",
+                         observed=False).fillna(0)
+    bd = per.get("before", 0) + per.get("during", 0)
+    after = per.get("after", pd.Series(0, index=per.index))
+    return {"young_people": int(per.shape[0]), "suspended_before_during": int((bd > 0).sum()),
+            "suspensions_before_during": int(bd.sum()), "suspended_after": int((after > 0).sum()),
+            "suspensions_after": int(after.sum())}
+
+
+# --------------------------------------------------------------------------- plots
+
+def _source(fig, text: str = SOURCE):
+    fig.text(0.01, 0.005, text, fontsize=7, color="0.35", ha="left", va="bottom")
+
+
+def plot_referrals(c: pd.DataFrame, title: str = "Back on Track: young people referred, by school year and sex"):
+    """Stacked bars of young people by school year of referral and sex."""
+    import matplotlib.pyplot as plt
+
+    t = referrals_table(c)
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    ax.bar(t["school_year"], t["girls"], label="girls", color="#7b3294")
+    ax.bar(t["school_year"], t["boys"], bottom=t["girls"], label="boys", color="#008837")
+    ax.set_ylabel("young people referred")
+    ax.set_xlabel("school year of referral (September to August)")
+    ax.set_title(title)
+    ax.legend(frameon=False)
+    _source(fig)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig
+
+
+def plot_sdq_pairs(pairs: pd.DataFrame, scales: Sequence[str] = SDQ_SCALES,
+                   title: str = "SDQ self-report before and after Back on Track"):
+    """One panel per scale: each young person's before and after score (grey lines) and the mean (black)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(scales), figsize=(2.0 * len(scales) + 1, 3.8), sharey=False)
+    axes = np.atleast_1d(axes)
+    rng = np.random.default_rng(0)  # fixed jitter: same figure every run
+    for ax, k in zip(axes, scales):
+        b, a = pairs[f"{k}_before"].astype(float), pairs[f"{k}_after"].astype(float)
+        ok = b.notna() & a.notna()
+        jit = rng.uniform(-0.15, 0.15, int(ok.sum()))
+        for yb, ya, j in zip(b[ok], a[ok], jit):
+            ax.plot([0, 1], [yb + j, ya + j], color="0.6", lw=0.8, marker="o", ms=2.5)
+        if ok.any():
+            ax.plot([0, 1], [b[ok].mean(), a[ok].mean()], color="black", lw=2.2, marker="o", ms=5,
+                    label="mean")
+            d = a[ok].mean() - b[ok].mean()
+            ax.text(0.5, 0.98, f"mean change {d:+.1f}\nn = {int(ok.sum())}", transform=ax.transAxes,
+                    ha="center", va="top", fontsize=7)
+        ax.set_xticks([0, 1], ["before", "after"])
+        ax.set_xlim(-0.3, 1.3)
+        ax.set_ylim(-0.5, SDQ_MAX[k] + 0.5)
+        ax.set_title(SDQ_LABELS[k].replace(" (behaviour)", ""), fontsize=8)
+    axes[0].set_ylabel("SDQ score (higher = more difficulties)")
+    fig.suptitle(title, fontsize=10)
+    _source(fig)
+    fig.tight_layout(rect=(0, 0.04, 1, 0.95))
+    return fig
+
+
+def plot_goal_change(by_domain: pd.DataFrame, overall: pd.DataFrame | None = None,
+                     title: str = "Goal Based Outcomes: change from first to last rating, by section"):
+    """Mean change (points, 0-10 scale) per Resilience Framework section with 95% intervals."""
+    import matplotlib.pyplot as plt
+
+    d = by_domain[by_domain["n"] > 0].reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    y = np.arange(len(d))
+    ax.errorbar(d["mean_change"], y, xerr=[d["mean_change"] - d["lower"], d["upper"] - d["mean_change"]],
+                fmt="o", color="#2c7bb6", capsize=3)
+    ax.set_yticks(y, [f"{r.domain} (n={r.n})" for r in d.itertuples()])
+    if overall is not None and len(overall):
+        row = overall[overall["measure"] == "mean change per goal"]
+        if len(row):
+            ax.axvline(float(row["estimate"].iloc[0]), color="0.4", ls="--", lw=1, label="all goals")
+            ax.legend(frameon=False, loc="lower right")
+    ax.axvline(2.45, color="#d7191c", ls=":", lw=1)
+    ax.text(2.47, len(d) - 0.6, "reliable change (2.45)", color="#d7191c", fontsize=7)
+    ax.axvline(0, color="black", lw=0.6)
+    ax.set_xlabel("mean change in goal rating (points; 95% CI, Student's t)")
+    ax.set_title(title)
+    _source(fig)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig
+
+
+def plot_education(att: pd.DataFrame, xsum: pd.DataFrame,
+                   title: str = "Back on Track: school attendance and suspensions"):
+    """Left: attendance in the term of referral and of the end of support (each young person, pooled).
+    Right: suspensions per pupil-year before, during and after support with exact/Byars intervals."""
+    import matplotlib.pyplot as plt
+
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(8.5, 3.8))
+    per = att[att["episode_id"] != "pooled"]
+    pooled = att[att["episode_id"] == "pooled"].set_index("when")
+    xpos = {"referral": 0, "end": 1}
+    for _, g in per.groupby("episode_id"):
+        g = g.set_index("when").reindex(["referral", "end"])
+        a1.plot([0, 1], g["attendance_pct"].to_numpy(), color="0.65", marker="o", ms=3, lw=0.8)
+    if len(pooled):
+        a1.plot([xpos[w] for w in pooled.index], pooled["attendance_pct"], color="black", lw=2.2, marker="o",
+                label="pooled (sessions)")
+        a1.legend(frameon=False, loc="lower left")
+    a1.set_xticks([0, 1], ["term of referral", "term support ended"])
+    a1.set_xlim(-0.3, 1.3)
+    a1.set_ylabel("attendance (% of possible sessions)")
+    a1.set_title("Attendance", fontsize=9)
+    x = np.arange(len(xsum))
+    a2.bar(x, xsum["rate_per_pupil_year"], color="#fdae61")
+    err = np.vstack([xsum["rate_per_pupil_year"] - xsum["rate_lower"], xsum["rate_upper"] - xsum["rate_per_pupil_year"]])
+    a2.errorbar(x, xsum["rate_per_pupil_year"], yerr=np.nan_to_num(err), fmt="none", color="black", capsize=3)
+    a2.set_xticks(x, [f"{w}\n({int(s)} susp.)" for w, s in zip(xsum["window"], xsum["suspensions"])])
+    a2.set_ylabel("suspensions per pupil-year")
+    a2.set_title("Suspensions (95% CI)", fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    _source(fig)
+    fig.tight_layout(rect=(0, 0.04, 1, 0.95))
+    return fig
