@@ -543,23 +543,34 @@ REGISTRY_HEADER = """\
 
 
 def dump_registry(entries: list[dict]) -> str:
-    body = []
+    """The registry as YAML: one block per claim, fields in the conventional order, a blank line
+    between claims, tolerances in flow style (``{relative: 0.01}``, ``exact``)."""
+    blocks = []
     for e in entries:
         e = dict(e)
         tol = e.get("tolerance")
         if isinstance(tol, dict) and "exact" in tol:
             e["tolerance"] = "exact"
-        body.append(yaml.safe_dump([e], sort_keys=False, allow_unicode=True, width=100,
-                                   default_flow_style=None))
-    return REGISTRY_HEADER + "\n" + "\n".join(body)
+        lines = []
+        for k in [*FIELDS, *OPTIONAL_FIELDS]:
+            if k not in e or (k in OPTIONAL_FIELDS and e[k] is None):
+                continue
+            if isinstance(e[k], dict):
+                text = f"{k}: " + yaml.safe_dump(e[k], default_flow_style=True, width=1000).strip() + "\n"
+            else:
+                text = yaml.safe_dump({k: e[k]}, sort_keys=False, allow_unicode=True, width=100,
+                                      default_flow_style=False)
+            lines += text.rstrip("\n").split("\n")
+        blocks.append("\n".join(("- " if i == 0 else "  ") + ln for i, ln in enumerate(lines)))
+    return REGISTRY_HEADER + "\n" + "\n\n".join(blocks) + "\n"
 
 
 def merge_fragments(fragments_dir: str | Path, registry_file: str | Path | None = None, *,
                     keep_unclaimed: bool = True) -> tuple[list[dict], list[str]]:
     """Merge ``<fragments_dir>/*.yml`` into the registry; return ``(entries, messages)``.
 
-    A fragment's entries replace every registry entry with the same id (the chapter engineer's
-    keys and parts win). Ids no fragment mentions are kept (``keep_unclaimed``) or dropped.
+    A fragment's entries replace every registry entry with the same reference id (A01, ..., and
+    every ``C-...`` for C): the chapter engineer's keys and parts win. Ids no fragment mentions are kept (``keep_unclaimed``) or dropped.
     Invalid fragments are reported and skipped whole. Entries come out in reference order.
     """
     registry_file = Path(registry_file) if registry_file else paths.CLAIMS_FILE
@@ -575,8 +586,8 @@ def merge_fragments(fragments_dir: str | Path, registry_file: str | Path | None 
             continue
         msgs.append(f"{f.name}: {len(entries)} entries ({', '.join(sorted({e['id'] for e in entries}))})")
         frag_entries.extend(entries)
-    claimed = {e["id"] for e in frag_entries}
-    kept = [e for e in current if e["id"] not in claimed] if keep_unclaimed else []
+    claimed = {base_id(e["id"]) for e in frag_entries}
+    kept = [e for e in current if base_id(e["id"]) not in claimed] if keep_unclaimed else []
     merged = kept + frag_entries
     merged = [e for _, e in sorted(enumerate(merged), key=lambda t: (order_key(t[1]["id"]),
                                                                        t[1]["id"], t[0]))]
