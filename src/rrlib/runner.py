@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -23,6 +24,9 @@ LANGUAGE = "python"
 CELL_TIMEOUT = 900
 #: 2016-09-01, the start of the Resilience Revolution's first school year.
 SOURCE_DATE_EPOCH = "1472688000"
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 class NotebookParameterError(ValueError):
@@ -108,7 +112,7 @@ def run_chapter(notebook: str | Path, *, data_dir=None, out_dir=None, parameters
         raise ChapterFailed(
             f"{notebook.name} failed in cell {exc.exec_count} ({exc.ename}: {exc.evalue}).\n"
             f"The executed notebook with the error is at {failed}.\n"
-            + "".join(exc.traceback[-8:] if exc.traceback else [])) from None
+            + ANSI.sub("", "\n".join(exc.traceback[-8:] if exc.traceback else []))) from None
     except BaseException:
         if tmp.exists():
             os.replace(tmp, failed)
