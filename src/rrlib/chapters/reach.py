@@ -660,6 +660,12 @@ def plot_reach_equity(equity: pd.DataFrame):
     ax.set_yticklabels(groups)
     ax.invert_yaxis()
     ax.set_xscale("log")
+    lo = np.nanmin(equity["lower"].to_numpy(float)) if equity["lower"].notna().any() else 0.5
+    hi = np.nanmax(equity["upper"].to_numpy(float)) if equity["upper"].notna().any() else 2.0
+    ticks = [t for t in (0.25, 0.33, 0.5, 0.67, 0.8, 1, 1.25, 1.5, 2, 3, 4, 6, 8) if lo / 1.2 <= t <= hi * 1.2]
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_formatter(plt.NullFormatter())
     ax.set_xlabel("Share of young people reached / share of the census (log scale; 1 = in proportion)")
     ax.legend(loc="lower right")
     return _finish(fig, ax, "Who is reached: reach equity ratios with 95% intervals",
