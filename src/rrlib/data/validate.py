@@ -6,6 +6,7 @@ Every problem is reported with the file, the column, the rule and the first offe
 """
 from __future__ import annotations
 
+import copy
 import gzip
 import io
 import re
@@ -59,7 +60,18 @@ def _fmt_row(line, value) -> str:
     return f"line {line} {v}" if line is not None else v
 
 
+def _plain_value(v):
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if isinstance(v, (pd.Timestamp, np.datetime64)):
+        return None if pd.isna(v) else pd.Timestamp(v).strftime("%Y-%m-%d")
+    return v.item() if hasattr(v, "item") else v
+
+
 def _short(value, width: int = 40) -> str:
+    if isinstance(value, dict):
+        s = "{" + ", ".join(f"{k}={_plain_value(v)!r}" for k, v in value.items()) + "}"
+        return s if len(s) <= 3 * width else s[: 3 * width - 3] + "..."
     if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
         return "(missing)"
     if isinstance(value, (pd.Timestamp, np.datetime64)):
@@ -322,6 +334,22 @@ def _schema_problems(t: Table, df: pd.DataFrame, fname: str) -> list[Problem]:
         return [Problem(fname, "schema", detail=str(exc).splitlines()[0])]
     problems = []
     fc = fc.copy()
+    # table-wide (row) checks: pandera lists every column of every failing row; report each
+    # failing row once, with the values of the columns the rule names
+    frame_checks = {}
+    for chk in getattr(t.schema, "checks", []) or []:
+        frame_checks[str(chk.error) if chk.error else str(chk.name)] = chk
+    is_frame = (fc["schema_context"] == "DataFrameSchema") & fc["check"].isin(list(frame_checks))
+    for check, g in fc[is_frame].groupby("check", sort=False):
+        chk = frame_checks[check]
+        name = str(chk.name or check)
+        text = f"{name} ({check})" if chk.error and str(chk.error) != name else name
+        idx = pd.to_numeric(g["index"], errors="coerce").dropna().astype(int).unique()
+        idx = np.sort(idx)
+        cols = [c for c in df.columns if c in f"{name} {check}"] or list(df.columns)[:4]
+        rows = [(int(i) + 2, {c: _plain_value(df.at[i, c]) for c in cols}) for i in idx[:MAX_ROWS_SHOWN]]
+        problems.append(Problem(fname, text, ", ".join(cols), rows, count=len(idx)))
+    fc = fc[~is_frame]
     fc["column"] = fc["column"].astype(object).where(fc["column"].notna(), None)
     fc["_order"] = np.arange(len(fc))
     for (column, check), g in fc.groupby(["column", "check"], dropna=False, sort=False):
@@ -338,6 +366,8 @@ def _key_problems(t: Table, df: pd.DataFrame, fname: str) -> list[Problem]:
     if not t.key:
         return []
     key = list(t.key)
+    if len(key) == 1 and getattr(t.schema.columns.get(key[0]), "unique", False):
+        return []  # the schema's own uniqueness rule reports it
     dup = df.duplicated(key, keep=False).to_numpy()
     if not dup.any():
         return []
@@ -392,8 +422,10 @@ def validate(data_dir: str | Path, *, only: list[str] | None = None,
         if df is not None:
             bad_cols = {q.column for q in p if q.column}
             check_df, schema = df, t.schema
-            if bad_cols:  # columns that failed to parse are reported once, not again by pandera
-                schema = schema.remove_columns([c for c in bad_cols if c in schema.columns])
+            if bad_cols:  # columns that failed to parse are reported once, not again by pandera;
+                # table-wide row rules wait until every column parses
+                schema = copy.deepcopy(schema.remove_columns([c for c in bad_cols if c in schema.columns]))
+                schema.checks = []
                 check_df = df.drop(columns=list(bad_cols))
             p += _schema_problems(dc_replace(t, schema=schema), check_df, fname)
             p += _key_problems(t, df, fname)

@@ -275,7 +275,8 @@ def _transition(ctx, pupils: _Pupils, schools, prev: dict, yi: int, year: str, n
     mobile = np.exp(-0.25 * prev["fsm"] - 0.30 * prev["lac"])
 
     # --- pupil referral unit first: its continuing pupils, the permanently excluded, managed moves
-    cand_ap = alive & ((ph == AP) | perm | ((ph == SEC) & (nsusp >= 2) & (g <= 10)))
+    # (a pupil permanently excluded from the pupil referral unit itself leaves the census)
+    cand_ap = alive & (((ph == AP) & ~perm) | (perm & (ph != AP)) | ((ph == SEC) & (nsusp >= 2) & (g <= 10)))
     w_ap = np.where(ph == AP, cont["alternative_provision"],
                     np.where(perm, cont["permanently_excluded_to_ap"], cont["managed_move_to_ap"]))
     min_new = np.ceil(cont["min_in_movers"] * tg).astype(int)
@@ -555,7 +556,8 @@ def _exclusions(ctx, pupils: _Pupils, schools, cur: dict, yi: int, year: str):
     pday = wday / wday.sum()
     perm_rows = np.flatnonzero(perm)
     perm_day = rng.choice(nd, size=len(perm_rows), p=pday)
-    perm_day = np.maximum(perm_day, 15)  # not in the first three weeks: time for earlier suspensions
+    # not in the first three weeks, and late enough for the pupil's earlier suspensions
+    perm_day = np.minimum(np.maximum(perm_day, np.maximum(15, 2 * n_susp[perm_rows] + 1)), nd - 1)
     row = np.repeat(np.arange(n), n_susp)
     limit = np.full(n, nd)
     limit[perm_rows] = perm_day
@@ -563,14 +565,18 @@ def _exclusions(ctx, pupils: _Pupils, schools, cur: dict, yi: int, year: str):
     bound = limit[row]
     before = day >= bound
     day[before] = np.floor(rng.random(before.sum()) * bound[before]).astype(np.int64)
-    for _ in range(8):  # one suspension per pupil per day
+    # one suspension per pupil per day: redraw clashes, then move any left to the next free day
+    for it in range(200):
         key = row * (nd + 1) + day
         order = np.argsort(key, kind="stable")
         dup = np.zeros(len(key), dtype=bool)
         dup[order[1:]] = key[order[1:]] == key[order[:-1]]
         if not dup.any():
             break
-        day[dup] = np.floor(rng.random(dup.sum()) * bound[dup]).astype(np.int64)
+        if it < 20:
+            day[dup] = np.floor(rng.random(dup.sum()) * bound[dup]).astype(np.int64)
+        else:
+            day[dup] = (day[dup] + 1) % bound[dup]
     # lengths (sessions), at most 90 sessions (45 days) a pupil a year
     dd = ex["days"]
     length_days = np.array([float(x) for x in dd])

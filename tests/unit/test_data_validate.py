@@ -1,0 +1,262 @@
+"""The data contract: every kind of bad input gets a clear error naming file, column, rule and rows;
+nothing is written to the processed folder and raw files are never modified."""
+from __future__ import annotations
+
+import gzip
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import rrlib.data as data
+from rrlib import synth
+from rrlib.io import sha256_file
+
+EDU = ["schools", "pupils", "exclusions", "school_attendance", "population"]
+
+
+@pytest.fixture(scope="module")
+def edu_dir(tmp_path_factory) -> Path:
+    """A small synthetic education folder (scale 0.02), generated once per module."""
+    d = tmp_path_factory.mktemp("edu") / "raw"
+    synth.generate(d, seed=5, scale=0.02, domains=["education"])
+    return d
+
+
+@pytest.fixture
+def education_only(monkeypatch):
+    """Register only the education domain (other domains are tested by their owners)."""
+    monkeypatch.setattr(data, "DOMAINS", ("education",))
+
+
+@pytest.fixture
+def raw(edu_dir, tmp_path, education_only) -> Path:
+    """A writable copy of the folder, without its MANIFEST (we edit files on purpose)."""
+    d = tmp_path / "raw"
+    shutil.copytree(edu_dir, d)
+    (d / "MANIFEST").unlink()
+    return d
+
+
+def read(d: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(d / f"{name}.csv.gz", dtype=str, keep_default_na=False)
+
+
+def write(d: Path, name: str, df: pd.DataFrame) -> None:
+    (d / f"{name}.csv.gz").write_bytes(gzip.compress(df.to_csv(index=False).encode("utf-8")))
+
+
+def hashes(d: Path) -> dict:
+    return {p.name: sha256_file(p) for p in sorted(d.iterdir())}
+
+
+# --------------------------------------------------------------------------- good data
+
+def test_valid_folder_passes_with_typed_columns(raw):
+    frames = data.validate(raw)
+    assert list(frames) == EDU
+    pupils = frames["pupils"]
+    assert pupils["fsm"].dtype == bool and pupils["looked_after"].dtype == bool
+    assert pupils["nc_year"].dtype == "int64"
+    exc = frames["exclusions"]
+    assert str(exc["exclusion_date"].dtype).startswith("datetime64")
+    assert str(exc["sessions"].dtype) == "Int64"
+    assert exc.loc[exc["category"] == "permanent", "sessions"].isna().all()
+    assert frames["schools"]["close_date"].isna().any()
+
+
+def test_read_raw_types_one_table(raw):
+    df = data.read_raw(raw, "school_attendance")
+    assert list(df.columns) == data.tables()["school_attendance"].column_names
+    assert df["possible_sessions"].dtype == "int64"
+
+
+def test_plain_csv_is_accepted(raw):
+    text = gzip.decompress((raw / "population.csv.gz").read_bytes())
+    (raw / "population.csv.gz").unlink()
+    (raw / "population.csv").write_bytes(text)
+    assert len(data.validate(raw)["population"]) == 450
+
+
+# --------------------------------------------------------------------------- bad data
+
+def _missing_file(d):
+    (d / "exclusions.csv.gz").unlink()
+
+
+def _missing_column(d):
+    write(d, "pupils", read(d, "pupils").drop(columns=["sex"]))
+
+
+def _wrong_type(d):
+    df = read(d, "pupils")
+    df.loc[3, "nc_year"] = "seven"
+    write(d, "pupils", df)
+
+
+def _wrong_date(d):
+    df = read(d, "exclusions")
+    df.loc[2, "exclusion_date"] = "03/02/2019"
+    write(d, "exclusions", df)
+
+
+def _unknown_code(d):
+    df = read(d, "exclusions")
+    df.loc[4, "reason_code"] = "XX"
+    write(d, "exclusions", df)
+
+
+def _out_of_range(d):
+    df = read(d, "school_attendance")
+    df.loc[5, "possible_sessions"] = "999"
+    write(d, "school_attendance", df)
+
+
+def _duplicate_id(d):
+    df = read(d, "schools")
+    write(d, "schools", pd.concat([df, df.iloc[[0]]], ignore_index=True))
+
+
+def _duplicate_key(d):
+    df = read(d, "pupils")
+    write(d, "pupils", pd.concat([df, df.iloc[[10]]], ignore_index=True))
+
+
+def _unknown_pupil(d):
+    df = read(d, "exclusions")
+    df.loc[6, "pupil_id"] = "P9999999"
+    write(d, "exclusions", df)
+
+
+def _empty_file(d):
+    (d / "population.csv.gz").write_bytes(gzip.compress(b""))
+
+
+def _header_only(d):
+    write(d, "population", read(d, "population").iloc[:0])
+
+
+def _not_utf8(d):
+    df = read(d, "schools")
+    text = df.to_csv(index=False).replace(df.loc[1, "school_name"], "Synthetic Prim\u00e4ry")
+    (d / "schools.csv.gz").unlink()
+    (d / "schools.csv").write_bytes(text.encode("latin-1"))
+
+
+def _both_files(d):
+    (d / "population.csv").write_bytes(gzip.decompress((d / "population.csv.gz").read_bytes()))
+
+
+def _inconsistent_rows(d):
+    df = read(d, "pupils")
+    i = df.index[df["sen_provision"] == "none"][0]
+    df.loc[i, "sen_primary_need"] = "SEMH"
+    write(d, "pupils", df)
+
+
+def _missing_value(d):
+    df = read(d, "pupils")
+    df.loc[8, "fsm"] = ""
+    write(d, "pupils", df)
+
+
+CASES = {
+    # case: (mutation, strings the message must contain)
+    "missing file": (_missing_file, ["exclusions.csv.gz", "file present", "missing"]),
+    "missing column": (_missing_column, ["pupils.csv.gz", "column 'sex'", "column present"]),
+    "wrong type": (_wrong_type, ["pupils.csv.gz", "column 'nc_year'", "type integer", "line 5 'seven'"]),
+    "wrong date": (_wrong_date, ["exclusions.csv.gz", "column 'exclusion_date'", "type date", "line 4 '03/02/2019'"]),
+    "unknown code": (_unknown_code, ["exclusions.csv.gz", "column 'reason_code'", "isin", "line 6 'XX'"]),
+    "out of range": (_out_of_range, ["school_attendance.csv.gz", "column 'possible_sessions'", "in_range(0, 200)",
+                                     "line 7 999"]),
+    "duplicate id": (_duplicate_id, ["schools.csv.gz", "column 'school_id'", "duplicate"]),
+    "duplicate key": (_duplicate_key, ["pupils.csv.gz", "unique key (pupil_id, academic_year)", "duplicate"]),
+    "exclusion for a pupil not in the census": (
+        _unknown_pupil, ["exclusions.csv.gz", "column 'pupil_id'", "foreign key pupil_id -> pupils.pupil_id",
+                         "line 8 'P9999999'"]),
+    "empty file": (_empty_file, ["population.csv.gz", "not empty", "empty"]),
+    "header only": (_header_only, ["population.csv.gz", "not empty", "no data rows"]),
+    "not UTF-8": (_not_utf8, ["schools.csv", "UTF-8 encoding", "line 3"]),
+    "two files for one table": (_both_files, ["population.csv", "one file per table"]),
+    "inconsistent row": (_inconsistent_rows, ["pupils.csv.gz", "sen_primary_need_iff_sen_provision"]),
+    "missing value": (_missing_value, ["pupils.csv.gz", "column 'fsm'", "not_nullable", "line 10"]),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_input_is_reported_and_nothing_written(case, raw, tmp_path):
+    mutate, expected = CASES[case]
+    mutate(raw)
+    before = hashes(raw)
+    processed = tmp_path / "processed"
+    with pytest.raises(data.DataValidationError) as info:
+        data.prepare(raw, processed)
+    msg = str(info.value)
+    for s in expected:
+        assert s in msg, f"{case}: {s!r} not in message:\n{msg}"
+    assert str(raw) in msg  # names the data folder
+    assert not processed.exists() or not any(processed.iterdir())
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".processed")]  # no temp folders left
+    assert hashes(raw) == before  # raw files untouched
+    # validate raises the same
+    with pytest.raises(data.DataValidationError):
+        data.validate(raw)
+
+
+def test_all_problems_reported_at_once(raw):
+    _unknown_code(raw)
+    _out_of_range(raw)
+    _unknown_pupil(raw)
+    with pytest.raises(data.DataValidationError) as info:
+        data.validate(raw)
+    rules = [p.rule for p in info.value.problems]
+    assert len(info.value.problems) == 3, rules
+    assert "3 problems" in str(info.value)
+
+
+def test_many_offending_rows_are_summarised(raw):
+    df = read(raw, "pupils")
+    df.loc[:, "sex"] = "X"
+    write(raw, "pupils", df)
+    with pytest.raises(data.DataValidationError) as info:
+        data.validate(raw)
+    (p,) = [p for p in info.value.problems if p.column == "sex"]
+    assert p.count == len(df)
+    assert f"{len(df)} offending rows, first: line 2 'X'" in str(info.value)
+    assert str(info.value).count("'X'") == 5  # only the first few rows are shown
+
+
+def test_failed_prepare_keeps_previous_processed_tables(raw, tmp_path):
+    processed = tmp_path / "processed"
+    data.prepare(raw, processed)
+    before = hashes(processed)
+    _unknown_code(raw)
+    with pytest.raises(data.DataValidationError):
+        data.prepare(raw, processed)
+    assert hashes(processed) == before
+
+
+def test_main_validate_exit_codes(raw, capsys):
+    assert data.main_validate(raw) == 0
+    out = capsys.readouterr().out
+    assert "pupils.csv.gz" in out and "rows" in out and "ok:" in out
+    _unknown_pupil(raw)
+    assert data.main_validate(raw) == 1
+    captured = capsys.readouterr()
+    assert "P9999999" in captured.err and "Traceback" not in captured.err
+
+
+def test_manifest_mismatch_is_reported(edu_dir, tmp_path, education_only, capsys):
+    d = tmp_path / "raw"
+    shutil.copytree(edu_dir, d)
+    _unknown_code(d)  # edited without updating the MANIFEST
+    assert data.main_prepare(d, tmp_path / "processed") == 1
+    err = capsys.readouterr().err
+    assert "MANIFEST" in err and "exclusions.csv.gz" in err and "Traceback" not in err
+    assert not (tmp_path / "processed").exists()
+
+
+def test_missing_folder(tmp_path, education_only):
+    with pytest.raises(data.DataValidationError, match="no such folder"):
+        data.validate(tmp_path / "nowhere")

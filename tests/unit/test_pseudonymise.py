@@ -1,0 +1,92 @@
+"""Pseudonymisation of real extracts: keyed HMAC-SHA256, key only from the environment."""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import hmac
+
+import pandas as pd
+import pytest
+
+from rrlib import pseudonymise as ps
+
+KEY = "k" * 40
+
+
+@pytest.fixture
+def extract(tmp_path):
+    f = tmp_path / "exclusions.csv"
+    f.write_text("pupil_id,school_id,reason_code,note\n"
+                 "P0000001,S001,PD,\n"
+                 "P0000002,S001,VA,x\n"
+                 "P0000001,S002,PD,NA\n"
+                 ",S003,OT,\n", encoding="utf-8")
+    return f
+
+
+def test_refuses_without_key(extract, tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv(ps.KEY_ENV, raising=False)
+    with pytest.raises(ps.PseudonymiseError, match=ps.KEY_ENV):
+        ps.pseudonymise_file(extract, tmp_path / "out.csv", ["pupil_id"])
+    assert ps.main_pseudonymise(extract, tmp_path / "out.csv", ["pupil_id"]) == 1
+    err = capsys.readouterr().err
+    assert ps.KEY_ENV in err and "Traceback" not in err
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_refuses_short_key(monkeypatch):
+    monkeypatch.setenv(ps.KEY_ENV, "short")
+    with pytest.raises(ps.PseudonymiseError, match="too short"):
+        ps.get_key()
+
+
+def test_pseudonym_is_keyed_hmac_sha256():
+    key = KEY.encode()
+    expected = int.from_bytes(hmac.new(key, b"P0000001", hashlib.sha256).digest()[:8], "big") % 10 ** 16
+    assert ps.pseudonym("P0000001", key) == f"P{expected:016d}"
+    assert ps.pseudonym("P0000001", key) != ps.pseudonym("P0000001", b"another key of 16+ bytes")
+    assert ps.pseudonym("P0000001", key, keep_prefix=False).isdigit()
+
+
+def test_file_is_pseudonymised_consistently(extract, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(ps.KEY_ENV, KEY)
+    before = extract.read_bytes()
+    out = tmp_path / "out.csv.gz"
+    assert ps.main_pseudonymise(extract, out, ["pupil_id", "school_id"]) == 0
+    printed = capsys.readouterr()
+    assert KEY not in printed.out + printed.err  # the key is never printed
+    assert extract.read_bytes() == before  # input unchanged
+    raw = out.read_bytes()
+    assert raw[4:8] == b"\0\0\0\0"
+    assert KEY.encode() not in gzip.decompress(raw)
+    df = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert list(df.columns) == ["pupil_id", "school_id", "reason_code", "note"]
+    assert df.pupil_id[0] == df.pupil_id[2] != df.pupil_id[1]  # same id, same pseudonym
+    assert df.pupil_id[3] == ""  # empty stays empty
+    assert df.pupil_id.str.match(r"^(P\d{16})?$").all() and df.school_id.str.match(r"^S\d{16}$").all()
+    assert "P0000001" not in gzip.decompress(raw).decode()
+    assert df.reason_code.tolist() == ["PD", "VA", "PD", "OT"] and df.note.tolist() == ["", "x", "NA", ""]
+    # the same key on another file gives the same pseudonyms (tables still join)
+    other = tmp_path / "pupils.csv"
+    other.write_text("pupil_id\nP0000002\n", encoding="utf-8")
+    ps.pseudonymise_file(other, tmp_path / "pupils_out.csv", "pupil_id")
+    assert pd.read_csv(tmp_path / "pupils_out.csv", dtype=str).pupil_id[0] == df.pupil_id[1]
+
+
+def test_bad_inputs(extract, tmp_path, monkeypatch):
+    monkeypatch.setenv(ps.KEY_ENV, KEY)
+    with pytest.raises(ps.PseudonymiseError, match="columns not in the file: nhs_number"):
+        ps.pseudonymise_file(extract, tmp_path / "o.csv", ["nhs_number"])
+    with pytest.raises(ps.PseudonymiseError, match="never modified"):
+        ps.pseudonymise_file(extract, extract, ["pupil_id"])
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("pupil_id\nP\u00e41\n".encode("latin-1"))
+    with pytest.raises(ps.PseudonymiseError, match="not UTF-8"):
+        ps.pseudonymise_file(latin, tmp_path / "o.csv", ["pupil_id"])
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_collisions_stop_the_run(monkeypatch):
+    monkeypatch.setattr(ps, "pseudonym", lambda value, key, keep_prefix=True: "P1")
+    with pytest.raises(ps.PseudonymiseError, match="collision"):
+        ps.pseudonymise_series(pd.Series(["P1", "P2"], name="pupil_id"), b"x" * 16)

@@ -1,0 +1,143 @@
+"""The synthetic education domain: calibrated totals (section C, A03, A04, A11-A13, B01, B02) and
+realistic structure (progression, clustering, risk factors, absence)."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rrlib import synth
+from rrlib.data import education as spec
+from rrlib.synth import education as gen
+
+
+@pytest.fixture(scope="module")
+def town():
+    """The education domain at scale 1 (in memory: about 2 s)."""
+    ctx = synth.SynthContext(seed=synth.DEFAULT_SEED, scale=1, params=synth.load_params("education"),
+                             domain="education")
+    return gen.generate(ctx)
+
+
+@pytest.fixture(scope="module")
+def cal(town):
+    return gen.calibration(town).set_index("target")
+
+
+EXACT = [t for t in [
+    *(f"C {y} {w}" for y in ("2014/15", "2015/16", "2016/17")
+      for w in ("headcount", "suspensions", "one or more", "permanent", "secondary headcount",
+                "secondary suspensions", "secondary one or more", "schools")),
+    "A11 suspension rate 2018/19 (%)",
+    "A13 pupils on roll Jan 2015 or Jan 2016", "A13 of them on FSM at either census",
+    "A03 pupils Jan 2021 at an ARA school", "A04 schools signed the Charter",
+    "B02 schools during the programme", "B02 programme schools with ARA", "B01 population 10-16, 2016",
+]]
+
+
+@pytest.mark.parametrize("target", EXACT)
+def test_published_totals_are_exact(cal, target):
+    row = cal.loc[target]
+    assert float(row["generated"]) == float(row["published"]), target
+
+
+def test_dfe_totals_match_section_c(town):
+    """Headcount, suspensions, one-or-more and permanent exclusions of DfE's Total (section C)."""
+    pup = town["pupils"].merge(town["schools"][["school_id", "phase"]], on="school_id")
+    exc = town["exclusions"].merge(town["schools"][["school_id", "phase"]], on="school_id")
+    pup, exc = pup[pup.phase != "alternative_provision"], exc[exc.phase != "alternative_provision"]
+    c = {"2014/15": (18971, 1634, 736, 51), "2015/16": (18805, 1207, 624, 23), "2016/17": (18752, 1498, 742, 42)}
+    for year, (head, susp, one, perm) in c.items():
+        e = exc[exc.academic_year == year]
+        s = e[e.category == "suspension"]
+        assert (pup.academic_year == year).sum() == head
+        assert len(s) == susp and s.pupil_id.nunique() == one
+        assert (e.category == "permanent").sum() == perm
+
+
+def test_a12_patterns(cal):
+    g = cal["generated"].astype(float)
+    assert g["A12 boys / girls one-or-more ratio"] > 1.5
+    assert 1.5 <= g["A12 FSM / not FSM one-or-more ratio"] <= 2.3  # "almost twice"
+    assert 1.6 <= g["A12 SEN support / no SEN one-or-more ratio"] <= 2.5  # "twice"
+    assert g["A12 peak year group (age = nc_year + 4)"] in (8, 9)  # ages 12-13
+    assert abs(g["A12 MWBC one-or-more rate (%)"] - 13.0) < 0.5
+
+
+def test_population_is_realistic(cal, town):
+    assert 24000 <= float(cal.loc["context: population 10-24, 2016", "generated"]) <= 25000
+    pop = town["population"]
+    assert sorted(pop.year.unique()) == list(range(2014, 2023))
+    assert pop.groupby(["year", "sex"]).size().eq(25).all()
+
+
+def test_absence_is_realistic(town):
+    att = town["school_attendance"].merge(
+        town["pupils"][["pupil_id", "academic_year", "fsm", "sen_provision"]], on=["pupil_id", "academic_year"])
+    pre = att[att.academic_year < "2019/20"]
+
+    def rate(df):
+        return 1 - df.attended_sessions.sum() / df.possible_sessions.sum()
+
+    assert 0.05 <= rate(pre) <= 0.06
+    assert rate(pre[pre.fsm]) > 1.4 * rate(pre[~pre.fsm])
+    assert rate(pre[pre.sen_provision != "none"]) > 1.2 * rate(pre[pre.sen_provision == "none"])
+    excluded = town["exclusions"][["pupil_id", "academic_year"]].drop_duplicates().assign(x=True)
+    pre = pre.merge(excluded, how="left", on=["pupil_id", "academic_year"])
+    assert rate(pre[pre.x.notna()]) > 2 * rate(pre[pre.x.isna()])
+    assert not ((att.academic_year == "2019/20") & (att.term == "summer")).any()  # not collected
+
+
+def test_pupils_progress_and_turn_over(town):
+    p = town["pupils"][["pupil_id", "academic_year", "nc_year", "school_id"]].copy()
+    p["y"] = p.academic_year.str[:4].astype(int)
+    nxt = p.assign(y=p.y - 1)
+    m = p.merge(nxt, on=["pupil_id", "y"], suffixes=("", "_next"))
+    assert (m.nc_year_next == m.nc_year + 1).all()
+    assert (m.loc[m.nc_year != 6, "school_id_next"] == m.loc[m.nc_year != 6, "school_id"]).mean() > 0.95
+    stay = p[(p.nc_year < 11) & (p.y < 2021)].merge(nxt[["pupil_id", "y"]], on=["pupil_id", "y"], how="left",
+                                                    indicator=True)
+    assert 0.88 < (stay._merge == "both").mean() < 0.97  # cohort turnover
+    assert p.nc_year.max() == 11 and p.nc_year.min() == 0
+
+
+def test_exclusions_cluster_in_pupils_schools_and_risk_groups(town):
+    pup = town["pupils"].merge(town["schools"][["school_id", "phase"]], on="school_id")
+    s = town["exclusions"][town["exclusions"].category == "suspension"]
+    per = s.groupby(["pupil_id", "academic_year"]).size()
+    assert per.mean() > 1.8 and per.max() >= 8  # repeat suspensions within a year
+    ex = pup.set_index(["pupil_id", "academic_year"]).index.isin(per.index)
+    pup = pup.assign(ex=ex)
+    sec = pup[pup.phase == "secondary"].groupby("school_id").ex.mean()
+    assert sec.max() > 2 * sec.min()  # schools differ
+    lac = pup.groupby("looked_after").ex.mean()
+    assert lac[True] > 2 * lac[False]
+    # excluded one year -> much more likely excluded the next
+    e = pup[["pupil_id", "academic_year", "ex"]].assign(y=pup.academic_year.str[:4].astype(int))
+    m = e.merge(e.assign(y=e.y - 1), on=["pupil_id", "y"], suffixes=("", "_next"))
+    nxt = m.groupby("ex").ex_next.mean()
+    assert nxt[True] > 4 * nxt[False]
+
+
+def test_exclusion_records_are_consistent(town):
+    exc, pup, sch = town["exclusions"], town["pupils"], town["schools"]
+    keys = exc.merge(pup[["pupil_id", "academic_year"]], how="left", indicator=True)
+    assert (keys._merge == "both").all()  # excluded pupils are in that year's census
+    assert set(exc.reason_code) <= set(spec.REASON_CODES)
+    assert exc.exclusion_date.dt.month.isin([8]).sum() == 0  # no exclusions in August
+    assert not exc.duplicated(["pupil_id", "exclusion_date", "category"]).any()
+    perm = exc[exc.category == "permanent"]
+    later = exc.merge(perm[["pupil_id", "school_id", "exclusion_date"]], on=["pupil_id", "school_id"],
+                      suffixes=("", "_perm"))
+    assert not ((later.category == "suspension") & (later.exclusion_date > later.exclusion_date_perm)).any()
+    # the permanently excluded who stay in the census go to the pupil referral unit
+    ap = set(sch.school_id[sch.phase == "alternative_provision"])
+    nxt = perm.assign(y=(perm.academic_year.str[:4].astype(int) + 1).astype(str))
+    nxt["academic_year"] = nxt.y + "/" + (nxt.y.astype(int) + 1).astype(str).str[2:]
+    m = nxt[["pupil_id", "academic_year"]].merge(pup[["pupil_id", "academic_year", "school_id"]])
+    assert len(m) > 0 and m.school_id.isin(ap).all()
+
+
+def test_tables_meet_the_schema(town):
+    for t in spec.TABLES:
+        t.schema.validate(town[t.name], lazy=True)
