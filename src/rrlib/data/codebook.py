@@ -112,6 +112,11 @@ def _table_section(t, domain: str) -> list[str]:
     missing_doc = [c for c in cols if not t.columns.get(c)]
     if missing_doc:  # pragma: no cover - a spec test catches this
         out.append(f"\n(undocumented columns: {', '.join(missing_doc)})")
+    row_rules = [(getattr(c, "name", None) or "", getattr(c, "error", None) or "")
+                 for c in (getattr(t.schema, "checks", None) or [])]
+    if row_rules:
+        out += ["", "Rules across columns (checked on every row):", ""]
+        out += [f"- `{_cell(n)}`: {_cell(e)}" if e and e != n else f"- `{_cell(n)}`" for n, e in row_rules]
     for cname, codes in (getattr(t, "codes", {}) or {}).items():
         out += ["", f"Codes of `{cname}`:", "", "| code | meaning |", "|---|---|"]
         out += [f"| `{k}` | {_cell(v)} |" for k, v in codes.items()]
