@@ -385,7 +385,7 @@ def _other_episodes(ctx, py, excl, op, cut, exclude_pupils, bot_start=None):
     n = len(ep)
     gap = rng.gamma(2.0, 10.0, size=n).round().astype(int) + 3
     start = pd.DatetimeIndex(ep["referral_date"] + pd.to_timedelta(gap, unit="D"))
-    never = rng.random(n) < float(op["never_started"])
+    never = (rng.random(n) < float(op["never_started"])) | np.asarray(start > ts(cut["data_end"]))
     med = ep["programme"].map({p: v[0] for p, v in op["months"].items()}).to_numpy(float)
     sig = ep["programme"].map({p: v[1] for p, v in op["months"].items()}).to_numpy(float)
     months = np.clip(med * np.exp(sig * rng.standard_normal(n)), 0.5, 24.0)
@@ -406,15 +406,15 @@ def _other_episodes(ctx, py, excl, op, cut, exclude_pupils, bot_start=None):
 def _fix_permanent(ctx, ep, py, excl, op, exclude_pupils, bot_start=None):
     """Re-draw people so that round(share x people) are permanently excluded after starting (A07).
 
-    "After starting": on or after the start date of the person's first episode (the referral date
-    when support never started). Back on Track young people (``exclude_pupils``) count in the
+    "After starting": on or after the start date of the person's first started episode; people
+    whose support never started are not counted (as :mod:`rrlib.chapters.exclusions` does). Back on Track young people (``exclude_pupils``) count in the
     denominator; none of them is permanently excluded after starting (checked by the tests).
     """
     rng = ctx.rng("A07 permanent")
     perm = excl[excl["category"] == "permanent"].groupby("pupil_id")["exclusion_date"].max()
     ep = ep.copy()
     age_lo, age_hi = op["ages"]
-    from_ = ep["start_date"].fillna(ep["referral_date"])
+    from_ = ep["start_date"]  # never-started referrals do not count (as the exclusions chapter's A07)
 
     def flagged_people():
         f = ep.assign(_from=from_).groupby("person_id")["_from"].min()
@@ -429,7 +429,7 @@ def _fix_permanent(ctx, ep, py, excl, op, exclude_pupils, bot_start=None):
         age = y + 1 - pool["birth_year"].to_numpy() - (pool["birth_month"].to_numpy() >= 9)
         return pool[(age >= age_lo + 1) & (age <= age_hi)]
 
-    people = len(set(ep["person_id"]) | set(exclude_pupils))
+    people = len(set(ep.loc[ep["start_date"].notna(), "person_id"]) | set(exclude_pupils))
     k = int(round(float(op["permanent_after_start_share"]) * people))
     flagged = flagged_people()
     taken = set(ep["person_id"]) | set(exclude_pupils)
@@ -450,6 +450,8 @@ def _fix_permanent(ctx, ep, py, excl, op, exclude_pupils, bot_start=None):
             if len(flagged) >= k:
                 break
             pool = pool_for(i, taken)
+            if pd.isna(from_.at[i]):
+                continue
             pool = pool[pool["pupil_id"].map(perm) >= from_.at[i]]
             if len(pool) == 0:
                 continue
