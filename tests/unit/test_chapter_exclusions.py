@@ -245,6 +245,17 @@ def test_group_rates_and_risk_ratios_by_hand():
     assert sex.loc["M", "rr_lower"] < 1 < sex.loc["M", "rr_upper"]
 
 
+def test_group_with_no_events_has_no_interval_and_is_not_plotted():
+    py = ex.pupil_years(_pupils(), _exclusions(), schools=SCHOOLS, years=["2018/19"])
+    py.loc[py["pupil_id"].isin(["P0000005", "P0000006"]), "ethnicity_major"] = "CHIN"
+    g = ex.group_rates(py, {"ethnicity_major": "WHIT"}).set_index("category")
+    assert g.loc["CHIN", "rr"] == 0 and np.isnan(g.loc["CHIN", "rr_lower"])
+    assert g.loc["CHIN", "upper"] > 0  # Wilson upper limit of 0/2
+    fig = ex.plot_forest(g.reset_index())
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert not any("CHIN" in t for t in labels)
+
+
 def test_rates_by_age_and_peak():
     py = ex.pupil_years(_pupils(), _exclusions(), schools=SCHOOLS)
     assert set(py["age"]) == {12, 13}  # born March 2006: 12 on 31 Aug 2018, 13 on 31 Aug 2019

@@ -916,7 +916,8 @@ def plot_forest(groups: pd.DataFrame, adjusted: pd.DataFrame | None = None, *, s
     g = groups.copy()
     g["label"] = g["variable"].map(lambda v: GROUP_LABELS.get(v, v)) + ": " + g["category"].astype(str) \
         + np.where(g["reference"], " (ref.)", "")
-    g = g[g["rr"].notna()].reset_index(drop=True)
+    # groups with no events have a risk ratio of 0 and no interval: not drawable on a log scale
+    g = g[g["rr"].notna() & (g["rr"] > 0)].reset_index(drop=True)
     y = np.arange(len(g))[::-1]
     fig, ax = plt.subplots(figsize=(7, 0.32 * len(g) + 1.4))
     ok = g["rr_lower"].notna()
