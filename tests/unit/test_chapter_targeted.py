@@ -1,0 +1,218 @@
+"""Unit tests of rrlib.chapters.targeted on small hand-made data with answers counted by hand."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sst
+
+from rrlib.chapters import targeted as T
+
+
+def _pupils():
+    rows = []
+    for pid, sex, by, bm in (("P0000001", "M", 2005, 3), ("P0000002", "F", 2004, 10), ("P0000003", "M", 2006, 9),
+                             ("P0000004", "M", 2005, 1)):
+        for ys in (2016, 2017, 2018):
+            rows.append({"pupil_id": pid, "academic_year": f"{ys}/{(ys + 1) % 100:02d}", "sex": sex,
+                         "birth_year": by, "birth_month": bm, "looked_after": True, "fsm": pid != "P0000004",
+                         "sen_provision": "none"})
+    return pd.DataFrame(rows)
+
+
+def _interventions():
+    d = pd.to_datetime
+    return pd.DataFrame({
+        "episode_id": ["EP000001", "EP000002", "EP000003", "EP000004", "EP000005"],
+        "person_id": ["P0000001", "P0000002", "P0000003", "P0000004", "P0000001"],
+        "programme": ["back_on_track"] * 4 + ["walk_and_talk"],
+        "referral_date": d(["2016-12-01", "2017-02-10", "2017-09-15", "2018-10-01", "2017-01-01"]),
+        "start_date": d(["2017-01-01", "2017-03-01", "2017-10-01", "2018-11-01", "2017-01-10"]),
+        "end_date": d(["2017-07-01", "2018-03-01", None, "2019-11-01", "2017-03-01"]),
+        "end_reason": ["completed", "completed", None, "completed", "completed"],
+        "education_data_consent": [True, False, True, True, False],
+    })
+
+
+def test_cohort_ages_sex_window_and_support_length():
+    c = T.cohort(_interventions(), _pupils(), start="2016-11-01", end="2018-08-31", cutoff="2019-08-31")
+    assert list(c["episode_id"]) == ["EP000001", "EP000002", "EP000003"]  # walk and talk and 2018/19 out
+    # P1 born March 2005, referred Dec 2016 -> 11; P2 born Oct 2004, Feb 2017 -> 12; P3 Sep 2006, Sep 2017 -> 11
+    assert list(c["age_at_referral"]) == [11, 12, 11]
+    assert list(c["academic_year"]) == ["2016/17", "2016/17", "2017/18"]
+    assert list(c["ended"]) == [True, True, False]
+    # 2017-01-01 to 2017-07-01 = 181 days
+    assert c["support_months"].iloc[0] == pytest.approx(181 / 30.4375)
+    s = T.cohort_summary(c)
+    assert (s["young_people"], s["male"]) == (3, 2)
+    assert s["male_pct"] == pytest.approx(200 / 3)
+    assert s["age_mean"] == pytest.approx(34 / 3)
+    assert s["ended"] == 2
+
+
+def test_taking_part_counts_overlapping_episodes():
+    c = T.cohort(_interventions(), _pupils(), start="2016-11-01", end="2019-08-31")
+    on = T.taking_part(c, "2018-09-01", "2019-08-31")
+    # EP3 never ended (ongoing), EP4 started Nov 2018; EP2 ended March 2018
+    assert set(on["episode_id"]) == {"EP000003", "EP000004"}
+
+
+def test_referral_and_age_tables_equal_direct_counts():
+    c = T.cohort(_interventions(), _pupils(), start="2016-11-01", end="2019-08-31")
+    t = T.referrals_table(c).set_index("school_year")
+    assert t.loc["2016/17", "total"] == 2 and t.loc["2016/17", "girls"] == 1
+    assert t["total"].sum() == c["person_id"].nunique()
+    a = T.age_table(c).set_index("age_at_referral")
+    assert a["total"].sum() == 4
+
+
+def test_recomputed_cohort_changes_with_the_data():
+    iv = _interventions()
+    c1 = T.cohort_summary(T.cohort(iv, _pupils(), start="2016-11-01", end="2019-08-31"))
+    iv2 = iv.copy()
+    iv2.loc[4, "programme"] = "back_on_track"  # a second Back on Track episode of P1 (earlier referral)
+    c2 = T.cohort(iv2, _pupils(), start="2016-11-01", end="2019-08-31")
+    s2 = T.cohort_summary(c2)
+    assert s2["young_people"] == c1["young_people"] == 4  # same people: counted once
+    assert s2["ended"] == c1["ended"] + 1
+    direct = int(((iv2["programme"] == "back_on_track") & iv2["end_date"].notna()).sum())
+    assert s2["ended"] == direct
+
+
+def _pairs():
+    # before/after scores for 5 young people; impact missing after for the last
+    return pd.DataFrame({
+        "episode_id": [f"E{i}" for i in range(5)], "person_id": [f"P{i}" for i in range(5)],
+        "emotion_before": [7, 3, 6, 2, 5.0], "emotion_after": [4, 3, 7, 1, 2.0],
+        "conduct_before": [5, 1, 2, 2, 3.0], "conduct_after": [4, 1, 2, 3, 3.0],
+        "hyper_before": [8, 6, 5, 4, 7.0], "hyper_after": [6, 6, 4, 4, 7.0],
+        "peer_before": [4, 2, 1, 5, 3.0], "peer_after": [3, 2, 1, 5, 3.0],
+        "total_before": [24, 12, 14, 13, 18.0], "total_after": [17, 12, 14, 13, 15.0],
+        "impact_before": [4, 0, 2, 1, 3.0], "impact_after": [1, 0, 2, 2, np.nan],
+        "prosoc_before": [6, 7, 8, 9, 5.0], "prosoc_after": [7, 7, 8, 9, 6.0],
+    })
+
+
+def test_sdq_change_table_matches_scipy_and_counts():
+    p = _pairs()
+    t = T.sdq_change_table(p).set_index("scale")
+    b, a = p["emotion_before"], p["emotion_after"]
+    assert t.loc["emotion", "mean_change"] == pytest.approx((a - b).mean())
+    assert t.loc["emotion", "t_p"] == pytest.approx(sst.ttest_rel(a, b).pvalue)
+    assert t.loc["emotion", "wilcoxon_p"] == pytest.approx(sst.wilcoxon(a, b).pvalue)
+    assert (t.loc["emotion", "n_decreased"], t.loc["emotion", "n_same"], t.loc["emotion", "n_increased"]) == (3, 1, 1)
+    assert t.loc["impact", "n"] == 4  # the missing after is dropped
+    assert t.loc["emotion", "change_lower"] < t.loc["emotion", "mean_change"] < t.loc["emotion", "change_upper"]
+
+
+def test_band_share_in_20_and_movement():
+    p = _pairs()
+    s = T.sdq_band_share(p, band_from="high").set_index(["scale", "when"])
+    # emotion high band is 6+: before 7 and 6 (2 of 5), after 7 (1 of 5)
+    assert s.loc[("emotion", "before"), "n_band"] == 2
+    assert s.loc[("emotion", "before"), "in_20"] == pytest.approx(8.0)
+    assert s.loc[("emotion", "after"), "in_20_rounded"] == 4
+    # total high is 18+: before 24 and 18, after none
+    assert s.loc[("total", "before"), "n_band"] == 2 and s.loc[("total", "after"), "n_band"] == 0
+    # impact (4 complete pairs): high is 2+: before 4, 2 (2 of 4)
+    assert s.loc[("impact", "before"), "n"] == 4 and s.loc[("impact", "before"), "pct"] == 50
+    lo = T.sdq_band_share(p, band_from="slightly raised").set_index(["scale", "when"])
+    assert lo.loc[("emotion", "before"), "n_band"] == 3  # 5+ : 7, 6, 5
+    m = T.sdq_band_movement(p, ["total"]).iloc[0]
+    # total bands: 24 vh -> 17 slightly raised (down); 18 high -> 15 slightly raised (down); others same
+    assert (m["moved_down"], m["same_band"], m["moved_up"]) == (2, 3, 0)
+
+
+def test_decrease_summary_by_hand():
+    d = T.sdq_decrease_summary(_pairs(), "total")
+    assert d["n_decreased"] == 2 and d["pct_decreased"] == pytest.approx(40)
+    assert d["mean_pct_reduction"] == pytest.approx(100 * (7 / 24 + 3 / 18) / 2)
+    i = T.sdq_decrease_summary(_pairs(), "impact")
+    assert (i["n"], i["n_decreased"]) == (4, 1)
+    assert i["mean_pct_reduction"] == pytest.approx(75)
+
+
+def test_detectable_effect_and_regression_to_mean():
+    assert T.detectable_effect(13) == pytest.approx(0.85, abs=0.03)  # Cohen: d_z ~ 0.85 for n = 13
+    assert T.detectable_effect(100) < T.detectable_effect(13)
+    r = T.regression_to_mean(_pairs(), "total", high_from=18)
+    assert (r["n_high"], r["n_other"]) == (2, 3)
+    assert r["change_high"] == pytest.approx(-5) and r["change_other"] == 0
+
+
+def _goals():
+    return pd.DataFrame({
+        "goal_id": [f"G{i:06d}" for i in range(1, 8)],
+        "person_id": ["P1", "P1", "P1", "P2", "P2", "P3", "P4"],
+        "episode_id": ["E1", "E1", "E1", "E2", "E2", "E3", "E4"],
+        "programme": ["back_on_track"] * 6 + ["resilience_coach_1to1"],
+        "domain": ["Coping", "Coping", "Learning", "Basics", "Coping", "Belonging", "Coping"],
+        "set_date": pd.to_datetime(["2017-03-05", "2017-04-01", "2017-05-01", "2018-01-01", "2018-02-01",
+                                    "2020-07-01", "2018-01-01"]),
+        "first": [2, 3, 5, 1, 4, 2, 3.0], "last": [6, 5, 5, 4, 7, 9, 4.0],
+    }).assign(change=lambda d: d["last"] - d["first"],
+              reliable_improvement=lambda d: d["change"] >= 2.45,
+              reliable_deterioration=lambda d: d["change"] <= -2.45)
+
+
+def test_goals_window_per_person_domain_and_change():
+    g = T.goals_in_window(_goals(), ["back_on_track"], "2017-03-01", "2020-06-30")
+    assert len(g) == 5  # the July 2020 goal and the Resilience Coach goal are out
+    s = T.goals_per_person(g)
+    assert (s["goals"], s["young_people"], s["min"], s["max"]) == (5, 2, 2, 3)
+    d = T.goals_by_domain(g).set_index("domain")["goals"]
+    assert d["Coping"] == 3 and d["Core Self"] == 0 and d.sum() == 5
+    m = T.goal_change_summary(g).set_index("measure")
+    changes = np.array([4, 2, 0, 3, 3.0])
+    assert m.loc["mean change per goal", "estimate"] == pytest.approx(changes.mean())
+    # per person: P1 (4+2+0)/3 = 2, P2 3 -> 2.5
+    assert m.loc["mean change per young person", "estimate"] == pytest.approx(2.5)
+    assert m.loc["goals with reliable improvement (%)", "count"] == 3  # 4, 3, 3
+    assert m.loc["goals with reliable improvement (%)", "estimate"] == pytest.approx(60)
+    bd = T.goal_change_by_domain(g).set_index("domain")
+    assert bd.loc["Coping", "mean_change"] == pytest.approx(3) and bd.loc["Coping", "n"] == 3
+
+
+def test_attendance_and_exclusion_windows_by_hand():
+    c = T.cohort(_interventions(), _pupils(), start="2016-11-01", end="2019-08-31", cutoff="2020-08-31")
+    ec = T.education_cohort(c)
+    assert list(ec["episode_id"]) == ["EP000001", "EP000004"]  # consent and ended
+    att = pd.DataFrame({
+        "pupil_id": ["P0000001", "P0000001", "P0000004", "P0000004", "P0000004"],
+        "academic_year": ["2016/17", "2016/17", "2018/19", "2019/20", "2019/20"],
+        "term": ["autumn", "summer", "autumn", "autumn", "spring"],
+        "possible_sessions": [100, 120, 130, 110, 90], "attended_sessions": [95, 100, 120, 99, 80]})
+    a = T.attendance_referral_end(ec, att)
+    pooled = a[a["episode_id"] == "pooled"].set_index("when")
+    # referral terms: P1 Dec 2016 autumn 16/17 (95/100), P4 Oct 2018 autumn 18/19 (120/130)
+    assert pooled.loc["referral", "attendance_pct"] == pytest.approx(100 * 215 / 230)
+    # end terms: P1 July 2017 summer (100/120), P4 Nov 2019 autumn 19/20 (99/110)
+    assert pooled.loc["end", "attendance_pct"] == pytest.approx(100 * 199 / 230)
+    ex = pd.DataFrame({"pupil_id": ["P0000001"] * 4 + ["P0000004"],
+                       "exclusion_date": pd.to_datetime(["2016-03-01", "2016-06-01", "2017-02-01", "2017-09-01",
+                                                         "2021-01-01"]),
+                       "category": ["suspension", "suspension", "suspension", "permanent", "suspension"]})
+    xw = T.exclusions_windows(ec, ex, cutoff="2020-08-31")
+    w = xw.set_index(["episode_id", "window"])
+    # P1 start 2017-01-01: before window from 2016-01-02: two; during one; after (to 2018-07-01) the permanent
+    assert w.loc[("EP000001", "before"), "suspensions"] == 2
+    assert w.loc[("EP000001", "during"), "suspensions"] == 1
+    assert w.loc[("EP000001", "after"), "permanents"] == 1
+    assert w.loc[("EP000004", "after"), "suspensions"] == 0  # 2021 is after the cut-off
+    h = T.exclusions_headline(xw)
+    assert h == {"young_people": 2, "suspended_before_during": 1, "suspensions_before_during": 3,
+                 "suspended_after": 0, "suspensions_after": 0}
+    s = T.exclusions_summary(xw).set_index("window")
+    assert s.loc["before", "suspensions"] == 2 and s.loc["after", "permanent"] == 1
+    assert s.loc["before", "rate_lower"] <= s.loc["before", "rate_per_pupil_year"] <= s.loc["before", "rate_upper"]
+
+
+def test_plots_return_figures():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    c = T.cohort(_interventions(), _pupils(), start="2016-11-01", end="2019-08-31", cutoff="2020-08-31")
+    assert T.plot_referrals(c).axes
+    assert T.plot_sdq_pairs(_pairs()).axes
+    g = _goals()
+    assert T.plot_goal_change(T.goal_change_by_domain(g), T.goal_change_summary(g)).axes
