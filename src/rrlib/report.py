@@ -175,9 +175,16 @@ def _exporter(reader: bool):
     return ex
 
 
+def _path_repr(output) -> bool:
+    """An execute_result that only shows a path (what ``ch.save_figure`` returns)."""
+    data = output.get("data") or {}
+    return (output.get("output_type") == "execute_result" and set(data) == {"text/plain"}
+            and re.fullmatch(r"(Posix|Windows)?Path\('[^']*'\)", str(data["text/plain"]).strip()) is not None)
+
+
 def _reader_copy(nb):
-    """A copy of ``nb`` for the reader version: warnings (stderr streams) and the parameters cells
-    dropped; the full version keeps everything."""
+    """A copy of ``nb`` for the reader version: warnings (stderr streams), bare path results and the
+    parameters cells dropped; the full version keeps everything."""
     import copy
 
     nb = copy.deepcopy(nb)
@@ -188,7 +195,8 @@ def _reader_copy(nb):
             continue
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.get("outputs", [])
-                            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+                            if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
+                            and not _path_repr(o)]
         cells.append(cell)
     nb.cells = cells
     return nb

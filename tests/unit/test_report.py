@@ -58,7 +58,9 @@ def fake_run(tmp_path, monkeypatch):
                                new_output("stream", name="stderr", text=WARNING_TEXT + "\n")]),
         new_code_cell("show(fig)", outputs=[new_output(
             "display_data", data={"image/svg+xml": fig.read_text(), "text/plain": "<Figure>"})]),
-        new_code_cell('fig = plot()\nch.save_figure(fig, "reach_by_year")'),   # saved, not shown
+        new_code_cell('fig = plot()\nch.save_figure(fig, "reach_by_year")',   # saved, not shown
+                      outputs=[new_output("execute_result", data={"text/plain": "PosixPath('/x/reach_by_year.svg')"},
+                                          execution_count=3)]),
     ]
     lay.executed_dir.mkdir(parents=True)
     nbformat.write(nb, str(lay.executed_dir / "01_reach.ipynb"))
@@ -134,6 +136,7 @@ def test_reader_version_has_no_code_full_version_has(built):
     assert CODE_MARKER not in reader and CODE_MARKER in full
     assert "hello reader" in reader and "hello reader" in full
     assert WARNING_TEXT not in reader and WARNING_TEXT in full
+    assert "PosixPath" not in reader and "PosixPath" in full
     assert "Reader version" in reader and 'href="reach-code.html"' in reader
     assert 'href="reach.html"' in full and 'href="../index.html"' in full
 
