@@ -73,6 +73,16 @@ PUBLISHED_B04 = {
 SOURCE = "Source: HeadStart Wellbeing Measurement Framework survey (secondary), six HeadStart areas"
 
 
+#: short names of outcomes in results keys
+OUTCOME_KEYS = {"swemwbs_metric": "wellbeing", "sdq_total": "difficulties"}
+
+
+def outcome_key(outcome: str) -> str:
+    """Results-key form of an outcome: "srs_school_connection" -> "school_connection",
+    "swemwbs_metric" -> "wellbeing", "sdq_total" -> "difficulties"."""
+    return OUTCOME_KEYS.get(outcome, outcome.removeprefix("srs_").removeprefix("sdq_"))
+
+
 def wave_key(wave: str) -> str:
     """Results-key form of a wave: "2019/20" -> "2019_20"."""
     return str(wave).replace("/", "_")
@@ -644,7 +654,8 @@ def plot_prevalence(prev: pd.DataFrame, title: str = ""):
         ax.set_xticklabels(areas, rotation=30, ha="right", fontsize=8)
         ax.set_title(f"{pr.capitalize()} (SDQ band high or very high)", fontsize=9)
         ax.set_ylabel("percent of pupils (95% Wilson CI)")
-        ax.legend(fontsize=8)
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper right", ncol=len(labels), fontsize=8, frameon=False)
     if title:
         fig.suptitle(title, fontsize=10)
     fig.text(0.01, 0.01, SOURCE + ".", fontsize=7, ha="left", va="bottom")
