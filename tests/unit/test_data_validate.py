@@ -161,6 +161,17 @@ def _missing_value(d):
     write(d, "pupils", df)
 
 
+def _ragged_row(d):
+    text = gzip.decompress((d / "population.csv.gz").read_bytes()).decode()
+    lines = text.splitlines()
+    lines[3] += ",extra,fields"
+    (d / "population.csv.gz").write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+
+
+def _not_gzip(d):
+    (d / "schools.csv.gz").write_bytes(b"school_id,school_name\nS001,x\n")
+
+
 CASES = {
     # case: (mutation, strings the message must contain)
     "missing file": (_missing_file, ["exclusions.csv.gz", "file present", "missing"]),
@@ -180,6 +191,8 @@ CASES = {
     "not UTF-8": (_not_utf8, ["schools.csv", "UTF-8 encoding", "line 3"]),
     "two files for one table": (_both_files, ["population.csv", "one file per table"]),
     "inconsistent row": (_inconsistent_rows, ["pupils.csv.gz", "sen_primary_need_iff_sen_provision"]),
+    "ragged row": (_ragged_row, ["population.csv.gz", "CSV format", "line 4"]),
+    "not gzip": (_not_gzip, ["schools.csv.gz", "gzip format"]),
     "missing value": (_missing_value, ["pupils.csv.gz", "column 'fsm'", "not_nullable", "line 10"]),
 }
 
