@@ -28,7 +28,7 @@ def full():
 
 @pytest.fixture(scope="module")
 def small():
-    return _make(0.05)
+    return _make(0.02)
 
 
 # --------------------------------------------------------------------------- schema and design
@@ -69,9 +69,9 @@ def test_design_cohort_links_waves_and_snapshots_are_year9(small):
 
 
 def test_generator_is_deterministic_and_seed_dependent(small):
-    again = _make(0.05)
+    again = _make(0.02)
     assert synth.csv_bytes(small) == synth.csv_bytes(again)
-    other = _make(0.05, seed=7)
+    other = _make(0.02, seed=7)
     assert synth.csv_bytes(other) != synth.csv_bytes(small)
 
 
