@@ -502,7 +502,7 @@ def exclusions_summary(xw: pd.DataFrame) -> pd.DataFrame:
         "suspended": g["suspensions"].apply(lambda s: int((s > 0).sum())),
         "suspensions": g["suspensions"].sum().astype(int),
         "permanent": g["permanents"].sum().astype(int),
-        "pupil_years": g["years"].sum(),
+        "pupil_years": g["years"].sum().round(2),
     }).reset_index()
     rc = stats.rate_ci(out["suspensions"].to_numpy(), np.maximum(out["pupil_years"].to_numpy(), 1e-9), multiplier=1)
     out["rate_per_pupil_year"] = np.where(out["pupil_years"] > 0, rc.value, np.nan)
@@ -594,7 +594,8 @@ def plot_goal_change(by_domain: pd.DataFrame, overall: pd.DataFrame | None = Non
             ax.axvline(float(row["estimate"].iloc[0]), color="0.4", ls="--", lw=1, label="all goals")
             ax.legend(frameon=False, loc="lower right")
     ax.axvline(2.45, color="#d7191c", ls=":", lw=1)
-    ax.text(2.47, len(d) - 0.6, "reliable change (2.45)", color="#d7191c", fontsize=7)
+    ax.text(2.5, -0.45, "reliable change (2.45)", color="#d7191c", fontsize=7, va="center")
+    ax.set_ylim(-0.7, len(d) - 0.5)
     ax.axvline(0, color="black", lw=0.6)
     ax.set_xlabel("mean change in goal rating (points; 95% CI, Student's t)")
     ax.set_title(title)
