@@ -93,7 +93,8 @@ def layout(data_dir: str | os.PathLike | None = None, out_dir: str | os.PathLike
     out = out_dir or os.environ.get(OUT_ENV) or None
     data_path = _resolve(data) if data else DEFAULT_DATA_DIR
     is_default_data = data_path == DEFAULT_DATA_DIR.resolve()
-    if out is None and is_default_data:
+    out_path = _resolve(out) if out else None
+    if is_default_data and (out_path is None or out_path == (ROOT / "reports").resolve()):
         return Layout(
             data_dir=data_path,
             out_dir=ROOT / "reports",
@@ -101,7 +102,7 @@ def layout(data_dir: str | os.PathLike | None = None, out_dir: str | os.PathLike
             figures_dir=ROOT / "figures",
             default=True,
         )
-    out_path = _resolve(out) if out else ROOT / "output" / data_path.name
+    out_path = out_path or ROOT / "output" / data_path.name
     return Layout(
         data_dir=data_path,
         out_dir=out_path,

@@ -112,3 +112,11 @@ def test_runner_executes_and_reports_a_failing_cell(tmp_path):
         runner.run_chapter(bad, out_dir=tmp_path / "out", quiet=True)
     assert not (tmp_path / "out" / "notebooks" / "97_bad.ipynb").exists()
     assert (tmp_path / "out" / "notebooks" / "97_bad.failed.ipynb").exists()
+
+
+def test_default_run_named_explicitly_is_still_the_default_run(monkeypatch):
+    """The runner passes the resolved folders to the notebook: that must not move the reference figures."""
+    monkeypatch.delenv("RR_DATA_DIR", raising=False)
+    monkeypatch.delenv("RR_OUT_DIR", raising=False)
+    lay = paths.layout(paths.DEFAULT_DATA_DIR, paths.ROOT / "reports")
+    assert lay.default and lay.figures_dir == paths.ROOT / "figures"
