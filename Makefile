@@ -40,7 +40,8 @@ export RR_OUT_DIR := $(abspath $(OUT_DIR))
 endif
 
 # Where this run reads and writes, from rrlib.paths (standard library only: works before set-up).
-LAYOUT := $(shell PYTHONPATH=src $(PYTHON) -c 'from rrlib import paths as p; l = p.layout(); print(l.data_dir, l.out_dir, l.processed_dir, l.figures_dir)')
+# (make 4.3 does not pass exported variables to $(shell): name them explicitly)
+LAYOUT := $(shell RR_DATA_DIR='$(RR_DATA_DIR)' RR_OUT_DIR='$(RR_OUT_DIR)' PYTHONPATH=src $(PYTHON) -c 'from rrlib import paths as p; l = p.layout(); print(l.data_dir, l.out_dir, l.processed_dir, l.figures_dir)')
 RR_DATA := $(word 1,$(LAYOUT))
 RR_OUT := $(word 2,$(LAYOUT))
 RR_PROCESSED := $(word 3,$(LAYOUT))
