@@ -169,7 +169,7 @@ def test_a14_and_b08(prepared):
     assert s8["young_people"] == 39 and round(s8["male_pct"], 1) == 61.5
     assert (s8["age_min"], s8["age_max"]) == (10, 15)
     assert round(s8["age_mean"], 2) == 12.74 and round(s8["age_sd"], 2) == 1.60
-    assert s8["months_min"] >= 4 and s8["months_max"] <= 30.5
+    assert 4 <= s8["months_min"] < 4.5 and 29.5 < s8["months_max"] <= 30.5
     assert abs(s8["months_mean"] - 14) < 0.1 and abs(s8["months_sd"] - 6.8) < 0.1
 
 
@@ -218,7 +218,7 @@ def test_a18_a19_education(prepared):
     assert len(ec) == 7
     att = T.attendance_referral_end(ec, raw["school_attendance"])
     pooled = att[att["episode_id"] == "pooled"].set_index("when")["attendance_pct"]
-    assert abs(pooled["referral"] - 93.5) < 0.5 and abs(pooled["end"] - 89.5) < 0.5
+    assert abs(pooled["referral"] - 93.5) < 0.05 and abs(pooled["end"] - 89.5) < 0.05  # published to 1 dp
     xw = T.exclusions_windows(ec, raw["exclusions"], cutoff=CUT["a14_end"])
     h = T.exclusions_headline(xw)
     assert h == {"young_people": 7, "suspended_before_during": 5, "suspensions_before_during": 18,

@@ -296,7 +296,7 @@ def _choose_linked(ctx, slots, opt, bp):
                 break
         if best is None or cur < best[0]:
             best = (cur, [g.iloc[i] for g, i in zip(groups, pick)])
-        if cur < 0.02:
+        if cur < 0.0016:
             break
     chosen = pd.DataFrame(best[1]).reset_index(drop=True)
     chosen["excluded_type"] = np.arange(len(chosen)) < n_exc
@@ -342,12 +342,18 @@ def _back_on_track(ctx, py, excl, att, bp, cut):
     lo = np.where(act, np.maximum(lo, months_between(start, [ts(cut["active_window"][0])] * len(slots)) + 0.5), lo)
     hi = np.maximum(cap, lo)
     linked_m = months_between(start, slots["end_date"].fillna(start.to_series().reset_index(drop=True)))
-    fixed = slots["linked"].to_numpy()
+    fixed = slots["linked"].to_numpy().copy()
     x0 = np.where(fixed, linked_m, lo + rng.random(len(slots)) * (hi - lo))
+    # B08's range "4 months to 2.5 years": one episode at each end
+    for value, ok in ((float(sm["max"]), hi >= float(sm["max"])), (float(sm["min"]), lo <= float(sm["min"]))):
+        cand = np.flatnonzero(ok & ~fixed)
+        if len(cand):
+            i = int(rng.choice(cand))
+            x0[i], linked_m[i], fixed[i] = value, value, True
     months = solve_mean_sd(x0, np.where(fixed, linked_m, lo), np.where(fixed, linked_m, hi),
                            float(sm["mean"]), float(sm["sd"]), fixed=fixed)
     ends = add_months(start, months)
-    slots["end_date"] = np.where(fixed, slots["end_date"], ends)
+    slots["end_date"] = np.where(slots["linked"].to_numpy(), slots["end_date"], ends)
     slots["end_date"] = pd.DatetimeIndex(slots["end_date"])
     n = len(slots)
     reasons = rng.choice(["completed", "moved_away", "disengaged", "stepped_up"], size=n, p=[0.75, 0.1, 0.1, 0.05])
