@@ -162,7 +162,7 @@ def _csv_bytes_arrow(df: pd.DataFrame) -> bytes | None:
         elif pd.api.types.is_bool_dtype(s) or pd.api.types.is_integer_dtype(s):
             cols[c] = pa.array(s, from_pandas=True)
         else:
-            uniq = pd.Series(pd.unique(s.dropna()))
+            uniq = pd.Series(pd.factorize(s, use_na_sentinel=True)[1], dtype=object)
             if not uniq.map(lambda x: isinstance(x, str)).all():
                 return None
             if uniq.str.contains(_NEEDS_QUOTES, regex=True).any() or (uniq == "").any():
