@@ -268,7 +268,6 @@ def _transition(ctx, pupils: _Pupils, schools, prev: dict, yi: int, year: str, n
     tg = _phase_targets(p, year, ctx.scale)
     y0 = _start(year)
     census_day = p["calendar"]["census_day"][year]
-    a = pupils.a
     k, g, ph, sc = prev["k"], prev["grade"], prev["phase"], prev["school"]
     perm, nsusp = prev["perm"], prev["n_susp"]
     alive = g < 11
