@@ -282,7 +282,8 @@ def _choose_linked(ctx, slots, opt, bp):
             sus = tot["sus"] + a_["sus"]
             ref = 100 * (tot["ar"] + a_["ar"]) / (tot["pr"] + a_["pr"])
             end = 100 * (tot["ae"] + a_["ae"]) / (tot["pe"] + a_["pe"])
-            return 1000 * dup + 50 * np.abs(sus - target_sus) + (ref - t_ref) ** 2 + (end - t_end) ** 2
+            loss = 50 * np.abs(sus - target_sus) + (ref - t_ref) ** 2 + (end - t_end) ** 2
+            return np.where(dup, np.inf, loss)  # one young person cannot fill two referrals
 
         cur = np.inf
         for _ in range(6):  # coordinate descent over the seven choices
@@ -294,10 +295,16 @@ def _choose_linked(ctx, slots, opt, bp):
                     cur, pick[j], improved = float(L[i]), i, True
             if not improved:
                 break
+        pids = [arr[k]["pid"][pick[k]] for k in range(len(arr))]
+        if len(set(pids)) < len(pids):
+            cur = np.inf
         if best is None or cur < best[0]:
             best = (cur, [g.iloc[i] for g, i in zip(groups, pick)])
         if cur < 0.0016:
             break
+    if best is None or not np.isfinite(best[0]):
+        raise ValueError("rrlib.synth.targeted: could not choose 7 distinct looked-after pupils for A18/A19; "
+                         "use a larger scale")
     chosen = pd.DataFrame(best[1]).reset_index(drop=True)
     chosen["excluded_type"] = np.arange(len(chosen)) < n_exc
     return chosen
