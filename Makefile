@@ -110,7 +110,7 @@ $(CLAIMS): $(EXECUTED) claims.yml src/rrlib/claims.py src/rrlib/results.py
 
 report: $(REPORT) ## build the HTML report (index.html, opens offline)
 
-$(REPORT): $(EXECUTED) $(CLAIMS) src/rrlib/report.py $(wildcard src/rrlib/templates/*)
+$(REPORT): $(EXECUTED) $(CLAIMS) src/rrlib/report.py src/rrlib/claims.py src/rrlib/verify.py $(wildcard figures/MANIFEST) $(wildcard src/rrlib/templates/*)
 	$(RR) report
 
 verify: all ## rerun, then compare figures with figures/MANIFEST and fail on a claim that differs
@@ -135,7 +135,7 @@ strip: $(SETUP) ## strip outputs and papermill metadata from the committed noteb
 	$(VENV)/bin/nbstripout --extra-keys "metadata.papermill cell.metadata.papermill metadata.widgets metadata.language_info.version metadata.language_info.codemirror_mode metadata.language_info.pygments_lexer metadata.language_info.file_extension metadata.language_info.mimetype metadata.language_info.nbconvert_exporter" $(NOTEBOOKS)
 
 clean: ## remove build products of this run (processed data, reports, outputs); keeps .venv and figures/
-	rm -rf $(RR_PROCESSED) $(RR_OUT)/notebooks $(RR_OUT)/results $(RR_OUT)/tables $(CLAIMS) $(RR_OUT)/claims.md $(RR_OUT)/claims.html $(REPORT) $(RR_OUT)/html output/.test
+	rm -rf $(RR_PROCESSED) $(RR_OUT)/notebooks $(RR_OUT)/results $(RR_OUT)/tables $(CLAIMS) $(RR_OUT)/claims.md $(RR_OUT)/claims.html $(REPORT) $(RR_OUT)/html $(RR_OUT)/screenshot-*.png output/.test
 	$(if $(filter $(CURDIR)/reports,$(RR_OUT)),,rm -rf $(RR_OUT))
 
 clean-all: clean ## also remove .venv
