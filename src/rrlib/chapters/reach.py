@@ -117,10 +117,13 @@ def _need(df: pd.DataFrame, cols: Iterable[str], what: str) -> None:
 
 def role_group(role: pd.Series) -> pd.Series:
     """young_person, supporting_adults (parents/carers, school staff) or other_adults."""
-    r = pd.Series(role).astype(str)
-    out = np.where(r == YOUNG_PERSON, YOUNG_PERSON,
-                   np.where(r.isin(SUPPORTING_ADULT_ROLES), "supporting_adults", "other_adults"))
-    return pd.Series(out, index=r.index)
+    r = pd.Series(role)
+    # classify the few distinct roles, then spread back (vectorised; no per-row str conversion)
+    codes, uniq = pd.factorize(r, use_na_sentinel=False)
+    u = pd.Series(uniq, dtype=object).astype(str)
+    lab = np.where(u == YOUNG_PERSON, YOUNG_PERSON,
+                   np.where(u.isin(SUPPORTING_ADULT_ROLES), "supporting_adults", "other_adults")).astype(object)
+    return pd.Series(lab[codes], index=r.index)
 
 
 def opportunities(attendance: pd.DataFrame) -> pd.DataFrame:
@@ -197,9 +200,13 @@ def opportunities_by(attendance: pd.DataFrame, by: str | Sequence[str]) -> pd.Da
 def _person_census(pupils: pd.DataFrame) -> pd.DataFrame:
     """One row per pupil: sex and month/year of birth (first census record)."""
     _need(pupils, ["pupil_id", "birth_year", "birth_month", "sex"], "pupils")
-    return (pupils.sort_values(["pupil_id", "academic_year"])
-            .drop_duplicates("pupil_id")[["pupil_id", "sex", "birth_year", "birth_month"]]
-            .set_index("pupil_id"))
+    # sort on integer codes of the two text keys (same order as sorting the texts, much faster)
+    pid = pd.factorize(pupils["pupil_id"], sort=True)[0]
+    ay = pd.factorize(pupils["academic_year"], sort=True)[0]
+    order = np.lexsort((ay, pid))
+    ps = pid[order]
+    first = order[np.r_[True, ps[1:] != ps[:-1]]] if len(order) else order
+    return pupils.iloc[first][["pupil_id", "sex", "birth_year", "birth_month"]].set_index("pupil_id")
 
 
 def young_people_places(attendance: pd.DataFrame, pupils: pd.DataFrame) -> pd.DataFrame:
