@@ -2,26 +2,39 @@
 
 Writes ``reports/bench.json`` and ``reports/bench.md`` with
 
-* the Make pipeline: a full ``make all`` from a clean tree (environment installed), a no-op ``make all``,
-  and a one-chapter rebuild after touching one notebook;
-* per chapter: wall time of the papermill run, time spent executing cells (the work: rrlib calls and
-  plotting), and the rest (kernel start-up and papermill overhead);
-* rrlib's heavy steps (validation, cleaning, WMF scoring, exclusion rates, DSR, Kaplan-Meier) at
-  scale 1, 10 and 100 of the synthetic data, each in a fresh process with its peak memory, and the
-  growth ratio time(10x)/time(1x). Scale k is the shipped (scale 1) data replicated k times with
-  distinct identifiers: the same rows a ``rr synth --scale k`` folder has in number, without spending
-  the benchmark's time generating and writing gigabytes of CSV;
+* the Make pipeline: a full ``make all`` from a clean state (environment installed), a no-op
+  ``make all``, and a one-chapter rebuild after touching one notebook. So that the benchmark never
+  deletes the shared working tree's outputs (``data/processed``, ``reports``, ``figures``), these
+  runs read a byte-identical copy of the shipped synthetic folder (MANIFEST included) and write to
+  a temporary ``OUT_DIR``: the same targets, the same work, another place;
+* per chapter (from the executed notebooks' papermill metadata): wall time of the papermill run,
+  kernel start-up (papermill start to the first cell), the set-up cell (imports of pandas,
+  matplotlib, rrlib and ``chapter.setup``), the analysis cells (rrlib calls, plotting, figure and
+  table writing), and what is left (papermill writing the notebook, kernel shutdown). Chapters run
+  two at a time under ``make -j``, so on a 2-core machine these times include contention;
+* rrlib's heavy steps at scale 1, 10 and 100, each in a fresh process with its peak resident
+  memory and the growth ratio time(10x)/time(1x). The timed code is the code the pipeline runs:
+  ``rrlib.data.validate`` (every table), every domain's ``prepare`` (cleaning and scoring), the
+  WMF instrument scoring, the exclusions chapter's town rates / pupil-years / group rates, the
+  self-harm chapter's DSRs and its cohort, re-presentations and Kaplan-Meier. Scale k is the
+  shipped (scale 1) data replicated k times (:func:`replicate_tables`: identifiers renumbered per
+  copy in their own format, population counts multiplied by k): the row counts a
+  ``rr synth --scale k`` folder has, without spending the benchmark's time generating gigabytes
+  of CSV. The peak memory is the whole process's: input tables included;
 * the naive baseline a compendium usually has: every notebook executed in turn with
-  ``jupyter nbconvert --execute``, and the ratio of our full run to it.
+  ``jupyter nbconvert --execute`` (same parameters as the Make run, injected with papermill's
+  ``parameterize_notebook``; same processed data), and the ratio of our full run to it. The
+  baseline does not prepare the data, check claims or build the report; our full run does.
 """
 from __future__ import annotations
 
 import json
 import os
-import resource
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -29,145 +42,293 @@ import numpy as np
 import pandas as pd
 
 from . import paths
-from .io import dumps, write_json, atomic_write_text
+from .io import atomic_write_text, write_json
 
 STEPS = ("validate", "clean", "score_wmf", "exclusion_rates", "dsr", "kaplan_meier")
-ID_COLUMNS = ("pupil_id", "exclusion_id", "person_id", "response_id", "respondent_id",
-              "attendance_id", "admission_id", "episode_id", "assessment_id", "goal_id")
-
+STEP_DOC = {
+    "validate": "rrlib.data.validate: read, type and check every raw table (CSV) and the foreign keys",
+    "clean": "every domain's prepare(): cleaning, derived tables, instrument scores",
+    "score_wmf": "SDQ, SWEMWBS and SRS scoring of the WMF survey (rrlib.instruments)",
+    "exclusion_rates": "exclusions chapter: town_rates, pupil_years, group_rates (rrlib.stats intervals)",
+    "dsr": "self-harm chapter: selfharm_admissions, dsr_by_year (Dobson, repeat admissions)",
+    "kaplan_meier": "self-harm chapter: support_cohort, representations, kaplan_meier (lifelines)",
+}
+#: Memory a step may use before the benchmark stops it (bytes): the issue's budget is the machine's
+#: 24 GB; the machine is shared, so stop short of what is free.
+MEMORY_HEADROOM = 1.5 * 2**30
+#: Seconds a step may run before the benchmark stops it.
+STEP_TIMEOUT = 1200
 
 # ----------------------------------------------------------------------------- replication
 
-def replicate(df: pd.DataFrame, k: int) -> pd.DataFrame:
-    """``df`` stacked ``k`` times, identifiers made distinct per copy (``P0001`` -> ``P0001r3``)."""
+
+def replicate_tables(frames: dict[str, pd.DataFrame], k: int) -> dict[str, pd.DataFrame]:
+    """Every table stacked ``k`` times, as if the town were ``k`` towns.
+
+    Identifiers (columns ``*_id`` holding ``<letters><digits>``) are renumbered per copy within
+    their prefix's namespace, in the same format (same prefix; the digit width kept when the
+    numbers fit, as the generator would at that scale): the same value maps to the same new
+    value in every table, so foreign keys still hold and copies never share an identifier.
+    Order within a copy is kept. ``population`` is not stacked: its counts are multiplied by
+    ``k``. ``k == 1`` returns the frames unchanged. Vectorised: the distinct values of each
+    column are mapped once, then one vocabulary of new identifiers is gathered with numpy.
+    """
     if k == 1:
-        return df
-    out = pd.concat([df] * k, ignore_index=True)
-    copy = np.repeat(np.arange(k), len(df))
-    suffix = pd.Series(np.char.add("r", copy.astype(str)), index=out.index)
-    for c in ID_COLUMNS:
-        if c in out.columns:
-            s = out[c].astype("string")
-            out[c] = (s + suffix).where(s.notna() & (copy > 0), s)
+        return dict(frames)
+    # identifier columns, each factorized once: (codes, prefix and digits of its distinct values)
+    idcols: dict[str, list[str]] = {}
+    split: dict[tuple[str, str], tuple[np.ndarray, pd.DataFrame]] = {}
+    for name, df in frames.items():
+        if name == "population":
+            continue
+        idcols[name] = []
+        for c in df.columns:
+            if not str(c).endswith("_id") or pd.api.types.is_numeric_dtype(df[c]):
+                continue
+            codes, uniq = pd.factorize(df[c], use_na_sentinel=True)
+            sp = pd.Series(np.asarray(uniq, dtype=object)).astype(str).str.extract(r"^([A-Za-z]+)(\d+)$")
+            if len(sp) and sp[0].notna().all():
+                idcols[name].append(c)
+                split[(name, c)] = (codes, sp)
+    # namespaces: (prefix, digit width) -> its distinct values, ranked numerically; adults
+    # "A000123" and admissions "A0000123" are two namespaces
+    parts: dict[tuple[str, int], list[np.ndarray]] = {}
+    for key in split:
+        sp = split[key][1]
+        sp[2] = sp[1].str.len()
+        for (p, w), g in sp.groupby([0, 2]):
+            parts.setdefault((p, int(w)), []).append(g[1].to_numpy(dtype=object))
+    vocab_parts, index = [], {}
+    offset = 0
+    for p, w0 in sorted(parts):
+        digits = pd.unique(np.concatenate(parts[(p, w0)]))
+        order = np.argsort(np.array([int(d) for d in digits], dtype=np.int64), kind="stable")
+        digits = digits[order]
+        n_u = len(digits)
+        width = max(w0, len(str(n_u * k - 1)))
+        if width > w0 and (p, width) in parts:
+            raise ValueError(f"replicate: {n_u * k} identifiers {p}... do not fit {w0} digits, and "
+                             f"{width}-digit {p} identifiers exist already")
+        vocab_parts.append(np.array([f"{p}{i:0{width}d}" for i in range(n_u * k)], dtype=object))
+        index[(p, w0)] = (pd.Index([p + d for d in digits]), offset, n_u)
+        offset += n_u * k
+    vocab = np.concatenate(vocab_parts) if vocab_parts else np.array([], dtype=object)
+    out = {}
+    for name, df in frames.items():
+        if name == "population":
+            out[name] = df.assign(population=df["population"] * k)
+            continue
+        n = len(df)
+        rep = df.iloc[np.tile(np.arange(n), k)].reset_index(drop=True)
+        copy = np.repeat(np.arange(k, dtype=np.int64), n)
+        for c in idcols[name]:
+            codes, sp = split[(name, c)]
+            base = np.zeros(len(sp), dtype=np.int64)
+            stride = np.zeros(len(sp), dtype=np.int64)
+            for (p, w0), (lookup, off, n_u) in index.items():
+                m = ((sp[0] == p) & (sp[2] == w0)).to_numpy()
+                if m.any():
+                    base[m] = off + lookup.get_indexer((sp[0][m] + sp[1][m]).to_numpy())
+                    stride[m] = n_u
+            codes_k = np.tile(codes, k)
+            ok = codes_k >= 0
+            pos = base[np.where(ok, codes_k, 0)] + copy * stride[np.where(ok, codes_k, 0)]
+            col = np.take(vocab, pos)
+            if not ok.all():
+                col[~ok] = None
+            rep[c] = pd.Series(col, dtype=df[c].dtype) if df[c].dtype != object else col
+        out[name] = rep
     return out
 
 
-def _raw(tables: list[str], k: int) -> dict[str, pd.DataFrame]:
-    from .data import read_raw
+def replicate(df: pd.DataFrame, k: int) -> pd.DataFrame:
+    """One table replicated ``k`` times (see :func:`replicate_tables`)."""
+    return replicate_tables({"table": df}, k)["table"]
 
-    return {t: replicate(read_raw(paths.DEFAULT_DATA_DIR, t), k) if t != "schools"
-            else read_raw(paths.DEFAULT_DATA_DIR, t) for t in tables}
+
+def _raw(k: int, names: list[str] | None = None) -> dict[str, pd.DataFrame]:
+    """Validated raw tables of the shipped folder at scale ``k`` (untimed)."""
+    from .data import read_raw, tables
+
+    names = names or [n for n, t in tables().items()
+                      if t.required or (paths.DEFAULT_DATA_DIR / f"{n}.csv.gz").exists()]
+    return replicate_tables({n: read_raw(paths.DEFAULT_DATA_DIR, n) for n in names}, k)
+
+
+def _processed(names: list[str], k: int) -> dict[str, pd.DataFrame]:
+    """Processed tables (``data/processed``, made by ``rr prepare``) at scale ``k`` (untimed)."""
+    from .data import load
+
+    d = paths.ROOT / "data" / "processed"
+    return replicate_tables({n: load(n, d) for n in names}, k)
 
 
 # ----------------------------------------------------------------------------- the steps
-# Each prepares its input (untimed), then times the rrlib work.
+# Each prepares its input (untimed), then times the rrlib work and returns the seconds and rows.
 
-def step_validate(k: int) -> float:
+def step_validate(k: int) -> tuple[float, int]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     from .data import validate
 
-    raw = _raw(["schools", "pupils", "exclusions"], k)
+    raw = _raw(k)
     with tempfile.TemporaryDirectory(prefix="rr-bench-") as d:
         for name, df in raw.items():
-            df.to_csv(Path(d) / f"{name}.csv", index=False)
+            out = df.copy()
+            for c in out.columns:  # dates back to ISO text, as in the raw files
+                if str(out[c].dtype).startswith("datetime64"):
+                    out[c] = out[c].dt.strftime("%Y-%m-%d")
+            pacsv.write_csv(pa.Table.from_pandas(out, preserve_index=False), str(Path(d) / f"{name}.csv"))
+        rows = sum(len(df) for df in raw.values())
+        del raw, out
         t0 = time.perf_counter()
-        validate(d, only=list(raw))
-        return time.perf_counter() - t0
+        validate(d)
+        return time.perf_counter() - t0, rows
 
 
-def step_clean(k: int) -> float:
-    from .data import education
+def step_clean(k: int) -> tuple[float, int]:
+    from .data.prepare import _outputs
 
-    raw = _raw(["schools", "pupils", "exclusions", "school_attendance", "population"], k)
+    raw = _raw(k)
     t0 = time.perf_counter()
-    education.prepare(raw)
-    return time.perf_counter() - t0
+    _outputs(raw)
+    return time.perf_counter() - t0, sum(len(df) for df in raw.values())
 
 
-def step_score_wmf(k: int) -> float:
+def step_score_wmf(k: int) -> tuple[float, int]:
     from .instruments import sdq, srs, swemwbs
 
-    df = _raw(["wmf_survey"], k)["wmf_survey"]
+    df = _raw(k, ["wmf_survey"])["wmf_survey"]
     t0 = time.perf_counter()
     sdq.score(df)
     swemwbs.score(df)
     srs.score(df)
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, len(df)
 
 
-def step_exclusion_rates(k: int) -> float:
-    """DfE rates by year and characteristic from the census and exclusions (rrlib.stats intervals)."""
-    from .stats import proportion_ci, rate_ci
+def step_exclusion_rates(k: int) -> tuple[float, int]:
+    from .chapters import exclusions as X
 
-    raw = _raw(["pupils", "exclusions"], k)
-    pupils, excl = raw["pupils"], raw["exclusions"]
+    t = _processed(["schools", "pupils", "exclusions"], k)
     t0 = time.perf_counter()
-    head = pupils.groupby(["academic_year", "sex", "fsm"]).size().rename("headcount")
-    susp = excl[excl["category"] == "suspension"]
-    keyed = susp.merge(pupils[["pupil_id", "academic_year", "sex", "fsm"]],
-                       on=["pupil_id", "academic_year"], how="left")
-    n_susp = keyed.groupby(["academic_year", "sex", "fsm"]).size().rename("suspensions")
-    one_plus = keyed.drop_duplicates(["pupil_id", "academic_year"]).groupby(
-        ["academic_year", "sex", "fsm"]).size().rename("one_plus")
-    t = pd.concat([head, n_susp, one_plus], axis=1).fillna(0)
-    proportion_ci(t["one_plus"].to_numpy(), t["headcount"].to_numpy(), multiplier=100)
-    rate_ci(t["suspensions"].to_numpy(), t["headcount"].to_numpy(), multiplier=100)
-    return time.perf_counter() - t0
+    X.town_rates(t["pupils"], t["exclusions"], schools=t["schools"])
+    py = X.pupil_years(t["pupils"], t["exclusions"], schools=t["schools"])
+    X.group_rates(py)
+    X.rates_by_age(py)
+    return time.perf_counter() - t0, len(t["pupils"]) + len(t["exclusions"])
 
 
-def step_dsr(k: int) -> float:
-    """Self-harm admissions 10-24 by financial year and ESP2013 band -> Dobson DSRs."""
-    from .stats import dsr
+def step_dsr(k: int) -> tuple[float, int]:
+    from .chapters import selfharm as S
 
-    raw = _raw(["admissions", "population"], k)
-    adm, pop = raw["admissions"], raw["population"]
+    t = _processed(["admissions", "population"], k)
     t0 = time.perf_counter()
-    adm = adm[adm["self_harm"].astype(bool) & adm["age"].between(10, 24)]
-    band = pd.cut(adm["age"], [9, 14, 19, 24], labels=["10-14", "15-19", "20-24"])
-    fy_col = "financial_year" if "financial_year" in adm.columns else adm.columns[0]
-    x = adm.groupby([adm[fy_col], band], observed=False).size().unstack(fill_value=0)
-    p = pop[pop["age"].between(10, 24)]
-    pband = pd.cut(p["age"], [9, 14, 19, 24], labels=["10-14", "15-19", "20-24"])
-    n = p.groupby(pband, observed=False)["population"].sum() * k
-    for fy, row in x.iterrows():
-        dsr(row.to_numpy(), n.to_numpy(), np.array([5500, 5500, 6000]))
-    return time.perf_counter() - t0
+    adm = S.selfharm_admissions(t["admissions"])
+    S.dsr_by_year(adm, t["population"], independent_events=False)
+    return time.perf_counter() - t0, len(t["admissions"])
 
 
-def step_kaplan_meier(k: int) -> float:
-    """Time from each self-harm A&E attendance to the person's next one (censored at end of data)."""
-    from lifelines import KaplanMeierFitter
+def step_kaplan_meier(k: int) -> tuple[float, int]:
+    from .chapters import selfharm as S
 
-    ed = _raw(["ed_attendances"], k)["ed_attendances"]
+    t = _processed(["ed_attendances", "selfharm_support"], k)
     t0 = time.perf_counter()
-    ed = ed[ed["self_harm"].astype(bool)].copy()
-    ed["t"] = pd.to_datetime(ed["arrival_datetime"])
-    ed = ed.sort_values(["person_id", "t"])
-    nxt = ed.groupby("person_id")["t"].shift(-1)
-    end = ed["t"].max()
-    event = nxt.notna()
-    days = ((nxt.where(event, end) - ed["t"]).dt.total_seconds() / 86400).clip(lower=0.01)
-    KaplanMeierFitter().fit(days.to_numpy(), event.to_numpy())
-    return time.perf_counter() - t0
+    cohort = S.support_cohort(t["ed_attendances"], t["selfharm_support"])
+    reps = S.representations(cohort, t["ed_attendances"])
+    S.kaplan_meier(reps)
+    return time.perf_counter() - t0, len(t["ed_attendances"])
 
 
-def run_step(name: str, k: int) -> dict:
-    """Run one step at scale ``k`` in a fresh process: seconds and peak resident memory."""
-    code = (f"import json, resource; from rrlib import bench; s = bench.step_{name}({k}); "
-            "print(json.dumps({'seconds': s, 'peak_rss_mb': "
+def _rss_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _available_bytes() -> int:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def run_step(name: str, k: int, timeout: float = STEP_TIMEOUT) -> dict:
+    """Run one step at scale ``k`` in a fresh process: seconds, rows and peak resident memory.
+
+    A watchdog stops the process when it would take more memory than is free (less
+    :data:`MEMORY_HEADROOM`: the machine is shared) or runs past ``timeout``; the result then
+    says so instead of a time.
+    """
+    code = (f"import json, resource; from rrlib import bench; s, n = bench.step_{name}({k}); "
+            "print(json.dumps({'seconds': s, 'rows': n, 'peak_rss_mb': "
             "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))")
+    limit = _available_bytes() - MEMORY_HEADROOM
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"})
-    if proc.returncode != 0:
-        return {"step": name, "scale": k, "error": proc.stderr.strip().splitlines()[-1:] or ["failed"],
-                "process_seconds": round(time.perf_counter() - t0, 2)}
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
-    return {"step": name, "scale": k, "seconds": round(out["seconds"], 3),
-            "peak_rss_mb": round(out["peak_rss_mb"], 1),
-            "process_seconds": round(time.perf_counter() - t0, 2)}
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "OMP_NUM_THREADS": "1",
+                                            "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
+    stopped = {}
+
+    def watch():
+        while proc.poll() is None:
+            rss = _rss_bytes(proc.pid)
+            if rss > limit:
+                stopped["why"] = f"stopped: resident memory {rss / 2**30:.1f} GB passed the {limit / 2**30:.1f} GB free"
+                proc.kill()
+                return
+            if time.perf_counter() - t0 > timeout:
+                stopped["why"] = f"stopped after {timeout:.0f} s"
+                proc.kill()
+                return
+            time.sleep(0.1)
+
+    w = threading.Thread(target=watch, daemon=True)
+    w.start()
+    stdout, stderr = proc.communicate()
+    w.join()
+    wall = round(time.perf_counter() - t0, 2)
+    if proc.returncode != 0 or stopped:
+        err = stopped.get("why") or (stderr.strip().splitlines()[-1:] or ["failed"])[0]
+        return {"step": name, "scale": k, "error": err[:500], "process_seconds": wall}
+    out = json.loads(stdout.strip().splitlines()[-1])
+    return {"step": name, "scale": k, "rows": int(out["rows"]), "seconds": round(out["seconds"], 3),
+            "peak_rss_mb": round(out["peak_rss_mb"], 1), "process_seconds": wall}
+
+
+def growth(step_rows: list[dict]) -> dict:
+    """time(10x)/time(1x) and time(100x)/time(10x) per step (None when a time is missing)."""
+    out = {}
+    for s in dict.fromkeys(r["step"] for r in step_rows):
+        t = {r["scale"]: r.get("seconds") for r in step_rows if r["step"] == s}
+        g = {}
+        if t.get(1) and t.get(10):
+            g["10/1"] = round(t[10] / t[1], 2)
+        if t.get(10) and t.get(100):
+            g["100/10"] = round(t[100] / t[10], 2)
+        out[s] = g
+    return out
 
 
 # ----------------------------------------------------------------------------- the pipeline
+
+def _clean_env(**extra) -> dict:
+    """The environment for a sub-make: without the parent make's job server and flags (a sub-make
+    that inherits MAKEFLAGS without the job-server pipes falls back to one job at a time)."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "RR_DATA_DIR", "RR_OUT_DIR")}
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
 
 def _timed(cmd: list[str], **kw) -> tuple[float, subprocess.CompletedProcess]:
     t0 = time.perf_counter()
@@ -175,91 +336,206 @@ def _timed(cmd: list[str], **kw) -> tuple[float, subprocess.CompletedProcess]:
     return time.perf_counter() - t0, proc
 
 
-def make_timings(chapter_to_touch: str = "01_reach.ipynb") -> dict:
+def bench_data_copy(where: Path) -> Path:
+    """A byte-identical copy of the shipped synthetic folder (so the benchmark's ``make clean`` and
+    ``rr prepare`` never touch the working tree's ``data/processed``)."""
+    dst = where / "synthetic"
+    shutil.copytree(paths.DEFAULT_DATA_DIR, dst)
+    return dst
+
+
+def make_timings(data_dir: Path, out_dir: Path, chapter_to_touch: str = "01_reach.ipynb") -> dict:
+    """``make all`` from clean, again (nothing to do), and after touching one notebook (its
+    modification time only; the file's content is not changed). Also records whether ``make -n all``
+    has nothing left to do afterwards."""
     out = {}
-    make = ["make", "-s"]
-    subprocess.run(make + ["clean"], cwd=paths.ROOT, check=True, capture_output=True)
+    env = _clean_env()
+    make = ["make", "-s", f"DATA_DIR={data_dir}", f"OUT_DIR={out_dir}"]
+    proc = subprocess.run(make + ["clean"], cwd=paths.ROOT, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        raise RuntimeError(f"make clean failed: {proc.stderr[-1000:]}")
     for label, prep in (("full", None), ("noop", None), ("one_chapter", chapter_to_touch)):
         if prep:
             os.utime(paths.NOTEBOOKS_DIR / prep)
-        secs, proc = _timed(make + ["all"])
+        secs, proc = _timed(make + ["all"], env=env)
         out[label] = {"seconds": round(secs, 2), "exit": proc.returncode}
+        if label == "one_chapter":
+            dry = subprocess.run(make + ["-n", "all"], cwd=paths.ROOT, capture_output=True, text=True, env=env)
+            out[label]["after_nothing_to_do"] = dry.stdout.strip() == ""
         print(f"[bench] make all ({label}): {secs:.1f} s (exit {proc.returncode})", flush=True)
         if proc.returncode != 0:
             out[label]["stderr_tail"] = proc.stderr[-2000:]
     return out
 
 
+def _seconds(a: str | None, b: str | None) -> float | None:
+    if not a or not b:
+        return None
+    return (pd.Timestamp(b) - pd.Timestamp(a)).total_seconds()
+
+
 def chapter_timings(executed_dir: Path) -> list[dict]:
-    """From the executed notebooks' papermill metadata: wall, cell time, overhead."""
+    """From the executed notebooks' papermill metadata.
+
+    wall: papermill's duration (kernel start to the end of the last cell);
+    kernel_start: papermill start to the first cell's start (kernel launch and connect);
+    setup_cell: the cell calling ``chapter.setup`` (imports of pandas/matplotlib/rrlib, data paths);
+    analysis_cells: every other cell (rrlib calls, models, plotting, writing figures and tables);
+    other: the rest of wall (between cells, papermill bookkeeping, kernel shutdown).
+    """
     rows = []
     for nb in sorted(executed_dir.glob("[0-9][0-9]_*.ipynb")):
+        if nb.name.endswith(".failed.ipynb"):
+            continue
         doc = json.loads(nb.read_text(encoding="utf-8"))
-        wall = doc.get("metadata", {}).get("papermill", {}).get("duration")
-        cells = sum((c.get("metadata", {}).get("papermill", {}).get("duration") or 0)
-                    for c in doc["cells"])
+        pm = doc.get("metadata", {}).get("papermill", {})
+        wall = pm.get("duration")
         if wall is None:
             continue
+        code = [c for c in doc["cells"] if c.get("cell_type") == "code"]
+        durs = [(c.get("metadata", {}).get("papermill", {}).get("duration") or 0) for c in code]
+        setup = sum(d for c, d in zip(code, durs) if "chapter.setup(" in "".join(c.get("source", "")))
+        starts = [c.get("metadata", {}).get("papermill", {}).get("start_time") for c in code]
+        first = next((s for s in starts if s), None)
+        kernel = _seconds(pm.get("start_time"), first)
+        cells = sum(durs)
         rows.append({"notebook": nb.name, "wall_seconds": round(wall, 2),
-                     "cells_seconds": round(cells, 2),
-                     "kernel_and_papermill_seconds": round(wall - cells, 2)})
+                     "kernel_start_seconds": round(kernel, 2) if kernel is not None else None,
+                     "setup_cell_seconds": round(setup, 2),
+                     "analysis_cells_seconds": round(cells - setup, 2),
+                     "other_seconds": round(wall - cells - (kernel or 0), 2)})
     return rows
 
 
-def naive_baseline(out_dir: Path) -> dict:
-    """Each notebook executed in turn with ``jupyter nbconvert --execute`` (no Make, no parallelism)."""
+def naive_baseline(out_dir: Path, data_dir: Path, parameters: dict[str, dict] | None = None) -> dict:
+    """Each notebook executed in turn with ``jupyter nbconvert --execute`` (no Make, no parallelism).
+
+    Each notebook gets the parameters the Make run gives it (``parameters[name]``), injected with
+    papermill's ``parameterize_notebook`` into a copy first (untimed), so both do the same work.
+    """
+    import nbformat
+    from papermill.parameterize import parameterize_notebook
+
     times = {}
-    env = {**os.environ, "RR_OUT_DIR": str(out_dir)}
+    env = _clean_env(RR_OUT_DIR=out_dir, RR_DATA_DIR=data_dir)
+    from .runner import kernel_env
+    env.update(kernel_env())
     jupyter = str(Path(sys.executable).with_name("jupyter"))
+    src_dir = out_dir / "naive-in"
+    src_dir.mkdir(parents=True, exist_ok=True)
     for nb in sorted(paths.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")):
+        doc = nbformat.read(nb, as_version=4)
+        params = {"data_dir": str(data_dir), "out_dir": str(out_dir), **((parameters or {}).get(nb.stem, {}))}
+        doc = parameterize_notebook(doc, params, report_mode=False)
+        nbformat.write(doc, src_dir / nb.name)
         secs, proc = _timed([jupyter, "nbconvert", "--to", "notebook", "--execute",
-                             "--ExecutePreprocessor.timeout=1800", "--output-dir", str(out_dir), str(nb)],
-                            env=env)
+                             "--ExecutePreprocessor.timeout=1800", "--output-dir", str(out_dir / "naive-out"),
+                             str(src_dir / nb.name)], env=env)
         times[nb.name] = {"seconds": round(secs, 2), "exit": proc.returncode}
-        print(f"[bench] naive {nb.name}: {secs:.1f} s", flush=True)
-    return {"per_notebook": times, "total_seconds": round(sum(t["seconds"] for t in times.values()), 2)}
+        if proc.returncode != 0:
+            times[nb.name]["stderr_tail"] = proc.stderr[-1500:]
+        print(f"[bench] naive {nb.name}: {secs:.1f} s (exit {proc.returncode})", flush=True)
+    return {"per_notebook": times, "total_seconds": round(sum(t["seconds"] for t in times.values()), 2),
+            "all_ok": all(t["exit"] == 0 for t in times.values())}
+
+
+def _make_parameters() -> dict[str, dict]:
+    """The extra parameters the Makefile passes to a chapter (the real DfE files, when present)."""
+    dfe = paths.SHARED_DATA_DIR / "dfe-exclusions-sfr35-2017"
+    p = {}
+    if (dfe / "clean_la_data.csv").exists():
+        p["dfe_la_file"] = str((dfe / "clean_la_data.csv").resolve())
+    if (dfe / "SFR35_2017_National_characteristics.csv").exists():
+        p["dfe_national_file"] = str((dfe / "SFR35_2017_National_characteristics.csv").resolve())
+    return {"02_exclusions": p} if p else {}
+
+
+# ----------------------------------------------------------------------------- the report
+
+def _fmt(v, nd=2):
+    return "" if v is None else (f"{v:.{nd}f}" if isinstance(v, float) else str(v))
 
 
 def markdown(doc: dict) -> str:
+    m = doc["machine"]
     lines = ["# Benchmark of the compendium", "",
-             f"Machine: {doc['machine']['cores']} cores, {doc['machine']['memory_gb']} GB; "
-             f"Python {doc['machine']['python']}.", ""]
+             f"Machine: {m['cores']} cores, {m['memory_gb']} GB memory; Python {m['python']}; "
+             f"measured {doc.get('when', '')}. The machine is shared: timings carry noise from other work.", ""]
     if doc.get("make"):
-        lines += ["| make all | seconds |", "|---|---|"]
-        lines += [f"| {k} | {v['seconds']} |" for k, v in doc["make"].items()]
+        lines += ["## Make", "",
+                  "`make all` on a copy of the shipped synthetic data, writing to a temporary OUT_DIR "
+                  f"(the same targets and work as the default run), with `make -j{m['cores']}`.", "",
+                  "| make all | seconds | exit |", "|---|---|---|"]
+        label = {"full": "full, from clean (prepare, 5 chapters, claims, report)", "noop": "no-op (nothing changed)",
+                 "one_chapter": "one chapter (after touching notebooks/01_reach.ipynb)"}
+        lines += [f"| {label.get(k, k)} | {v['seconds']} | {v['exit']} |" for k, v in doc["make"].items()]
         lines += [""]
     if doc.get("naive"):
-        lines += [f"Naive serial baseline (nbconvert --execute, every notebook in turn): "
-                  f"{doc['naive']['total_seconds']} s; full make all / naive = "
-                  f"{doc.get('full_over_naive')}", ""]
+        n = doc["naive"]
+        lines += ["## Naive serial baseline", "",
+                  "Every notebook in turn with `jupyter nbconvert --execute` (same parameters and processed data; "
+                  "no data preparation, claims or report).", "",
+                  "| notebook | seconds |", "|---|---|"]
+        lines += [f"| {k} | {v['seconds']} |" for k, v in n["per_notebook"].items()]
+        lines += [f"| **total** | **{n['total_seconds']}** |", "",
+                  f"Full `make all` / naive baseline = **{doc.get('full_over_naive')}** "
+                  f"(target at most 0.5).", ""]
     if doc.get("chapters"):
-        lines += ["| notebook | wall s | cells s | kernel + papermill s |", "|---|---|---|---|"]
-        lines += [f"| {r['notebook']} | {r['wall_seconds']} | {r['cells_seconds']} | "
-                  f"{r['kernel_and_papermill_seconds']} |" for r in doc["chapters"]]
+        lines += ["## Chapters (papermill metadata of the full run)", "",
+                  "kernel = kernel start-up; set-up cell = imports and `chapter.setup`; analysis = the other "
+                  "cells (rrlib, models, plots, writing files); other = papermill bookkeeping and shutdown. "
+                  "Two chapters run at once, so times include contention for the cores.", "",
+                  "| notebook | wall s | kernel s | set-up cell s | analysis cells s | other s |",
+                  "|---|---|---|---|---|---|"]
+        lines += [f"| {r['notebook']} | {r['wall_seconds']} | {_fmt(r['kernel_start_seconds'])} | "
+                  f"{r['setup_cell_seconds']} | {r['analysis_cells_seconds']} | {r['other_seconds']} |"
+                  for r in doc["chapters"]]
         lines += [""]
     if doc.get("steps"):
-        lines += ["| step | scale | seconds | peak RSS MB |", "|---|---|---|---|"]
+        lines += ["## rrlib steps by scale", "",
+                  "Scale k = the shipped data replicated k times (identifiers renumbered per copy); each run in a "
+                  "fresh process; seconds = the timed rrlib call only; peak RSS = the whole process "
+                  "(input tables included).", "",
+                  "| step | scale | rows in | seconds | peak RSS MB |", "|---|---|---|---|---|"]
         for r in doc["steps"]:
-            lines.append(f"| {r['step']} | {r['scale']} | {r.get('seconds', 'error')} | "
-                         f"{r.get('peak_rss_mb', '')} |")
-        lines += ["", "| step | time(10x)/time(1x) | time(100x)/time(10x) |", "|---|---|---|"]
+            lines.append(f"| {r['step']} | {r['scale']} | {r.get('rows', '')} | "
+                         f"{r.get('seconds', r.get('error', 'error'))} | {r.get('peak_rss_mb', '')} |")
+        lines += ["", "| step | what | time(10x)/time(1x) | time(100x)/time(10x) |", "|---|---|---|---|"]
         for s, g in doc.get("growth", {}).items():
-            lines.append(f"| {s} | {g.get('10/1')} | {g.get('100/10')} |")
-    return "\n".join(lines) + "\n"
+            lines.append(f"| {s} | {STEP_DOC.get(s, '')} | {_fmt(g.get('10/1'))} | {_fmt(g.get('100/10'))} |")
+        lines += [""]
+    return "\n".join(lines)
+
+
+def machine() -> dict:
+    return {"cores": os.cpu_count(),
+            "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+            "python": sys.version.split()[0]}
 
 
 def main(scales=(1, 10, 100), steps=STEPS, pipeline: bool = True, naive: bool = True) -> int:
-    doc: dict = {"machine": {"cores": os.cpu_count(),
-                             "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-                             "python": sys.version.split()[0]}}
-    if pipeline:
-        doc["make"] = make_timings()
-        doc["chapters"] = chapter_timings(paths.layout().executed_dir)
-    if naive:
-        with tempfile.TemporaryDirectory(prefix="rr-naive-") as d:
-            doc["naive"] = naive_baseline(Path(d))
-        if pipeline:
-            doc["full_over_naive"] = round(doc["make"]["full"]["seconds"] / doc["naive"]["total_seconds"], 3)
+    doc: dict = {"machine": machine(), "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    unknown = [s for s in steps if s not in STEPS]
+    if unknown:
+        print(f"rr bench: unknown steps {unknown}; known: {', '.join(STEPS)}", file=sys.stderr)
+        return 2
+    if pipeline or naive:
+        work = Path(tempfile.mkdtemp(prefix="rr-bench-"))
+        try:
+            data = bench_data_copy(work)
+            out = work / "out"
+            if pipeline:
+                doc["make"] = make_timings(data, out)
+                doc["chapters"] = chapter_timings(out / "notebooks")
+            if naive:
+                if not (out / "processed" / ".prepared.json").exists():
+                    subprocess.run([sys.executable, "-m", "rrlib", "prepare", str(data),
+                                    "--processed", str(out / "processed")], check=True, capture_output=True)
+                doc["naive"] = naive_baseline(out, data, _make_parameters())
+            if pipeline and naive:
+                doc["full_over_naive"] = round(doc["make"]["full"]["seconds"] / doc["naive"]["total_seconds"], 3)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     doc["steps"] = []
     for s in steps:
         for k in scales:
@@ -267,18 +543,9 @@ def main(scales=(1, 10, 100), steps=STEPS, pipeline: bool = True, naive: bool = 
             print(f"[bench] {s} x{k}: {r.get('seconds', r.get('error'))} s, "
                   f"{r.get('peak_rss_mb', '?')} MB", flush=True)
             doc["steps"].append(r)
-    growth = {}
-    for s in steps:
-        t = {r["scale"]: r.get("seconds") for r in doc["steps"] if r["step"] == s}
-        g = {}
-        if t.get(1) and t.get(10):
-            g["10/1"] = round(t[10] / t[1], 2)
-        if t.get(10) and t.get(100):
-            g["100/10"] = round(t[100] / t[10], 2)
-        growth[s] = g
-    doc["growth"] = growth
-    out = paths.ROOT / "reports"
-    write_json(out / "bench.json", doc)
-    atomic_write_text(out / "bench.md", markdown(doc))
+    doc["growth"] = growth(doc["steps"])
+    out_dir = paths.ROOT / "reports"
+    write_json(out_dir / "bench.json", doc)
+    atomic_write_text(out_dir / "bench.md", markdown(doc))
     print(markdown(doc))
     return 0
