@@ -533,21 +533,47 @@ def pupil_years(pupils: pd.DataFrame, exclusions: pd.DataFrame, *, scope: str = 
     (0/1) and, when missing, ``age`` on 31 August before the year (DfE convention). Exclusions
     are matched on pupil and academic year (the census school's year).
     """
-    p = _with_phase(pupils, schools)
-    p = p[_scope_mask(p["phase"], scope)].copy()
+    # one selection (no merge / join of the wide census frame: those copy it several times),
+    # counts matched on integer keys (linear in rows; no per-row Python)
+    if "phase" in pupils.columns:
+        phase = pupils["phase"]
+    elif schools is None:
+        raise ValueError("table has no 'phase' column: pass schools= to attach it")
+    else:
+        sch = schools.drop_duplicates("school_id", keep=False)
+        if len(sch) != len(schools):
+            raise ValueError("schools: school_id is not unique (one phase per school is needed)")
+        phase = pupils["school_id"].map(sch.set_index("school_id")["phase"])
+    keep = _scope_mask(phase, scope).to_numpy(dtype=bool)
     if years is not None:
-        p = p[p["academic_year"].isin(list(years))]
+        keep &= pupils["academic_year"].isin(list(years)).to_numpy(dtype=bool)
+    p = pupils.loc[keep].reset_index(drop=True)
+    if "phase" not in p.columns:
+        p["phase"] = phase.to_numpy()[keep]
     if "age" not in p.columns:
-        start = pd.to_numeric(p["academic_year"].str[:4])
-        p["age"] = start - p["birth_year"] - (p["birth_month"] >= 9).astype(int)
+        codes, uniq = pd.factorize(p["academic_year"])
+        start = pd.to_numeric(pd.Series(uniq, dtype=object).astype(str).str[:4]).to_numpy()[codes]
+        p["age"] = pd.Series(start, index=p.index) - p["birth_year"] - (p["birth_month"] >= 9).astype(int)
     e = exclusions
-    sus = e[e["category"] == "suspension"].groupby(["pupil_id", "academic_year"]).size().rename("suspensions")
-    perm = e[e["category"] == "permanent"].groupby(["pupil_id", "academic_year"]).size().rename("n_perm")
-    p = p.join(sus, on=["pupil_id", "academic_year"]).join(perm, on=["pupil_id", "academic_year"])
-    p["suspensions"] = p["suspensions"].fillna(0).astype(int)
+    n = len(p)
+    pid = pd.factorize(pd.concat([p["pupil_id"], e["pupil_id"]], ignore_index=True))[0]
+    ay, ay_u = pd.factorize(pd.concat([p["academic_year"], e["academic_year"]], ignore_index=True))
+    key = np.where((pid >= 0) & (ay >= 0), pid.astype(np.int64) * max(len(ay_u), 1) + ay, -1)
+    kp, ke = key[:n], key[n:]
+    cat = e["category"].to_numpy()
+
+    def count(category: str) -> np.ndarray:
+        k = ke[(cat == category) & (ke >= 0)]
+        uniq, cnt = np.unique(k, return_counts=True)
+        i = np.searchsorted(uniq, kp)
+        i_ok = np.minimum(i, max(len(uniq) - 1, 0))
+        hit = (i < len(uniq)) & (uniq[i_ok] == kp) if len(uniq) else np.zeros(n, dtype=bool)
+        return np.where(hit, cnt[i_ok] if len(uniq) else 0, 0).astype(int)
+
+    p["suspensions"] = count("suspension")
     p["one_plus"] = (p["suspensions"] > 0).astype(int)
-    p["permanent"] = (p["n_perm"].fillna(0) > 0).astype(int)
-    return p.drop(columns="n_perm").reset_index(drop=True)
+    p["permanent"] = (count("permanent") > 0).astype(int)
+    return p
 
 
 def group_rates(py: pd.DataFrame, groups: dict | None = None, *, outcome: str = "one_plus",
