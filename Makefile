@@ -12,9 +12,9 @@ SHELL := /bin/bash
 .SUFFIXES:
 .SECONDEXPANSION:
 
-# Chapters run in parallel, one job per core, output kept per target.
+# Chapters run in parallel, one job per core; output synchronised per line (progress stays visible).
 NPROC := $(shell nproc 2>/dev/null || echo 2)
-MAKEFLAGS += --jobs=$(NPROC) --output-sync=target --no-print-directory
+MAKEFLAGS += --jobs=$(NPROC) --output-sync=line --no-print-directory
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
