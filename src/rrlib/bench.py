@@ -2,11 +2,11 @@
 
 Writes ``reports/bench.json`` and ``reports/bench.md`` with
 
-* the Make pipeline: a full ``make all`` from a clean state (environment installed), a no-op
-  ``make all``, and a one-chapter rebuild after touching one notebook. So that the benchmark never
-  deletes the shared working tree's outputs (``data/processed``, ``reports``, ``figures``), these
-  runs read a byte-identical copy of the shipped synthetic folder (MANIFEST included) and write to
-  a temporary ``OUT_DIR``: the same targets, the same work, another place;
+* the Make pipeline: a full ``make all`` from a clean checkout (environment installed), a no-op
+  ``make all``, and a one-chapter rebuild after touching one notebook (``make -W``). They run in a
+  snapshot of the committed tree (``git archive HEAD`` in a temporary folder, sharing ``.venv``):
+  several engineers edit the working tree while the benchmark runs, and the benchmark's
+  ``make clean`` must not delete their outputs. Everything else below runs in that snapshot too;
 * per chapter (from the executed notebooks' papermill metadata): wall time of the papermill run,
   kernel start-up (papermill start to the first cell), the set-up cell (imports of pandas,
   matplotlib, rrlib and ``chapter.setup``), the analysis cells (rrlib calls, plotting, figure and
@@ -25,6 +25,9 @@ Writes ``reports/bench.json`` and ``reports/bench.md`` with
   ``jupyter nbconvert --execute`` (same parameters as the Make run, injected with papermill's
   ``parameterize_notebook``; same processed data), and the ratio of our full run to it. The
   baseline does not prepare the data, check claims or build the report; our full run does.
+
+Steps are stopped (and reported as such) past :data:`STEP_TIMEOUT` seconds or when their resident
+memory would pass what is free on the shared machine (at most :data:`MEMORY_CAP`).
 """
 from __future__ import annotations
 
@@ -264,7 +267,7 @@ def _available_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def run_step(name: str, k: int, timeout: float = STEP_TIMEOUT) -> dict:
+def run_step(name: str, k: int, timeout: float = STEP_TIMEOUT, env: dict | None = None) -> dict:
     """Run one step at scale ``k`` in a fresh process: seconds, rows and peak resident memory.
 
     A watchdog stops the process when it would take more memory than is free (less
@@ -277,7 +280,7 @@ def run_step(name: str, k: int, timeout: float = STEP_TIMEOUT) -> dict:
     limit = min(_available_bytes() - MEMORY_HEADROOM, MEMORY_CAP)
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "OMP_NUM_THREADS": "1",
+                            text=True, env={**(env or os.environ), "OMP_NUM_THREADS": "1",
                                             "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"})
     stopped = {}
 
@@ -332,55 +335,64 @@ def _clean_env(**extra) -> dict:
     return env
 
 
-def _timed(cmd: list[str], **kw) -> tuple[float, subprocess.CompletedProcess]:
+def _timed(cmd: list[str], cwd: Path, **kw) -> tuple[float, subprocess.CompletedProcess]:
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=paths.ROOT, **kw)
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, **kw)
     return time.perf_counter() - t0, proc
 
 
-def bench_data_copy(where: Path) -> Path:
-    """A byte-identical copy of the shipped synthetic folder (so the benchmark's ``make clean`` and
-    ``rr prepare`` never touch the working tree's ``data/processed``)."""
-    dst = where / "synthetic"
-    shutil.copytree(paths.DEFAULT_DATA_DIR, dst)
-    return dst
+def snapshot(where: Path) -> Path:
+    """A clean checkout of the committed tree (``git archive HEAD``) in ``where/tree``, sharing the
+    installed environment (``.venv`` linked; ``PYTHONPATH`` makes its rrlib the snapshot's). The
+    working tree is shared by engineers who edit notebooks and modules while the benchmark runs: a
+    snapshot keeps the measured pipeline fixed, and the benchmark's ``make clean`` away from
+    everyone's outputs."""
+    tree = where / "tree"
+    tree.mkdir(parents=True)
+    arch = subprocess.run(["git", "-C", str(paths.ROOT), "archive", "--format=tar", "HEAD"],
+                          capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=arch, check=True)
+    (tree / ".venv").symlink_to(paths.ROOT / ".venv")
+    return tree
 
 
-def make_timings(data_dir: Path, out_dir: Path, chapter_to_touch: str = "01_reach.ipynb") -> dict:
-    """``make all`` from clean, again (nothing to do), and after touching one notebook (``make -W``).
-    Also records whether ``make -n all`` has nothing left to do afterwards."""
+def _make_cmd(tree: Path) -> list[str]:
+    # -o: the shared environment is installed; never rerun its set-up from the snapshot
+    return ["make", "-s", "-C", str(tree), "-o", ".venv/.installed"]
+
+
+def make_timings(tree: Path, env: dict, chapter_to_touch: str = "01_reach.ipynb") -> dict:
+    """``make all`` from clean, again (nothing to do), and after touching one notebook (``make -W``,
+    as if just edited). Also records whether ``make -n all`` has nothing left to do afterwards."""
     out = {}
-    env = _clean_env()
-    make = ["make", "-s", f"DATA_DIR={data_dir}", f"OUT_DIR={out_dir}"]
-    proc = subprocess.run(make + ["clean"], cwd=paths.ROOT, capture_output=True, text=True, env=env)
+    make = _make_cmd(tree)
+    proc = subprocess.run(make + ["clean"], capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"make clean failed: {proc.stderr[-1000:]}")
     for label, touch in (("full", None), ("noop", None), ("one_chapter", chapter_to_touch)):
-        # "touching" the notebook: ``make -W FILE`` treats FILE as just modified without changing
-        # the shared working tree's file (every later ``make all`` would rerun that chapter)
         what = (["-W", f"notebooks/{touch}"] if touch else []) + ["all"]
         start = time.time()
-        secs, proc = _timed(make + what, env=env)
+        secs, proc = _timed(make + what, cwd=tree, env=env)
         out[label] = {"seconds": round(secs, 2), "exit": proc.returncode}
         if label == "full" and proc.returncode == 0:
-            out[label]["phases"] = phases(start, out_dir)
-        if label == "one_chapter":
-            dry = subprocess.run(make + ["-n", "all"], cwd=paths.ROOT, capture_output=True, text=True, env=env)
-            out[label]["after_nothing_to_do"] = dry.stdout.strip() == ""
+            out[label]["phases"] = phases(start, tree / "data" / "processed", tree / "reports")
+        if label != "full":
+            dry = subprocess.run(make + ["-n", "all"], capture_output=True, text=True, env=env)
+            out[label]["nothing_left_to_do"] = dry.stdout.strip() == ""
         print(f"[bench] make all ({label}): {secs:.1f} s (exit {proc.returncode})", flush=True)
         if proc.returncode != 0:
             out[label]["stderr_tail"] = proc.stderr[-2000:]
     return out
 
 
-def phases(start: float, out_dir: Path) -> dict:
+def phases(start: float, processed_dir: Path, out_dir: Path) -> dict:
     """Phases of a full run from its outputs' modification times (each phase waits for the one
-    before): prepare (to the processed stamp), chapters (to the last executed notebook), claims,
-    report."""
+    before): prepare (verify-data and prepare, to the processed stamp), chapters (to the last
+    executed notebook), claims, report."""
     def mtime(p: Path):
         return p.stat().st_mtime if p.exists() else None
 
-    stamp = mtime(out_dir / "processed" / ".prepared.json")
+    stamp = mtime(processed_dir / ".prepared.json")
     nbs = [mtime(p) for p in (out_dir / "notebooks").glob("[0-9][0-9]_*.ipynb")]
     last_nb = max(nbs) if nbs else None
     claims = mtime(out_dir / "claims.json")
@@ -429,30 +441,33 @@ def chapter_timings(executed_dir: Path) -> list[dict]:
     return rows
 
 
-def naive_baseline(out_dir: Path, data_dir: Path, parameters: dict[str, dict] | None = None) -> dict:
+def naive_baseline(tree: Path, env: dict, work: Path, parameters: dict[str, dict] | None = None) -> dict:
     """Each notebook executed in turn with ``jupyter nbconvert --execute`` (no Make, no parallelism).
 
-    Each notebook gets the parameters the Make run gives it (``parameters[name]``), injected with
-    papermill's ``parameterize_notebook`` into a copy first (untimed), so both do the same work.
+    Each notebook gets the parameters the Make run gives it (data and output folders, and
+    ``parameters[name]``), injected with papermill's ``parameterize_notebook`` into a copy first
+    (untimed), so both do the same work on the same processed data.
     """
-    import nbformat
+    from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
+    import nbformat
+
+    from .runner import kernel_env
 
     times = {}
-    env = _clean_env(RR_OUT_DIR=out_dir, RR_DATA_DIR=data_dir)
-    from .runner import kernel_env
-    env.update(kernel_env())
+    env = {**env, **kernel_env(), "MATPLOTLIBRC": str(tree / "src" / "rrlib" / "matplotlibrc")}
     jupyter = str(Path(sys.executable).with_name("jupyter"))
-    src_dir = out_dir / "naive-in"
+    src_dir, out_dir = work / "naive-in", work / "naive-out"
     src_dir.mkdir(parents=True, exist_ok=True)
-    for nb in sorted(paths.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")):
-        doc = nbformat.read(nb, as_version=4)
-        params = {"data_dir": str(data_dir), "out_dir": str(out_dir), **((parameters or {}).get(nb.stem, {}))}
+    for nb in sorted((tree / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        doc = load_notebook_node(str(nb))
+        params = {"data_dir": str(tree / "data" / "raw" / "synthetic"), "out_dir": str(tree / "reports"),
+                  **((parameters or {}).get(nb.stem, {}))}
         doc = parameterize_notebook(doc, params, report_mode=False)
-        nbformat.write(doc, src_dir / nb.name)
+        nbformat.write(doc, str(src_dir / nb.name))
         secs, proc = _timed([jupyter, "nbconvert", "--to", "notebook", "--execute",
-                             "--ExecutePreprocessor.timeout=1800", "--output-dir", str(out_dir / "naive-out"),
-                             str(src_dir / nb.name)], env=env)
+                             "--ExecutePreprocessor.timeout=1800", "--output-dir", str(out_dir),
+                             str(src_dir / nb.name)], cwd=tree, env=env)
         times[nb.name] = {"seconds": round(secs, 2), "exit": proc.returncode}
         if proc.returncode != 0:
             times[nb.name]["stderr_tail"] = proc.stderr[-1500:]
@@ -485,8 +500,8 @@ def markdown(doc: dict) -> str:
              f"measured {doc.get('when', '')}. The machine is shared: timings carry noise from other work.", ""]
     if doc.get("make"):
         lines += ["## Make", "",
-                  "`make all` on a copy of the shipped synthetic data, writing to a temporary OUT_DIR "
-                  f"(the same targets and work as the default run), with `make -j{m['cores']}`.", "",
+                  f"`make all` in a clean checkout of commit {doc.get('commit', '?')[:10]} (git archive, "
+                  f"sharing the installed .venv), default data and layout, `make -j{m['cores']}`.", "",
                   "| make all | seconds | exit |", "|---|---|---|"]
         label = {"full": "full, from clean (prepare, 5 chapters, claims, report)", "noop": "no-op (nothing changed)",
                  "one_chapter": "one chapter (make -W notebooks/01_reach.ipynb: as if just edited)"}
@@ -545,33 +560,37 @@ def main(scales=(1, 10, 100), steps=STEPS, pipeline: bool = True, naive: bool = 
     if unknown:
         print(f"rr bench: unknown steps {unknown}; known: {', '.join(STEPS)}", file=sys.stderr)
         return 2
-    if pipeline or naive:
-        work = Path(tempfile.mkdtemp(prefix="rr-bench-"))
-        try:
-            data = bench_data_copy(work)
-            out = work / "out"
-            if pipeline:
-                doc["make"] = make_timings(data, out)
-                doc["chapters"] = chapter_timings(out / "notebooks")
-            if naive:
-                if not (out / "processed" / ".prepared.json").exists():
-                    subprocess.run([sys.executable, "-m", "rrlib", "prepare", str(data),
-                                    "--processed", str(out / "processed")], check=True, capture_output=True)
-                doc["naive"] = naive_baseline(out, data, _make_parameters())
-            if pipeline and naive:
-                doc["full_over_naive"] = round(doc["make"]["full"]["seconds"] / doc["naive"]["total_seconds"], 3)
-        finally:
-            if os.environ.get("RR_BENCH_KEEP"):
-                print(f"[bench] kept {work} (RR_BENCH_KEEP)", flush=True)
-            else:
-                shutil.rmtree(work, ignore_errors=True)
-    doc["steps"] = []
-    for s in steps:
-        for k in scales:
-            r = run_step(s, k)
-            print(f"[bench] {s} x{k}: {r.get('seconds', r.get('error'))} s, "
-                  f"{r.get('peak_rss_mb', '?')} MB", flush=True)
-            doc["steps"].append(r)
+    work = Path(tempfile.mkdtemp(prefix="rr-bench-"))
+    try:
+        tree = snapshot(work)
+        doc["commit"] = subprocess.run(["git", "-C", str(paths.ROOT), "rev-parse", "HEAD"],
+                                       capture_output=True, text=True).stdout.strip()
+        env = _clean_env(PYTHONPATH=str(tree / "src"))
+        step_env = env  # the steps import the snapshot's rrlib and read its data too
+        if pipeline:
+            doc["make"] = make_timings(tree, env)
+            doc["chapters"] = chapter_timings(tree / "reports" / "notebooks")
+        if naive:
+            if not (tree / "data" / "processed" / ".prepared.json").exists():
+                subprocess.run(_make_cmd(tree) + ["data"], check=True, capture_output=True, env=env)
+            doc["naive"] = naive_baseline(tree, env, work, _make_parameters())
+        if pipeline and naive:
+            doc["full_over_naive"] = round(doc["make"]["full"]["seconds"] / doc["naive"]["total_seconds"], 3)
+        if set(steps) & {"exclusion_rates", "dsr", "kaplan_meier"} and \
+                not (tree / "data" / "processed" / ".prepared.json").exists():
+            subprocess.run(_make_cmd(tree) + ["data"], check=True, capture_output=True, env=env)
+        doc["steps"] = []
+        for s in steps:
+            for k in scales:
+                r = run_step(s, k, env=step_env)
+                print(f"[bench] {s} x{k}: {r.get('seconds', r.get('error'))} s, "
+                      f"{r.get('peak_rss_mb', '?')} MB", flush=True)
+                doc["steps"].append(r)
+    finally:
+        if os.environ.get("RR_BENCH_KEEP"):
+            print(f"[bench] kept {work} (RR_BENCH_KEEP)", flush=True)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
     doc["growth"] = growth(doc["steps"])
     out_dir = paths.ROOT / "reports"
     write_json(out_dir / "bench.json", doc)
