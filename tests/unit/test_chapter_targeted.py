@@ -61,9 +61,40 @@ def test_referral_and_age_tables_equal_direct_counts():
     c = T.cohort(_interventions(), _pupils(), start="2016-11-01", end="2019-08-31")
     t = T.referrals_table(c).set_index("school_year")
     assert t.loc["2016/17", "total"] == 2 and t.loc["2016/17", "girls"] == 1
-    assert t["total"].sum() == c["person_id"].nunique()
+    assert t.drop(index="Total")["total"].sum() == c["person_id"].nunique()
     a = T.age_table(c).set_index("age_at_referral")
-    assert a["total"].sum() == 4
+    assert a.drop(index="Total")["total"].sum() == 4
+
+
+def test_count_tables_have_total_rows_that_equal_direct_counts():
+    from rrlib import disclosure
+
+    c = T.cohort(_interventions(), _pupils(), start="2016-11-01", end="2019-08-31", cutoff="2020-08-31")
+    people = c.drop_duplicates("person_id")  # P1..P4, one episode each here: 1 girl, 3 boys
+    for tab, label_col in ((T.referrals_table(c), "school_year"), (T.age_table(c), "age_at_referral")):
+        assert tab[label_col].iloc[-1] == "Total" and (tab[label_col] == "Total").sum() == 1
+        tot = tab.iloc[-1]
+        assert (tot["girls"], tot["boys"], tot["total"]) == (1, 3, 4) == (
+            int((people["sex"] == "F").sum()), int((people["sex"] == "M").sum()), len(people))
+        body = tab.iloc[:-1]
+        for col in ("girls", "boys", "total"):
+            assert tot[col] == body[col].sum()
+        assert (tab["total"] == tab["girls"] + tab["boys"]).all()
+        assert list(tab[label_col].iloc[:-1]) == list(T.referrals_table(c, total=False)["school_year"]
+                                                      if label_col == "school_year"
+                                                      else T.age_table(c, total=False)["age_at_referral"])
+    s = T.support_length_table(c).set_index("length")["episodes"]
+    # ended by the cut-off: EP1 181 days (5.9 months), EP2 and EP4 365 days (11.99 months each)
+    assert s["Total"] == int(c["ended"].sum()) == 3 == s.drop(index="Total").sum()
+    assert s["0-6 months"] == 1 and s["6-12 months"] == 2 and s["12-18 months"] == 0
+    with pytest.raises(ValueError, match="outside the bins"):
+        T.support_length_table(c, bins=(0, 6, 11))
+    # the declared relations protect a suppressed cell: 2016/17 girls = 1 is not recoverable
+    pub, rec = disclosure.apply(T.referrals_table(c), counts=["girls", "boys", "total"], id_cols=["school_year"],
+                                totals={"columns": {"total": ["girls", "boys"]}, "row": ("school_year", "Total")})
+    assert rec["n_primary"] > 0 and rec["n_secondary"] > 0
+    assert not disclosure.check(pub, "dfe", counts=["girls", "boys", "total"],
+                                totals={"columns": {"total": ["girls", "boys"]}, "row": ("school_year", "Total")})
 
 
 def test_recomputed_cohort_changes_with_the_data():
@@ -121,6 +152,11 @@ def test_band_share_in_20_and_movement():
     m = T.sdq_band_movement(p, ["total"]).iloc[0]
     # total bands: 24 vh -> 17 slightly raised (down); 18 high -> 15 slightly raised (down); others same
     assert (m["moved_down"], m["same_band"], m["moved_up"]) == (2, 3, 0)
+    # the totals relations stated in the docstrings hold
+    mv = T.sdq_band_movement(p)
+    assert (mv["n"] == mv["moved_down"] + mv["same_band"] + mv["moved_up"]).all()
+    ct = T.sdq_change_table(p)
+    assert (ct["n"] == ct["n_decreased"] + ct["n_same"] + ct["n_increased"]).all()
 
 
 def test_decrease_summary_by_hand():
@@ -171,6 +207,53 @@ def test_goals_window_per_person_domain_and_change():
     assert m.loc["goals with reliable improvement (%)", "estimate"] == pytest.approx(60)
     bd = T.goal_change_by_domain(g).set_index("domain")
     assert bd.loc["Coping", "mean_change"] == pytest.approx(3) and bd.loc["Coping", "n"] == 3
+    # the "All goals" row: every rated goal, its mean and interval those of the per-goal summary row
+    assert list(bd.index) == [*T.DOMAINS, "All goals"]
+    allg = bd.loc["All goals"]
+    assert allg["n"] == 5 == bd.drop(index="All goals")["n"].sum()
+    assert allg["reliable_improvement"] == 3 == bd.drop(index="All goals")["reliable_improvement"].sum()
+    for a, b in (("mean_change", "estimate"), ("lower", "lower"), ("upper", "upper")):
+        assert allg[a] == pytest.approx(m.loc["mean change per goal", b])
+    assert list(T.goal_change_by_domain(g, total=False)["domain"]) == list(T.DOMAINS)
+
+
+def test_goal_reliable_change_threshold_is_honoured():
+    g = T.goals_in_window(_goals(), ["back_on_track"], "2017-03-01", "2020-06-30")
+    # add each goal's mirror image (first and last swapped), so deterioration is tested too; the stored
+    # reliable_* flags are wrong for the mirrors on purpose: the functions must recompute from `change`
+    g = pd.concat([g, g.assign(goal_id=g["goal_id"] + "b", first=g["last"], last=g["first"],
+                               change=lambda d: d["last"] - d["first"])], ignore_index=True)
+    changes = g["change"].to_numpy()  # 4, 2, 0, 3, 3, -4, -2, 0, -3, -3
+    n = len(changes)
+    imp, det = "goals with reliable improvement (%)", "goals with reliable deterioration (%)"
+    default = T.goal_change_summary(g).set_index("measure")
+    assert default.loc[imp, "count"] == int((changes >= 2.45).sum()) == 3
+    assert default.loc[det, "count"] == int((changes <= -2.45).sum()) == 3
+    # ratings are whole numbers, so a threshold of 3 classifies exactly as 2.45 does
+    three = T.goal_change_summary(g, threshold=3).set_index("measure")
+    assert three.loc[imp, "estimate"] == pytest.approx(100 * (changes >= 3).sum() / n) == pytest.approx(30)
+    assert three.loc[imp, "estimate"] == pytest.approx(default.loc[imp, "estimate"])
+    # thresholds that do change the classification: 2 (changes of 2 become reliable) and 3.5
+    for thr, up, down in ((2, 4, 4), (3.5, 1, 1)):
+        t = T.goal_change_summary(g, threshold=thr).set_index("measure")
+        assert t.loc[imp, "count"] == int((changes >= thr).sum()) == up
+        assert t.loc[det, "count"] == int((changes <= -thr).sum()) == down
+        assert t.loc[imp, "estimate"] == pytest.approx(100 * up / n)
+        assert t.loc[imp, "estimate"] != pytest.approx(three.loc[imp, "estimate"])
+        bd = T.goal_change_by_domain(g, threshold=thr).set_index("domain")
+        for d in [*T.DOMAINS, "All goals"]:
+            v = g["change"] if d == "All goals" else g.loc[g["domain"] == d, "change"]
+            assert bd.loc[d, "reliable_improvement"] == int((v >= thr).sum())
+    # a change between 2.45 and 3 (possible only with non-integer ratings) separates the two thresholds
+    h = g.assign(change=np.where(g["goal_id"] == g["goal_id"].iloc[1], 2.5, g["change"]))
+    x = h["change"].to_numpy()
+    s245 = T.goal_change_summary(h).set_index("measure").loc[imp, "estimate"]
+    s3 = T.goal_change_summary(h, threshold=3).set_index("measure").loc[imp, "estimate"]
+    assert s245 == pytest.approx(100 * (x >= 2.45).sum() / n) == pytest.approx(40)
+    assert s3 == pytest.approx(100 * (x >= 3).sum() / n) == pytest.approx(30)
+    assert T.goal_change_by_domain(h, threshold=3).set_index("domain").loc["Coping", "reliable_improvement"] == 2
+    with pytest.raises(ValueError, match="positive"):
+        T.goal_change_summary(g, threshold=0)
 
 
 def test_attendance_and_exclusion_windows_by_hand():
@@ -216,3 +299,8 @@ def test_plots_return_figures():
     assert T.plot_sdq_pairs(_pairs()).axes
     g = _goals()
     assert T.plot_goal_change(T.goal_change_by_domain(g), T.goal_change_summary(g)).axes
+    fig = T.plot_goal_change(T.goal_change_by_domain(g, threshold=3), T.goal_change_summary(g, threshold=3),
+                             threshold=3)
+    ax = fig.axes[0]
+    assert not any("All goals" in t.get_text() for t in ax.get_yticklabels())  # the total row is not a section
+    assert any(t.get_text() == "reliable change (3)" for t in ax.texts)

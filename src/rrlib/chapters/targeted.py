@@ -18,7 +18,15 @@ Definitions (the published figures they reproduce are in brackets):
   mean-score reading is impossible). "Difficulties decreased by about 14%": share whose total
   difficulties fell, and the mean relative fall among them; impact likewise.
 * **Goals** (A16, A17): goals set in the goals window; change = last rating - first rating
-  (Law & Jacob 2015); reliable change at 2.45 points (Edbrooke-Childs et al. 2015).
+  (Law & Jacob 2015); reliable change at :data:`rrlib.instruments.gbo.RELIABLE_CHANGE` (2.45)
+  points (Edbrooke-Childs et al. 2015) by default. ``rr prepare`` scores the processed
+  ``goal_change`` table at that default; the goal functions here take ``threshold=`` and
+  recompute reliable change from the ``change`` column, so another threshold is honoured.
+
+Totals relations: every count table states in its docstring the linear relations between its
+cells (row totals, total rows). Notebooks declare exactly those to
+``ch.publish(..., totals=...)`` (:class:`rrlib.disclosure.Totals`) so secondary suppression
+leaves no suppressed cell recoverable from the totals.
 * **Education** (A18, A19): young people whose education data was requested
   (``education_data_consent``) and whose support ended by the cut-off. Attendance (DfE
   definition: sessions attended / possible sessions) in the school term containing the
@@ -34,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from .. import stats
+from ..instruments import gbo
 
 DAYS_PER_MONTH = 30.4375
 SDQ_SCALES = ("emotion", "conduct", "hyper", "peer", "total", "impact")
@@ -43,6 +52,8 @@ SDQ_LABELS = {"emotion": "Emotional symptoms", "conduct": "Conduct problems (beh
 SDQ_MAX = {"emotion": 10, "conduct": 10, "hyper": 10, "peer": 10, "total": 40, "impact": 10, "prosoc": 10}
 BAND_ORDER = ["close to average", "slightly raised", "high", "very high"]
 DOMAINS = ("Basics", "Belonging", "Learning", "Coping", "Core Self")
+TOTAL = "Total"          # label of the total row of referrals_table, age_table, support_length_table
+ALL_GOALS = "All goals"  # label of the total row of goal_change_by_domain
 SOURCE = "Source: HeadStart Blackpool case records linked to the school census (rrlib; synthetic unless stated)."
 
 
@@ -154,32 +165,68 @@ def taking_part(c: pd.DataFrame, start, end) -> pd.DataFrame:
     return c[on]
 
 
-def referrals_table(c: pd.DataFrame) -> pd.DataFrame:
-    """Young people by school year of (first) referral and sex, with totals (counts)."""
-    people = first_referrals(c)
-    t = pd.crosstab(people["academic_year"], people["sex"]).reindex(columns=["F", "M"], fill_value=0)
+def _with_total_row(t: pd.DataFrame, label_col: str, label: str = TOTAL) -> pd.DataFrame:
+    """``t`` with a last row labelled ``label`` in ``label_col`` holding the sum of every other column."""
+    out = t.astype({label_col: object})
+    total = {c: (label if c == label_col else int(out[c].sum())) for c in out.columns}
+    out = pd.concat([out, pd.DataFrame([total], columns=out.columns)], ignore_index=True)
+    return out.astype({c: "int64" for c in out.columns if c != label_col})
+
+
+def _sex_table(people: pd.DataFrame, by: str, name: str, total: bool) -> pd.DataFrame:
+    t = pd.crosstab(people[by], people["sex"]).reindex(columns=["F", "M"], fill_value=0)
     t = t.rename(columns={"F": "girls", "M": "boys"})
+    t.columns.name = None
     t["total"] = t.sum(axis=1)
-    t.index.name = "school_year"
-    return t.reset_index()
+    t.index.name = name
+    t = t.reset_index()
+    return _with_total_row(t, name) if total else t
 
 
-def age_table(c: pd.DataFrame) -> pd.DataFrame:
-    """Young people by age at referral and sex (counts)."""
-    people = first_referrals(c)
-    t = pd.crosstab(people["age_at_referral"], people["sex"]).reindex(columns=["F", "M"], fill_value=0)
-    t = t.rename(columns={"F": "girls", "M": "boys"})
-    t["total"] = t.sum(axis=1)
-    t.index.name = "age_at_referral"
-    return t.reset_index()
+def referrals_table(c: pd.DataFrame, total: bool = True) -> pd.DataFrame:
+    """Young people by school year of (first) referral and sex (counts), with a total row.
+
+    Columns ``school_year``, ``girls``, ``boys``, ``total``; the last row (``school_year`` =
+    :data:`TOTAL`, "Total") sums the year rows (left out with ``total=False``).
+    Totals relations: ``total = girls + boys`` in every row, and the Total row = sum of the
+    other rows in every count column. Declare them as
+    ``totals={"columns": {"total": ["girls", "boys"]}, "row": ("school_year", "Total")}``.
+    """
+    return _sex_table(first_referrals(c), "academic_year", "school_year", total)
 
 
-def support_length_table(c: pd.DataFrame, bins: Sequence[float] = (0, 6, 12, 18, 24, 31)) -> pd.DataFrame:
-    """Ended episodes by length of support (months, intervals closed on the left)."""
+def age_table(c: pd.DataFrame, total: bool = True) -> pd.DataFrame:
+    """Young people by age at referral (whole years) and sex (counts), with a total row.
+
+    Columns ``age_at_referral`` (the ages, then the label :data:`TOTAL`, "Total", so the
+    column holds objects), ``girls``, ``boys``, ``total`` (total row left out with
+    ``total=False``). Totals relations: ``total = girls + boys`` in every row, and the Total
+    row = sum of the age rows in every count column. Declare them as
+    ``totals={"columns": {"total": ["girls", "boys"]}, "row": ("age_at_referral", "Total")}``.
+    """
+    return _sex_table(first_referrals(c), "age_at_referral", "age_at_referral", total)
+
+
+def support_length_table(c: pd.DataFrame, bins: Sequence[float] = (0, 6, 12, 18, 24, 31),
+                         total: bool = True) -> pd.DataFrame:
+    """Ended episodes by length of support (months, intervals closed on the left), with a total row.
+
+    Columns ``length`` (``"0-6 months"`` ...; then :data:`TOTAL`, "Total") and ``episodes``.
+    The Total row is the sum of the length rows: ended episodes whose length falls in the bins
+    (raises ``ValueError`` if an ended episode falls outside them, so the total is every ended
+    episode). Totals relation: Total row = sum of the other rows; declare it as
+    ``totals={"row": ("length", "Total")}``.
+    """
     m = c.loc[c["ended"], "support_months"]
     labels = [f"{int(a)}-{int(b)} months" for a, b in zip(bins[:-1], bins[1:])]
     cat = pd.cut(m, bins=list(bins), right=False, labels=labels)
-    return cat.value_counts(sort=False).rename_axis("length").reset_index(name="episodes")
+    outside = cat.isna() & m.notna()
+    if outside.any():
+        raise ValueError(f"support_length_table: {int(outside.sum())} ended episode(s) outside the bins "
+                         f"{list(bins)} (first: {m[outside].round(1).head(3).tolist()} months); widen the bins")
+    t = cat.value_counts(sort=False).rename_axis("length").reset_index(name="episodes")
+    t["length"] = t["length"].astype(str)
+    return _with_total_row(t, "length") if total else t
 
 
 # --------------------------------------------------------------------------- SDQ (A15)
@@ -220,6 +267,11 @@ def sdq_change_table(pairs: pd.DataFrame, scales: Sequence[str] = SDQ_SCALES,
     Pairs with the scale missing at either time are dropped (``n`` per scale). Methods:
     :func:`rrlib.stats.paired_t`, :func:`rrlib.stats.wilcoxon_signed_rank`,
     :func:`rrlib.stats.hedges_g_paired`.
+
+    Totals relation: ``n = n_decreased + n_same + n_increased`` in every row (no total row:
+    the scales are not disjoint groups). Declare it as
+    ``totals={"columns": {"n": ["n_decreased", "n_same", "n_increased"]}}``; the means,
+    intervals and effect sizes are derived from ``n``.
     """
     rows = []
     for k in scales:
@@ -299,7 +351,12 @@ def sdq_decrease_summary(pairs: pd.DataFrame, scale: str = "total", confidence: 
 
 
 def sdq_band_movement(pairs: pd.DataFrame, scales: Sequence[str] = SDQ_SCALES) -> pd.DataFrame:
-    """Per scale, how many young people moved to a lower band, stayed, or moved to a higher band."""
+    """Per scale, how many young people moved to a lower band, stayed, or moved to a higher band.
+
+    Self-report four bands (sdqinfo.org). Totals relation: ``n = moved_down + same_band +
+    moved_up`` in every row (no total row: the scales are not disjoint groups). Declare it as
+    ``totals={"columns": {"n": ["moved_down", "same_band", "moved_up"]}}``.
+    """
     rows = []
     for k in scales:
         b, a = pairs[f"{k}_before"], pairs[f"{k}_after"]
@@ -375,14 +432,41 @@ def goals_by_domain(g: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values("goals", ascending=False, kind="mergesort").reset_index(drop=True)
 
 
-def goal_change_summary(g: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+def _check_threshold(threshold: float) -> float:
+    threshold = float(threshold)
+    if not np.isfinite(threshold) or threshold <= 0:
+        raise ValueError(f"reliable change threshold must be a positive number, got {threshold!r}")
+    return threshold
+
+
+def reliable_change(change: pd.Series | np.ndarray, threshold: float = gbo.RELIABLE_CHANGE
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Reliable improvement (change >= threshold) and deterioration (change <= -threshold) per goal.
+
+    The rule of :func:`rrlib.instruments.gbo.change` (Edbrooke-Childs et al. 2015), recomputed
+    from the change column so a threshold other than the one ``rr prepare`` scored with is
+    honoured; missing change gives False for both.
+    """
+    t = _check_threshold(threshold)
+    v = np.asarray(change, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return (v >= t), (v <= -t)
+
+
+def goal_change_summary(g: pd.DataFrame, confidence: float = 0.95,
+                        threshold: float = gbo.RELIABLE_CHANGE) -> pd.DataFrame:
     """First-to-last change over goals rated at least twice, and per young person.
 
     Rows: ``per goal`` (mean change, Student's t CI, ``rrlib.stats.mean_ci``), ``per young
     person`` (mean of each young person's mean change), and the shares of goals with reliable
-    improvement / deterioration (2.45 points; Wilson intervals), in percent. Paired t test of
-    last against first rating per goal for the p-value.
+    improvement / deterioration (change of at least ``threshold`` points up / down, default
+    :data:`rrlib.instruments.gbo.RELIABLE_CHANGE` = 2.45, Edbrooke-Childs et al. 2015; Wilson
+    intervals), in percent, with their ``count``. Reliable change is recomputed from the
+    ``change`` column with ``threshold`` (:func:`reliable_change`), not read from the processed
+    flags (scored at the default). Paired t test of last against first rating per goal for the
+    p-value. Totals relation: none inside the table (``count`` of each share is out of ``n``).
     """
+    threshold = _check_threshold(threshold)
     r = g[g["change"].notna()]
     rows = []
     n = len(r)
@@ -395,10 +479,11 @@ def goal_change_summary(g: pd.DataFrame, confidence: float = 0.95) -> pd.DataFra
         m = stats.mean_ci(per.to_numpy(float), confidence=confidence)
         rows.append({"measure": "mean change per young person", "n": int(per.size), **_ci_row(m),
                      "p_value": np.nan})
-    for col, lab in (("reliable_improvement", "goals with reliable improvement (%)"),
-                     ("reliable_deterioration", "goals with reliable deterioration (%)")):
+    improved, deteriorated = reliable_change(r["change"], threshold)
+    for flags, lab in ((improved, "goals with reliable improvement (%)"),
+                       (deteriorated, "goals with reliable deterioration (%)")):
         if n:
-            x = int(r[col].astype(bool).sum())
+            x = int(flags.sum())
             ci = stats.proportion_ci(x, n, confidence=confidence)
             rows.append({"measure": lab, "n": n, "estimate": 100 * float(ci.value),
                          "lower": 100 * float(ci.lower), "upper": 100 * float(ci.upper),
@@ -406,19 +491,37 @@ def goal_change_summary(g: pd.DataFrame, confidence: float = 0.95) -> pd.DataFra
     return pd.DataFrame(rows)
 
 
-def goal_change_by_domain(g: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
-    """Mean first-to-last change per Resilience Framework section (Student's t CI), goals rated twice."""
+def goal_change_by_domain(g: pd.DataFrame, confidence: float = 0.95,
+                          threshold: float = gbo.RELIABLE_CHANGE, total: bool = True) -> pd.DataFrame:
+    """Mean first-to-last change per Resilience Framework section, goals rated at least twice.
+
+    One row per section of :data:`DOMAINS` (``n`` goals, ``mean_change`` with a Student's t CI,
+    ``reliable_improvement``: goals whose change is at least ``threshold`` points, default
+    :data:`rrlib.instruments.gbo.RELIABLE_CHANGE`, recomputed from ``change``), then an
+    :data:`ALL_GOALS` ("All goals") row over every goal rated twice (left out with
+    ``total=False``); its mean and interval equal the per-goal row of
+    :func:`goal_change_summary`. Totals relation: the All goals row = sum of the section rows
+    in ``n`` and ``reliable_improvement``; declare it as
+    ``totals={"row": ("domain", "All goals")}`` (mean and limits are derived from ``n``).
+    """
+    threshold = _check_threshold(threshold)
     r = g[g["change"].notna()]
+    unknown = sorted(set(r["domain"]) - set(DOMAINS))
+    if unknown:
+        raise ValueError(f"goal_change_by_domain: column 'domain' has values outside {list(DOMAINS)}: {unknown}")
+    groups = [(d, r.loc[r["domain"] == d, "change"].to_numpy(float)) for d in DOMAINS]
+    if total:
+        groups.append((ALL_GOALS, r["change"].to_numpy(float)))
     rows = []
-    for d in DOMAINS:
-        v = r.loc[r["domain"] == d, "change"].to_numpy(float)
+    for d, v in groups:
+        improved = int(reliable_change(v, threshold)[0].sum())
         if len(v) >= 2:
             m = stats.mean_ci(v, confidence=confidence)
             rows.append({"domain": d, "n": len(v), "mean_change": float(m.value), "lower": float(m.lower),
-                         "upper": float(m.upper), "reliable_improvement": int((v >= 2.45).sum())})
+                         "upper": float(m.upper), "reliable_improvement": improved})
         else:
             rows.append({"domain": d, "n": len(v), "mean_change": float(v.mean()) if len(v) else np.nan,
-                         "lower": np.nan, "upper": np.nan, "reliable_improvement": int((v >= 2.45).sum())})
+                         "lower": np.nan, "upper": np.nan, "reliable_improvement": improved})
     return pd.DataFrame(rows)
 
 
@@ -533,7 +636,7 @@ def plot_referrals(c: pd.DataFrame, title: str = "Back on Track: young people re
     """Stacked bars of young people by school year of referral and sex."""
     import matplotlib.pyplot as plt
 
-    t = referrals_table(c)
+    t = referrals_table(c, total=False)
     fig, ax = plt.subplots(figsize=(7, 3.8))
     ax.bar(t["school_year"], t["girls"], label="girls", color="#7b3294")
     ax.bar(t["school_year"], t["boys"], bottom=t["girls"], label="boys", color="#008837")
@@ -578,11 +681,19 @@ def plot_sdq_pairs(pairs: pd.DataFrame, scales: Sequence[str] = SDQ_SCALES,
 
 
 def plot_goal_change(by_domain: pd.DataFrame, overall: pd.DataFrame | None = None,
-                     title: str = "Goal Based Outcomes: change from first to last rating, by section"):
-    """Mean change (points, 0-10 scale) per Resilience Framework section with 95% intervals."""
+                     title: str = "Goal Based Outcomes: change from first to last rating, by section",
+                     threshold: float = gbo.RELIABLE_CHANGE):
+    """Mean change (points, 0-10 scale) per Resilience Framework section with its interval.
+
+    ``by_domain`` from :func:`goal_change_by_domain` (its All goals row is not drawn as a
+    section); ``overall`` from :func:`goal_change_summary` (dashed line: mean change per goal);
+    dotted line at the reliable-change ``threshold`` (default
+    :data:`rrlib.instruments.gbo.RELIABLE_CHANGE`; pass the one the tables used).
+    """
     import matplotlib.pyplot as plt
 
-    d = by_domain[by_domain["n"] > 0].reset_index(drop=True)
+    threshold = _check_threshold(threshold)
+    d = by_domain[(by_domain["n"] > 0) & (by_domain["domain"] != ALL_GOALS)].reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(7, 3.6))
     y = np.arange(len(d))
     ax.errorbar(d["mean_change"], y, xerr=[d["mean_change"] - d["lower"], d["upper"] - d["mean_change"]],
@@ -593,8 +704,9 @@ def plot_goal_change(by_domain: pd.DataFrame, overall: pd.DataFrame | None = Non
         if len(row):
             ax.axvline(float(row["estimate"].iloc[0]), color="0.4", ls="--", lw=1, label="all goals")
             ax.legend(frameon=False, loc="lower right")
-    ax.axvline(2.45, color="#d7191c", ls=":", lw=1)
-    ax.text(2.5, -0.45, "reliable change (2.45)", color="#d7191c", fontsize=7, va="center")
+    ax.axvline(threshold, color="#d7191c", ls=":", lw=1)
+    ax.text(threshold + 0.05, -0.45, f"reliable change ({threshold:g})", color="#d7191c", fontsize=7,
+            va="center")
     ax.set_ylim(-0.7, len(d) - 0.5)
     ax.axvline(0, color="black", lw=0.6)
     ax.set_xlabel("mean change in goal rating (points; 95% CI, Student's t)")

@@ -251,8 +251,11 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
       sdqinfo.org scoring, via :func:`rrlib.instruments.sdq.score`) and their self-report
       four-band categories as text (``sdq_total_band`` ...; :func:`rrlib.instruments.sdq.band`).
     * ``goal_change``: per goal its person, episode, programme and domain, set date, the number
-      of ratings, first and last rating and dates, change and reliable change (2.45 points,
-      Edbrooke-Childs et al. 2015; :func:`rrlib.instruments.gbo.change`).
+      of ratings, first and last rating and dates, change and reliable change at the default
+      threshold :data:`rrlib.instruments.gbo.RELIABLE_CHANGE` (2.45 points, Edbrooke-Childs et
+      al. 2015; :func:`rrlib.instruments.gbo.change`). The processed flags are always at that
+      default; an analysis with another threshold recomputes them from ``change`` (the goal
+      functions of :mod:`rrlib.chapters.targeted` take ``threshold=``).
     """
     from ..instruments import gbo, sdq
 
@@ -278,7 +281,7 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         raise DataValidationError([Problem(
             "goal_ratings.csv.gz", "foreign key goal_id -> goals.goal_id", "goal_id",
             _bad_rows(bad, long["goal_id"]), count=int(bad.sum()))])
-    ch = gbo.change(long[["person_id", "goal_id", "rating_date", "rating"]])
+    ch = gbo.change(long[["person_id", "goal_id", "rating_date", "rating"]], threshold=gbo.RELIABLE_CHANGE)
     meta = goals[["goal_id", "episode_id", "domain", "set_date"]].copy()
     meta["programme"] = meta["episode_id"].map(prog)
     goal_change = meta.merge(ch, on="goal_id", how="left", validate="one_to_one")
