@@ -16,20 +16,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..instruments import sdq as _sdq
+
 from ..data.targeted import (DOMAINS, PROGRAMMES, RESILIENCE_COACH_PROGRAMMES, SDQ_IMPACT,
                              SDQ_ITEMS)
 
 DAYS_PER_MONTH = 30.4375
 SCALES = ("emotion", "conduct", "hyper", "peer")
-#: items of each scale in the official order (same as rrlib.instruments.sdq.SCALES)
-SCALE_ITEMS = {
-    "emotion": (3, 8, 13, 16, 24),
-    "conduct": (5, 7, 12, 18, 22),
-    "hyper": (2, 10, 15, 21, 25),
-    "peer": (6, 11, 14, 19, 23),
-    "prosoc": (1, 4, 9, 17, 20),
-}
-REVERSED = (7, 11, 14, 21, 25)
+#: items of each scale in the official order, and the reverse-scored items (from the scoring module)
+SCALE_ITEMS = _sdq.SCALES
+REVERSED = _sdq.REVERSED
 #: lower bound of the self-report "high" band (sdqinfo.org four bands)
 HIGH_FROM = {"emotion": 6, "conduct": 5, "hyper": 7, "peer": 4, "total": 18, "impact": 2}
 

@@ -30,6 +30,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..instruments import sdq as _sdq
+
 from . import SynthContext, load_params
 
 TABLE = "wmf_survey"
@@ -42,15 +44,9 @@ except ImportError:  # pragma: no cover - before rrlib.instruments lands
         "participation_community", "peer_support", "self_esteem", "empathy", "problem_solving",
         "goals_aspirations")}
 
-SDQ_SCALES = {
-    "emotion": (3, 8, 13, 16, 24),
-    "conduct": (5, 7, 12, 18, 22),
-    "hyper": (2, 10, 15, 21, 25),
-    "peer": (6, 11, 14, 19, 23),
-    "prosoc": (1, 4, 9, 17, 20),
-}
-SDQ_REVERSED = (7, 11, 14, 21, 25)
-IMPACT_ITEMS = ["sdq_distres", "sdq_imphome", "sdq_impfrie", "sdq_impclas", "sdq_impleis"]
+SDQ_SCALES = _sdq.SCALES
+SDQ_REVERSED = _sdq.REVERSED
+IMPACT_ITEMS = list(_sdq.IMPACT_ITEMS)
 SEX_CODES = np.array(["M", "F", None], dtype=object)  # code 2 = missing (other / not stated)
 
 
