@@ -618,8 +618,10 @@ def rates_by_age(py: pd.DataFrame, *, ages: Sequence[int] = range(4, 17), confid
     permanent exclusions: Byars/exact; one-or-more: Wilson), long format like :func:`town_rates`
     with ``year`` replaced by ``age``.
     """
-    d = py[py["age"].isin(list(ages))]
-    g = d.groupby("age").agg(headcount=("pupil_id", "size"), suspension=("suspensions", "sum"),
+    # only the four columns it needs (filtering the whole pupil-year frame copies every column)
+    d = py[["age", "suspensions", "one_plus", "permanent"]]
+    d = d[d["age"].isin(list(ages))]
+    g = d.groupby("age").agg(headcount=("age", "size"), suspension=("suspensions", "sum"),
                              one_plus=("one_plus", "sum"), permanent=("permanent", "sum"))
     frames = [_rate_frame(g.index.to_numpy(), m, g[m].to_numpy(), g["headcount"].to_numpy(), confidence)
               for m in MEASURES]
