@@ -155,9 +155,16 @@ def academic_year_check():
 
 def id_check(prefix: str, digits: int | None = None):
     """Identifier with a prefix and digits (``P0000123``); ``digits`` = minimum number of digits."""
+    pattern = rf"^{prefix}\d{{{digits},}}$" if digits else rf"^{prefix}\d+$"
+    return matches_check(pattern)
+
+
+def matches_check(pattern: str):
+    """Text matching the regular expression ``pattern`` (``re.match``: anchored at the start),
+    like ``pa.Check.str_matches`` (same name, pattern and message) but tested on the distinct
+    values only: ids, codes and date-times repeat, so long tables cost a few regex calls."""
     import pandera.pandas as pa
 
-    pattern = rf"^{prefix}\d{{{digits},}}$" if digits else rf"^{prefix}\d+$"
     return pa.Check(lambda s: on_uniques(s, lambda u: u.astype(str).str.match(pattern).fillna(False)),
                     name="str_matches", statistics={"pattern": pattern},
                     error=f"str_matches('{pattern}')")

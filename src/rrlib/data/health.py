@@ -32,7 +32,7 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
-from . import Table
+from . import Table, matches_check
 
 AREAS = ("Blackpool", "Fylde", "Wyre", "Other")
 SEXES = ("F", "M")
@@ -68,11 +68,11 @@ def _valid_datetime(s: pd.Series) -> pd.Series:
 
 ED_SCHEMA = pa.DataFrameSchema(
     {
-        "attendance_id": pa.Column(str, pa.Check.str_matches(r"^E\d{7}$"), unique=True),
-        "person_id": pa.Column(str, pa.Check.str_matches(PERSON_RE)),
-        "arrival_datetime": pa.Column(str, [pa.Check.str_matches(DATETIME_RE),
+        "attendance_id": pa.Column(str, matches_check(r"^E\d{7}$"), unique=True),
+        "person_id": pa.Column(str, matches_check(PERSON_RE)),
+        "arrival_datetime": pa.Column(str, [matches_check(DATETIME_RE),
                                             pa.Check(_valid_datetime, name="valid date-time")]),
-        "financial_year": pa.Column(str, pa.Check.str_matches(FY_RE)),
+        "financial_year": pa.Column(str, matches_check(FY_RE)),
         "age": pa.Column(int, pa.Check.in_range(10, 24)),
         "sex": pa.Column(str, pa.Check.isin(SEXES)),
         "area": pa.Column(str, pa.Check.isin(AREAS)),
@@ -86,16 +86,16 @@ ED_SCHEMA = pa.DataFrameSchema(
 
 ADM_SCHEMA = pa.DataFrameSchema(
     {
-        "admission_id": pa.Column(str, pa.Check.str_matches(r"^A\d{7}$"), unique=True),
-        "person_id": pa.Column(str, pa.Check.str_matches(PERSON_RE)),
+        "admission_id": pa.Column(str, matches_check(r"^A\d{7}$"), unique=True),
+        "person_id": pa.Column(str, matches_check(PERSON_RE)),
         "admission_date": pa.Column("datetime64[ns]"),
         "discharge_date": pa.Column("datetime64[ns]"),
-        "financial_year": pa.Column(str, pa.Check.str_matches(FY_RE)),
+        "financial_year": pa.Column(str, matches_check(FY_RE)),
         "age": pa.Column(int, pa.Check.in_range(10, 24)),
         "sex": pa.Column(str, pa.Check.isin(SEXES)),
         "area": pa.Column(str, pa.Check.isin(AREAS)),
         "admission_method": pa.Column(str, pa.Check.isin(ADMISSION_METHODS)),
-        "cause_code": pa.Column(str, pa.Check.str_matches(r"^[V-Y]\d{2}$"), nullable=True),
+        "cause_code": pa.Column(str, matches_check(r"^[V-Y]\d{2}$"), nullable=True),
         "self_harm": pa.Column(bool),
     },
     checks=[
@@ -123,12 +123,12 @@ def _end_after_referral(df: pd.DataFrame) -> pd.Series:
 
 SUPPORT_SCHEMA = pa.DataFrameSchema(
     {
-        "support_id": pa.Column(str, pa.Check.str_matches(r"^SH\d{5}$"), unique=True),
-        "person_id": pa.Column(str, pa.Check.str_matches(r"^P\d{7}$")),
-        "index_attendance_id": pa.Column(str, pa.Check.str_matches(r"^E\d{7}$")),
-        "referral_datetime": pa.Column(str, [pa.Check.str_matches(DATETIME_RE),
+        "support_id": pa.Column(str, matches_check(r"^SH\d{5}$"), unique=True),
+        "person_id": pa.Column(str, matches_check(r"^P\d{7}$")),
+        "index_attendance_id": pa.Column(str, matches_check(r"^E\d{7}$")),
+        "referral_datetime": pa.Column(str, [matches_check(DATETIME_RE),
                                              pa.Check(_valid_datetime, name="valid date-time")]),
-        "first_contact_datetime": pa.Column(str, [pa.Check.str_matches(DATETIME_RE),
+        "first_contact_datetime": pa.Column(str, [matches_check(DATETIME_RE),
                                                   pa.Check(_valid_datetime, name="valid date-time")],
                                             nullable=True),
         "end_date": pa.Column("datetime64[ns]", nullable=True),

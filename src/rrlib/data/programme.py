@@ -28,7 +28,7 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
-from . import Table
+from . import Table, matches_check
 
 #: Projects of the monitoring log, with their strand.
 PROJECTS = {
@@ -83,14 +83,14 @@ def _id_matches_role(df: pd.DataFrame) -> pd.Series:
 
 ACTIVITIES_SCHEMA = pa.DataFrameSchema(
     {
-        "activity_id": pa.Column(str, pa.Check.str_matches(ACTIVITY_RE), unique=True),
+        "activity_id": pa.Column(str, matches_check(ACTIVITY_RE), unique=True),
         "project": pa.Column(str, pa.Check.isin(list(PROJECTS))),
         "strand": pa.Column(str, pa.Check.isin(list(STRANDS))),
         "format": pa.Column(str, pa.Check.isin(list(FORMATS))),
         "activity_date": pa.Column("datetime64[ns]",
                                    pa.Check.in_range(FIRST_DATE, LAST_DATE)),
         "setting": pa.Column(str, pa.Check.isin(list(SETTINGS))),
-        "school_id": pa.Column(str, pa.Check.str_matches(SCHOOL_RE), nullable=True),
+        "school_id": pa.Column(str, matches_check(SCHOOL_RE), nullable=True),
     },
     checks=[
         pa.Check(_strand_matches, name="strand is the project's strand"),
@@ -101,8 +101,8 @@ ACTIVITIES_SCHEMA = pa.DataFrameSchema(
 
 ATTENDANCE_SCHEMA = pa.DataFrameSchema(
     {
-        "activity_id": pa.Column(str, pa.Check.str_matches(ACTIVITY_RE)),
-        "person_id": pa.Column(str, pa.Check.str_matches(r"^(P\d{7}|A\d{6})$")),
+        "activity_id": pa.Column(str, matches_check(ACTIVITY_RE)),
+        "person_id": pa.Column(str, matches_check(r"^(P\d{7}|A\d{6})$")),
         "role": pa.Column(str, pa.Check.isin(list(ROLES))),
         "attended": pa.Column(bool),
     },

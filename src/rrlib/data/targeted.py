@@ -28,7 +28,7 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
-from . import Table
+from . import Table, matches_check
 
 PROGRAMMES = {
     "back_on_track": ("Back on Track: up to two years of one-to-one Resilient Therapy with a Resilience "
@@ -76,8 +76,8 @@ _in_window = pa.Check.in_range(FIRST_DATE, LAST_DATE)
 
 INTERVENTIONS_SCHEMA = pa.DataFrameSchema(
     {
-        "episode_id": pa.Column(str, pa.Check.str_matches(EPISODE_RE), unique=True),
-        "person_id": pa.Column(str, pa.Check.str_matches(PUPIL_RE)),
+        "episode_id": pa.Column(str, matches_check(EPISODE_RE), unique=True),
+        "person_id": pa.Column(str, matches_check(PUPIL_RE)),
         "programme": pa.Column(str, pa.Check.isin(list(PROGRAMMES))),
         "referral_date": pa.Column("datetime64[ns]", _in_window),
         "start_date": pa.Column("datetime64[ns]", _in_window, nullable=True),
@@ -97,9 +97,9 @@ _sdq_cols.update({c: pa.Column("Int64", pa.Check.isin([0, 1, 2, 3]), nullable=Tr
 
 SDQ_SCHEMA = pa.DataFrameSchema(
     {
-        "assessment_id": pa.Column(str, pa.Check.str_matches(ASSESSMENT_RE), unique=True),
-        "person_id": pa.Column(str, pa.Check.str_matches(PUPIL_RE)),
-        "episode_id": pa.Column(str, pa.Check.str_matches(EPISODE_RE)),
+        "assessment_id": pa.Column(str, matches_check(ASSESSMENT_RE), unique=True),
+        "person_id": pa.Column(str, matches_check(PUPIL_RE)),
+        "episode_id": pa.Column(str, matches_check(EPISODE_RE)),
         "assessment_date": pa.Column("datetime64[ns]", _in_window),
         "timepoint": pa.Column(str, pa.Check.isin(list(TIMEPOINTS))),
         **_sdq_cols,
@@ -109,9 +109,9 @@ SDQ_SCHEMA = pa.DataFrameSchema(
 
 GOALS_SCHEMA = pa.DataFrameSchema(
     {
-        "goal_id": pa.Column(str, pa.Check.str_matches(GOAL_RE), unique=True),
-        "person_id": pa.Column(str, pa.Check.str_matches(PUPIL_RE)),
-        "episode_id": pa.Column(str, pa.Check.str_matches(EPISODE_RE)),
+        "goal_id": pa.Column(str, matches_check(GOAL_RE), unique=True),
+        "person_id": pa.Column(str, matches_check(PUPIL_RE)),
+        "episode_id": pa.Column(str, matches_check(EPISODE_RE)),
         "domain": pa.Column(str, pa.Check.isin(list(DOMAINS))),
         "set_date": pa.Column("datetime64[ns]", _in_window),
     },
@@ -120,7 +120,7 @@ GOALS_SCHEMA = pa.DataFrameSchema(
 
 GOAL_RATINGS_SCHEMA = pa.DataFrameSchema(
     {
-        "goal_id": pa.Column(str, pa.Check.str_matches(GOAL_RE)),
+        "goal_id": pa.Column(str, matches_check(GOAL_RE)),
         "rating_date": pa.Column("datetime64[ns]", _in_window),
         "rating": pa.Column("int64", pa.Check.in_range(0, 10)),
     },
