@@ -6,6 +6,7 @@ Every problem is reported with the file, the column, the rule and the first offe
 """
 from __future__ import annotations
 
+import codecs
 import copy
 import gzip
 import io
@@ -125,7 +126,26 @@ def find_file(data_dir: str | Path, name: str) -> Path | None:
     return found[0] if found else None
 
 
-def _decode(path: Path) -> tuple[str | None, list[Problem]]:
+#: Bytes decoded at a time when checking that a file is UTF-8 (the text itself is not kept).
+_UTF8_BLOCK = 1 << 24
+
+
+def _is_utf8(raw: bytes) -> bool:
+    """Whether ``raw`` is valid UTF-8, without holding the decoded text (checked block by block)."""
+    if raw.isascii():
+        return True
+    dec = codecs.getincrementaldecoder("utf-8")("strict")
+    mv = memoryview(raw)
+    try:
+        for i in range(0, len(raw), _UTF8_BLOCK):
+            dec.decode(mv[i: i + _UTF8_BLOCK], final=i + _UTF8_BLOCK >= len(raw))
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _decode(path: Path) -> tuple[bytes | None, list[Problem]]:
+    """The file's bytes (gunzipped, byte-order mark removed), checked to be strict UTF-8."""
     raw = path.read_bytes()
     fname = path.name
     if path.suffix == ".gz":
@@ -133,12 +153,15 @@ def _decode(path: Path) -> tuple[str | None, list[Problem]]:
             raw = gzip.decompress(raw)
         except (OSError, EOFError, zlib.error) as exc:
             return None, [Problem(fname, "gzip format", detail=f"not a readable gzip file ({exc})")]
-    if not raw.strip():
+    if not raw or raw.isspace():
         return None, [Problem(fname, "not empty", detail="the file is empty (no header, no rows)")]
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
+    if _is_utf8(raw):
+        return raw, []
     try:
-        return raw.decode("utf-8", errors="strict"), []
+        raw.decode("utf-8", errors="strict")
+        return raw, []  # pragma: no cover - _is_utf8 said otherwise
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         bad = raw[exc.start: exc.start + 4]
@@ -153,9 +176,10 @@ def _dtype_name(col) -> str:
     return str(getattr(col, "dtype", "") or "")
 
 
-def _bad_rows(mask: np.ndarray, values: pd.Series) -> list[tuple[int, object]]:
+def _bad_rows(mask: np.ndarray, values: pd.Series, offset: int = 0) -> list[tuple[int, object]]:
+    """(line, value) of the first offending rows; ``offset`` = data rows before ``values``."""
     idx = np.flatnonzero(mask)[:MAX_ROWS_SHOWN]
-    return [(int(i) + 2, values.iloc[i]) for i in idx]
+    return [(int(i) + 2 + offset, values.iloc[i]) for i in idx]
 
 
 def _parse_uniques(uniq: pd.Series, kind: str):
@@ -181,10 +205,11 @@ def _parse_uniques(uniq: pd.Series, kind: str):
 _INT_DTYPES = ("int64", "int32", "int16", "int8", "Int64", "Int32", "Int16", "Int8")
 
 
-def _parse_column(s: pd.Series, col, fname: str, name: str, is_date: bool):
+def _parse_column(s: pd.Series, col, fname: str, name: str, is_date: bool, offset: int = 0):
     """Parse one text column to the schema's type. Returns (series, problems).
 
     Works on the column's distinct values (fast for ids, codes, years, dates, counts).
+    ``s`` may be one chunk of the file: ``offset`` = data rows before it (for line numbers).
     """
     dt = _dtype_name(col)
     if is_date or dt.startswith("datetime64"):
@@ -205,7 +230,7 @@ def _parse_column(s: pd.Series, col, fname: str, name: str, is_date: bool):
     ok[present] = ok_u[codes[present]]
     bad = present & ~ok
     if bad.any():
-        problems.append(Problem(fname, rule, name, _bad_rows(bad, s), int(bad.sum())))
+        problems.append(Problem(fname, rule, name, _bad_rows(bad, s, offset), int(bad.sum())))
     good = present & ok
     missing = ~present
     nullable = bool(getattr(col, "nullable", False))
@@ -230,7 +255,7 @@ def _parse_column(s: pd.Series, col, fname: str, name: str, is_date: bool):
     if strict and not nullable:
         if missing.any():
             problems.append(Problem(fname, "not_nullable (no missing values)", name,
-                                    _bad_rows(missing, s), int(missing.sum())))
+                                    _bad_rows(missing, s, offset), int(missing.sum())))
         elif not bad.any():
             out = pd.Series(arr.astype(dt), index=s.index)
     return out, problems
@@ -249,19 +274,34 @@ def _read(data_dir: Path, t: Table) -> tuple[pd.DataFrame | None, list[Problem],
                               detail=f"missing: expected {t.name}.csv.gz or {t.name}.csv in {data_dir}")], \
             f"{t.name}.csv.gz"
     fname = path.name
-    text, problems = _decode(path)
-    if text is None:
+    raw, problems = _decode(path)
+    if raw is None:
         return None, problems, fname
+    # Parsed in chunks of about _CHUNK_CELLS cells: only one chunk's cells are ever held as
+    # Python strings; each chunk is typed (numbers, dates, booleans) before the next is read.
+    ncols = raw[: raw.find(b"\n")].count(b",") + 1
     try:
-        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
-                         skip_blank_lines=True)
+        reader = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False, na_values=[""],
+                             skip_blank_lines=True, encoding="utf-8",
+                             chunksize=max(1000, _CHUNK_CELLS // max(ncols, 1)))
+        with reader:
+            out, problems = _read_chunks(reader, t, fname)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         return None, [Problem(fname, "CSV format", detail=str(exc).strip())], fname
-    header = [str(c) for c in df.columns]
+    return out, problems, fname
+
+
+_NULLABLE = {"int64": "Int64", "bool": "boolean"}
+#: Cells parsed at a time (see :func:`_read`).
+_CHUNK_CELLS = 4_000_000
+
+
+def _header_problems(header: list[str], t: Table, fname: str) -> list[Problem]:
     expected = t.column_names
     dups = sorted({re.sub(r"\.\d+$", "", c) for c in header if re.search(r"\.\d+$", c)} & set(expected))
     missing = [c for c in expected if c not in header]
     extra = [c for c in header if c not in expected and re.sub(r"\.\d+$", "", c) not in dups]
+    problems = []
     for c in missing:
         problems.append(Problem(fname, "column present", c,
                                 detail=f"missing column; the header has: {', '.join(header)}"))
@@ -270,18 +310,51 @@ def _read(data_dir: Path, t: Table) -> tuple[pd.DataFrame | None, list[Problem],
                                 detail=f"column not in the data contract (expected: {', '.join(expected)})"))
     for c in dups:
         problems.append(Problem(fname, "column names unique", c, detail="column appears more than once"))
-    if len(df) == 0:
+    return problems
+
+
+def _read_chunks(reader, t: Table, fname: str) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """Type a file chunk by chunk. Problems of a column are merged over the chunks (first
+    offending rows, total count), in the order one pass over the whole file gives them."""
+    expected = t.column_names
+    cols = t.schema.columns
+    first = next(iter(reader))
+    problems = _header_problems([str(c) for c in first.columns], t, fname)
+    if len(first) == 0:
         problems.append(Problem(fname, "not empty", detail="the file has a header but no data rows"))
     if problems:
-        return None, problems, fname
-    df = df[expected].reset_index(drop=True)
-    cols = t.schema.columns
-    parsed = {}
+        for _ in reader:  # a malformed row further down is reported instead, as before
+            pass
+        return None, problems
+    parts: dict[str, list[pd.Series]] = {c: [] for c in expected}
+    found: dict[str, dict[str, Problem]] = {c: {} for c in expected}
+    offset = 0
+    chunk = first
+    while chunk is not None:
+        for c in expected:
+            series, p = _parse_column(chunk[c], cols[c], fname, c, c in t.dates, offset)
+            if series.dtype == object:  # text: its own array, not a view holding the chunk
+                series = pd.Series(np.array(series.to_numpy(), dtype=object))
+            parts[c].append(series.reset_index(drop=True))
+            for q in p:
+                have = found[c].get(q.rule)
+                if have is None:
+                    found[c][q.rule] = q
+                else:
+                    have.rows = (have.rows + q.rows)[:MAX_ROWS_SHOWN]
+                    have.count = (have.count or 0) + (q.count or 0)
+        offset += len(chunk)
+        del chunk
+        chunk = next(reader, None)
+    data = {}
     for c in expected:
-        parsed[c], p = _parse_column(df[c], cols[c], fname, c, c in t.dates)
-        problems += p
-    out = pd.DataFrame(parsed, index=df.index)
-    return out, problems, fname
+        ps = parts.pop(c)
+        if len({str(x.dtype) for x in ps}) > 1:  # some chunks had missing or bad values
+            ps = [x.astype(_NULLABLE.get(str(x.dtype), x.dtype)) for x in ps]
+        data[c] = ps[0] if len(ps) == 1 else pd.concat(ps, ignore_index=True)
+        # one pass over the whole file reports the type rule before the missing-value rule
+        problems += sorted(found[c].values(), key=lambda q: q.rule.startswith("not_nullable"))
+    return pd.DataFrame(data), problems
 
 
 def read_raw(data_dir: str | Path, table: str | Table) -> pd.DataFrame:
