@@ -205,59 +205,81 @@ def _parse_uniques(uniq: pd.Series, kind: str):
 _INT_DTYPES = ("int64", "int32", "int16", "int8", "Int64", "Int32", "Int16", "Int8")
 
 
+def _kind(col, is_date: bool) -> tuple[str | None, str | None]:
+    """How a column's text is parsed and the rule named when it cannot be (None: kept as text)."""
+    dt = _dtype_name(col)
+    if is_date or dt.startswith("datetime64"):
+        return "date", "type date (ISO YYYY-MM-DD)"
+    if dt in _INT_DTYPES:
+        return "int", "type integer"
+    if dt in ("float64", "float32"):
+        return "float", "type number"
+    if dt in ("bool", "boolean"):
+        return "bool", "type boolean (true/false)"
+    return None, None  # text (str / object / string) and anything else: pandera checks it
+
+
 def _parse_column(s: pd.Series, col, fname: str, name: str, is_date: bool, offset: int = 0):
     """Parse one text column to the schema's type. Returns (series, problems).
 
     Works on the column's distinct values (fast for ids, codes, years, dates, counts).
     ``s`` may be one chunk of the file: ``offset`` = data rows before it (for line numbers).
     """
-    dt = _dtype_name(col)
-    if is_date or dt.startswith("datetime64"):
-        kind, rule = "date", "type date (ISO YYYY-MM-DD)"
-    elif dt in _INT_DTYPES:
-        kind, rule = "int", "type integer"
-    elif dt in ("float64", "float32"):
-        kind, rule = "float", "type number"
-    elif dt in ("bool", "boolean"):
-        kind, rule = "bool", "type boolean (true/false)"
-    else:  # text (str / object / string) and anything else: keep the text, pandera checks it
+    kind, _ = _kind(col, is_date)
+    if kind is None:
         return s, []
-    problems: list[Problem] = []
     codes, uniq = pd.factorize(s, use_na_sentinel=True)
-    vals, ok_u = _parse_uniques(pd.Series(uniq, dtype=object), kind)
+    out, problems = _parse_codes(codes, pd.Series(uniq, dtype=object), col, fname, name, is_date,
+                                 offset, lambda i: s.iloc[i])
+    return out.set_axis(s.index), problems
+
+
+def _parse_codes(codes: np.ndarray, uniq: pd.Series, col, fname: str, name: str, is_date: bool,
+                 offset: int, text_of: Callable[[int], object]):
+    """:func:`_parse_column` on a factorized column: ``codes`` index the distinct texts ``uniq``
+    (-1 = missing); ``text_of(i)`` is row ``i``'s text (for the message)."""
+    kind, rule = _kind(col, is_date)
+    dt = _dtype_name(col)
+    n = len(codes)
+
+    def rows(mask):
+        return [(int(i) + 2 + offset, text_of(int(i))) for i in np.flatnonzero(mask)[:MAX_ROWS_SHOWN]]
+
+    problems: list[Problem] = []
+    vals, ok_u = _parse_uniques(uniq, kind)
     present = codes >= 0
-    ok = np.zeros(len(s), dtype=bool)
+    ok = np.zeros(n, dtype=bool)
     ok[present] = ok_u[codes[present]]
     bad = present & ~ok
     if bad.any():
-        problems.append(Problem(fname, rule, name, _bad_rows(bad, s, offset), int(bad.sum())))
+        problems.append(Problem(fname, rule, name, rows(bad), int(bad.sum())))
     good = present & ok
     missing = ~present
     nullable = bool(getattr(col, "nullable", False))
     if kind == "date":
-        out = np.full(len(s), np.datetime64("NaT"), dtype="datetime64[ns]")
+        out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
         out[good] = vals.astype("datetime64[ns]")[codes[good]]
-        return pd.Series(out, index=s.index), problems
+        return pd.Series(out), problems
     if kind == "float":
-        out = np.full(len(s), np.nan)
+        out = np.full(n, np.nan)
         out[good] = vals.astype(float)[codes[good]]
-        return pd.Series(out, index=s.index, dtype=dt), problems
+        return pd.Series(out, dtype=dt), problems
     if kind == "int":
-        arr = np.zeros(len(s), dtype="int64")
+        arr = np.zeros(n, dtype="int64")
         arr[good] = vals[codes[good]].astype("int64") if good.any() else 0
-        out = pd.Series(pd.arrays.IntegerArray(arr, ~good), index=s.index)
+        out = pd.Series(pd.arrays.IntegerArray(arr, ~good))
         strict = dt[0] == "i"
     else:
-        arr = np.zeros(len(s), dtype=bool)
+        arr = np.zeros(n, dtype=bool)
         arr[good] = np.asarray(vals, dtype=bool)[codes[good]]
-        out = pd.Series(pd.arrays.BooleanArray(arr, ~good), index=s.index)
+        out = pd.Series(pd.arrays.BooleanArray(arr, ~good))
         strict = dt == "bool"
     if strict and not nullable:
         if missing.any():
             problems.append(Problem(fname, "not_nullable (no missing values)", name,
-                                    _bad_rows(missing, s, offset), int(missing.sum())))
+                                    rows(missing), int(missing.sum())))
         elif not bad.any():
-            out = pd.Series(arr.astype(dt), index=s.index)
+            out = pd.Series(arr.astype(dt))
     return out, problems
 
 
@@ -277,6 +299,9 @@ def _read(data_dir: Path, t: Table) -> tuple[pd.DataFrame | None, list[Problem],
     raw, problems = _decode(path)
     if raw is None:
         return None, problems, fname
+    fast = _read_arrow(raw, t, fname)
+    if fast is not None:
+        return fast[0], fast[1], fname
     # Parsed in chunks of about _CHUNK_CELLS cells: only one chunk's cells are ever held as
     # Python strings; each chunk is typed (numbers, dates, booleans) before the next is read.
     ncols = raw[: raw.find(b"\n")].count(b",") + 1
@@ -292,6 +317,88 @@ def _read(data_dir: Path, t: Table) -> tuple[pd.DataFrame | None, list[Problem],
 
 
 _NULLABLE = {"int64": "Int64", "bool": "boolean"}
+#: Bytes of CSV the fast reader parses at a time.
+_ARROW_BLOCK = 1 << 24
+
+
+def _read_arrow(raw: bytes, t: Table, fname: str) -> tuple[pd.DataFrame, list[Problem]] | None:
+    """The fast path of :func:`_read` for plain files: pyarrow's CSV reader, every column read as
+    text, block by block; each block's columns are dictionary-encoded in Arrow and only their
+    distinct texts are parsed (the same :func:`_parse_uniques` rules), so number, date and
+    boolean cells never become Python strings, and text columns share one string per distinct
+    value. Returns None when the file is not plain: a header that is not exactly the schema's
+    columns, no data rows, or anything pyarrow refuses (ragged or short rows, quotes, line
+    breaks in values); the pandas reader then reads the file and names the problem as before.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    expected = t.column_names
+    cols = t.schema.columns
+    try:
+        reader = pacsv.open_csv(
+            pa.BufferReader(raw),
+            read_options=pacsv.ReadOptions(block_size=_ARROW_BLOCK, use_threads=False),
+            parse_options=pacsv.ParseOptions(delimiter=",", quote_char='"', double_quote=True,
+                                             escape_char=False, newlines_in_values=False,
+                                             ignore_empty_lines=True),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in expected}, null_values=[""],
+                strings_can_be_null=True, quoted_strings_can_be_null=True, check_utf8=True))
+        names = reader.schema.names
+        if len(names) != len(expected) or set(names) != set(expected) or \
+                any(reader.schema.field(c).type != pa.string() for c in expected):
+            return None
+        pos = {c: names.index(c) for c in expected}
+        parts: dict[str, list] = {c: [] for c in expected}
+        found: dict[str, dict[str, Problem]] = {c: {} for c in expected}
+        offset = 0
+        for batch in reader:
+            n = batch.num_rows
+            if n == 0:
+                continue
+            for c in expected:
+                enc = pc.dictionary_encode(batch.column(pos[c]))
+                codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+                uniq = np.asarray(enc.dictionary.to_pylist(), dtype=object)
+                kind, _ = _kind(cols[c], c in t.dates)
+                if kind is None:  # text: one Python string per distinct value
+                    series = pd.Series(np.append(uniq, np.nan).astype(object)[codes], dtype=object)
+                    p = []
+                else:
+                    def text_of(i, codes=codes, uniq=uniq):
+                        return uniq[codes[i]] if codes[i] >= 0 else np.nan
+                    series, p = _parse_codes(codes, pd.Series(uniq, dtype=object), cols[c], fname, c,
+                                             c in t.dates, offset, text_of)
+                parts[c].append(series)
+                for q in p:
+                    have = found[c].get(q.rule)
+                    if have is None:
+                        found[c][q.rule] = q
+                    else:
+                        have.rows = (have.rows + q.rows)[:MAX_ROWS_SHOWN]
+                        have.count = (have.count or 0) + (q.count or 0)
+            offset += n
+    except (pa.ArrowException, ValueError):
+        return None
+    if offset == 0:
+        return None
+    return _assemble(parts, found, expected)
+
+
+def _assemble(parts: dict[str, list], found: dict[str, dict[str, Problem]], expected: list[str]):
+    """Concatenate the typed chunks of every column; problems in column order, for each column
+    the type rule before the missing-value rule (as one pass over the whole file gives them)."""
+    data, problems = {}, []
+    for c in expected:
+        ps = parts.pop(c)
+        if len({str(x.dtype) for x in ps}) > 1:  # some chunks had missing or bad values
+            ps = [x.astype(_NULLABLE.get(str(x.dtype), x.dtype)) for x in ps]
+        data[c] = ps[0].reset_index(drop=True) if len(ps) == 1 else pd.concat(ps, ignore_index=True)
+        problems += sorted(found[c].values(), key=lambda q: q.rule.startswith("not_nullable"))
+    return pd.DataFrame(data), problems
+
 #: Cells parsed at a time (see :func:`_read`).
 _CHUNK_CELLS = 4_000_000
 
@@ -346,15 +453,8 @@ def _read_chunks(reader, t: Table, fname: str) -> tuple[pd.DataFrame | None, lis
         offset += len(chunk)
         del chunk
         chunk = next(reader, None)
-    data = {}
-    for c in expected:
-        ps = parts.pop(c)
-        if len({str(x.dtype) for x in ps}) > 1:  # some chunks had missing or bad values
-            ps = [x.astype(_NULLABLE.get(str(x.dtype), x.dtype)) for x in ps]
-        data[c] = ps[0] if len(ps) == 1 else pd.concat(ps, ignore_index=True)
-        # one pass over the whole file reports the type rule before the missing-value rule
-        problems += sorted(found[c].values(), key=lambda q: q.rule.startswith("not_nullable"))
-    return pd.DataFrame(data), problems
+    out, more = _assemble(parts, found, expected)
+    return out, problems + more
 
 
 def read_raw(data_dir: str | Path, table: str | Table) -> pd.DataFrame:
