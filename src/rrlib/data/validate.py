@@ -514,7 +514,7 @@ def _schema_problems(t: Table, df: pd.DataFrame, fname: str) -> list[Problem]:
     import pandera.errors as pe
 
     try:
-        t.schema.validate(df, lazy=True)
+        t.schema.validate(df, lazy=True, inplace=True)  # no copy: nothing is coerced (coerce=False)
         return []
     except pe.SchemaErrors as exc:
         fc = exc.failure_cases
