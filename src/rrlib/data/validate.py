@@ -56,6 +56,17 @@ class Problem:
         return text
 
 
+def _merge_problems(found: dict, problems) -> None:
+    """Fold one chunk's problems into ``found`` (one per rule: first rows kept, counts added)."""
+    for q in problems:
+        have = found.get(q.rule)
+        if have is None:
+            found[q.rule] = q
+        else:
+            have.rows = (have.rows + q.rows)[:MAX_ROWS_SHOWN]
+            have.count = (have.count or 0) + (q.count or 0)
+
+
 def _fmt_row(line, value) -> str:
     v = _short(value)
     return f"line {line} {v}" if line is not None else v
@@ -372,13 +383,7 @@ def _read_arrow(raw: bytes, t: Table, fname: str) -> tuple[pd.DataFrame, list[Pr
                     series, p = _parse_codes(codes, pd.Series(uniq, dtype=object), cols[c], fname, c,
                                              c in t.dates, offset, text_of)
                 parts[c].append(series)
-                for q in p:
-                    have = found[c].get(q.rule)
-                    if have is None:
-                        found[c][q.rule] = q
-                    else:
-                        have.rows = (have.rows + q.rows)[:MAX_ROWS_SHOWN]
-                        have.count = (have.count or 0) + (q.count or 0)
+                _merge_problems(found[c], p)
             offset += n
     except (pa.ArrowException, ValueError):
         return None
@@ -443,13 +448,7 @@ def _read_chunks(reader, t: Table, fname: str) -> tuple[pd.DataFrame | None, lis
             if series.dtype == object:  # text: its own array, not a view holding the chunk
                 series = pd.Series(np.array(series.to_numpy(), dtype=object))
             parts[c].append(series.reset_index(drop=True))
-            for q in p:
-                have = found[c].get(q.rule)
-                if have is None:
-                    found[c][q.rule] = q
-                else:
-                    have.rows = (have.rows + q.rows)[:MAX_ROWS_SHOWN]
-                    have.count = (have.count or 0) + (q.count or 0)
+            _merge_problems(found[c], p)
         offset += len(chunk)
         del chunk
         chunk = next(reader, None)
