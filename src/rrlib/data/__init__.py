@@ -153,10 +153,22 @@ def academic_year_check():
                     error="academic year written like 2016/17")
 
 
+def id_pattern(prefix: str, digits: int | None = None) -> str:
+    """Regular expression of an identifier: a prefix and at least ``digits`` digits (``P0000123``).
+
+    *At least*, not exactly: ``rr pseudonymise`` keeps the prefix and writes 16 digits, so a
+    pseudonymised real extract meets the same rules as the synthetic data. Every domain builds its
+    id rules from this one function."""
+    return rf"^{prefix}\d{{{digits},}}$" if digits else rf"^{prefix}\d+$"
+
+
+#: a census pupil's identifier (every table that refers to pupils uses it)
+PUPIL_ID = id_pattern("P", 7)
+
+
 def id_check(prefix: str, digits: int | None = None):
     """Identifier with a prefix and digits (``P0000123``); ``digits`` = minimum number of digits."""
-    pattern = rf"^{prefix}\d{{{digits},}}$" if digits else rf"^{prefix}\d+$"
-    return matches_check(pattern)
+    return matches_check(id_pattern(prefix, digits))
 
 
 def matches_check(pattern: str):

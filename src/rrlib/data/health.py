@@ -32,7 +32,7 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
-from . import Table, matches_check
+from . import PUPIL_ID, Table, id_pattern, matches_check
 
 AREAS = ("Blackpool", "Fylde", "Wyre", "Other")
 SEXES = ("F", "M")
@@ -40,7 +40,8 @@ DISPOSALS = ("admitted", "discharged", "referred", "left_before_treatment")
 ADMISSION_METHODS = ("emergency", "elective", "transfer", "other")
 END_REASONS = ("completed", "disengaged", "moved_away", "transferred")
 
-PERSON_RE = r"^(P\d{7}|H\d{6})$"
+#: a census pupil or, for young adults not in the census, a health-only person id
+PERSON_RE = rf"^({PUPIL_ID[1:-1]}|{id_pattern('H', 6)[1:-1]})$"
 DATETIME_RE = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$"
 FY_RE = r"^\d{4}/\d{2}$"
 #: ICD-10 intentional self-harm external causes (X60-X84), as the national indicator counts.
@@ -68,7 +69,7 @@ def _valid_datetime(s: pd.Series) -> pd.Series:
 
 ED_SCHEMA = pa.DataFrameSchema(
     {
-        "attendance_id": pa.Column(str, matches_check(r"^E\d{7}$"), unique=True),
+        "attendance_id": pa.Column(str, matches_check(id_pattern("E", 7)), unique=True),
         "person_id": pa.Column(str, matches_check(PERSON_RE)),
         "arrival_datetime": pa.Column(str, [matches_check(DATETIME_RE),
                                             pa.Check(_valid_datetime, name="valid date-time")]),
@@ -86,7 +87,7 @@ ED_SCHEMA = pa.DataFrameSchema(
 
 ADM_SCHEMA = pa.DataFrameSchema(
     {
-        "admission_id": pa.Column(str, matches_check(r"^A\d{7}$"), unique=True),
+        "admission_id": pa.Column(str, matches_check(id_pattern("A", 7)), unique=True),
         "person_id": pa.Column(str, matches_check(PERSON_RE)),
         "admission_date": pa.Column("datetime64[ns]"),
         "discharge_date": pa.Column("datetime64[ns]"),
@@ -123,9 +124,9 @@ def _end_after_referral(df: pd.DataFrame) -> pd.Series:
 
 SUPPORT_SCHEMA = pa.DataFrameSchema(
     {
-        "support_id": pa.Column(str, matches_check(r"^SH\d{5}$"), unique=True),
-        "person_id": pa.Column(str, matches_check(r"^P\d{7}$")),
-        "index_attendance_id": pa.Column(str, matches_check(r"^E\d{7}$")),
+        "support_id": pa.Column(str, matches_check(id_pattern("SH", 5)), unique=True),
+        "person_id": pa.Column(str, matches_check(PUPIL_ID)),
+        "index_attendance_id": pa.Column(str, matches_check(id_pattern("E", 7))),
         "referral_datetime": pa.Column(str, [matches_check(DATETIME_RE),
                                              pa.Check(_valid_datetime, name="valid date-time")]),
         "first_contact_datetime": pa.Column(str, [matches_check(DATETIME_RE),

@@ -28,7 +28,7 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
-from . import Table, matches_check
+from . import PUPIL_ID, Table, id_pattern, matches_check
 
 #: Projects of the monitoring log, with their strand.
 PROJECTS = {
@@ -51,10 +51,10 @@ SETTINGS = ("school", "community", "online")
 ROLES = ("young_person", "parent_carer", "school_staff", "practitioner", "volunteer")
 ADULT_ROLES = ROLES[1:]
 
-ACTIVITY_RE = r"^ACT\d{6}$"
-PUPIL_RE = r"^P\d{7}$"
-ADULT_RE = r"^A\d{6}$"
-SCHOOL_RE = r"^S\d{3}$"
+ACTIVITY_RE = id_pattern("ACT", 6)
+PUPIL_RE = PUPIL_ID
+ADULT_RE = id_pattern("A", 6)
+SCHOOL_RE = id_pattern("S", 3)
 FIRST_DATE = pd.Timestamp("2016-09-01")
 LAST_DATE = pd.Timestamp("2022-03-31")
 
@@ -102,7 +102,7 @@ ACTIVITIES_SCHEMA = pa.DataFrameSchema(
 ATTENDANCE_SCHEMA = pa.DataFrameSchema(
     {
         "activity_id": pa.Column(str, matches_check(ACTIVITY_RE)),
-        "person_id": pa.Column(str, matches_check(r"^(P\d{7}|A\d{6})$")),
+        "person_id": pa.Column(str, matches_check(rf"^({PUPIL_RE[1:-1]}|{ADULT_RE[1:-1]})$")),
         "role": pa.Column(str, pa.Check.isin(list(ROLES))),
         "attended": pa.Column(bool),
     },

@@ -28,7 +28,8 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
-from . import Table, matches_check
+from ..instruments import sdq as _sdq
+from . import PUPIL_ID, Table, id_pattern, matches_check
 
 PROGRAMMES = {
     "back_on_track": ("Back on Track: up to two years of one-to-one Resilient Therapy with a Resilience "
@@ -50,13 +51,13 @@ END_REASONS = {
 }
 TIMEPOINTS = ("start", "end")
 DOMAINS = ("Basics", "Belonging", "Learning", "Coping", "Core Self")
-SDQ_ITEMS = [f"sdq_{i}" for i in range(1, 26)]
-SDQ_IMPACT = ["sdq_ebddiff", "sdq_distres", "sdq_imphome", "sdq_impfrie", "sdq_impclas", "sdq_impleis"]
+SDQ_ITEMS = list(_sdq.ITEMS)
+SDQ_IMPACT = [_sdq.EBDDIFF, *_sdq.IMPACT_ITEMS]
 
-EPISODE_RE = r"^EP\d{6}$"
-PUPIL_RE = r"^P\d{7}$"
-ASSESSMENT_RE = r"^SDQ\d{6}$"
-GOAL_RE = r"^G\d{6}$"
+EPISODE_RE = id_pattern("EP", 6)
+PUPIL_RE = PUPIL_ID
+ASSESSMENT_RE = id_pattern("SDQ", 6)
+GOAL_RE = id_pattern("G", 6)
 FIRST_DATE = pd.Timestamp("2016-09-01")
 LAST_DATE = pd.Timestamp("2022-08-31")
 
