@@ -109,3 +109,58 @@ def test_folder_without_manifest_is_not_known_synthetic(edu_dir, tmp_path):
     data.prepare(d, tmp_path / "processed")
     stamp = json.loads((tmp_path / "processed" / data.STAMP_NAME).read_text())
     assert stamp["synthetic"] is None and stamp["manifest"] is None
+
+
+@pytest.fixture(scope="module")
+def all_dir(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("all") / "raw"
+    synth.generate(d, seed=11, scale=0.3)
+    return d
+
+
+def test_streamed_outputs_equal_the_all_at_once_outputs(all_dir, monkeypatch):
+    """prepare holds one domain at a time; what it writes is what every table at once gives."""
+    from rrlib.data.prepare import _outputs, iter_outputs
+
+    monkeypatch.setattr(data, "DOMAINS", ("education", "targeted", "programme", "wmf", "health"))
+    streamed = dict(iter_outputs(all_dir))
+    at_once = _outputs(data.validate(all_dir))
+    assert list(streamed) == list(at_once)
+    for name in at_once:
+        pd.testing.assert_frame_equal(streamed[name].reset_index(drop=True),
+                                      at_once[name].reset_index(drop=True), obj=name)
+
+
+def test_a_domain_sees_earlier_domains_as_key_columns_only(all_dir, monkeypatch):
+    from rrlib.data import programme
+    from rrlib.data.prepare import iter_outputs
+
+    monkeypatch.setattr(data, "DOMAINS", ("education", "targeted", "programme"))
+    seen = {}
+    real = programme.prepare
+
+    def spy(raw):
+        seen.update({n: list(df.columns) for n, df in raw.items()})
+        return real(raw)
+
+    monkeypatch.setattr(programme, "prepare", spy)
+    dict(iter_outputs(all_dir))
+    assert seen["pupils"] == ["pupil_id"] and seen["schools"] == ["school_id"]
+    assert len(seen["activities"]) > 2  # its own tables in full
+
+
+def test_check_holds_no_tables_and_finds_the_same_problems(all_dir, tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "DOMAINS", ("education", "targeted", "programme", "wmf", "health"))
+    rows = data.check(all_dir)
+    assert rows == {n: len(df) for n, df in data.validate(all_dir).items()}
+    bad = tmp_path / "bad"
+    shutil.copytree(all_dir, bad)
+    goals = pd.read_csv(bad / "goals.csv.gz", dtype=str, keep_default_na=False)
+    goals.loc[0, "person_id"] = "P9999999"
+    goals.to_csv(bad / "goals.csv.gz", index=False)
+    with pytest.raises(data.DataValidationError) as a:
+        data.check(bad)
+    with pytest.raises(data.DataValidationError) as b:
+        data.validate(bad)
+    assert str(a.value) == str(b.value)
+    assert "goals.csv.gz, column 'person_id': rule 'foreign key person_id -> pupils.pupil_id'" in str(a.value)

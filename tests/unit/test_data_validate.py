@@ -273,3 +273,24 @@ def test_manifest_mismatch_is_reported(edu_dir, tmp_path, education_only, capsys
 def test_missing_folder(tmp_path, education_only):
     with pytest.raises(data.DataValidationError, match="no such folder"):
         data.validate(tmp_path / "nowhere")
+
+
+def test_narrow_integer_columns_are_read_narrow_and_range_checked(tmp_path):
+    """A column declared Int8 / int16 is held as such (memory at national scale); a value that
+    does not fit the type is a type error naming the range, never a wrapped-around number."""
+    import pandera.pandas as pa
+
+    t = data.Table(name="tiny", schema=pa.DataFrameSchema({
+        "x": pa.Column("Int8", nullable=True), "y": pa.Column("int16")}),
+        description="", source="", columns={"x": "", "y": ""})
+    (tmp_path / "tiny.csv").write_text("x,y\n1,300\n,-2\n-128,7\n", encoding="utf-8")
+    df = data.read_raw(tmp_path, t)
+    assert str(df["x"].dtype) == "Int8" and str(df["y"].dtype) == "int16"
+    assert df["x"].tolist()[::2] == [1, -128] and df["x"].isna().tolist() == [False, True, False]
+    assert df["y"].tolist() == [300, -2, 7]
+    (tmp_path / "tiny.csv").write_text("x,y\n1,300\n200,-2\n3,40000\n", encoding="utf-8")
+    with pytest.raises(data.DataValidationError) as exc:
+        data.read_raw(tmp_path, t)
+    msg = str(exc.value)
+    assert "tiny.csv, column 'x': rule 'type integer (-128 to 127)'; 1 offending row, first: line 3 '200'" in msg
+    assert "column 'y': rule 'type integer (-32768 to 32767)'; 1 offending row, first: line 4 '40000'" in msg

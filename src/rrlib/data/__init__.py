@@ -18,8 +18,10 @@ A domain module defines
 
 * ``TABLES``: a list of :class:`Table` (pandera schema, codebook text, foreign keys), and
 * ``prepare(raw: dict[str, DataFrame]) -> dict[str, DataFrame]``: the cleaned and scored
-  tables it contributes to ``data/processed/`` (given every validated raw table). Optional:
-  without it, the domain's validated raw tables are written as they are.
+  tables it contributes to ``data/processed/``. It is given its own validated raw tables in
+  full and every earlier domain's tables as their referenced key columns only (distinct
+  values; e.g. ``raw["pupils"]["pupil_id"]``), so one domain is in memory at a time.
+  Optional: without it, the domain's validated raw tables are written as they are.
 
 Public API
 ----------
@@ -28,6 +30,9 @@ Public API
 ``validate(data_dir)``
     Every registered table checked against its schema and the cross-table foreign keys;
     returns ``{name: typed DataFrame}`` or raises :class:`DataValidationError`.
+``check(data_dir)`` / ``iter_validate(data_dir)``
+    The same checks holding one table at a time (``check`` returns row counts;
+    ``iter_validate`` yields each typed table in turn): for extracts too big to hold at once.
 ``prepare(data_dir, processed_dir)``
     validate, then each domain's ``prepare``; Parquet files written atomically plus a
     ``.prepared.json`` stamp.
@@ -190,7 +195,9 @@ def pd_to_int(s):
 
 from .validate import (  # noqa: E402  (the public API, after Table is defined)
     DataValidationError,
+    check,
     find_file,
+    iter_validate,
     main_validate,
     read_raw,
     validate,
@@ -201,7 +208,7 @@ from .codebook import main_codebook, render_codebook  # noqa: E402
 
 __all__ = [
     "DOMAINS", "Table", "domain_modules", "tables",
-    "DataValidationError", "find_file", "read_raw", "validate", "main_validate",
+    "DataValidationError", "find_file", "read_raw", "validate", "check", "iter_validate", "main_validate",
     "prepare", "main_prepare", "STAMP_NAME", "load", "load_all",
     "render_codebook", "main_codebook",
 ]

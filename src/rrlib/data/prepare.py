@@ -10,7 +10,6 @@ the MANIFEST's sha256 sums, the sha256 of every raw file read and of every table
 """
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import sys
@@ -22,33 +21,96 @@ from typing import Callable
 import pandas as pd
 
 from . import domain_modules
-from .validate import DataValidationError, Problem, _print_progress, find_file, validate
+from .validate import DataValidationError, Problem, _print_progress, _selected, find_file
 
 STAMP_NAME = ".prepared.json"
 
 
+def _domain_outputs(mod, raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """One domain's processed tables (default: its validated raw tables)."""
+    names = [t.name for t in getattr(mod, "TABLES", ())]
+    fn = getattr(mod, "prepare", None)
+    res = fn(raw) if fn is not None else {n: raw[n] for n in names if n in raw}
+    if not isinstance(res, dict):
+        raise TypeError(f"{mod.__name__}.prepare must return a dict of DataFrames, got {type(res).__name__}")
+    for name, df in res.items():
+        if not isinstance(df, pd.DataFrame):
+            raise TypeError(f"{mod.__name__}.prepare: {name!r} is a {type(df).__name__}, not a DataFrame")
+    return res
+
+
 def _outputs(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
-    """Each domain's processed tables (default: its validated raw tables), in domain order."""
+    """Each domain's processed tables from every validated raw table at once, in domain order."""
     out: dict[str, pd.DataFrame] = {}
     for mod in domain_modules():
-        names = [t.name for t in getattr(mod, "TABLES", ())]
-        fn = getattr(mod, "prepare", None)
-        res = fn(raw) if fn is not None else {n: raw[n] for n in names if n in raw}
-        if not isinstance(res, dict):
-            raise TypeError(f"{mod.__name__}.prepare must return a dict of DataFrames, got {type(res).__name__}")
-        for name, df in res.items():
-            if not isinstance(df, pd.DataFrame):
-                raise TypeError(f"{mod.__name__}.prepare: {name!r} is a {type(df).__name__}, not a DataFrame")
+        for name, df in _domain_outputs(mod, raw).items():
             if name in out:
                 raise ValueError(f"processed table {name!r} is produced twice (again by {mod.__name__})")
             out[name] = df
     return out
 
 
-def _parquet_bytes(df: pd.DataFrame) -> bytes:
-    buf = io.BytesIO()
-    df.reset_index(drop=True).to_parquet(buf, index=False, engine="pyarrow", compression="snappy")
-    return buf.getvalue()
+def iter_outputs(data_dir: str | Path, *, progress=None):
+    """Validate ``data_dir`` and yield ``(table name, processed frame)``, one domain at a time.
+
+    Tables are read and checked one at a time (:func:`~rrlib.data.validate.iter_validate`);
+    a domain's raw tables are held only until its last table is checked and its ``prepare``
+    has run, and that ``prepare`` sees earlier domains' tables as their referenced key columns
+    only (distinct values). Once any problem is found no further domain is prepared, but
+    every table is still checked, and :class:`DataValidationError` lists every problem at the
+    end. Peak memory is one domain's raw and processed tables, not the whole folder's.
+    """
+    from .validate import _selected, iter_validate
+
+    mods = list(domain_modules())
+    specs = _selected(None)
+    owner = {t.name: i for i, mod in enumerate(mods) for t in getattr(mod, "TABLES", ())}
+    last_of = {owner[n]: n for n in specs}  # the last registered table of each domain
+    referenced = {(o, oc) for t in specs.values() for _, o, oc in t.foreign_keys}
+    keys: dict[str, list[pd.Series]] = {}  # checked tables -> their referenced key columns
+    held: dict[str, pd.DataFrame] = {}
+    produced: set[str] = set()
+    done: set[int] = set()
+
+    def flush(i):
+        done.add(i)
+        given = {t: pd.concat(cols, axis=1) for t, cols in keys.items() if t not in held}
+        for name, df in _domain_outputs(mods[i], {**given, **held}).items():
+            if name in produced:
+                raise ValueError(f"processed table {name!r} is produced twice (again by {mods[i].__name__})")
+            produced.add(name)
+            yield name, df
+        held.clear()
+
+    current, clean = None, True
+    for name, df, clean in iter_validate(data_dir, progress=progress):
+        i = owner[name]
+        if current is not None and i != current:  # the previous domain's last tables are absent
+            if clean:
+                yield from flush(current)
+            held.clear()
+        current = i
+        held[name] = df
+        cols = [col for t, col in sorted(referenced) if t == name and col in df]
+        if cols:
+            keys[name] = [pd.Series(pd.unique(df[col].dropna()), name=col) for col in cols]
+        del df
+        if name == last_of[i]:
+            if clean:
+                yield from flush(i)
+            held.clear()
+            current = None
+    if current is not None:
+        yield from flush(current)
+    for i in range(len(mods)):  # domains none of whose (optional) tables are present
+        if i not in done:
+            yield from flush(i)
+
+
+def _write_parquet(df: pd.DataFrame, path: Path) -> None:
+    if not isinstance(df.index, pd.RangeIndex) or df.index.start != 0 or df.index.step != 1:
+        df = df.reset_index(drop=True)
+    df.to_parquet(path, index=False, engine="pyarrow", compression="snappy")
 
 
 def _check_dirs(data_dir: Path, processed_dir: Path) -> None:
@@ -75,26 +137,25 @@ def prepare(data_dir: str | Path, processed_dir: str | Path, *, verify_manifest:
     has_manifest = (data_dir / manifest.MANIFEST_NAME).exists()
     doc = manifest.verify(data_dir) if (verify_manifest and has_manifest) else manifest.read(data_dir) \
         if has_manifest else {}
-    raw = validate(data_dir, progress=progress)
-    raw_files = {}
-    for name in raw:
-        f = find_file(data_dir, name)
-        raw_files[f.name] = sha256_file(f)
-    outputs = _outputs(raw)
-
     processed_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{processed_dir.name}.tmp-", dir=processed_dir.parent))
     try:
         written = {}
-        for name, df in outputs.items():
+        for name, df in iter_outputs(data_dir, progress=progress):
             t0 = time.perf_counter()
-            data = _parquet_bytes(df)
-            (tmp / f"{name}.parquet").write_bytes(data)
+            _write_parquet(df, tmp / f"{name}.parquet")
             written[name] = {"file": f"{name}.parquet", "rows": int(len(df)),
                              "columns": [str(c) for c in df.columns],
                              "sha256": sha256_file(tmp / f"{name}.parquet")}
             if progress is not None:
                 progress(name, f"-> {name}.parquet", len(df), time.perf_counter() - t0)
+            del df
+        raw_files = {}
+        for t in _selected(None):
+            f = find_file(data_dir, t)
+            if f is not None:
+                raw_files[f.name] = sha256_file(f)
+        outputs = list(written)
         stamp = {
             "data_dir": str(data_dir),
             "data_folder": data_dir.name,

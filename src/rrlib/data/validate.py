@@ -16,7 +16,7 @@ import time
 import zlib
 from dataclasses import dataclass, field, replace as dc_replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -276,8 +276,21 @@ def _parse_codes(codes: np.ndarray, uniq: pd.Series, col, fname: str, name: str,
         out[good] = vals.astype(float)[codes[good]]
         return pd.Series(out, dtype=dt), problems
     if kind == "int":
-        arr = np.zeros(n, dtype="int64")
-        arr[good] = vals[codes[good]].astype("int64") if good.any() else 0
+        width = np.dtype(dt.lower())
+        if width != np.int64:  # a narrower integer type: values that do not fit are type errors
+            info = np.iinfo(width)
+            fits = np.zeros(len(uniq), dtype=bool)
+            fits[ok_u] = (vals[ok_u] >= info.min) & (vals[ok_u] <= info.max)
+            out_of_range = present & ok & ~fits[np.where(present, codes, 0)]
+            if out_of_range.any():
+                problems.append(Problem(fname, f"{rule} ({info.min} to {info.max})", name,
+                                        rows(out_of_range), int(out_of_range.sum())))
+                bad = bad | out_of_range
+            ok_u = ok_u & fits
+            ok[present] = ok_u[codes[present]]
+            good = present & ok
+        arr = np.zeros(n, dtype=width)
+        arr[good] = vals[codes[good]].astype(width) if good.any() else 0
         out = pd.Series(pd.arrays.IntegerArray(arr, ~good))
         strict = dt[0] == "i"
     else:
@@ -565,19 +578,93 @@ def _key_problems(t: Table, df: pd.DataFrame, fname: str) -> list[Problem]:
                     detail="duplicate id")]
 
 
-def _fk_problems(t: Table, df: pd.DataFrame, fname: str, frames: dict, files: dict) -> list[Problem]:
+def _fk_problems(t: Table, df: pd.DataFrame, fname: str, keys: dict, files: dict) -> list[Problem]:
+    """Foreign keys of ``t`` checked against ``keys[(table, column)]`` (the referenced column's
+    distinct values); a referenced table that was not checked (``only``, absent) is skipped."""
     problems = []
     for column, other, other_col in t.foreign_keys:
-        if other not in frames or frames[other] is None or column not in df:
+        if (other, other_col) not in keys or column not in df:
             continue
         s = df[column]
-        bad = (s.notna() & ~s.isin(frames[other][other_col])).to_numpy()
+        bad = (s.notna() & ~s.isin(keys[(other, other_col)])).to_numpy()
         if bad.any():
             problems.append(Problem(
                 fname, f"foreign key {column} -> {other}.{other_col}", column, _bad_rows(bad, s),
                 count=int(bad.sum()),
                 detail=f"values not found in {files.get(other, other)} column '{other_col}'"))
     return problems
+
+
+def _check_one(data_dir: Path, t: Table) -> tuple[pd.DataFrame | None, list[Problem], str]:
+    """Read one table and check it against its own rules (types, schema, unique key)."""
+    df, p, fname = _read(data_dir, t)
+    if df is not None:
+        bad_cols = {q.column for q in p if q.column}
+        check_df, schema = df, _without_text_dtype(t.schema)
+        if bad_cols:  # columns that failed to parse are reported once, not again by pandera;
+            # table-wide row rules wait until every column parses
+            schema = copy.deepcopy(schema.remove_columns([c for c in bad_cols if c in schema.columns]))
+            schema.checks = []
+            check_df = df.drop(columns=list(bad_cols))
+        p += _schema_problems(dc_replace(t, schema=schema), check_df, fname)
+        p += _key_problems(t, df, fname)
+    return df, p, fname
+
+
+def _selected(only: list[str] | None) -> dict[str, Table]:
+    specs = registered_tables()
+    if only is not None:
+        unknown = [n for n in only if n not in specs]
+        if unknown:
+            raise KeyError(f"unknown tables {unknown}; registered: {', '.join(specs)}")
+        specs = {n: t for n, t in specs.items() if n in only}
+    seen: set[str] = set()
+    for name, t in specs.items():  # the registry's order must let keys be checked in one pass
+        later = [o for _, o, _ in t.foreign_keys if o in specs and o not in seen and o != name]
+        if later:
+            raise ValueError(f"table {name!r} has a foreign key to {later[0]!r}, registered after it; "
+                             "register referenced tables first (rrlib.data.DOMAINS order)")
+        seen.add(name)
+    return specs
+
+
+def iter_validate(data_dir: str | Path, *, only: list[str] | None = None,
+                  progress: Callable[[str, str, int, float], None] | None = None
+                  ) -> Iterator[tuple[str, pd.DataFrame, bool]]:
+    """Check the tables of ``data_dir`` one at a time, in the registry's order (referenced
+    tables first), and yield ``(name, typed frame, clean)`` for each table that could be read;
+    ``clean`` is whether no problem at all has been found so far (this table included).
+
+    Only the distinct values of referenced key columns are kept between tables (for the
+    foreign keys), so a caller that drops each frame holds one table at a time. After the last
+    table, raises :class:`DataValidationError` listing every problem of every table.
+    """
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise DataValidationError([Problem(str(data_dir), "data folder exists",
+                                           detail="no such folder")], data_dir)
+    specs = _selected(only)
+    referenced = {(o, oc) for t in specs.values() for _, o, oc in t.foreign_keys}
+    keys: dict[tuple[str, str], pd.Index] = {}
+    files: dict[str, str] = {}
+    problems: list[Problem] = []
+    for name, t in specs.items():
+        t0 = time.perf_counter()
+        df, p, fname = _check_one(data_dir, t)
+        files[name] = fname
+        if df is not None:
+            p += _fk_problems(t, df, fname, keys, files)
+            for table, col in referenced:  # kept even with problems: still usable for the keys
+                if table == name and col in df:
+                    keys[(table, col)] = pd.Index(pd.unique(df[col].dropna()))
+        problems += p
+        if progress is not None:
+            progress(name, fname, 0 if df is None else len(df), time.perf_counter() - t0)
+        if df is not None:
+            yield name, df, not problems
+        del df
+    if problems:
+        raise DataValidationError(problems, data_dir)
 
 
 def validate(data_dir: str | Path, *, only: list[str] | None = None,
@@ -588,44 +675,19 @@ def validate(data_dir: str | Path, *, only: list[str] | None = None,
     Raises :class:`DataValidationError` listing every problem (file, column, rule, first rows).
     ``only`` restricts the check to some tables (their foreign keys to tables outside ``only``
     are not checked). ``progress(table, file, rows, seconds)`` is called after each table.
+    Holds every table in memory: :func:`check` does the same checks one table at a time.
     """
-    data_dir = Path(data_dir)
-    if not data_dir.is_dir():
-        raise DataValidationError([Problem(str(data_dir), "data folder exists",
-                                           detail="no such folder")], data_dir)
-    specs = registered_tables()
-    if only is not None:
-        unknown = [n for n in only if n not in specs]
-        if unknown:
-            raise KeyError(f"unknown tables {unknown}; registered: {', '.join(specs)}")
-        specs = {n: t for n, t in specs.items() if n in only}
-    frames: dict[str, pd.DataFrame | None] = {}
-    files: dict[str, str] = {}
-    problems: list[Problem] = []
-    for name, t in specs.items():
-        t0 = time.perf_counter()
-        df, p, fname = _read(data_dir, t)
-        files[name] = fname
-        if df is not None:
-            bad_cols = {q.column for q in p if q.column}
-            check_df, schema = df, _without_text_dtype(t.schema)
-            if bad_cols:  # columns that failed to parse are reported once, not again by pandera;
-                # table-wide row rules wait until every column parses
-                schema = copy.deepcopy(schema.remove_columns([c for c in bad_cols if c in schema.columns]))
-                schema.checks = []
-                check_df = df.drop(columns=list(bad_cols))
-            p += _schema_problems(dc_replace(t, schema=schema), check_df, fname)
-            p += _key_problems(t, df, fname)
-        frames[name] = df  # even with problems: still usable for foreign-key checks
-        problems += p
-        if progress is not None:
-            progress(name, fname, 0 if df is None else len(df), time.perf_counter() - t0)
-    for name, t in specs.items():
-        if frames.get(name) is not None:
-            problems += _fk_problems(t, frames[name], files[name], frames, files)
-    if problems:
-        raise DataValidationError(problems, data_dir)
-    return {n: df for n, df in frames.items() if df is not None}
+    return {name: df for name, df, _ in iter_validate(data_dir, only=only, progress=progress)}
+
+
+def check(data_dir: str | Path, *, only: list[str] | None = None,
+          progress: Callable[[str, str, int, float], None] | None = None) -> dict[str, int]:
+    """:func:`validate` without keeping the tables: ``{table name: rows}``.
+
+    Memory is one table (plus the referenced key columns' distinct values), whatever the
+    number of tables: what ``rr validate`` runs on national extracts.
+    """
+    return {name: len(df) for name, df, _ in iter_validate(data_dir, only=only, progress=progress)}
 
 
 # --------------------------------------------------------------------------- command line
@@ -652,7 +714,7 @@ def main_validate(data_dir: str | Path, *, verify_manifest: bool = True) -> int:
         doc = manifest.verify(data_dir) if verify_manifest and (data_dir / manifest.MANIFEST_NAME).exists() else {}
         flag = {True: "synthetic", False: "real (not synthetic)"}.get(doc.get("synthetic"), "no MANIFEST")
         print(f"validating {data_dir} ({flag})", flush=True)
-        frames = validate(data_dir, progress=_print_progress())
+        frames = check(data_dir, progress=_print_progress())
     except (DataValidationError, manifest.ManifestError) as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return 1
