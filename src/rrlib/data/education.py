@@ -19,6 +19,7 @@ Year 8 pupils are 12, Year 9 pupils 13.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -381,10 +382,31 @@ TABLES = [SCHOOLS, PUPILS, EXCLUSIONS, SCHOOL_ATTENDANCE, POPULATION]
 # --------------------------------------------------------------------------- processed tables
 
 def _term_of(dates: pd.Series) -> pd.Series:
-    m = dates.dt.month
-    return pd.Series(pd.Categorical.from_codes(
-        ((m >= 1) & (m <= 3)).astype(int) * 1 + ((m >= 4) & (m <= 8)).astype(int) * 2,
-        categories=["autumn", "spring", "summer"]), index=dates.index).astype(str)
+    m = dates.dt.month.to_numpy()
+    codes = ((m >= 1) & (m <= 3)).astype(int) * 1 + ((m >= 4) & (m <= 8)).astype(int) * 2
+    return pd.Series(np.array(["autumn", "spring", "summer"], dtype=object)[codes], index=dates.index)
+
+
+def _start_year(academic_year: pd.Series) -> np.ndarray:
+    """First calendar year of each academic year ("2016/17" -> 2016), parsed once per distinct value."""
+    codes, uniques = pd.factorize(academic_year)
+    first = pd.to_numeric(pd.Series(uniques, dtype=object).str[:4]).to_numpy()
+    return first[codes]
+
+
+_DFE_TOTAL_PHASES = ["primary", "secondary", "special"]
+
+
+def _school_phase(school_id: pd.Series, schools: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Phase of each row's school (NaN if the school is unknown) and whether it is in DfE's Total.
+
+    One hash look-up per row (school_id -> position in ``schools``); both columns are then taken
+    from per-school arrays.
+    """
+    pos = pd.Index(schools["school_id"]).get_indexer(school_id)  # -1: unknown school
+    phase = np.append(schools["phase"].to_numpy(dtype=object), np.nan)
+    in_total = np.append(schools["phase"].isin(_DFE_TOTAL_PHASES).to_numpy(), False)
+    return phase[pos], in_total[pos]
 
 
 def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -399,29 +421,43 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
       empty when the pupil is not in that year's census).
     - ``school_attendance`` + ``absent_sessions``.
     - ``schools`` and ``population`` unchanged.
+
+    The big tables (pupils, school attendance) are not copied: the processed frames share the raw
+    columns and only the derived columns are new. Exclusions are matched to the census rows of
+    their pupils only (not the whole census).
     """
     schools = raw["schools"]
-    phase = schools.set_index("school_id")["phase"]
-    pupils = raw["pupils"].copy()
-    start = pd.to_numeric(pupils["academic_year"].str[:4])
-    pupils["phase"] = pupils["school_id"].map(phase)
-    pupils["age"] = (start - pupils["birth_year"] - (pupils["birth_month"] >= 9).astype(int)).astype("int64")
-    pupils["in_dfe_total"] = pupils["phase"].isin(["primary", "secondary", "special"])
+    pupils = raw["pupils"].copy(deep=False)
+    start = _start_year(pupils["academic_year"])
+    phase, in_total = _school_phase(pupils["school_id"], schools)
+    pupils["phase"] = phase
+    pupils["age"] = (start - pupils["birth_year"].to_numpy()
+                     - (pupils["birth_month"].to_numpy() >= 9).astype(int)).astype("int64")
+    pupils["in_dfe_total"] = in_total
 
-    exc = raw["exclusions"].copy()
-    exc["phase"] = exc["school_id"].map(phase)
-    exc["in_dfe_total"] = exc["phase"].isin(["primary", "secondary", "special"])
+    exc = raw["exclusions"].copy(deep=False)
+    phase, in_total = _school_phase(exc["school_id"], schools)
+    exc["phase"] = phase
+    exc["in_dfe_total"] = in_total
     exc["term"] = _term_of(exc["exclusion_date"])
     chars = ["nc_year", "age", "sex", "fsm", "sen_provision", "ethnicity_major", "ethnicity_minor",
              "looked_after"]
-    exc = exc.merge(pupils[["pupil_id", "academic_year"] + chars], on=["pupil_id", "academic_year"],
-                    how="left", validate="many_to_one")
+    # Match on one integer key (pupil code x 10000 + first year of the academic year) and only
+    # against the census rows of the excluded pupils: no hashing of object keys pairs, no copy of
+    # the census. many_to_one is checked on those rows (the keys that matter).
+    exc_code, exc_ids = pd.factorize(exc["pupil_id"])
+    pupil_code = pd.Index(exc_ids).get_indexer(pupils["pupil_id"])
+    rows = pupil_code >= 0
+    census = pupils.loc[rows, chars]
+    census["_key"] = pupil_code[rows].astype("int64") * 10000 + start[rows]
+    exc["_key"] = exc_code.astype("int64") * 10000 + _start_year(exc["academic_year"])
+    exc = exc.merge(census, on="_key", how="left", validate="many_to_one").drop(columns="_key")
     exc["nc_year"] = exc["nc_year"].astype("Int64")
     exc["age"] = exc["age"].astype("Int64")
     exc["fsm"] = exc["fsm"].astype("boolean")
     exc["looked_after"] = exc["looked_after"].astype("boolean")
 
-    att = raw["school_attendance"].copy()
-    att["absent_sessions"] = att["possible_sessions"] - att["attended_sessions"]
+    att = raw["school_attendance"].copy(deep=False)
+    att["absent_sessions"] = att["possible_sessions"].to_numpy() - att["attended_sessions"].to_numpy()
     return {"schools": schools, "pupils": pupils, "exclusions": exc, "school_attendance": att,
             "population": raw["population"]}
