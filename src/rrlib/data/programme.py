@@ -25,6 +25,7 @@ cannot: every young person's id is a census pupil.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -61,9 +62,15 @@ LAST_DATE = pd.Timestamp("2022-03-31")
 
 def academic_year(dates) -> pd.Series:
     """English school year (1 September to 31 August) of each date, as "2016/17"."""
-    d = pd.to_datetime(pd.Series(dates))
+    d = pd.Series(dates)
+    if d.dtype.kind != "M":
+        d = pd.to_datetime(d)
     start = d.dt.year - (d.dt.month < 9).astype(int)
-    return start.astype(str) + "/" + ((start + 1) % 100).astype(str).str.zfill(2)
+    # the label is built once per distinct year, then gathered (no string operation per row)
+    codes, uniques = pd.factorize(start, use_na_sentinel=False)
+    first = pd.Series(uniques)
+    labels = (first.astype(str) + "/" + ((first + 1) % 100).astype(str).str.zfill(2)).to_numpy()
+    return pd.Series(labels[codes], index=d.index)
 
 
 def _strand_matches(df: pd.DataFrame) -> pd.Series:
@@ -191,6 +198,13 @@ def _check_young_people(att: pd.DataFrame, raw: dict[str, pd.DataFrame]) -> None
             detail="young people's ids not found in the school census (pupils.csv.gz column 'pupil_id')")])
 
 
+def _take(col: pd.Series, idx: np.ndarray):
+    """Values of ``col`` at positions ``idx`` (numpy or extension array, dtype kept)."""
+    if isinstance(col.dtype, np.dtype):
+        return col.to_numpy()[idx]
+    return col.array.take(idx)
+
+
 def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Processed programme tables.
 
@@ -198,20 +212,48 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     activity's ``project``, ``strand``, ``format``, ``setting``, ``school_id``,
     ``activity_date`` and ``academic_year``; ``attended`` as a plain boolean. Raises
     :class:`rrlib.data.DataValidationError` if a young person's id is not a census pupil id.
+
+    Both tables come out sorted by their keys (activity_id; activity_id, person_id). Rows are
+    located by position (no merge on object keys) and the sorts are skipped when the raw tables are
+    already in key order, as the shipped and generated tables are.
     """
     out: dict[str, pd.DataFrame] = {}
     if "activities" not in raw or "attendance" not in raw:
         return {n: raw[n] for n in ("activities", "attendance") if n in raw}
-    act = raw["activities"].copy()
+    act = raw["activities"].copy(deep=False)
     act["academic_year"] = academic_year(act["activity_date"]).to_numpy()
-    act = act.sort_values("activity_id").reset_index(drop=True)
-    att = raw["attendance"].copy()
+    if not act["activity_id"].is_monotonic_increasing:
+        act = act.sort_values("activity_id")
+    act.index = pd.RangeIndex(len(act))
+    att = raw["attendance"]
     _check_young_people(att, raw)
-    att["attended"] = att["attended"].astype(bool)
-    cols = ["activity_id", "project", "strand", "format", "setting", "school_id", "activity_date",
-            "academic_year"]
-    att = att.merge(act[cols], on="activity_id", how="left", validate="many_to_one")
-    att = att.sort_values(["activity_id", "person_id"]).reset_index(drop=True)
+    cols = ["project", "strand", "format", "setting", "school_id", "activity_date", "academic_year"]
+    # position of each row's activity in the (sorted, unique) activities = its rank by activity_id
+    pos = pd.Index(act["activity_id"]).get_indexer(att["activity_id"])
+    if (pos < 0).any():  # an activity missing from activities: the general (slower) path
+        att = att.copy()
+        att["attended"] = att["attended"].astype(bool)
+        att = att.merge(act[["activity_id"] + cols], on="activity_id", how="left", validate="many_to_one")
+        att = att.sort_values(["activity_id", "person_id"]).reset_index(drop=True)
+    else:
+        pid = att["person_id"].to_numpy()
+        same = pos[1:] == pos[:-1]
+        in_order = bool((pos[1:] >= pos[:-1]).all()) and bool((pid[1:][same] > pid[:-1][same]).all())
+        if in_order:
+            order = None
+        else:  # stable, like sort_values on the two columns
+            person_rank = pd.factorize(pid, sort=True)[0]
+            order = np.lexsort((person_rank, pos))
+            pos = pos[order]
+        data = {}
+        for c in att.columns:
+            v = att[c] if order is None else att[c].take(order)
+            if c == "attended":
+                v = v.astype(bool)
+            data[c] = v.to_numpy() if isinstance(v.dtype, np.dtype) else v.array
+        for c in cols:
+            data[c] = _take(act[c], pos)
+        att = pd.DataFrame(data, index=pd.RangeIndex(len(pos)), copy=False)
     out["activities"] = act
     out["attendance"] = att
     return out
