@@ -233,6 +233,19 @@ TABLES = [
 ]
 
 
+def _sorted_by(df: pd.DataFrame, col: str) -> pd.DataFrame:
+    """``df.sort_values(col).reset_index(drop=True)`` for a key column, without the sort (or a
+    copy of the data) when ``col`` is already strictly increasing."""
+    v = df[col].to_numpy()
+    try:
+        in_order = len(v) < 2 or bool((v[1:] > v[:-1]).all())
+    except TypeError:  # missing values: let sort_values place them
+        in_order = False
+    out = df.copy(deep=False) if in_order else df.sort_values(col)
+    out.index = pd.RangeIndex(len(out))
+    return out
+
+
 def _ts(s: pd.Series) -> pd.Series:
     return pd.to_datetime(s, format="%Y-%m-%d %H:%M", errors="raise")
 
@@ -247,17 +260,17 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """
     out: dict[str, pd.DataFrame] = {}
     if "ed_attendances" in raw:
-        ed = raw["ed_attendances"].copy()
+        ed = raw["ed_attendances"].copy(deep=False)
         ed["arrival_datetime"] = _ts(ed["arrival_datetime"])
         ed["arrival_date"] = ed["arrival_datetime"].dt.normalize()
         ed["self_harm"] = ed["self_harm"].astype(bool)
-        out["ed_attendances"] = ed.sort_values("attendance_id").reset_index(drop=True)
+        out["ed_attendances"] = _sorted_by(ed, "attendance_id")
     if "admissions" in raw:
-        adm = raw["admissions"].copy()
+        adm = raw["admissions"].copy(deep=False)
         adm["self_harm"] = adm["self_harm"].astype(bool)
-        out["admissions"] = adm.sort_values("admission_id").reset_index(drop=True)
+        out["admissions"] = _sorted_by(adm, "admission_id")
     if "selfharm_support" in raw:
-        sup = raw["selfharm_support"].copy()
+        sup = raw["selfharm_support"].copy(deep=False)
         sup["referral_datetime"] = _ts(sup["referral_datetime"])
         sup["first_contact_datetime"] = _ts(sup["first_contact_datetime"])
         if "ed_attendances" in out:
@@ -265,5 +278,5 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
             sup["index_arrival_datetime"] = sup["index_attendance_id"].map(arr)
             sup["hours_to_first_contact"] = (
                 (sup["first_contact_datetime"] - sup["index_arrival_datetime"]).dt.total_seconds() / 3600)
-        out["selfharm_support"] = sup.sort_values("support_id").reset_index(drop=True)
+        out["selfharm_support"] = _sorted_by(sup, "support_id")
     return out
