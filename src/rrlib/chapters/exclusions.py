@@ -468,6 +468,33 @@ def _with_phase(df: pd.DataFrame, schools: pd.DataFrame | None) -> pd.DataFrame:
     return df.merge(schools[["school_id", "phase"]], on="school_id", how="left", validate="many_to_one")
 
 
+def _phase_of(df: pd.DataFrame, schools: pd.DataFrame | None) -> pd.Series:
+    """The ``phase`` column of ``df``, or its school's phase from ``schools`` (NaN if unknown):
+    what :func:`_with_phase` attaches, without merging (copying) the whole table."""
+    if "phase" in df.columns:
+        return df["phase"]
+    if schools is None:
+        raise ValueError("table has no 'phase' column: pass schools= to attach it")
+    if not schools["school_id"].is_unique:
+        raise pd.errors.MergeError("Merge keys are not unique in right dataset; not a many-to-one merge")
+    pos = pd.Index(schools["school_id"]).get_indexer(df["school_id"])  # -1: unknown school
+    phase = np.append(schools["phase"].to_numpy(dtype=object), np.nan)[pos]
+    return pd.Series(phase, index=df.index, name="phase")
+
+
+def _rows(df: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
+    """``df.loc[keep].reset_index(drop=True)`` gathered column by column: the selected rows only,
+    without first consolidating (copying) the whole frame into 2-D blocks."""
+    if not df.columns.is_unique:
+        return df.loc[keep].reset_index(drop=True)
+    idx = np.flatnonzero(keep)
+    data = {}
+    for c in df.columns:
+        col = df[c]
+        data[c] = col.to_numpy()[idx] if isinstance(col.dtype, np.dtype) else col.array.take(idx)
+    return pd.DataFrame(data, index=pd.RangeIndex(len(idx)), columns=df.columns, copy=False)
+
+
 def _rate_frame(year, measure, count, headcount, confidence=0.95) -> pd.DataFrame:
     out = pd.DataFrame({"year": year, "measure": measure, "count": np.asarray(count, float),
                         "headcount": np.asarray(headcount, float)})
@@ -488,11 +515,12 @@ def town_rates(pupils: pd.DataFrame, exclusions: pd.DataFrame, *, scope: str = "
     special, as DfE's Total: alternative provision is outside), "Secondary", or "All".
     Long format: year, measure, count, headcount, rate, lower, upper, ci_method.
     """
-    p = _with_phase(pupils, schools)
-    e = _with_phase(exclusions, schools)
-    p = p[_scope_mask(p["phase"], scope)]
-    e = e[_scope_mask(e["phase"], scope)]
-    head = p.groupby("academic_year").size()
+    # only the columns counted are selected (filtering the wide census copies every column)
+    p_in = _scope_mask(_phase_of(pupils, schools), scope).to_numpy(dtype=bool)
+    e_in = _scope_mask(_phase_of(exclusions, schools), scope).to_numpy(dtype=bool)
+    year = pupils["academic_year"][p_in]
+    e = exclusions.loc[e_in, ["academic_year", "category", "pupil_id"]]
+    head = year.groupby(year).size()
     sus = e[e["category"] == "suspension"]
     counts = pd.DataFrame({
         "suspension": sus.groupby("academic_year").size(),
@@ -540,14 +568,13 @@ def pupil_years(pupils: pd.DataFrame, exclusions: pd.DataFrame, *, scope: str = 
     elif schools is None:
         raise ValueError("table has no 'phase' column: pass schools= to attach it")
     else:
-        sch = schools.drop_duplicates("school_id", keep=False)
-        if len(sch) != len(schools):
+        if not schools["school_id"].is_unique:
             raise ValueError("schools: school_id is not unique (one phase per school is needed)")
-        phase = pupils["school_id"].map(sch.set_index("school_id")["phase"])
+        phase = _phase_of(pupils, schools)
     keep = _scope_mask(phase, scope).to_numpy(dtype=bool)
     if years is not None:
         keep &= pupils["academic_year"].isin(list(years)).to_numpy(dtype=bool)
-    p = pupils.loc[keep].reset_index(drop=True)
+    p = _rows(pupils, keep)
     if "phase" not in p.columns:
         p["phase"] = phase.to_numpy()[keep]
     if "age" not in p.columns:
