@@ -81,3 +81,4 @@ def test_tiny_step_runs_in_a_fresh_process():
     r = bench.run_step("dsr", 2, timeout=300)
     assert "error" not in r, r
     assert r["seconds"] > 0 and r["peak_rss_mb"] > 0 and r["rows"] > 0
+    assert r["peak_scope"] == "timed rrlib work (inputs in memory)"

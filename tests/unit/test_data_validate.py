@@ -294,3 +294,37 @@ def test_narrow_integer_columns_are_read_narrow_and_range_checked(tmp_path):
     msg = str(exc.value)
     assert "tiny.csv, column 'x': rule 'type integer (-128 to 127)'; 1 offending row, first: line 3 '200'" in msg
     assert "column 'y': rule 'type integer (-32768 to 32767)'; 1 offending row, first: line 4 '40000'" in msg
+
+
+def test_typed_arrow_reader_gives_what_the_rules_give_on_every_shipped_table():
+    """The fastest reader (Arrow parses each column to its type) must type every shipped table
+    exactly as the rule-by-rule reader does, and must step aside (None) on anything unusual."""
+    import importlib
+
+    V = importlib.import_module("rrlib.data.validate")
+    from rrlib import paths
+
+    for name, t in data.tables().items():
+        path = data.find_file(paths.DEFAULT_DATA_DIR, name)
+        if path is None:
+            continue
+        raw, problems = V._decode(path)
+        assert not problems
+        typed = V._read_arrow_typed(raw, t)
+        assert typed is not None, name
+        by_rule, problems = V._read_arrow(raw, t, path.name)
+        assert not problems
+        pd.testing.assert_frame_equal(typed, by_rule, obj=name)
+    t = data.tables()["schools"]
+    good = (paths.DEFAULT_DATA_DIR / "schools.csv.gz")
+    text = gzip.decompress(good.read_bytes()).decode()
+    header, first, rest = text.split("\n", 2)
+    for variant in (text.replace(",", ", ", 1),              # a space after a comma
+                    header + "\n" + first.replace("-", "/", 1) + "\n" + rest,  # another date form
+                    header + "\n"):                            # no rows
+        assert V._read_arrow_typed(variant.encode(), t) is None
+    import pandera.pandas as pa
+
+    hexa = data.Table(name="h", schema=pa.DataFrameSchema({"n": pa.Column("int64")}),
+                      description="", source="", columns={"n": ""})
+    assert V._read_arrow_typed(b"n\n0x1F\n", hexa) is None  # Arrow would read 31
