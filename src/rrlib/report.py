@@ -165,14 +165,29 @@ def data_banner(synthetic: bool | None, folder: str) -> tuple[str, str]:
                       "disclosure control; do not publish without checking.")
 
 
-def _exporter(reader: bool):
+_EXPORTERS: dict = {}
+
+
+def _exporter(reader: bool, embed_images: bool = True):
+    """The HTML exporter of one version of the pages (made once per process: nbconvert compiles
+    its templates for each new exporter). ``embed_images`` inlines the files that markdown cells
+    show (nbconvert parses the whole page for them), so it is asked for only where needed."""
     from nbconvert import HTMLExporter
 
-    ex = HTMLExporter(template_name="lab", extra_template_paths=[str(TEMPLATES)],
-                      template_file="rr_notebook.html.j2", embed_images=True,
-                      exclude_input=reader, exclude_input_prompt=reader,
-                      exclude_output_prompt=reader)
-    return ex
+    key = (reader, embed_images)
+    if key not in _EXPORTERS:
+        _EXPORTERS[key] = HTMLExporter(template_name="lab", extra_template_paths=[str(TEMPLATES)],
+                                       template_file="rr_notebook.html.j2", embed_images=embed_images,
+                                       exclude_input=reader, exclude_input_prompt=reader,
+                                       exclude_output_prompt=reader)
+    return _EXPORTERS[key]
+
+
+_MARKDOWN_IMAGE = re.compile(r"!\[|<img\b", re.I)
+
+
+def _has_markdown_images(nb) -> bool:
+    return any(c.cell_type == "markdown" and _MARKDOWN_IMAGE.search(c.source) for c in nb.cells)
 
 
 def _path_repr(output) -> bool:
@@ -240,7 +255,7 @@ def render_chapter(nb_path: Path, *, reader: bool, context: dict) -> str:
         nb = _reader_copy(nb)
     title = f"{context['title']} ({'reader version' if reader else 'full version with code'})"
     nb.metadata["title"] = title
-    body, _ = _exporter(reader).from_notebook_node(
+    body, _ = _exporter(reader, _has_markdown_images(nb)).from_notebook_node(
         nb, resources={"rr": {**context, "mode": "reader" if reader else "full",
                               "other_href": context["full_href" if reader else "reader_href"],
                               "css": _css()},
