@@ -278,3 +278,82 @@ def test_srs_errors():
         srs.score(srs_frame().drop(columns="srs_peer_support_1"))
     assert list(srs.score(srs_frame().drop(columns="srs_peer_support_1"),
                           subscales=["self_esteem"]).columns) == ["srs_self_esteem"]
+
+
+# ------------------------------------------------------------------ integer and chunked reading
+def _reference_scores(df):
+    """The scores by the float formulas (a float copy of every item), as first written."""
+    from rrlib.instruments._common import round_half_up_ratio
+    f = {c: pd.to_numeric(df[c]).astype(float).to_numpy() for c in df.columns}
+    out = {}
+    for name, nums in sdq.SCALES.items():
+        block = np.column_stack([2 - f[f"sdq_{i}"] if i in sdq.REVERSED else f[f"sdq_{i}"] for i in nums])
+        answered = (~np.isnan(block)).sum(axis=1)
+        out[f"sdq_{name}"] = np.where(answered >= 3,
+                                      round_half_up_ratio(5 * np.nansum(block, axis=1), answered), np.nan)
+    out["sdq_total"] = out["sdq_emotion"] + out["sdq_conduct"] + out["sdq_hyper"] + out["sdq_peer"]
+    imp = np.column_stack([f[c] for c in IMPACT])
+    value = np.where((~np.isnan(imp)).any(axis=1), np.nansum(np.maximum(imp - 1, 0), axis=1), np.nan)
+    value = np.where(f["sdq_ebddiff"] == 0, 0.0, value)
+    out["sdq_impact"] = np.where(np.isnan(f["sdq_ebddiff"]), np.nan, value)
+    raw = np.column_stack([f[c] for c in swemwbs.ITEMS]).sum(axis=1)
+    out["swemwbs_raw"], out["swemwbs_metric"] = raw, swemwbs.to_metric(raw)
+    for s in srs.SUBSCALES:
+        block = np.column_stack([f[c] for c in srs.items(s)])
+        answered = (~np.isnan(block)).sum(axis=1)
+        with np.errstate(invalid="ignore"):
+            mean = np.nanmean(np.where(answered[:, None] > 0, block, 0.0), axis=1)
+        out[f"srs_{s}"] = np.where(answered >= max(srs.min_answered(s), 1), mean, np.nan)
+    return out
+
+
+def _survey(n, seed=0):
+    rng = np.random.default_rng(seed)
+    cols = {}
+    for c, lo, hi in ([(f"sdq_{i}", 0, 2) for i in range(1, 26)] + [("sdq_ebddiff", 0, 3)]
+                      + [(c, 0, 3) for c in IMPACT] + [(c, 1, 5) for c in swemwbs.ITEMS]
+                      + [(c, 1, 5) for s in srs.SUBSCALES for c in srs.items(s)]):
+        v = rng.integers(lo, hi + 1, n).astype(float)
+        v[rng.random(n) < 0.25] = np.nan   # many missing: every prorating rule is exercised
+        cols[c] = v
+    return pd.DataFrame(cols)
+
+
+@pytest.mark.parametrize("dtype", ["Int8", "Int64", "float64", "int64", "object"])
+def test_scores_equal_the_float_formulas_for_every_dtype_and_block_size(dtype, monkeypatch):
+    from rrlib.instruments import _common
+    monkeypatch.setattr(_common, "CHUNK_ROWS", 7)         # many blocks, the last one partial
+    df = _survey(100)
+    if dtype == "int64":
+        df = df.fillna(1).astype("int64")
+    expected = _reference_scores(df)
+    typed = df.astype(dtype) if dtype != "object" else df.astype(object).where(df.notna(), None)
+    got = pd.concat([sdq.score(typed), swemwbs.score(typed), srs.score(typed)], axis=1)
+    assert got.index.equals(df.index)
+    for c, v in expected.items():
+        assert got[c].dtype == "float64"
+        np.testing.assert_array_equal(got[c].to_numpy(), v, err_msg=c)
+
+
+def test_answers_out_of_range_in_a_later_block_name_the_first_column_over_all_rows(monkeypatch):
+    from rrlib.instruments import _common
+    monkeypatch.setattr(_common, "CHUNK_ROWS", 4)
+    df = _survey(20).astype("Int8")
+    df.loc[1, "sdq_9"] = 3     # first block
+    df.loc[17, "sdq_2"] = 5    # last block, but an earlier column
+    df.loc[18, "sdq_2"] = 7
+    with pytest.raises(ValueError, match=r"'sdq_2'.*0 to 2.*2 offending.*17: 5, 18: 7"):
+        sdq.score(df)
+    df = _survey(20).astype("Int8")
+    df.loc[13, "srs_empathy_3"] = 0
+    with pytest.raises(ValueError, match=r"srs_empathy_3.*1 to 5.*13"):
+        srs.score(df)
+
+
+def test_int8_answers_do_not_overflow_sums():
+    # every SRS peer support item at 5 (sum 30) and SWEMWBS all 5 (35): summed in a wider type
+    df = _survey(5).astype("Int8")
+    for c in swemwbs.ITEMS + srs.items("peer_support"):
+        df[c] = pd.array([5] * 5, dtype="Int8")
+    assert swemwbs.score(df)["swemwbs_raw"].tolist() == [35.0] * 5
+    assert srs.score(df)["srs_peer_support"].tolist() == [5.0] * 5

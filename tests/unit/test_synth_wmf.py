@@ -33,11 +33,17 @@ def small():
 
 # --------------------------------------------------------------------------- schema and design
 def test_small_survey_meets_its_schema(small, tmp_path):
-    dwmf.SCHEMA.validate(small)
+    # the generator makes Int64 answers; the schema (and the reader) type them Int8: same values
+    dwmf.SCHEMA.validate(small.astype({c: "Int8" for c in dwmf.ITEMS}))
     synth.write_table(tmp_path, "wmf_survey", small)
     typed = data.validate(tmp_path, only=["wmf_survey"])["wmf_survey"]
     assert len(typed) == len(small)
     assert list(typed.columns) == dwmf.TABLES[0].column_names
+    assert all(str(typed[c].dtype) == "Int8" for c in dwmf.ITEMS)
+    # scores are the same whether the answers are read as Int8 or made as Int64
+    scores = [dwmf.prepare({"wmf_survey": d})["wmf_scores"].drop(columns=dwmf.ID_COLUMNS)
+              for d in (typed, small)]
+    pd.testing.assert_frame_equal(*scores)
 
 
 def test_schema_rejects_out_of_range_answer_and_broken_skip(small, tmp_path):
@@ -128,6 +134,13 @@ def test_prepare_scores_every_respondent(small):
     for c in ("srs_school_connection", "srs_family_connection", "srs_peer_support"):
         v = s[c].dropna()
         assert v.between(1, 5).all() and len(v) > 0.9 * len(s)
+
+
+def test_prepare_sorts_by_response_id_whatever_the_input_order(small):
+    s = dwmf.prepare({"wmf_survey": small})["wmf_scores"]
+    shuffled = small.sample(frac=1, random_state=3).set_axis(np.arange(len(small))[::-1])
+    pd.testing.assert_frame_equal(dwmf.prepare({"wmf_survey": shuffled})["wmf_scores"], s)
+    assert s["response_id"].is_monotonic_increasing and s.index.equals(pd.RangeIndex(len(s)))
 
 
 def test_prepare_without_the_table_returns_nothing():

@@ -27,7 +27,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from . import Table, matches_check
-from ..instruments import sdq, srs, swemwbs
+from ..instruments import row_chunks, sdq, srs, swemwbs
 
 AREAS = ("Blackpool", "Cornwall", "Hull", "Kent", "Newham", "Wolverhampton")
 WAVES = ("2016/17", "2017/18", "2018/19", "2019/20", "2020/21")
@@ -48,11 +48,18 @@ ID_COLUMNS = ["response_id", "respondent_id", "area", "school_id", "wave", "samp
 
 def wave_index(wave: pd.Series) -> pd.Series:
     """Years since the first wave: "2016/17" -> 0 ... "2020/21" -> 4."""
-    return wave.astype(str).str.slice(0, 4).astype(int) - FIRST_WAVE_START
+    out = np.empty(len(wave), dtype=np.int64)
+    values = wave.values
+    for rows in row_chunks(len(wave)):  # each block's distinct waves parsed once
+        codes, uniq = pd.factorize(values[rows], use_na_sentinel=False)
+        years = pd.Series(uniq).astype(str).str.slice(0, 4).astype(int).to_numpy()
+        out[rows] = years[codes] - FIRST_WAVE_START
+    return pd.Series(out, index=wave.index, name=wave.name)
 
 
 def _item(lo: int, hi: int) -> pa.Column:
-    return pa.Column("Int64", pa.Check.isin(list(range(lo, hi + 1))), nullable=True)
+    # Int8: answers are 0-5, so one byte per answer (+ one for the missing mask) instead of eight
+    return pa.Column("Int8", pa.Check.isin(list(range(lo, hi + 1))), nullable=True)
 
 
 def _cohort_year_group(df: pd.DataFrame) -> pd.Series:
@@ -163,8 +170,15 @@ TABLES = [
 ]
 
 
-def _band_text(b: pd.Series) -> pd.Series:
-    return b.astype(object).where(b.notna(), None)
+def _band_text(values: np.ndarray, scale: str) -> np.ndarray:
+    """SDQ band labels of scores as text (object array; None where the score is missing)."""
+    code, labels = sdq.band_codes(values, scale)
+    return np.array([*labels, None], dtype=object)[code]  # code -1 -> the trailing None
+
+
+def _missing_mask(s: pd.Series) -> np.ndarray:
+    arr = s.array
+    return arr._mask if isinstance(arr, pd.arrays.IntegerArray) else s.isna().to_numpy()
 
 
 def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -177,24 +191,51 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     (sdqinfo.org four-band self-report cut-offs, as text); ``srs_<subscale>`` (Lereya et al.
     2016); item-missingness counts ``swemwbs_items_missing`` (of 7), ``sdq_items_missing`` (of
     25), ``sdq_impact_missing`` (ebddiff missing, 0/1), ``srs_items_missing`` (of all SRS items).
+    Rows sorted by ``response_id``.
+
+    Built once, column by column, each in its final dtype (no concatenation, no whole-frame
+    copy), one block of rows at a time (:func:`rrlib.instruments.row_chunks`), so time grows
+    linearly with the rows and memory is the output's.
     """
     if "wmf_survey" not in raw:
         return {}
-    df = raw["wmf_survey"].reset_index(drop=True)
-    out = df[ID_COLUMNS].copy()
-    out.insert(out.columns.get_loc("wave") + 1, "wave_index", wave_index(df["wave"]).astype("int64"))
-    sw = swemwbs.score(df)
+    df = raw["wmf_survey"]
+    n = len(df)
+    cols: dict[str, object] = {}
+    for c in ID_COLUMNS:
+        v = df[c]
+        # numpy columns copied block by block; extension arrays (fsm) copied whole
+        cols[c] = np.empty(n, dtype=v.dtype) if isinstance(v.dtype, np.dtype) else v.array.copy()
+        if c == "wave":
+            cols["wave_index"] = wave_index(df["wave"]).to_numpy(dtype="int64")
     sd = sdq.score(df, impact=True)
-    bands = sdq.band(sd).apply(_band_text)
-    sr = srs.score(df)
-    out = pd.concat([out, sw, sd, bands, sr], axis=1)
-    out["swemwbs_items_missing"] = df[SWEMWBS_ITEMS].isna().sum(axis=1).astype("int64")
-    out["sdq_items_missing"] = df[SDQ_ITEMS].isna().sum(axis=1).astype("int64")
-    out["sdq_impact_missing"] = df[sdq.EBDDIFF].isna().astype("int64")
-    out["srs_items_missing"] = df[SRS_ITEMS].isna().sum(axis=1).astype("int64")
-    for c in out.columns:
-        if c.startswith(("swemwbs_raw", "swemwbs_metric", "srs_")) and c != "srs_items_missing":
-            out[c] = out[c].astype("float64")
-        elif c in sd.columns:
-            out[c] = out[c].astype("float64")
-    return {"wmf_scores": out.sort_values("response_id").reset_index(drop=True)}
+    for scores in (swemwbs.score(df), sd):
+        for c in scores.columns:
+            cols[c] = scores[c].to_numpy(dtype="float64")
+    bands = [(c, c.removeprefix("sdq_")) for c in sd.columns
+             if c.removeprefix("sdq_") in sdq.BANDS or c == "sdq_prosoc"]
+    for c, _ in bands:
+        cols[f"{c}_band"] = np.empty(n, dtype=object)
+    for c, v in srs.score(df).items():
+        cols[c] = v.to_numpy(dtype="float64")
+    missing = {"swemwbs_items_missing": SWEMWBS_ITEMS, "sdq_items_missing": SDQ_ITEMS,
+               "sdq_impact_missing": [sdq.EBDDIFF], "srs_items_missing": SRS_ITEMS}
+    masks = {c: _missing_mask(df[c]) for items in missing.values() for c in items}
+    for c in missing:
+        cols[c] = np.empty(n, dtype=np.int64)
+    ids = {c: df[c].values for c in ID_COLUMNS if isinstance(df[c].dtype, np.dtype)}
+    for rows in row_chunks(n):
+        for c, v in ids.items():
+            cols[c][rows] = v[rows]
+        for c, name in bands:
+            cols[f"{c}_band"][rows] = _band_text(cols[c][rows], name)
+        for c, items in missing.items():
+            count = np.zeros(rows.stop - rows.start, dtype=np.int16)
+            for item in items:
+                count += masks[item][rows]
+            cols[c][rows] = count
+    rid = df["response_id"]
+    if not rid.is_monotonic_increasing:
+        order = np.argsort(rid.values, kind="stable")
+        cols = {c: v.take(order) for c, v in cols.items()}
+    return {"wmf_scores": pd.DataFrame(cols, copy=False)}

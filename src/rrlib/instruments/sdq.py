@@ -28,10 +28,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._common import check_values, require_columns, round_half_up_ratio
+from ._common import Answers, require_columns, round_half_up_ratio, row_chunks
 
 __all__ = ["ITEMS", "REVERSED", "SCALES", "IMPACT_ITEMS", "BANDS", "BAND_LABELS",
-           "PROSOCIAL_BAND_LABELS", "score", "band"]
+           "PROSOCIAL_BAND_LABELS", "score", "band", "band_codes"]
 
 ITEMS = [f"sdq_{i}" for i in range(1, 26)]
 REVERSED = (7, 11, 14, 21, 25)
@@ -61,11 +61,12 @@ BAND_LABELS = ["close to average", "slightly raised", "high", "very high"]
 PROSOCIAL_BAND_LABELS = ["close to average", "slightly lowered", "low", "very low"]
 
 
-def _scale(items: np.ndarray) -> np.ndarray:
-    answered = (~np.isnan(items)).sum(axis=1)
-    total = np.nansum(items, axis=1)
-    # mean x 5 rounded half up == round_half_up(5 * total / answered)
-    return np.where(answered >= 3, round_half_up_ratio(5 * total, answered), np.nan)
+def _reverse(v: np.ndarray) -> np.ndarray:
+    return 2 - v
+
+
+def _recode_impact(v: np.ndarray) -> np.ndarray:
+    return np.maximum(v - 1, 0)  # 0,1,2,3 -> 0,0,1,2
 
 
 def score(df: pd.DataFrame, impact: bool | None = None) -> pd.DataFrame:
@@ -74,38 +75,74 @@ def score(df: pd.DataFrame, impact: bool | None = None) -> pd.DataFrame:
     Reference: sdqinfo.org scoring rules (Goodman 1997), see the module docstring.
     Returns columns ``sdq_emotion``, ``sdq_conduct``, ``sdq_hyper``, ``sdq_peer``,
     ``sdq_prosoc``, ``sdq_total``, ``sdq_internal``, ``sdq_external`` and (when the impact
-    columns are present, or ``impact=True``) ``sdq_impact``, as nullable floats with the
-    input's index. Raises ``ValueError`` for missing item columns or answers out of range.
+    columns are present, or ``impact=True``) ``sdq_impact``, as floats (NaN when missing) with
+    the input's index. Raises ``ValueError`` for missing item columns or answers out of range.
+    Items are read one scale at a time as integers (no float copy of all items).
     """
     require_columns(df, ITEMS, "SDQ")
-    items = check_values(df, ITEMS, (0, 1, 2), "SDQ").to_numpy()
-    for i in REVERSED:
-        items[:, i - 1] = 2 - items[:, i - 1]
-    out = pd.DataFrame(index=df.index)
-    for name, nums in SCALES.items():
-        out[f"sdq_{name}"] = _scale(items[:, [i - 1 for i in nums]])
-    # NaN propagates through + : a composite is missing if any of its scales is
-    out["sdq_total"] = out["sdq_emotion"] + out["sdq_conduct"] + out["sdq_hyper"] + out["sdq_peer"]
-    out["sdq_internal"] = out["sdq_emotion"] + out["sdq_peer"]
-    out["sdq_external"] = out["sdq_conduct"] + out["sdq_hyper"]
+    ans = Answers(df).add(ITEMS, (0, 1, 2), "SDQ")
     has_impact = all(c in df.columns for c in [EBDDIFF, *IMPACT_ITEMS])
     if impact is None:
         impact = has_impact
     if impact:
+        if not has_impact:
+            ans.check_all()  # answers out of range are reported before missing impact columns
         require_columns(df, [EBDDIFF, *IMPACT_ITEMS], "SDQ impact")
-        out["sdq_impact"] = _impact(df)
-    return out
+        ans.add([EBDDIFF, *IMPACT_ITEMS], (0, 1, 2, 3), "SDQ impact")
+    names = [f"sdq_{s}" for s in SCALES] + ["sdq_total", "sdq_internal", "sdq_external"]
+    n = len(df)
+    out = {c: np.empty(n) for c in names + (["sdq_impact"] if impact else [])}
+    reverse = {f"sdq_{i}": _reverse for i in REVERSED}
+    for rows in row_chunks(n):  # one block of rows at a time: its arrays stay in cache
+        sc = {}
+        for name, nums in SCALES.items():
+            total, answered = ans.sum([f"sdq_{i}" for i in nums], rows, reverse)
+            # mean x 5 rounded half up == round_half_up(5 * total / answered); 3 of 5 needed
+            sc[name] = np.where(answered >= 3, round_half_up_ratio(5 * total, answered), np.nan)
+            out[f"sdq_{name}"][rows] = sc[name]
+        # NaN propagates through + : a composite is missing if any of its scales is
+        out["sdq_total"][rows] = sc["emotion"] + sc["conduct"] + sc["hyper"] + sc["peer"]
+        out["sdq_internal"][rows] = sc["emotion"] + sc["peer"]
+        out["sdq_external"][rows] = sc["conduct"] + sc["hyper"]
+        if impact:
+            out["sdq_impact"][rows] = _impact(ans, rows)
+    # one array per column, no copy into a consolidated block
+    return pd.DataFrame(out, index=df.index, copy=False)
 
 
-def _impact(df: pd.DataFrame) -> np.ndarray:
-    ebd = check_values(df, [EBDDIFF], (0, 1, 2, 3), "SDQ impact")[EBDDIFF].to_numpy()
-    imp = check_values(df, IMPACT_ITEMS, (0, 1, 2, 3), "SDQ impact").to_numpy()
-    recoded = np.where(np.isnan(imp), np.nan, np.maximum(imp - 1, 0))  # 0,1,2,3 -> 0,0,1,2
-    any_answered = (~np.isnan(imp)).any(axis=1)
-    total = np.nansum(recoded, axis=1)
-    value = np.where(any_answered, total, np.nan)
-    value = np.where(ebd == 0, 0.0, value)
-    return np.where(np.isnan(ebd), np.nan, value)
+def _impact(ans: Answers, rows: slice) -> np.ndarray:
+    ebd, ebd_answered = ans.read(EBDDIFF, rows)
+    total, answered = ans.sum(IMPACT_ITEMS, rows, {c: _recode_impact for c in IMPACT_ITEMS})
+    value = np.where(answered > 0, total, np.nan)  # missing items count 0 if any is answered
+    value = np.where(ebd_answered & (ebd == 0), 0.0, value)
+    return np.where(ebd_answered, value, np.nan)
+
+
+def band_codes(values, scale: str) -> tuple[np.ndarray, list[str]]:
+    """Band codes (0-3, -1 where the score is missing) and labels of scores of one scale.
+
+    The rules of :func:`band`; raises ``ValueError`` for scores out of range or unknown scales.
+    """
+    v = np.asarray(values, dtype=float)
+    top = 40 if scale == "total" else 10
+    ok = ~np.isnan(v)
+    whole = np.where(ok, v, 0.0)
+    if ((whole < 0) | (whole > top)).any() or (np.trunc(whole) != whole).any():
+        raise ValueError(f"SDQ band: scores for {scale!r} must be whole numbers in range")
+    score_range = np.arange(top + 1)
+    if scale == "prosoc":
+        b1, b2, b3 = PROSOCIAL_LOWER_BOUNDS
+        lookup = np.select([score_range >= b1, score_range >= b2, score_range >= b3], [0, 1, 2], default=3)
+        labels = PROSOCIAL_BAND_LABELS
+    elif scale in BANDS:
+        c1, c2, c3 = BANDS[scale]
+        lookup = np.select([score_range <= c1, score_range <= c2, score_range <= c3], [0, 1, 2], default=3)
+        labels = BAND_LABELS
+    else:
+        raise ValueError(f"SDQ band: unknown scale {scale!r}; use one of {sorted([*BANDS, 'prosoc'])}")
+    # one lookup per score (0..top) instead of comparisons of every row; -1 where missing
+    code = np.where(ok, lookup[whole.astype(np.intp)], -1)
+    return code, labels
 
 
 def band(scores: pd.DataFrame | pd.Series, scale: str | None = None) -> pd.DataFrame | pd.Series:
@@ -131,18 +168,7 @@ def band(scores: pd.DataFrame | pd.Series, scale: str | None = None) -> pd.DataF
         return out
     if scale is None:
         scale = str(scores.name or "").removeprefix("sdq_")
-    v = pd.to_numeric(scores, errors="coerce").astype(float)
-    if (v.notna() & ((v < 0) | (v > (10 if scale != "total" else 40)) | (v % 1 != 0))).any():
-        raise ValueError(f"SDQ band: scores for {scale!r} must be whole numbers in range")
-    if scale == "prosoc":
-        b1, b2, b3 = PROSOCIAL_LOWER_BOUNDS
-        code = np.select([v >= b1, v >= b2, v >= b3, v >= 0], [0, 1, 2, 3], default=-1)
-        labels = PROSOCIAL_BAND_LABELS
-    elif scale in BANDS:
-        c1, c2, c3 = BANDS[scale]
-        code = np.select([v <= c1, v <= c2, v <= c3, v > c3], [0, 1, 2, 3], default=-1)
-        labels = BAND_LABELS
-    else:
-        raise ValueError(f"SDQ band: unknown scale {scale!r}; use one of {sorted([*BANDS, 'prosoc'])}")
+    v = pd.to_numeric(scores, errors="coerce").astype(float).to_numpy()
+    code, labels = band_codes(v, scale)
     return pd.Series(pd.Categorical.from_codes(code, categories=labels, ordered=True),
                      index=scores.index, name=f"{scores.name or scale}_band")

@@ -24,7 +24,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ._common import check_values, require_columns
+from ._common import Answers, require_columns, row_chunks
 
 __all__ = ["SUBSCALES", "items", "score", "min_answered"]
 
@@ -66,13 +66,14 @@ def score(df: pd.DataFrame, subscales=None, minimum: dict[str, int] | None = Non
     subscales = list(SUBSCALES) if subscales is None else list(subscales)
     cols = [c for s in subscales for c in items(s)]
     require_columns(df, cols, "SRS")
-    vals = check_values(df, cols, (1, 2, 3, 4, 5), "SRS")
-    out = pd.DataFrame(index=df.index)
-    for s in subscales:
-        block = vals[items(s)].to_numpy()
-        answered = (~np.isnan(block)).sum(axis=1)
-        need = (minimum or {}).get(s, min_answered(s))
-        with np.errstate(invalid="ignore"):
-            mean = np.nanmean(np.where(answered[:, None] > 0, block, 0.0), axis=1)
-        out[f"srs_{s}"] = np.where(answered >= max(need, 1), mean, np.nan)
-    return out
+    ans = Answers(df).add(cols, (1, 2, 3, 4, 5), "SRS")
+    n = len(df)
+    out = {f"srs_{s}": np.empty(n) for s in subscales}
+    need = {s: max((minimum or {}).get(s, min_answered(s)), 1) for s in subscales}
+    for rows in row_chunks(n):  # one block of rows at a time: its arrays stay in cache
+        for s in subscales:
+            total, answered = ans.sum(items(s), rows)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = total / answered  # exact integer sum / count: the mean of the answered items
+            out[f"srs_{s}"][rows] = np.where(answered >= need[s], mean, np.nan)
+    return pd.DataFrame(out, index=df.index, copy=False)

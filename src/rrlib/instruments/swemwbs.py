@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ._common import check_values, require_columns
+from ._common import Answers, require_columns, row_chunks
 
 __all__ = ["ITEMS", "METRIC", "score", "to_metric"]
 
@@ -47,6 +47,11 @@ def score(df: pd.DataFrame) -> pd.DataFrame:
     or answers outside 1-5.
     """
     require_columns(df, ITEMS, "SWEMWBS")
-    items = check_values(df, ITEMS, (1, 2, 3, 4, 5), "SWEMWBS").to_numpy()
-    raw = items.sum(axis=1)  # NaN if any item missing
-    return pd.DataFrame({"swemwbs_raw": raw, "swemwbs_metric": to_metric(raw)}, index=df.index)
+    ans = Answers(df).add(ITEMS, (1, 2, 3, 4, 5), "SWEMWBS")
+    n = len(df)
+    raw, metric = np.empty(n), np.empty(n)
+    for rows in row_chunks(n):  # one block of rows at a time: its arrays stay in cache
+        total, answered = ans.sum(ITEMS, rows)
+        raw[rows] = np.where(answered == len(ITEMS), total, np.nan)  # NaN if any item missing
+        metric[rows] = to_metric(raw[rows])
+    return pd.DataFrame({"swemwbs_raw": raw, "swemwbs_metric": metric}, index=df.index, copy=False)
