@@ -220,10 +220,39 @@ def paired_t(before, after, confidence: float = 0.95) -> pd.DataFrame:
                           "method": "paired t test (after - before)", "n": n}])
 
 
+#: Up to this many pairs, a Wilcoxon test with tied or zero differences takes its p value from the
+#: exact permutation distribution (scipy.stats.wilcoxon's ``method="auto"`` rule: 2**13 sign
+#: patterns are fewer than its 9999 resamples, so the permutation test is exact).
+_PERMUTATION_MAX_N = 13
+
+
+def _signed_rank_permutation(nz: np.ndarray, ranks: np.ndarray) -> tuple[float, float]:
+    """Exact two-sided p value and statistic of the signed-rank test by sign flipping.
+
+    What ``scipy.stats.wilcoxon(method="auto")`` computes for n <= 13 with ties or zeros
+    (``scipy.stats.permutation_test``, ``permutation_type="samples"``, statistic R+ = the sum
+    of the ranks of the positive differences; p = 2 min(P(R+ <= r), P(R+ >= r)), at most 1,
+    with its relative tolerance of 100 machine epsilons), computed in one matrix product: the
+    ranks of |d| do not change when signs flip, so the null distribution of R+ over the 2**n
+    sign patterns is ``patterns @ ranks``. Zero differences (dropped, "wilcox") flip to
+    themselves and only repeat every pattern, so the non-zero ones are enumerated. The
+    statistic returned is scipy's: min(R+, R-).
+    """
+    m = nz.size
+    patterns = (np.arange(2 ** m)[:, None] >> np.arange(m)[None, :]) & 1
+    null = patterns @ ranks
+    r_plus = float(ranks[nz > 0].sum())
+    gamma = abs(np.finfo(np.float64).eps * 100 * r_plus)
+    p = 2 * min(np.mean(null <= r_plus + gamma), np.mean(null >= r_plus - gamma))
+    return float(min(p, 1.0)), float(min(r_plus, ranks.sum() - r_plus))
+
+
 def wilcoxon_signed_rank(before, after) -> pd.DataFrame:
     """Wilcoxon signed-rank test of after - before, with the matched-pairs rank-biserial r.
 
-    Reference: scipy.stats.wilcoxon (zero differences dropped, "wilcox" method); effect
+    Reference: scipy.stats.wilcoxon (zero differences dropped, "wilcox" method; with ties or
+    zeros among at most 13 pairs the exact permutation p value, computed here in one matrix
+    product rather than scipy's loop, see :func:`_signed_rank_permutation`); effect
     size r = (R+ - R-) / (R+ + R-) over non-zero differences (Kerby 2014). ``estimate`` is
     the median change; no CI is given (``lower``/``upper`` NaN). Incomplete pairs dropped.
     """
@@ -233,9 +262,12 @@ def wilcoxon_signed_rank(before, after) -> pd.DataFrame:
     if nz.size == 0:
         p, stat, r = 1.0, 0.0, 0.0
     else:
-        res = _st.wilcoxon(a, b, zero_method="wilcox")
-        p, stat = float(res.pvalue), float(res.statistic)
         ranks = _st.rankdata(np.abs(nz))
+        if diff.size <= _PERMUTATION_MAX_N and (nz.size < diff.size or np.unique(ranks).size < nz.size):
+            p, stat = _signed_rank_permutation(nz, ranks)
+        else:
+            res = _st.wilcoxon(a, b, zero_method="wilcox")
+            p, stat = float(res.pvalue), float(res.statistic)
         rp, rm = ranks[nz > 0].sum(), ranks[nz < 0].sum()
         r = (rp - rm) / (rp + rm)
     return pd.DataFrame([{"estimate": float(np.median(diff)), "lower": np.nan, "upper": np.nan,
