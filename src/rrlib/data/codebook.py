@@ -87,7 +87,7 @@ def _type_name(t, cname: str, col) -> str:
     if cname in t.dates:
         return "date"
     dt = str(col.dtype)
-    return {"str": "text", "object": "text", "string[python]": "text", "int64": "integer",
+    return {"str": "text", "object": "text", "string[python]": "text", "int64": "integer", "Int8": "integer", "Int16": "integer", "Int32": "integer",
             "Int64": "integer", "float64": "number", "bool": "boolean", "boolean": "boolean"}.get(dt, dt)
 
 

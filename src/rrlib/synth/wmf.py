@@ -258,6 +258,6 @@ def generate(ctx: SynthContext) -> dict[str, pd.DataFrame]:
         "fsm": pd.array(np.where(fsm_missing[order], None, fsm[order]), dtype="boolean"),
     })
     df["respondent_id"] = df["respondent_id"].astype(object)
-    items = pd.DataFrame({c: pd.array(cols[c][order], dtype="Int64") for c in item_columns()})
+    items = pd.DataFrame({c: pd.array(cols[c][order], dtype="Int8") for c in item_columns()})
     df = pd.concat([df, items], axis=1)
     return {TABLE: df}
