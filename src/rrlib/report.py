@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import os
 import re
 import time
 from html.parser import HTMLParser
@@ -263,6 +264,43 @@ def render_chapter(nb_path: Path, *, reader: bool, context: dict) -> str:
     return _strip_style_comments(body)
 
 
+_JOBS: list[tuple] = []
+
+
+def _render_job(i: int) -> str:
+    rel, nb_path, reader, ctx = _JOBS[i]
+    return render_chapter(nb_path, reader=reader, context=ctx)
+
+
+def _workers(n_jobs: int) -> int:
+    """Processes for the chapter pages: ``RR_REPORT_WORKERS``, else one per core (at most 4)."""
+    env = os.environ.get("RR_REPORT_WORKERS", "").strip()
+    n = int(env) if env.isdigit() and int(env) > 0 else min(4, os.cpu_count() or 1)
+    return max(1, min(n, n_jobs))
+
+
+def _render_pages(jobs: list[tuple]) -> dict[str, str]:
+    """Render ``(relative path, notebook, reader, context)`` jobs, in forked worker processes
+    when there are several cores (nbconvert is imported first and shared by the forks; each
+    page is rendered exactly as it would be in this process, so the bytes do not depend on
+    the number of workers)."""
+    global _JOBS
+    import multiprocessing as mp
+
+    import nbconvert  # noqa: F401  (imported once, before the fork)
+
+    n = _workers(len(jobs))
+    if n == 1 or "fork" not in mp.get_all_start_methods():
+        return {rel: render_chapter(nb, reader=reader, context=ctx) for rel, nb, reader, ctx in jobs}
+    _JOBS = list(jobs)
+    try:
+        with mp.get_context("fork").Pool(n) as pool:
+            bodies = pool.map(_render_job, range(len(jobs)), chunksize=1)
+    finally:
+        _JOBS = []
+    return {job[0]: body for job, body in zip(jobs, bodies)}
+
+
 _STYLE_BLOCK = re.compile(r"(<style[^>]*>)(.*?)(</style>)", re.S | re.I)
 
 
@@ -354,6 +392,7 @@ def build(lay: paths.Layout) -> dict[str, str]:
     tables = collect_tables(lay)
     runs = chapter_runs(lay)
     pages: dict[str, str] = {}
+    jobs: list[tuple] = []
     for run in runs:
         ch_claims = [r for r in rows if r["chapter"] == run["name"]]
         run["claims"] = claims.summary(ch_claims)
@@ -365,8 +404,8 @@ def build(lay: paths.Layout) -> dict[str, str]:
                "figures": run["figures"], "tables": run["tables"], "data_class": data_class,
                "data_banner": banner, "figures_dir": lay.figures_dir, "reader_href": Path(run["reader_href"]).name,
                "full_href": Path(run["full_href"]).name}
-        pages[run["reader_href"]] = render_chapter(run["executed"], reader=True, context=ctx)
-        pages[run["full_href"]] = render_chapter(run["executed"], reader=False, context=ctx)
+        jobs += [(run["reader_href"], run["executed"], True, ctx), (run["full_href"], run["executed"], False, ctx)]
+    pages.update(_render_pages(jobs))
 
     git = provenance.git_state()
     env = provenance.environment()

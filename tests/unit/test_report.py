@@ -254,3 +254,12 @@ def test_report_figure_status_against_manifest(fake_run):
     pages = report.build(fake_run)
     assert '<span class="badge status identical">identical</span>' in pages["index.html"]
     assert json.loads(json.dumps(report.collect_figures(fake_run)[0]["status"])) == "identical"
+
+
+def test_chapter_pages_do_not_depend_on_the_number_of_workers(fake_run, monkeypatch):
+    pages = {}
+    for n in ("1", "2"):
+        monkeypatch.setenv("RR_REPORT_WORKERS", n)
+        pages[n] = {k: v for k, v in report.build(fake_run).items() if k.startswith("html/")}
+    assert set(pages["1"]) == {"html/reach.html", "html/reach-code.html"}
+    assert pages["1"] == pages["2"]
