@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from . import manifest, paths
-from .io import sha256_file, write_json
+from .io import dumps, sha256_file, write_json
 
 KEY_PACKAGES = ("rrlib", "numpy", "pandas", "scipy", "statsmodels", "lifelines", "matplotlib",
                 "seaborn", "pandera", "pyarrow", "papermill")
@@ -62,18 +62,48 @@ def data_state(data_dir: str) -> dict:
             "files": dict(sorted(files.items()))}
 
 
+#: Fields of a sidecar that say when and from which commit a file was made: they change on every
+#: run even when the file does not, so a rerun that makes the same bytes keeps the sidecar as is.
+VOLATILE = ("created_utc", "git", "chapter_elapsed_s")
+
+
+def portable(value):
+    """``value`` with absolute paths inside the project, or beside it (``../shared``), written
+    relative to the project's root, so that sidecars do not depend on where it was cloned."""
+    import os
+
+    if isinstance(value, dict):
+        return {k: portable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [portable(v) for v in value]
+    if isinstance(value, (str, Path)) and os.path.isabs(str(value)):
+        p = Path(value)
+        root = paths.ROOT.resolve()
+        if p == root or root in p.parents or root.parent in p.parents:
+            return os.path.relpath(p, root)
+    return str(value) if isinstance(value, Path) else value
+
+
 def sidecar(output: str | Path, *, chapter: str, notebook: str | None, parameters: dict,
             data_dir: str | Path, started: float | None = None, extra: dict | None = None) -> Path:
-    """Write ``<output>.json`` (``figure.svg`` -> ``figure.json``) with the provenance of ``output``."""
+    """Write ``<output>.json`` (``figure.svg`` -> ``figure.json``) with the provenance of ``output``.
+
+    Paths are written relative to the project (:func:`portable`). When the sidecar already
+    describes the same bytes made the same way (everything equal but :data:`VOLATILE`), it is
+    left as it is: it then says when and at which commit these bytes were first made, and a
+    rerun leaves committed reference figures' sidecars untouched.
+    """
+    import json
+
     output = Path(output)
     doc = {
         "file": output.name,
         "sha256": sha256_file(output),
         "chapter": chapter,
         "notebook": notebook,
-        "parameters": parameters,
+        "parameters": portable(parameters),
         "git": git_state(),
-        "data": data_state(str(data_dir)),
+        "data": portable(data_state(str(data_dir))),
         "environment": environment(),
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
@@ -81,4 +111,12 @@ def sidecar(output: str | Path, *, chapter: str, notebook: str | None, parameter
         doc["chapter_elapsed_s"] = round(time.time() - started, 1)
     if extra:
         doc.update(extra)
-    return write_json(output.with_suffix(".json"), doc)
+    target = output.with_suffix(".json")
+    try:
+        old = json.loads(target.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        old = None
+    if isinstance(old, dict) and {k: v for k, v in old.items() if k not in VOLATILE} == \
+            json.loads(dumps({k: v for k, v in doc.items() if k not in VOLATILE})):
+        return target
+    return write_json(target, doc)

@@ -2,6 +2,7 @@
 import json
 import os
 import subprocess
+import time
 import sys
 
 import nbformat
@@ -120,3 +121,33 @@ def test_default_run_named_explicitly_is_still_the_default_run(monkeypatch):
     monkeypatch.delenv("RR_OUT_DIR", raising=False)
     lay = paths.layout(paths.DEFAULT_DATA_DIR, paths.ROOT / "reports")
     assert lay.default and lay.figures_dir == paths.ROOT / "figures"
+
+
+def test_sidecar_is_portable_and_kept_when_the_bytes_are_the_same(tmp_path, monkeypatch):
+    """A rerun that makes the same file leaves its sidecar untouched (committed reference
+    figures do not churn); paths inside or beside the project are written relative to it."""
+    import json
+
+    from rrlib import paths, provenance
+
+    out = tmp_path / "fig.svg"
+    out.write_text("<svg/>", encoding="utf-8")
+    params = {"data_dir": str(paths.ROOT / "data" / "raw" / "synthetic"),
+              "dfe": str(paths.ROOT.parent / "shared" / "x.csv"), "elsewhere": str(tmp_path), "n": 3}
+    kw = dict(chapter="reach", notebook="01_reach.ipynb", parameters=params,
+              data_dir=paths.DEFAULT_DATA_DIR)
+    side = provenance.sidecar(out, **kw)
+    first = side.read_text(encoding="utf-8")
+    doc = json.loads(first)
+    assert doc["parameters"]["data_dir"] == "data/raw/synthetic"
+    assert doc["parameters"]["dfe"] == "../shared/x.csv"
+    assert doc["parameters"]["elsewhere"] == str(tmp_path) and doc["parameters"]["n"] == 3
+    assert doc["data"]["folder"] == "data/raw/synthetic"
+    real_gmtime = time.gmtime
+    monkeypatch.setattr(provenance.time, "gmtime", lambda *a: real_gmtime(0))
+    provenance.sidecar(out, **kw)
+    assert side.read_text(encoding="utf-8") == first  # same bytes, same way: kept
+    out.write_text("<svg></svg>", encoding="utf-8")
+    provenance.sidecar(out, **kw)
+    doc2 = json.loads(side.read_text(encoding="utf-8"))
+    assert doc2["sha256"] != doc["sha256"] and doc2["created_utc"] == "1970-01-01T00:00:00Z"
