@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from . import Table, matches_check
+from . import Table, id_pattern, matches_check
 from ..instruments import row_chunks, sdq, srs, swemwbs
 
 AREAS = ("Blackpool", "Cornwall", "Hull", "Kent", "Newham", "Wolverhampton")
@@ -88,8 +88,8 @@ def _impact_skip(df: pd.DataFrame) -> pd.Series:
 
 SCHEMA = pa.DataFrameSchema(
     {
-        "response_id": pa.Column(str, matches_check(r"^WMF\d{7}$"), unique=True),
-        "respondent_id": pa.Column(str, matches_check(r"^WR\d{7}$")),
+        "response_id": pa.Column(str, matches_check(id_pattern("WMF", 7)), unique=True),
+        "respondent_id": pa.Column(str, matches_check(id_pattern("WR", 7))),
         "area": pa.Column(str, pa.Check.isin(AREAS)),
         "school_id": pa.Column(str, matches_check(r"^W-[A-Z]{3}-\d{3}$")),
         "wave": pa.Column(str, pa.Check.isin(WAVES)),
