@@ -74,6 +74,11 @@ def test_growth_and_markdown():
     assert "stopped after 5 s" in md
     assert "| dsr |" in md and "5.00" in md
     assert "**2.0**" in md
+    # the best a 2-core machine allows: serial phases 4 + 1 + 5 = 10 s over 40 s, plus 1/2
+    assert bench.ratio_bound({"prepare": 4.0, "chapters": 20.0, "claims": 1.0, "report": 5.0}, 40.0, 2) == 0.75
+    assert bench.ratio_bound({"prepare": 4.0}, 40.0, 2) is None
+    md = bench.markdown({**doc, "full_over_naive_bound": 0.75})
+    assert "Best ratio this machine allows (2 cores)" in md and "**0.75**" in md
 
 
 @pytest.mark.slow
