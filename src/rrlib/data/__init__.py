@@ -143,6 +143,21 @@ def on_uniques(s, fn):
     return pd.Series(out, index=s.index)
 
 
+def sorted_by(df, col: str):
+    """``df.sort_values(col).reset_index(drop=True)`` for a key column, without the sort (or a
+    copy of the data) when ``col`` is already strictly increasing (as shipped tables are)."""
+    import pandas as pd
+
+    v = df[col].to_numpy()
+    try:
+        in_order = len(v) < 2 or bool((v[1:] > v[:-1]).all())
+    except TypeError:  # missing values: let sort_values place them
+        in_order = False
+    out = df.copy(deep=False) if in_order else df.sort_values(col)
+    out.index = pd.RangeIndex(len(out))
+    return out
+
+
 def academic_year_check():
     """Academic year written ``2016/17`` (second part = first year + 1)."""
     import pandera.pandas as pa

@@ -32,7 +32,7 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
-from . import PUPIL_ID, Table, id_pattern, matches_check
+from . import PUPIL_ID, Table, id_pattern, matches_check, sorted_by
 
 AREAS = ("Blackpool", "Fylde", "Wyre", "Other")
 SEXES = ("F", "M")
@@ -233,19 +233,6 @@ TABLES = [
 ]
 
 
-def _sorted_by(df: pd.DataFrame, col: str) -> pd.DataFrame:
-    """``df.sort_values(col).reset_index(drop=True)`` for a key column, without the sort (or a
-    copy of the data) when ``col`` is already strictly increasing."""
-    v = df[col].to_numpy()
-    try:
-        in_order = len(v) < 2 or bool((v[1:] > v[:-1]).all())
-    except TypeError:  # missing values: let sort_values place them
-        in_order = False
-    out = df.copy(deep=False) if in_order else df.sort_values(col)
-    out.index = pd.RangeIndex(len(out))
-    return out
-
-
 def _ts(s: pd.Series) -> pd.Series:
     return pd.to_datetime(s, format="%Y-%m-%d %H:%M", errors="raise")
 
@@ -264,11 +251,11 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         ed["arrival_datetime"] = _ts(ed["arrival_datetime"])
         ed["arrival_date"] = ed["arrival_datetime"].dt.normalize()
         ed["self_harm"] = ed["self_harm"].astype(bool)
-        out["ed_attendances"] = _sorted_by(ed, "attendance_id")
+        out["ed_attendances"] = sorted_by(ed, "attendance_id")
     if "admissions" in raw:
         adm = raw["admissions"].copy(deep=False)
         adm["self_harm"] = adm["self_harm"].astype(bool)
-        out["admissions"] = _sorted_by(adm, "admission_id")
+        out["admissions"] = sorted_by(adm, "admission_id")
     if "selfharm_support" in raw:
         sup = raw["selfharm_support"].copy(deep=False)
         sup["referral_datetime"] = _ts(sup["referral_datetime"])
@@ -278,5 +265,5 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
             sup["index_arrival_datetime"] = sup["index_attendance_id"].map(arr)
             sup["hours_to_first_contact"] = (
                 (sup["first_contact_datetime"] - sup["index_arrival_datetime"]).dt.total_seconds() / 3600)
-        out["selfharm_support"] = _sorted_by(sup, "support_id")
+        out["selfharm_support"] = sorted_by(sup, "support_id")
     return out

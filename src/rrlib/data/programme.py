@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from . import PUPIL_ID, Table, id_pattern, matches_check
+from . import PUPIL_ID, Table, id_pattern, matches_check, sorted_by
 
 #: Projects of the monitoring log, with their strand.
 PROJECTS = {
@@ -198,19 +198,6 @@ def _check_young_people(att: pd.DataFrame, raw: dict[str, pd.DataFrame]) -> None
             detail="young people's ids not found in the school census (pupils.csv.gz column 'pupil_id')")])
 
 
-def _sorted_by(df: pd.DataFrame, col: str) -> pd.DataFrame:
-    """``df.sort_values(col).reset_index(drop=True)`` for a key column, without the sort (or a
-    copy of the data) when ``col`` is already strictly increasing."""
-    v = df[col].to_numpy()
-    try:
-        in_order = len(v) < 2 or bool((v[1:] > v[:-1]).all())
-    except TypeError:  # missing values: let sort_values place them
-        in_order = False
-    out = df.copy(deep=False) if in_order else df.sort_values(col)
-    out.index = pd.RangeIndex(len(out))
-    return out
-
-
 def _take(col: pd.Series, idx: np.ndarray):
     """Values of ``col`` at positions ``idx`` (numpy or extension array, dtype kept)."""
     if isinstance(col.dtype, np.dtype):
@@ -235,7 +222,7 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         return {n: raw[n] for n in ("activities", "attendance") if n in raw}
     act = raw["activities"].copy(deep=False)
     act["academic_year"] = academic_year(act["activity_date"]).to_numpy()
-    act = _sorted_by(act, "activity_id")
+    act = sorted_by(act, "activity_id")
     att = raw["attendance"]
     _check_young_people(att, raw)
     cols = ["project", "strand", "format", "setting", "school_id", "activity_date", "academic_year"]

@@ -354,6 +354,20 @@ _ARROW_TRUE = sorted({w for v in _TRUE for w in (v, v.upper(), v.title())})
 _ARROW_FALSE = sorted({w for v in _FALSE for w in (v, v.upper(), v.title())})
 
 
+def _arrow_csv_options(column_types: dict, *, threads: bool, **convert) -> dict:
+    """pyarrow CSV options of the data contract: comma separated, double quotes, no line breaks
+    in values, blank lines skipped, empty cells missing, strict UTF-8."""
+    import pyarrow.csv as pacsv
+
+    return {"read_options": pacsv.ReadOptions(block_size=_ARROW_BLOCK, use_threads=threads),
+            "parse_options": pacsv.ParseOptions(delimiter=",", quote_char='"', double_quote=True,
+                                                escape_char=False, newlines_in_values=False,
+                                                ignore_empty_lines=True),
+            "convert_options": pacsv.ConvertOptions(
+                column_types=column_types, null_values=[""], strings_can_be_null=True,
+                quoted_strings_can_be_null=True, check_utf8=True, **convert)}
+
+
 def _arrow_type(col, is_date: bool):
     import pyarrow as pa
 
@@ -391,16 +405,8 @@ def _read_arrow_typed(raw: bytes, t: Table) -> pd.DataFrame | None:
     cols = t.schema.columns
     try:
         types = {c: _arrow_type(cols[c], c in t.dates) for c in expected}
-        table = pacsv.read_csv(
-            pa.BufferReader(raw),
-            read_options=pacsv.ReadOptions(block_size=_ARROW_BLOCK, use_threads=True),
-            parse_options=pacsv.ParseOptions(delimiter=",", quote_char='"', double_quote=True,
-                                             escape_char=False, newlines_in_values=False,
-                                             ignore_empty_lines=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types=types, null_values=[""], strings_can_be_null=True,
-                quoted_strings_can_be_null=True, check_utf8=True,
-                true_values=_ARROW_TRUE, false_values=_ARROW_FALSE))
+        table = pacsv.read_csv(pa.BufferReader(raw), **_arrow_csv_options(
+            types, threads=True, true_values=_ARROW_TRUE, false_values=_ARROW_FALSE))
     except (pa.ArrowException, ValueError, TypeError):
         return None
     names = table.column_names
@@ -463,15 +469,8 @@ def _read_arrow(raw: bytes, t: Table, fname: str) -> tuple[pd.DataFrame, list[Pr
     expected = t.column_names
     cols = t.schema.columns
     try:
-        reader = pacsv.open_csv(
-            pa.BufferReader(raw),
-            read_options=pacsv.ReadOptions(block_size=_ARROW_BLOCK, use_threads=False),
-            parse_options=pacsv.ParseOptions(delimiter=",", quote_char='"', double_quote=True,
-                                             escape_char=False, newlines_in_values=False,
-                                             ignore_empty_lines=True),
-            convert_options=pacsv.ConvertOptions(
-                column_types={c: pa.string() for c in expected}, null_values=[""],
-                strings_can_be_null=True, quoted_strings_can_be_null=True, check_utf8=True))
+        reader = pacsv.open_csv(pa.BufferReader(raw), **_arrow_csv_options(
+            {c: pa.string() for c in expected}, threads=False))
         names = reader.schema.names
         if len(names) != len(expected) or set(names) != set(expected) or \
                 any(reader.schema.field(c).type != pa.string() for c in expected):
