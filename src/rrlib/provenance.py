@@ -68,8 +68,9 @@ VOLATILE = ("created_utc", "git", "chapter_elapsed_s")
 
 
 def portable(value):
-    """``value`` with absolute paths inside the project, or beside it (``../shared``), written
-    relative to the project's root, so that sidecars do not depend on where it was cloned."""
+    """``value`` with absolute paths inside the project, or in the ``shared`` folder beside it
+    (``../shared``: the real DfE files), written relative to the project's root, so that sidecars
+    do not depend on where it was cloned."""
     import os
 
     if isinstance(value, dict):
@@ -79,7 +80,8 @@ def portable(value):
     if isinstance(value, (str, Path)) and os.path.isabs(str(value)):
         p = Path(value)
         root = paths.ROOT.resolve()
-        if p == root or root in p.parents or root.parent in p.parents:
+        shared = root.parent / "shared"
+        if p == root or root in p.parents or p == shared or shared in p.parents:
             return os.path.relpath(p, root)
     return str(value) if isinstance(value, Path) else value
 

@@ -133,7 +133,8 @@ def test_sidecar_is_portable_and_kept_when_the_bytes_are_the_same(tmp_path, monk
     out = tmp_path / "fig.svg"
     out.write_text("<svg/>", encoding="utf-8")
     params = {"data_dir": str(paths.ROOT / "data" / "raw" / "synthetic"),
-              "dfe": str(paths.ROOT.parent / "shared" / "x.csv"), "elsewhere": str(tmp_path), "n": 3}
+              "dfe": str(paths.ROOT.parent / "shared" / "x.csv"), "elsewhere": "/elsewhere/x.csv",
+              "beside": str(paths.ROOT.parent / "other" / "y.csv"), "n": 3}
     kw = dict(chapter="reach", notebook="01_reach.ipynb", parameters=params,
               data_dir=paths.DEFAULT_DATA_DIR)
     side = provenance.sidecar(out, **kw)
@@ -141,7 +142,8 @@ def test_sidecar_is_portable_and_kept_when_the_bytes_are_the_same(tmp_path, monk
     doc = json.loads(first)
     assert doc["parameters"]["data_dir"] == "data/raw/synthetic"
     assert doc["parameters"]["dfe"] == "../shared/x.csv"
-    assert doc["parameters"]["elsewhere"] == str(tmp_path) and doc["parameters"]["n"] == 3
+    assert doc["parameters"]["elsewhere"] == "/elsewhere/x.csv" and doc["parameters"]["n"] == 3
+    assert doc["parameters"]["beside"] == str(paths.ROOT.parent / "other" / "y.csv")
     assert doc["data"]["folder"] == "data/raw/synthetic"
     real_gmtime = time.gmtime
     monkeypatch.setattr(provenance.time, "gmtime", lambda *a: real_gmtime(0))
