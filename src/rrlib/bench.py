@@ -601,6 +601,9 @@ def markdown(doc: dict) -> str:
         label = {"full": "full, from clean (prepare, 5 chapters, claims, report)", "noop": "no-op (nothing changed)",
                  "one_chapter": "one chapter (make -W notebooks/01_reach.ipynb: as if just edited)"}
         lines += [f"| {label.get(k, k)} | {v['seconds']} | {v['exit']} |" for k, v in doc["make"].items()]
+        if len(doc["make"].get("full", {}).get("rounds") or []) > 1:
+            lines += ["", "Full runs, every round (the median is shown above): "
+                      + ", ".join(f"{x} s" for x in doc["make"]["full"]["rounds"]) + "."]
         ph = doc["make"].get("full", {}).get("phases")
         if ph:
             lines += ["", "Phases of the full run (from the outputs' times): "
@@ -613,8 +616,13 @@ def markdown(doc: dict) -> str:
                   "no data preparation, claims or report).", "",
                   "| notebook | seconds |", "|---|---|"]
         lines += [f"| {k} | {v['seconds']} |" for k, v in n["per_notebook"].items()]
-        lines += [f"| **total** | **{n['total_seconds']}** |", "",
-                  f"Full `make all` / naive baseline = **{doc.get('full_over_naive')}** "
+        lines += [f"| **total** | **{n['total_seconds']}** |", ""]
+        if len(n.get("rounds") or []) > 1:
+            lines += ["Baseline totals, every round (the median round is shown above): "
+                      + ", ".join(f"{x} s" for x in n["rounds"]) + "; full / naive per round: "
+                      + ", ".join(str(x) for x in doc.get("full_over_naive_rounds") or []) + ".", ""]
+        lines += [
+                  f"Full `make all` / naive baseline (medians) = **{doc.get('full_over_naive')}** "
                   f"(target at most 0.5).", ""]
         if doc.get("full_over_naive_bound") is not None:
             lines += [f"Best ratio this machine allows ({doc['machine']['cores']} cores): the full run's "
@@ -632,7 +640,12 @@ def markdown(doc: dict) -> str:
                   for r in doc["chapters"]]
         lines += [""]
     if doc.get("steps"):
-        lines += ["## rrlib steps by scale", "",
+        src = doc.get("steps_source")
+        lines += ["## rrlib steps by scale", ""]
+        if src:
+            lines += [f"Steps measured by the earlier run of {src.get('when')} (commit "
+                      f"{str(src.get('commit'))[:10]}), taken from `{Path(str(src.get('file'))).name}`.", ""]
+        lines += [
                   "Scale k = the shipped data replicated k times (identifiers renumbered per copy); each run in a "
                   "fresh process; seconds = the timed rrlib calls only; peak RSS = the process's peak "
                   "resident memory while rrlib works (its input tables in memory included; the peak is "
@@ -654,12 +667,28 @@ def machine() -> dict:
             "python": sys.version.split()[0]}
 
 
-def main(scales=(1, 10, 100), steps=STEPS, pipeline: bool = True, naive: bool = True) -> int:
+def _median_round(values: list[float]) -> int:
+    """Index of the median of ``values`` (the lower one of an even count)."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    return order[(len(order) - 1) // 2]
+
+
+def main(scales=(1, 10, 100), steps=STEPS, pipeline: bool = True, naive: bool = True,
+         rounds: int = 3, steps_from: str | None = None) -> int:
+    """Measure and write ``reports/bench.json`` and ``bench.md``.
+
+    The full ``make all`` and the naive baseline are measured ``rounds`` times, alternated (so
+    that slow spells of a shared machine fall on both); the round with the median time is
+    reported, with every round's time, and the ratio is of the two medians. ``steps_from`` takes
+    the rrlib steps from an earlier ``bench.json`` (its commit and time are recorded) instead of
+    measuring them again.
+    """
     doc: dict = {"machine": machine(), "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     unknown = [s for s in steps if s not in STEPS]
     if unknown:
         print(f"rr bench: unknown steps {unknown}; known: {', '.join(STEPS)}", file=sys.stderr)
         return 2
+    earlier = json.loads(Path(steps_from).read_text(encoding="utf-8")) if steps_from else None
     work = Path(tempfile.mkdtemp(prefix="rr-bench-"))
     try:
         tree = snapshot(work)
@@ -667,27 +696,46 @@ def main(scales=(1, 10, 100), steps=STEPS, pipeline: bool = True, naive: bool = 
                                        capture_output=True, text=True).stdout.strip()
         env = _clean_env(PYTHONPATH=str(tree / "src"))
         step_env = env  # the steps import the snapshot's rrlib and read its data too
-        if pipeline:
-            doc["make"] = make_timings(tree, env)
-            doc["chapters"] = doc["make"]["full"].pop("chapters", [])
-        if naive:
-            if not (tree / "data" / "processed" / ".prepared.json").exists():
-                subprocess.run(_make_cmd(tree) + ["data"], check=True, capture_output=True, env=env)
-            doc["naive"] = naive_baseline(tree, env, work, _make_parameters())
-        if pipeline and naive:
+        makes, naives = [], []
+        for r in range(max(1, rounds) if (pipeline or naive) else 0):
+            if pipeline:
+                m = make_timings(tree, env)
+                m["chapters"] = m["full"].pop("chapters", [])
+                makes.append(m)
+            if naive:
+                if not (tree / "data" / "processed" / ".prepared.json").exists():
+                    subprocess.run(_make_cmd(tree) + ["data"], check=True, capture_output=True, env=env)
+                naives.append(naive_baseline(tree, env, work, _make_parameters()))
+            print(f"[bench] round {r + 1} of {rounds} done", flush=True)
+        if makes:
+            full = [m["full"]["seconds"] for m in makes]
+            pick = makes[_median_round(full)]
+            doc["chapters"] = pick.pop("chapters")
+            doc["make"] = pick
+            doc["make"]["full"]["rounds"] = full
+        if naives:
+            tot = [n["total_seconds"] for n in naives]
+            doc["naive"] = {**naives[_median_round(tot)], "rounds": tot}
+        if makes and naives:
             doc["full_over_naive"] = round(doc["make"]["full"]["seconds"] / doc["naive"]["total_seconds"], 3)
+            doc["full_over_naive_rounds"] = [round(a / b, 3) for a, b in zip(full, tot)]
             doc["full_over_naive_bound"] = ratio_bound(doc["make"]["full"].get("phases") or {},
                                                        doc["naive"]["total_seconds"], doc["machine"]["cores"])
-        if set(steps) & {"exclusion_rates", "dsr", "kaplan_meier"} and \
-                not (tree / "data" / "processed" / ".prepared.json").exists():
-            subprocess.run(_make_cmd(tree) + ["data"], check=True, capture_output=True, env=env)
         doc["steps"] = []
-        for s in steps or ():
-            for k in scales:
-                r = run_step(s, k, env=step_env)
-                print(f"[bench] {s} x{k}: {r.get('seconds', r.get('error'))} s, "
-                      f"{r.get('peak_rss_mb', '?')} MB", flush=True)
-                doc["steps"].append(r)
+        if earlier is not None:
+            doc["steps"] = earlier.get("steps", [])
+            doc["steps_source"] = {"file": str(steps_from), "commit": earlier.get("commit"),
+                                   "when": earlier.get("when")}
+        else:
+            if set(steps) & {"exclusion_rates", "dsr", "kaplan_meier"} and \
+                    not (tree / "data" / "processed" / ".prepared.json").exists():
+                subprocess.run(_make_cmd(tree) + ["data"], check=True, capture_output=True, env=env)
+            for s in steps or ():
+                for k in scales:
+                    r = run_step(s, k, env=step_env)
+                    print(f"[bench] {s} x{k}: {r.get('seconds', r.get('error'))} s, "
+                          f"{r.get('peak_rss_mb', '?')} MB", flush=True)
+                    doc["steps"].append(r)
     finally:
         if os.environ.get("RR_BENCH_KEEP"):
             print(f"[bench] kept {work} (RR_BENCH_KEEP)", flush=True)

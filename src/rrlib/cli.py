@@ -74,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--steps", default=None, help="comma-separated steps (default: all)")
     s.add_argument("--no-pipeline", action="store_true", help="skip the make timings")
     s.add_argument("--no-naive", action="store_true", help="skip the nbconvert baseline")
+    s.add_argument("--rounds", type=int, default=3,
+                   help="full make runs and naive baselines, alternated; medians reported (default 3)")
+    s.add_argument("--steps-from", default=None, metavar="BENCH_JSON",
+                   help="take the rrlib steps from an earlier bench.json instead of measuring them")
 
     s = sub.add_parser("pseudonymise", help="replace identifiers by keyed hashes (key from RR_PSEUDONYMISE_KEY)")
     s.add_argument("in_file")
@@ -130,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         from . import bench
         return bench.main(scales=tuple(int(x) for x in args.scales.split(",")),
                           steps=tuple(args.steps.split(",")) if args.steps else bench.STEPS,
-                          pipeline=not args.no_pipeline, naive=not args.no_naive)
+                          pipeline=not args.no_pipeline, naive=not args.no_naive,
+                          rounds=args.rounds, steps_from=args.steps_from)
     if c == "pseudonymise":
         return _call("pseudonymise", "main_pseudonymise", args.in_file, args.out_file,
                      [x.strip() for x in args.columns.split(",") if x.strip()])

@@ -79,6 +79,15 @@ def test_growth_and_markdown():
     assert bench.ratio_bound({"prepare": 4.0}, 40.0, 2) is None
     md = bench.markdown({**doc, "full_over_naive_bound": 0.75})
     assert "Best ratio this machine allows (2 cores)" in md and "**0.75**" in md
+    # rounds: the median round is reported, every round listed; steps taken from an earlier run
+    assert bench._median_round([47.6, 30.2, 39.4]) == 2 and bench._median_round([3.0, 1.0]) == 1
+    rounds = {**doc, "make": {"full": {"seconds": 39.4, "exit": 0, "rounds": [47.6, 30.2, 39.4]}},
+              "naive": {**doc["naive"], "rounds": [40.0, 30.0, 41.0]}, "full_over_naive_rounds": [1.19, 1.01, 0.96],
+              "steps_source": {"file": "/tmp/old/bench.json", "commit": "6c0531d24a99", "when": "2026-11-22 05:45 UTC"}}
+    md = bench.markdown(rounds)
+    assert "Full runs, every round (the median is shown above): 47.6 s, 30.2 s, 39.4 s." in md
+    assert "full / naive per round: 1.19, 1.01, 0.96" in md
+    assert "Steps measured by the earlier run of 2026-11-22 05:45 UTC (commit 6c0531d24a)" in md
 
 
 @pytest.mark.slow
