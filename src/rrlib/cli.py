@@ -86,7 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+#: Optional modules that ``rr`` commands never use but that are slow to import: jsonschema (under
+#: nbformat, under papermill and nbconvert) imports ``rfc3987_syntax`` when it is installed (it comes
+#: with jupyterlab) to check the "iri" string format, building a grammar for about a second; notebook
+#: validation never checks that format. jsonschema treats the module as absent (ImportError).
+SKIPPED_OPTIONAL_IMPORTS = ("rfc3987_syntax",)
+
+
 def main(argv: list[str] | None = None) -> int:
+    for name in SKIPPED_OPTIONAL_IMPORTS:
+        sys.modules.setdefault(name, None)
     args = build_parser().parse_args(argv)
     c = args.command
     if c == "synth":

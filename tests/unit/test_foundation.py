@@ -153,3 +153,15 @@ def test_sidecar_is_portable_and_kept_when_the_bytes_are_the_same(tmp_path, monk
     provenance.sidecar(out, **kw)
     doc2 = json.loads(side.read_text(encoding="utf-8"))
     assert doc2["sha256"] != doc["sha256"] and doc2["created_utc"] == "1970-01-01T00:00:00Z"
+
+
+def test_rr_skips_only_the_slow_optional_iri_checker():
+    """`rr` commands leave out jsonschema's optional IRI checker (a second to import, never used
+    by notebook validation); notebooks still validate, and a broken one is still refused."""
+    code = ("import sys; from rrlib import cli; cli.main(['params', 'notebooks/01_reach.ipynb']); "
+            "import nbformat, jsonschema; assert sys.modules['rfc3987_syntax'] is None; "
+            "nb = nbformat.v4.new_notebook(); nbformat.validate(nb); nb.cells.append({'cell_type': 'bogus', 'source': '', 'metadata': {}}); "
+            "import pytest; pytest.raises(nbformat.ValidationError, nbformat.validate, nb); print('ok')")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=paths.ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().endswith("ok")
