@@ -230,15 +230,23 @@ class _Timed:
         return False
 
 
-def _hwm_bytes() -> int:
-    """This process's peak resident memory in bytes (VmHWM; ru_maxrss where /proc is absent)."""
+def _proc_kb(path: str, field: str) -> int | None:
+    """A ``<field>: <n> kB`` line of a /proc file, in bytes (None when absent or unreadable)."""
     try:
-        with open("/proc/self/status") as f:
+        with open(path) as f:
             for line in f:
-                if line.startswith("VmHWM:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
+    return None
+
+
+def _hwm_bytes() -> int:
+    """This process's peak resident memory in bytes (VmHWM; ru_maxrss where /proc is absent)."""
+    hwm = _proc_kb("/proc/self/status", "VmHWM")
+    if hwm is not None:
+        return hwm
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -328,25 +336,12 @@ def step_kaplan_meier(k: int) -> int:
 
 
 def _rss_bytes(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+    return _proc_kb(f"/proc/{pid}/status", "VmRSS") or 0
 
 
 def _available_bytes() -> int:
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    free = _proc_kb("/proc/meminfo", "MemAvailable")
+    return free if free is not None else os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 def run_step(name: str, k: int, timeout: float = STEP_TIMEOUT, env: dict | None = None) -> dict:
