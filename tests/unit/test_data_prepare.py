@@ -164,3 +164,20 @@ def test_check_holds_no_tables_and_finds_the_same_problems(all_dir, tmp_path, mo
         data.validate(bad)
     assert str(a.value) == str(b.value)
     assert "goals.csv.gz, column 'person_id': rule 'foreign key person_id -> pupils.pupil_id'" in str(a.value)
+
+
+def test_take_rows_keeps_dtypes_and_fills_minus_one_with_missing():
+    from rrlib.data import school_phase, take_rows
+
+    df = pd.DataFrame({"s": ["a", "b", "c"], "n": pd.array([1, None, 3], dtype="Int8"),
+                       "d": pd.to_datetime(["2016-09-01", "2017-01-02", "2018-03-04"]), "f": [0.5, 1.5, 2.5]})
+    got = take_rows(df, [2, 0])
+    pd.testing.assert_frame_equal(got, df.iloc[[2, 0]].reset_index(drop=True))
+    filled = take_rows(df[["s", "d", "n"]], [1, -1])
+    assert filled["s"].isna().tolist() == [False, True] and pd.isna(filled["d"].iloc[1])
+    assert str(filled["n"].dtype) == "Int8" and filled["n"].isna().all()
+    schools = pd.DataFrame({"school_id": ["S001", "S002"], "phase": ["primary", "secondary"]})
+    ph = school_phase(pd.Series(["S002", "S009", "S001"]), schools)
+    assert ph[0] == "secondary" and pd.isna(ph[1]) and ph[2] == "primary"
+    with pytest.raises(ValueError, match="school_id is not unique"):
+        school_phase(pd.Series(["S001"]), pd.concat([schools, schools]))

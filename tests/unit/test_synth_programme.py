@@ -127,3 +127,19 @@ def test_prepare_rejects_young_people_not_in_census(full):
     bad.loc[i, "person_id"] = ghost
     with pytest.raises(DataValidationError, match=ghost):
         dp.prepare({**made, "activities": out["activities"], "attendance": bad})
+
+
+def test_prepare_equals_a_left_merge_whatever_the_order_and_with_an_unknown_activity(small):
+    """prepare places activity columns by position; on shuffled tables with one activity missing it
+    must give what the plain definition (left merge, then sort by the key) gives."""
+    made, out = small
+    act = out["activities"].sample(frac=1, random_state=1)
+    att = out["attendance"].sample(frac=1, random_state=2).reset_index(drop=True)
+    act = act[act["activity_id"] != att["activity_id"].iloc[0]]  # one activity now unknown
+    got = dp.prepare({**made, "activities": act, "attendance": att})["attendance"]
+    a = act.assign(academic_year=dp.academic_year(act["activity_date"]).to_numpy())
+    cols = ["activity_id", "project", "strand", "format", "setting", "school_id", "activity_date", "academic_year"]
+    ref = (att.assign(attended=att["attended"].astype(bool)).merge(a[cols], on="activity_id", how="left")
+           .sort_values(["activity_id", "person_id"]).reset_index(drop=True))
+    pd.testing.assert_frame_equal(got, ref)
+    assert got["project"].isna().sum() == (att["activity_id"] == att["activity_id"].iloc[0]).sum() > 0

@@ -37,6 +37,7 @@ import pandas as pd
 from scipy import stats as st
 
 from .. import stats as rstats
+from ..data import school_phase, take_rows
 from ..public import DFE_COUNT_RATE
 
 # --------------------------------------------------------------------------- constants
@@ -460,39 +461,13 @@ def _scope_mask(phase: pd.Series, scope: str) -> pd.Series:
     raise ValueError(f"scope must be 'Total', 'Secondary' or 'All', got {scope!r}")
 
 
-def _with_phase(df: pd.DataFrame, schools: pd.DataFrame | None) -> pd.DataFrame:
-    if "phase" in df.columns:
-        return df
-    if schools is None:
-        raise ValueError("table has no 'phase' column: pass schools= to attach it")
-    return df.merge(schools[["school_id", "phase"]], on="school_id", how="left", validate="many_to_one")
-
-
 def _phase_of(df: pd.DataFrame, schools: pd.DataFrame | None) -> pd.Series:
-    """The ``phase`` column of ``df``, or its school's phase from ``schools`` (NaN if unknown):
-    what :func:`_with_phase` attaches, without merging (copying) the whole table."""
+    """The ``phase`` column of ``df``, or its school's phase from ``schools`` (NaN if unknown)."""
     if "phase" in df.columns:
         return df["phase"]
     if schools is None:
         raise ValueError("table has no 'phase' column: pass schools= to attach it")
-    if not schools["school_id"].is_unique:
-        raise pd.errors.MergeError("Merge keys are not unique in right dataset; not a many-to-one merge")
-    pos = pd.Index(schools["school_id"]).get_indexer(df["school_id"])  # -1: unknown school
-    phase = np.append(schools["phase"].to_numpy(dtype=object), np.nan)[pos]
-    return pd.Series(phase, index=df.index, name="phase")
-
-
-def _rows(df: pd.DataFrame, keep: np.ndarray) -> pd.DataFrame:
-    """``df.loc[keep].reset_index(drop=True)`` gathered column by column: the selected rows only,
-    without first consolidating (copying) the whole frame into 2-D blocks."""
-    if not df.columns.is_unique:
-        return df.loc[keep].reset_index(drop=True)
-    idx = np.flatnonzero(keep)
-    data = {}
-    for c in df.columns:
-        col = df[c]
-        data[c] = col.to_numpy()[idx] if isinstance(col.dtype, np.dtype) else col.array.take(idx)
-    return pd.DataFrame(data, index=pd.RangeIndex(len(idx)), columns=df.columns, copy=False)
+    return pd.Series(school_phase(df["school_id"], schools), index=df.index, name="phase")
 
 
 def _rate_frame(year, measure, count, headcount, confidence=0.95) -> pd.DataFrame:
@@ -563,18 +538,11 @@ def pupil_years(pupils: pd.DataFrame, exclusions: pd.DataFrame, *, scope: str = 
     """
     # one selection (no merge / join of the wide census frame: those copy it several times),
     # counts matched on integer keys (linear in rows; no per-row Python)
-    if "phase" in pupils.columns:
-        phase = pupils["phase"]
-    elif schools is None:
-        raise ValueError("table has no 'phase' column: pass schools= to attach it")
-    else:
-        if not schools["school_id"].is_unique:
-            raise ValueError("schools: school_id is not unique (one phase per school is needed)")
-        phase = _phase_of(pupils, schools)
+    phase = _phase_of(pupils, schools)
     keep = _scope_mask(phase, scope).to_numpy(dtype=bool)
     if years is not None:
         keep &= pupils["academic_year"].isin(list(years)).to_numpy(dtype=bool)
-    p = _rows(pupils, keep)
+    p = take_rows(pupils, np.flatnonzero(keep))
     if "phase" not in p.columns:
         p["phase"] = phase.to_numpy()[keep]
     if "age" not in p.columns:

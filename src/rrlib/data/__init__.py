@@ -158,6 +158,37 @@ def sorted_by(df, col: str):
     return out
 
 
+def school_phase(school_id, schools):
+    """Each row's school phase from ``schools`` (``school_id``, ``phase``), NaN for an unknown
+    school: one hash look-up per row, no merge (which would copy the whole table)."""
+    import numpy as np
+    import pandas as pd
+
+    if not schools["school_id"].is_unique:
+        raise ValueError("schools: school_id is not unique (one phase per school is needed)")
+    pos = pd.Index(schools["school_id"]).get_indexer(school_id)  # -1: unknown school
+    return np.append(schools["phase"].to_numpy(dtype=object), np.nan)[pos]
+
+
+def take_rows(df, idx):
+    """Rows of ``df`` at positions ``idx`` (``-1``: a row of missing values), gathered column by
+    column with each column's dtype kept and a fresh RangeIndex: unlike ``df.iloc[idx]`` or a
+    merge, it never consolidates (copies) the whole frame first."""
+    import numpy as np
+    import pandas as pd
+
+    idx = np.asarray(idx, dtype=np.intp)
+    fill = bool((idx < 0).any())
+    data = {}
+    for c in df.columns:
+        col = df[c]
+        if isinstance(col.dtype, np.dtype) and not fill:
+            data[c] = col.to_numpy()[idx]
+        else:
+            data[c] = col.array.take(idx, allow_fill=fill)
+    return pd.DataFrame(data, index=pd.RangeIndex(len(idx)), columns=df.columns, copy=False)
+
+
 def academic_year_check():
     """Academic year written ``2016/17`` (second part = first year + 1)."""
     import pandera.pandas as pa

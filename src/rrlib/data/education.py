@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from . import Table, academic_year_check, id_check
+from . import Table, academic_year_check, id_check, school_phase
 
 # --------------------------------------------------------------------------- codes
 
@@ -397,18 +397,6 @@ def _start_year(academic_year: pd.Series) -> np.ndarray:
 _DFE_TOTAL_PHASES = ["primary", "secondary", "special"]
 
 
-def _school_phase(school_id: pd.Series, schools: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Phase of each row's school (NaN if the school is unknown) and whether it is in DfE's Total.
-
-    One hash look-up per row (school_id -> position in ``schools``); both columns are then taken
-    from per-school arrays.
-    """
-    pos = pd.Index(schools["school_id"]).get_indexer(school_id)  # -1: unknown school
-    phase = np.append(schools["phase"].to_numpy(dtype=object), np.nan)
-    in_total = np.append(schools["phase"].isin(_DFE_TOTAL_PHASES).to_numpy(), False)
-    return phase[pos], in_total[pos]
-
-
 def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Processed education tables: the validated raw tables plus derived columns.
 
@@ -429,16 +417,14 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     schools = raw["schools"]
     pupils = raw["pupils"].copy(deep=False)
     start = _start_year(pupils["academic_year"])
-    phase, in_total = _school_phase(pupils["school_id"], schools)
-    pupils["phase"] = phase
+    pupils["phase"] = school_phase(pupils["school_id"], schools)
     pupils["age"] = (start - pupils["birth_year"].to_numpy()
                      - (pupils["birth_month"].to_numpy() >= 9).astype(int)).astype("int64")
-    pupils["in_dfe_total"] = in_total
+    pupils["in_dfe_total"] = pupils["phase"].isin(_DFE_TOTAL_PHASES).to_numpy()
 
     exc = raw["exclusions"].copy(deep=False)
-    phase, in_total = _school_phase(exc["school_id"], schools)
-    exc["phase"] = phase
-    exc["in_dfe_total"] = in_total
+    exc["phase"] = school_phase(exc["school_id"], schools)
+    exc["in_dfe_total"] = exc["phase"].isin(_DFE_TOTAL_PHASES).to_numpy()
     exc["term"] = _term_of(exc["exclusion_date"])
     chars = ["nc_year", "age", "sex", "fsm", "sen_provision", "ethnicity_major", "ethnicity_minor",
              "looked_after"]

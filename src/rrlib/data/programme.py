@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from . import PUPIL_ID, Table, id_pattern, matches_check, sorted_by
+from . import PUPIL_ID, Table, id_pattern, matches_check, sorted_by, take_rows
 
 #: Projects of the monitoring log, with their strand.
 PROJECTS = {
@@ -198,13 +198,6 @@ def _check_young_people(att: pd.DataFrame, raw: dict[str, pd.DataFrame]) -> None
             detail="young people's ids not found in the school census (pupils.csv.gz column 'pupil_id')")])
 
 
-def _take(col: pd.Series, idx: np.ndarray):
-    """Values of ``col`` at positions ``idx`` (numpy or extension array, dtype kept)."""
-    if isinstance(col.dtype, np.dtype):
-        return col.to_numpy()[idx]
-    return col.array.take(idx)
-
-
 def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Processed programme tables.
 
@@ -214,7 +207,8 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     :class:`rrlib.data.DataValidationError` if a young person's id is not a census pupil id.
 
     Both tables come out sorted by their keys (activity_id; activity_id, person_id). Rows are
-    located by position (no merge on object keys) and the sorts are skipped when the raw tables are
+    located by position (no merge on object keys; an activity missing from ``activities`` gives
+    missing values, as a left merge would) and the sorts are skipped when the raw tables are
     already in key order, as the shipped and generated tables are.
     """
     out: dict[str, pd.DataFrame] = {}
@@ -226,32 +220,19 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     att = raw["attendance"]
     _check_young_people(att, raw)
     cols = ["project", "strand", "format", "setting", "school_id", "activity_date", "academic_year"]
-    # position of each row's activity in the (sorted, unique) activities = its rank by activity_id
+    # position of each row's activity in the (sorted, unique) activities, -1 if it is missing
     pos = pd.Index(act["activity_id"]).get_indexer(att["activity_id"])
-    if (pos < 0).any():  # an activity missing from activities: the general (slower) path
-        att = att.copy()
-        att["attended"] = att["attended"].astype(bool)
-        att = att.merge(act[["activity_id"] + cols], on="activity_id", how="left", validate="many_to_one")
-        att = att.sort_values(["activity_id", "person_id"]).reset_index(drop=True)
-    else:
-        pid = att["person_id"].to_numpy()
-        same = pos[1:] == pos[:-1]
-        in_order = bool((pos[1:] >= pos[:-1]).all()) and bool((pid[1:][same] > pid[:-1][same]).all())
-        if in_order:
-            order = None
-        else:  # stable, like sort_values on the two columns
-            person_rank = pd.factorize(pid, sort=True)[0]
-            order = np.lexsort((person_rank, pos))
-            pos = pos[order]
-        data = {}
-        for c in att.columns:
-            v = att[c] if order is None else att[c].take(order)
-            if c == "attended":
-                v = v.astype(bool)
-            data[c] = v.to_numpy() if isinstance(v.dtype, np.dtype) else v.array
-        for c in cols:
-            data[c] = _take(act[c], pos)
-        att = pd.DataFrame(data, index=pd.RangeIndex(len(pos)), copy=False)
+    pid = att["person_id"].to_numpy()
+    same = pos[1:] == pos[:-1]
+    if bool((pos[1:] >= pos[:-1]).all()) and bool((pid[1:][same] > pid[:-1][same]).all()):
+        order = np.arange(len(att))  # already in key order, as shipped and generated tables are
+    else:  # stable, like sort_values on the two columns
+        order = np.lexsort((pd.factorize(pid, sort=True)[0], pd.factorize(att["activity_id"], sort=True)[0]))
+    att = take_rows(att, order)
+    att["attended"] = att["attended"].astype(bool)
+    extra = take_rows(act[cols], pos[order])
+    for c in cols:
+        att[c] = extra[c]
     out["activities"] = act
     out["attendance"] = att
     return out

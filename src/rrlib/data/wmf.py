@@ -27,7 +27,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from . import Table, id_pattern, matches_check
-from ..instruments import row_chunks, sdq, srs, swemwbs
+from ..instruments import sdq, srs, swemwbs
 
 AREAS = ("Blackpool", "Cornwall", "Hull", "Kent", "Newham", "Wolverhampton")
 WAVES = ("2016/17", "2017/18", "2018/19", "2019/20", "2020/21")
@@ -47,14 +47,10 @@ ID_COLUMNS = ["response_id", "respondent_id", "area", "school_id", "wave", "samp
 
 
 def wave_index(wave: pd.Series) -> pd.Series:
-    """Years since the first wave: "2016/17" -> 0 ... "2020/21" -> 4."""
-    out = np.empty(len(wave), dtype=np.int64)
-    values = wave.values
-    for rows in row_chunks(len(wave)):  # each block's distinct waves parsed once
-        codes, uniq = pd.factorize(values[rows], use_na_sentinel=False)
-        years = pd.Series(uniq).astype(str).str.slice(0, 4).astype(int).to_numpy()
-        out[rows] = years[codes] - FIRST_WAVE_START
-    return pd.Series(out, index=wave.index, name=wave.name)
+    """Years since the first wave: "2016/17" -> 0 ... "2020/21" -> 4 (each distinct wave parsed once)."""
+    codes, uniq = pd.factorize(wave, use_na_sentinel=False)
+    years = pd.Series(uniq, dtype=object).astype(str).str.slice(0, 4).astype(int).to_numpy()
+    return pd.Series(years[codes] - FIRST_WAVE_START, index=wave.index, name=wave.name)
 
 
 def _item(lo: int, hi: int) -> pa.Column:
@@ -176,11 +172,6 @@ def _band_text(values: np.ndarray, scale: str) -> np.ndarray:
     return np.array([*labels, None], dtype=object)[code]  # code -1 -> the trailing None
 
 
-def _missing_mask(s: pd.Series) -> np.ndarray:
-    arr = s.array
-    return arr._mask if isinstance(arr, pd.arrays.IntegerArray) else s.isna().to_numpy()
-
-
 def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """``wmf_scores``: every respondent scored with :mod:`rrlib.instruments`.
 
@@ -194,46 +185,33 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     Rows sorted by ``response_id``.
 
     Built once, column by column, each in its final dtype (no concatenation, no whole-frame
-    copy), one block of rows at a time (:func:`rrlib.instruments.row_chunks`), so time grows
-    linearly with the rows and memory is the output's.
+    copy), so time grows linearly with the rows and memory is the output's.
     """
     if "wmf_survey" not in raw:
         return {}
     df = raw["wmf_survey"]
-    n = len(df)
     cols: dict[str, object] = {}
     for c in ID_COLUMNS:
-        v = df[c]
-        # numpy columns copied block by block; extension arrays (fsm) copied whole
-        cols[c] = np.empty(n, dtype=v.dtype) if isinstance(v.dtype, np.dtype) else v.array.copy()
+        cols[c] = df[c].array.copy()
         if c == "wave":
             cols["wave_index"] = wave_index(df["wave"]).to_numpy(dtype="int64")
     sd = sdq.score(df, impact=True)
     for scores in (swemwbs.score(df), sd):
         for c in scores.columns:
             cols[c] = scores[c].to_numpy(dtype="float64")
-    bands = [(c, c.removeprefix("sdq_")) for c in sd.columns
-             if c.removeprefix("sdq_") in sdq.BANDS or c == "sdq_prosoc"]
-    for c, _ in bands:
-        cols[f"{c}_band"] = np.empty(n, dtype=object)
+    for c in sd.columns:
+        scale = c.removeprefix("sdq_")
+        if scale in sdq.BANDS or scale == "prosoc":
+            cols[f"{c}_band"] = _band_text(cols[c], scale)
     for c, v in srs.score(df).items():
         cols[c] = v.to_numpy(dtype="float64")
     missing = {"swemwbs_items_missing": SWEMWBS_ITEMS, "sdq_items_missing": SDQ_ITEMS,
                "sdq_impact_missing": [sdq.EBDDIFF], "srs_items_missing": SRS_ITEMS}
-    masks = {c: _missing_mask(df[c]) for items in missing.values() for c in items}
-    for c in missing:
-        cols[c] = np.empty(n, dtype=np.int64)
-    ids = {c: df[c].values for c in ID_COLUMNS if isinstance(df[c].dtype, np.dtype)}
-    for rows in row_chunks(n):
-        for c, v in ids.items():
-            cols[c][rows] = v[rows]
-        for c, name in bands:
-            cols[f"{c}_band"][rows] = _band_text(cols[c][rows], name)
-        for c, items in missing.items():
-            count = np.zeros(rows.stop - rows.start, dtype=np.int16)
-            for item in items:
-                count += masks[item][rows]
-            cols[c][rows] = count
+    for c, items in missing.items():
+        count = np.zeros(len(df), dtype=np.int64)
+        for item in items:
+            count += df[item].isna().to_numpy()
+        cols[c] = count
     rid = df["response_id"]
     if not rid.is_monotonic_increasing:
         order = np.argsort(rid.values, kind="stable")
