@@ -271,22 +271,21 @@ def step_clean(k: int) -> int:
     of the ``prepare`` calls."""
     from .data import domain_modules, tables
     from .data.prepare import _domain_outputs
+    from .data.validate import KeyColumns
 
     shipped = _shipped()
-    referenced = {(o, oc) for t in tables().values() for _, o, oc in t.foreign_keys}
-    keys: dict[str, pd.DataFrame] = {}
+    keys = KeyColumns(tables())
     rows = 0
     for mod in domain_modules():
         own = [t.name for t in mod.TABLES if t.name in shipped]
         raw = dict(iter_replicated(shipped, k, only=own))
         rows += sum(len(df) for df in raw.values())
+        given = keys.frames(exclude=raw)
         with _Timed():
-            out = _domain_outputs(mod, {**keys, **raw})
-        del out
+            out = _domain_outputs(mod, {**given, **raw})
+        del out, given
         for name in own:
-            cols = [c for t, c in sorted(referenced) if t == name]
-            if cols:
-                keys[name] = pd.concat([pd.Series(pd.unique(raw[name][c].dropna()), name=c) for c in cols], axis=1)
+            keys.add(name, raw[name])
         del raw
     return rows
 

@@ -60,22 +60,20 @@ def iter_outputs(data_dir: str | Path, *, progress=None):
     every table is still checked, and :class:`DataValidationError` lists every problem at the
     end. Peak memory is one domain's raw and processed tables, not the whole folder's.
     """
-    from .validate import _selected, iter_validate
+    from .validate import KeyColumns, _selected, iter_validate
 
     mods = list(domain_modules())
     specs = _selected(None)
     owner = {t.name: i for i, mod in enumerate(mods) for t in getattr(mod, "TABLES", ())}
     last_of = {owner[n]: n for n in specs}  # the last registered table of each domain
-    referenced = {(o, oc) for t in specs.values() for _, o, oc in t.foreign_keys}
-    keys: dict[str, list[pd.Series]] = {}  # checked tables -> their referenced key columns
+    keys = KeyColumns(specs)  # filled by iter_validate: checked tables' referenced key columns
     held: dict[str, pd.DataFrame] = {}
     produced: set[str] = set()
     done: set[int] = set()
 
     def flush(i):
         done.add(i)
-        given = {t: pd.concat(cols, axis=1) for t, cols in keys.items() if t not in held}
-        for name, df in _domain_outputs(mods[i], {**given, **held}).items():
+        for name, df in _domain_outputs(mods[i], {**keys.frames(exclude=held), **held}).items():
             if name in produced:
                 raise ValueError(f"processed table {name!r} is produced twice (again by {mods[i].__name__})")
             produced.add(name)
@@ -83,7 +81,7 @@ def iter_outputs(data_dir: str | Path, *, progress=None):
         held.clear()
 
     current, clean = None, True
-    for name, df, clean in iter_validate(data_dir, progress=progress):
+    for name, df, clean in iter_validate(data_dir, progress=progress, keys=keys):
         i = owner[name]
         if current is not None and i != current:  # the previous domain's last tables are absent
             if clean:
@@ -91,9 +89,6 @@ def iter_outputs(data_dir: str | Path, *, progress=None):
             held.clear()
         current = i
         held[name] = df
-        cols = [col for t, col in sorted(referenced) if t == name and col in df]
-        if cols:
-            keys[name] = [pd.Series(pd.unique(df[col].dropna()), name=col) for col in cols]
         del df
         if name == last_of[i]:
             if clean:

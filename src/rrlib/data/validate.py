@@ -679,15 +679,39 @@ def _key_problems(t: Table, df: pd.DataFrame, fname: str) -> list[Problem]:
                     detail="duplicate id")]
 
 
-def _fk_problems(t: Table, df: pd.DataFrame, fname: str, keys: dict, files: dict) -> list[Problem]:
-    """Foreign keys of ``t`` checked against ``keys[(table, column)]`` (the referenced column's
-    distinct values); a referenced table that was not checked (``only``, absent) is skipped."""
+class KeyColumns:
+    """The distinct values of the columns that foreign keys refer to, kept as tables are checked
+    one at a time: what the foreign-key checks need, and what a later domain's ``prepare`` is
+    given of earlier domains' tables (:func:`rrlib.data.prepare.iter_outputs`)."""
+
+    def __init__(self, specs: dict[str, Table]):
+        self.referenced = sorted({(o, oc) for t in specs.values() for _, o, oc in t.foreign_keys})
+        self.values: dict[tuple[str, str], pd.Index] = {}
+
+    def add(self, name: str, df: pd.DataFrame) -> None:
+        """Keep the referenced columns of table ``name`` (their distinct, non-missing values)."""
+        for table, col in self.referenced:
+            if table == name and col in df:
+                self.values[(table, col)] = pd.Index(pd.unique(df[col].dropna()), name=col)
+
+    def frames(self, exclude=()) -> dict[str, pd.DataFrame]:
+        """``{table: frame of its kept key columns}`` for the tables not in ``exclude``."""
+        out: dict[str, list[pd.Series]] = {}
+        for (table, col), idx in self.values.items():
+            if table not in exclude:
+                out.setdefault(table, []).append(pd.Series(idx.to_numpy(), name=col))
+        return {t: pd.concat(cols, axis=1) for t, cols in out.items()}
+
+
+def _fk_problems(t: Table, df: pd.DataFrame, fname: str, keys: KeyColumns, files: dict) -> list[Problem]:
+    """Foreign keys of ``t`` checked against the referenced columns' distinct values; a
+    referenced table that was not checked (``only``, absent) is skipped."""
     problems = []
     for column, other, other_col in t.foreign_keys:
-        if (other, other_col) not in keys or column not in df:
+        if (other, other_col) not in keys.values or column not in df:
             continue
         s = df[column]
-        bad = (s.notna() & ~s.isin(keys[(other, other_col)])).to_numpy()
+        bad = (s.notna() & ~s.isin(keys.values[(other, other_col)])).to_numpy()
         if bad.any():
             problems.append(Problem(
                 fname, f"foreign key {column} -> {other}.{other_col}", column, _bad_rows(bad, s),
@@ -730,23 +754,23 @@ def _selected(only: list[str] | None) -> dict[str, Table]:
 
 
 def iter_validate(data_dir: str | Path, *, only: list[str] | None = None,
-                  progress: Callable[[str, str, int, float], None] | None = None
-                  ) -> Iterator[tuple[str, pd.DataFrame, bool]]:
+                  progress: Callable[[str, str, int, float], None] | None = None,
+                  keys: KeyColumns | None = None) -> Iterator[tuple[str, pd.DataFrame, bool]]:
     """Check the tables of ``data_dir`` one at a time, in the registry's order (referenced
     tables first), and yield ``(name, typed frame, clean)`` for each table that could be read;
     ``clean`` is whether no problem at all has been found so far (this table included).
 
     Only the distinct values of referenced key columns are kept between tables (for the
-    foreign keys), so a caller that drops each frame holds one table at a time. After the last
-    table, raises :class:`DataValidationError` listing every problem of every table.
+    foreign keys; in ``keys`` when the caller passes a :class:`KeyColumns` to reuse them), so a
+    caller that drops each frame holds one table at a time. After the last table, raises
+    :class:`DataValidationError` listing every problem of every table.
     """
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise DataValidationError([Problem(str(data_dir), "data folder exists",
                                            detail="no such folder")], data_dir)
     specs = _selected(only)
-    referenced = {(o, oc) for t in specs.values() for _, o, oc in t.foreign_keys}
-    keys: dict[tuple[str, str], pd.Index] = {}
+    keys = KeyColumns(specs) if keys is None else keys
     files: dict[str, str] = {}
     problems: list[Problem] = []
     for name, t in specs.items():
@@ -755,9 +779,7 @@ def iter_validate(data_dir: str | Path, *, only: list[str] | None = None,
         files[name] = fname
         if df is not None:
             p += _fk_problems(t, df, fname, keys, files)
-            for table, col in referenced:  # kept even with problems: still usable for the keys
-                if table == name and col in df:
-                    keys[(table, col)] = pd.Index(pd.unique(df[col].dropna()))
+            keys.add(name, df)  # kept even with problems: still usable for the keys
         problems += p
         if progress is not None:
             progress(name, fname, 0 if df is None else len(df), time.perf_counter() - t0)
