@@ -95,9 +95,8 @@ $(SETUP): pyproject.toml requirements.lock
 
 data: $(PREPARED) ## verify the raw data's checksums, validate it and write the processed tables
 
+# rr prepare checks the MANIFEST's sha256 sums first (and says so), then validates and writes.
 $(PREPARED): $(SETUP) $(RAW_FILES) $(LIB_DATA)
-	@if [ -f "$(RR_DATA)/MANIFEST" ]; then $(RR) verify-data; \
-	  else echo "[make] note: $(RR_DATA) has no MANIFEST: checksums not verified, data treated as real"; fi
 	$(RR) prepare
 
 synth: $(SETUP) ## regenerate the shipped synthetic data folder from its seed and parameters

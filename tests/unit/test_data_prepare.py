@@ -100,6 +100,12 @@ def test_main_prepare_prints_progress(edu_dir, tmp_path, capsys):
     assert data.main_prepare(edu_dir, tmp_path / "processed") == 0
     out = capsys.readouterr().out
     assert "pupils.csv.gz" in out and "rows" in out and "ok: 5 processed tables" in out
+    assert "checksums: 5 files match the MANIFEST (synthetic: True)" in out
+    d = tmp_path / "raw"
+    shutil.copytree(edu_dir, d)
+    (d / "MANIFEST").unlink()
+    assert data.main_prepare(d, tmp_path / "p2") == 0
+    assert "checksums not verified, data treated as real" in capsys.readouterr().out
 
 
 def test_folder_without_manifest_is_not_known_synthetic(edu_dir, tmp_path):
