@@ -48,6 +48,7 @@ import yaml
 
 from . import paths
 from .io import atomic_write_text, dumps
+from .results import load_skipped, skip_reason
 
 #: Ids of the published figures, in the order of the reference document
 #: (``published_figures.md``): sections A (programme), B (public figures elsewhere), C (DfE statistics).
@@ -253,11 +254,13 @@ def claim_data(registry_data: str, synthetic: bool | None) -> str:
 
 
 def check(registry: list[dict], results: dict[str, dict],
-          data_blocks: dict[str, dict] | None = None) -> list[dict]:
+          data_blocks: dict[str, dict] | None = None, skipped: dict[str, dict] | None = None) -> list[dict]:
     """Compare every registry entry with the run's ``results`` (``{key: entry}``).
 
     ``data_blocks`` maps a results key to the ``data`` block of the file that holds it
     (:func:`read_results`); claims whose key is missing take the run's flag from the other files.
+    ``skipped`` (:func:`rrlib.results.load_skipped`) gives the reason a chapter section was not
+    computed; a claim under it is *not computed* with that reason.
     """
     data_blocks = data_blocks or {}
     by_chapter: dict[str, dict] = {}
@@ -271,7 +274,9 @@ def check(registry: list[dict], results: dict[str, dict],
         if isinstance(computed, float) and not math.isfinite(computed):
             computed = None
         if entry is None:
-            status, reason = "not computed", f"no results key {c['key']} in this run"
+            why = skip_reason(c["key"], skipped or {})
+            status, reason = "not computed", (f"section not computed ({why})" if why
+                                              else f"no results key {c['key']} in this run")
         else:
             status, reason = compare_value(c["published"], computed, c["tolerance"])
         block = data_blocks.get(c["key"]) or by_chapter.get(c["key"].split(".")[0])
@@ -472,7 +477,7 @@ def run_check(lay: paths.Layout, registry_file: str | Path | None = None) -> tup
     """Check the registry against a run's results: ``(rows, run synthetic flag)``."""
     registry = load_registry(registry_file)
     results, blocks = read_results(lay.results_dir)
-    rows = check(registry, results, blocks)
+    rows = check(registry, results, blocks, load_skipped(lay.results_dir))
     synthetic = run_synthetic_flag(list({b["_chapter"]: b for b in blocks.values()}.values())) \
         if blocks else None
     if not blocks:

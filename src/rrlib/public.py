@@ -37,6 +37,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from . import paths
+from .calendar import year_label
 
 __all__ = [
     "PublicDataError", "PublicTable", "TABLES", "register", "table_path", "load",
@@ -166,13 +167,6 @@ def _numeric(df: pd.DataFrame, col: str, problems: list[str], *, integer: bool) 
     return num.astype(float)
 
 
-def academic_year(values: pd.Series) -> pd.Series:
-    """DfE year codes (``201617``) or academic years (``2016/17``) as ``"2016/17"``."""
-    s = values.astype(str).str.strip()
-    six = s.str.fullmatch(r"\d{6}")
-    return s.where(~six, s.str[:4] + "/" + s.str[4:])
-
-
 def _year_ok(s: pd.Series) -> np.ndarray:
     m = s.str.extract(r"^(\d{4})/(\d{2})$")
     ok = m[0].notna() & m[1].notna()
@@ -249,7 +243,7 @@ def _read_dfe_la(path: Path, *, strict: bool) -> pd.DataFrame:
     _check_columns(raw, DFE_LA_COLUMNS, path)
     problems: list[str] = []
     out = pd.DataFrame(index=raw.index)
-    out["year"] = academic_year(raw["year"])
+    out["year"] = year_label(raw["year"])
     bad_year = ~_year_ok(out["year"])
     if bad_year.any():
         problems.append("column 'year': rule 'academic year YYYY/YY (or DfE code YYYYYY) with "
@@ -322,7 +316,7 @@ def read_dfe_national_characteristics(path: str | Path) -> pd.DataFrame:
     _check_columns(raw, NATIONAL_COLUMNS, path)
     problems: list[str] = []
     out = pd.DataFrame(index=raw.index)
-    out["year"] = academic_year(raw["year"])
+    out["year"] = year_label(raw["year"])
     bad = ~_year_ok(out["year"])
     if bad.any():
         problems.append("column 'year': rule 'academic year YYYY/YY (or DfE code YYYYYY)': "

@@ -51,6 +51,7 @@ import numpy as np
 import pandas as pd
 
 from .. import stats
+from ..calendar import start_year as fy_start_year
 
 # ----------------------------------------------------------------------------- constants
 #: European Standard Population 2013 weights for the 10-24 self-harm indicator's bands.
@@ -66,11 +67,6 @@ def age_band(age) -> pd.Series:
     a = pd.Series(np.asarray(age, dtype=float))
     lab = pd.cut(a, bins=[9.5, 14.5, 19.5, 24.5], labels=list(AGE_BANDS))
     return lab.astype(object).where(lab.notna(), None)
-
-
-def fy_start_year(fy) -> pd.Series:
-    """Calendar year in which an NHS financial year starts ("2017/18" -> 2017)."""
-    return pd.Series(fy).astype(str).str.slice(0, 4).astype(int)
 
 
 # ----------------------------------------------------------------------------- admissions
