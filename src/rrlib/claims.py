@@ -20,7 +20,8 @@ Entry format (see the team conventions)::
       data: synthetic         # synthetic | real (recomputed from real public statistics)
       # optional:
       expected: differs       # the default data is *known* not to reproduce it (say why in note)
-      note: "..."
+      note: "..."             # for expected: differs, the likeliest reason (revision, another base, another year)
+      official_source: "..."  # data: real parts: the official statistics checked (dataset, table, year)
 
 Statuses: ``reproduced`` (computed within tolerance of the published value), ``differs``
 (computed, outside the tolerance, or of another type), ``not computed`` (no such results key in the
@@ -60,7 +61,7 @@ DATA_KINDS = ("synthetic", "real")
 STATUSES = ("reproduced", "differs", "not computed")
 FIELDS = ("id", "part", "chapter", "statement", "published", "unit", "tolerance", "source", "key",
           "data")
-OPTIONAL_FIELDS = ("expected", "note")
+OPTIONAL_FIELDS = ("expected", "note", "official_source")
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 ID_RE = re.compile(r"^(A(0[1-9]|1[0-9]|20)|B0[1-9]|C(-[A-Za-z0-9_.:/-]+)?)$")
 #: Relative slack on a tolerance, so that a value exactly on the boundary is not lost to float rounding.
@@ -168,6 +169,10 @@ def validate_entries(entries: Any, where: str = "claims.yml") -> list[dict]:
                 bad.append(f"key {key!r} is not a dotted lower-case results key")
             elif key.split(".")[0] not in CHAPTERS:
                 bad.append(f"key {key!r} must start with a chapter key ({', '.join(CHAPTERS)})")
+        if e.get("official_source") is not None and e.get("data") != "real":
+            bad.append("official_source is only for parts checked on real data (data: real)")
+        if e.get("expected") == "differs" and not e.get("note"):
+            bad.append("expected: differs needs a note giving the likeliest reason")
         if "data" in e and e["data"] not in DATA_KINDS:
             bad.append(f"data {e['data']!r} is not one of {', '.join(DATA_KINDS)}")
         if e.get("expected") not in (None, "reproduced", "differs"):
