@@ -100,6 +100,10 @@ SKIPPED_OPTIONAL_IMPORTS = ("rfc3987_syntax",)
 def main(argv: list[str] | None = None) -> int:
     for name in SKIPPED_OPTIONAL_IMPORTS:
         sys.modules.setdefault(name, None)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["cut"]:  # its own options (argparse's REMAINDER does not pass --check through)
+        from . import cuts
+        return cuts.main(argv[1:])
     args = build_parser().parse_args(argv)
     c = args.command
     if c == "synth":
