@@ -47,6 +47,31 @@ class ProcessedDataMissing(NotComputed, RuntimeError):
     """A processed table the chapter asked for is not in the data folder."""
 
 
+class ParameterError(ValueError):
+    """A chapter parameter has a value the data or the chapter cannot take.
+
+    ``rr run`` reports it as one line naming the parameter and what is allowed (no traceback).
+    """
+
+
+def check_choice(name: str, value, allowed, what: str = "values in the data") -> None:
+    """Raise :class:`ParameterError` unless ``value`` (or each of a list) is among ``allowed``."""
+    allowed = sorted({str(a) for a in allowed})
+    values = value if isinstance(value, (list, tuple)) else [value]
+    bad = [v for v in values if str(v) not in allowed]
+    if bad:
+        shown = allowed if len(allowed) <= 12 else allowed[:5] + ["..."] + allowed[-5:]
+        raise ParameterError(f"parameter {name} = {value!r}: {', '.join(map(str, bad))} not among the "
+                             f"{what} ({', '.join(shown) or 'none'})")
+
+
+def check_type(name: str, value, kind: type | tuple, example: str) -> None:
+    """Raise :class:`ParameterError` unless ``value`` is of ``kind`` (e.g. a YAML date given for text)."""
+    if value is not None and not isinstance(value, kind):
+        raise ParameterError(f"parameter {name} = {value!r} is a {type(value).__name__}; "
+                             f"expected {example}")
+
+
 def require(condition, reason: str) -> None:
     """Raise :class:`NotComputed` with ``reason`` unless ``condition`` holds."""
     if not condition:
