@@ -429,7 +429,7 @@ def build(lay: paths.Layout) -> dict[str, str]:
         css=Markup(_css()), programme=Markup(
             (TEMPLATES / "programme.html").read_text(encoding="utf-8")),
         banner=banner, data_class=data_class, runs=runs,
-        claims_summary=Markup(claims.summary_html(rows)),
+        claims_summary=Markup(claims.summary_html(rows) + claims.official_html(rows)),
         claims_table=Markup(claims.claims_table_html(rows, link_chapters=links)),
         figures=figures, manifest_exists=verify.MANIFEST_FILE.exists(),
         manifest_path=str(verify.MANIFEST_FILE), data=data,
