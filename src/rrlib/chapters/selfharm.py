@@ -233,6 +233,28 @@ def _frame(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows).reindex(columns=cols)
 
 
+def rates(admissions: pd.DataFrame, population: pd.DataFrame, independent_events: bool = False,
+          area: str = AREA) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The indicator's admissions, their counts by year and their DSRs: (admissions, by_year, dsr).
+
+    Raises :class:`~rrlib.chapter.NotComputed` when no self-harm admission has a population.
+    """
+    from ..chapter import require
+
+    adm = selfharm_admissions(admissions, area)
+    dsr = dsr_by_year(adm, population, area=area, independent_events=independent_events)
+    require(len(dsr) > 0, f"no self-harm admissions of {area} residents aged 10-24 in a year with a population")
+    return adm, admissions_by_year(adm, population, area), dsr
+
+
+def nhs_count(n) -> str:
+    """A count as the NHS rules publish it (1-7 suppressed as c, others rounded to 5), for counts quoted in text."""
+    from .. import disclosure
+
+    shown = disclosure.apply(pd.DataFrame({"n": [int(n)]}), preset="nhs", counts=["n"])[0]["n"].iloc[0]
+    return f"{int(shown):,}" if str(shown).isdigit() else str(shown)
+
+
 def trend_results(dsr: pd.DataFrame) -> pd.DataFrame:
     """Tidy results of :func:`dsr_by_year`: admissions, people and DSR of every financial year."""
     rows = []
@@ -248,7 +270,7 @@ def trend_results(dsr: pd.DataFrame) -> pd.DataFrame:
 
 
 def year_results(dsr: pd.DataFrame, by_year: pd.DataFrame, year: str, prefix: str,
-                 england: pd.Series | None = None) -> pd.DataFrame:
+                 england: pd.Series | None = None, why: str = "") -> pd.DataFrame:
     """One financial year: count, people, crude rates per 100 and, where England's official DSR
     for that year is given (``england``: DSR by financial year), the ratio to England.
 
@@ -256,7 +278,7 @@ def year_results(dsr: pd.DataFrame, by_year: pd.DataFrame, year: str, prefix: st
     """
     from ..chapter import require_values
 
-    require_values(dsr["financial_year"], year, "admissions with a population in financial year")
+    require_values(dsr["financial_year"], year, why + "self-harm admissions with a population in financial year")
     d = dsr.set_index("financial_year").loc[year]
     b = by_year.set_index("financial_year").loc[year]
     pop = int(b["population"])
@@ -366,6 +388,16 @@ def nw_funnel(nw: pd.DataFrame, year: str = A10_YEAR) -> tuple[pd.DataFrame, pd.
     pts = pd.concat([d[["area_code", "area_name", "count", "value", "denominator"]],
                      sig[["denominator_derived", "centre", "significance"]]], axis=1)
     return pts, funnel.dsr_funnel_limits(d["count"], d["value"])
+
+
+def official_table(points: pd.DataFrame, nw: pd.DataFrame, year: str = A10_YEAR) -> pd.DataFrame:
+    """The North West table for publication: Fingertips' values with the funnel's verdict and the source."""
+    d = nw[nw["period"] == year][["area_code", "area_name", "count", "denominator", "value", "lower_95",
+                                  "upper_95", "compared_to_england"]]
+    out = d.merge(points[["area_code", "denominator_derived", "significance"]], on="area_code", how="left")
+    out = out.rename(columns={"value": "dsr", "significance": "funnel_nw_average"})
+    out["source"] = f"{OFFICIAL}, {year} (official statistics)"
+    return out
 
 
 def funnel_results(points: pd.DataFrame, year: str = A10_YEAR, code: str = AREA_CODE) -> pd.DataFrame:
