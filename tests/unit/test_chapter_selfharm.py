@@ -191,7 +191,7 @@ def test_year_results_skip_a_missing_year_and_latest_complete_year():
     r = S.year_results(dsr, by, "2017/18", "selfharm.a10", eng).set_index("key")["value"]
     assert r["selfharm.a10.count"] == 12 and r["selfharm.a10.per_100"] == pytest.approx(12 / 3000 * 100)  # 2 sexes x 15 ages x 100
     assert r["selfharm.a10.ratio_to_england"] == pytest.approx(r["selfharm.a10.dsr"] / 400)
-    with pytest.raises(NotComputed, match="2018/19: not in the data"):
+    with pytest.raises(NotComputed, match="financial year 2018/19 \\(the data has 2017/18\\)"):
         S.year_results(dsr, by, "2018/19", "selfharm.a10", eng)
     dates = pd.DataFrame({"financial_year": ["2016/17", "2017/18", "2018/19"],
                           "admission_date": pd.to_datetime(["2016-04-01", "2018-03-31", "2018-12-01"])})
@@ -350,3 +350,18 @@ def test_repeat_distribution_and_concentration():
     iv = S.interval_distribution(ed)
     assert iv["intervals"].sum() == 21 - 5  # one fewer interval than attendances per person
     assert iv.iloc[0]["intervals"] == 16  # all one day apart
+
+
+def test_bad_parameters_are_one_clear_error():
+    from rrlib.chapter import ParameterError
+
+    ok = dict(financial_year=None, follow_up_days=365, contact_hours=24, age_min=10, age_max=16, prior_days=365,
+              km_max_days=730)
+    S.check_parameters(ok, ["2017/18"])
+    S.check_parameters({**ok, "financial_year": "2017/18"}, ["2017/18"])
+    with pytest.raises(ParameterError, match="financial_year = '2030/31'.*2017/18"):
+        S.check_parameters({**ok, "financial_year": "2030/31"}, ["2017/18"])
+    with pytest.raises(ParameterError, match="financial_year = 2019 is a int"):
+        S.check_parameters({**ok, "financial_year": 2019}, ["2017/18"])
+    with pytest.raises(ParameterError, match="follow_up_days"):
+        S.check_parameters({**ok, "follow_up_days": "a year"}, [])

@@ -276,9 +276,12 @@ def year_results(dsr: pd.DataFrame, by_year: pd.DataFrame, year: str, prefix: st
 
     Raises :class:`~rrlib.chapter.NotComputed` when the year has no admissions or no population.
     """
-    from ..chapter import require_values
+    from ..chapter import NotComputed
 
-    require_values(dsr["financial_year"], year, why + "self-harm admissions with a population in financial year")
+    have = [str(y) for y in dsr["financial_year"]]
+    if str(year) not in have:
+        raise NotComputed(f"{why}no self-harm admissions with a population in financial year {year} "
+                          f"(the data has {', '.join(have) or 'none'})")
     d = dsr.set_index("financial_year").loc[year]
     b = by_year.set_index("financial_year").loc[year]
     pop = int(b["population"])
@@ -898,3 +901,77 @@ def plot_repeats(dist: pd.DataFrame):
     figures.source_note(fig, "A&E (ECDS-like) extract, young people aged 10-24")
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
+
+
+# ----------------------------------------------------------------------------- text
+def _values(frame: pd.DataFrame, prefix: str = "") -> pd.Series:
+    return frame.set_index("key")["value"].rename(lambda k: k[len(prefix):] if k.startswith(prefix) else k)
+
+
+def check_parameters(params: dict, admission_years: Sequence[str]) -> None:
+    """Bad parameters are one clear error (:class:`~rrlib.chapter.ParameterError`)."""
+    from .. import chapter
+
+    chapter.check_type("financial_year", params.get("financial_year"), str, 'a financial year as text, e.g. "2021/22"')
+    for name in ("follow_up_days", "contact_hours", "age_min", "age_max", "prior_days", "km_max_days"):
+        chapter.check_type(name, params.get(name), (int, float), "a number, e.g. 365")
+    if params.get("financial_year") is not None:
+        chapter.check_choice("financial_year", params["financial_year"], admission_years,
+                             "financial years of the admissions")
+
+
+def official_text(frame: pd.DataFrame, year: str = A10_YEAR) -> str:
+    """What the official statistics say about A10 (from the recorded frame)."""
+    o = _values(frame, f"selfharm.official.{_fy(year)}.")
+    n = int(frame.set_index("key").loc[f"selfharm.official.{_fy(year)}.blackpool.rank", "n"])
+    lo, hi = ABOUT_TWICE
+    return (f"**Official statistics (Fingertips 90813), {year}:** {o['blackpool.count']} admissions of Blackpool "
+            f"residents aged 10-24, a directly standardised rate of **{o['blackpool.dsr']:.2f} per 100,000** against "
+            f"England's {o['england.dsr']:.2f}: **{o['ratio_to_england']:.2f} times** England's rate "
+            f"({'within' if o['about_twice'] else 'outside'} {lo}-{hi}, the reading of 'about twice'). Blackpool "
+            f"ranks {o['blackpool.rank']} of {n} upper-tier authorities with a published rate; among the North West "
+            f"authorities it is {o['nw_funnel.blackpool']} on the funnel plot (PHE's method for DSRs).")
+
+
+def year_text(frame: pd.DataFrame, prefix: str, chosen: bool = True) -> str:
+    """One financial year's admissions, rates and ratio to England (from :func:`year_results`)."""
+    v = _values(frame, prefix + ".")
+    how = "" if chosen else ", the latest complete financial year in the data"
+    text = (f"In {v['financial_year']}{how}: **{v['count']} admissions** for self-harm of about "
+            f"{nhs_count(v['people'])} young people aged 10-24, {v['per_100']:.2f} admissions per 100 residents of "
+            f"that age ({v['people_per_100']:.2f} people per 100)")
+    if "dsr" in v:
+        text += f"; DSR {v['dsr']:.0f} per 100,000"
+    if "ratio_to_england" in v:
+        return text + f", **{v['ratio_to_england']:.2f} times** England's official rate that year."
+    return text + " (England's official rate for that year is not in the shipped statistics, which end in 2017/18)."
+
+
+def support_text(ct: dict, nr: dict | None = None, hours: float = 24) -> str:
+    """Contact times, or (with ``nr``) the A09 share, in words."""
+    if nr is not None:
+        return (f"Of about {nhs_count(nr['n'])} supported young people followed for {nr['window_days']} days after "
+                f"first contact, **{nr['share'] * 100:.1f}%** (95% CI {nr['lower'] * 100:.1f}% to "
+                f"{nr['upper'] * 100:.1f}%) did not return to A&E with self-harm within that window (A09); about "
+                f"{nhs_count(nr['excluded'])} with a shorter follow-up are not counted.")
+    return (f"About {nhs_count(ct['n'])} young people were supported. **{ct['share'] * 100:.1f}%** were contacted "
+            f"within {hours:g} hours of arriving at A&E (95% CI {ct['lower'] * 100:.1f}% to {ct['upper'] * 100:.1f}%, "
+            f"Wilson); median {ct['median']:.1f} hours (IQR {ct['q1']:.1f} to {ct['q3']:.1f}).")
+
+
+def hazard_text(frame: pd.DataFrame) -> str:
+    """The Cox hazard ratios in words (from :func:`cox_results`)."""
+    f = frame.set_index("key")
+    a, c = f.loc["selfharm.representation.hr_adjusted"], f.loc["selfharm.representation.hr_crude"]
+    return (f"Adjusted hazard ratio of re-presenting, supported against not supported: **{a['value']:.2f}** "
+            f"(95% CI {a['lower']:.2f} to {a['upper']:.2f}); crude {c['value']:.2f} "
+            f"({c['lower']:.2f} to {c['upper']:.2f}).")
+
+
+def repeat_text(conc: dict, frame: pd.DataFrame) -> str:
+    """Repeat attendance in words (from :func:`concentration` and :func:`repeat_results`)."""
+    w = _values(frame)["selfharm.repeats.intervals_within_30_days"]
+    return (f"About {nhs_count(conc['people'])} young people made about {nhs_count(conc['attendances'])} A&E "
+            f"attendances for self-harm; {conc['share_repeaters']:.0f}% came more than once, and the 10% who came "
+            f"most often account for **{conc['top_share_attendances']:.0f}%** of attendances. {w:.0f}% of "
+            "re-attendances came within 30 days.")
