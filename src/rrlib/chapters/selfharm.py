@@ -393,12 +393,23 @@ def nw_funnel(nw: pd.DataFrame, year: str = A10_YEAR) -> tuple[pd.DataFrame, pd.
     return pts, funnel.dsr_funnel_limits(d["count"], d["value"])
 
 
+def admissions_table(dsr: pd.DataFrame, by_year: pd.DataFrame, england: pd.Series) -> pd.DataFrame:
+    """Admissions, people and DSR by financial year, with England's official DSR and its source."""
+    t = dsr.merge(by_year[["financial_year", "people_repeat"]], on="financial_year")
+    t = t.merge(england.rename("england_official").reset_index(), on="financial_year", how="left")
+    t = t[["financial_year", "admissions", "people", "people_repeat", "dsr", "lower", "upper", "england_official"]]
+    return t.assign(england_source=np.where(t["england_official"].notna(), "OHID Fingertips 90813 (official statistics)",
+                                            "not in the shipped official statistics"))
+
+
 def official_table(points: pd.DataFrame, nw: pd.DataFrame, year: str = A10_YEAR) -> pd.DataFrame:
     """The North West table for publication: Fingertips' values with the funnel's verdict and the source."""
     d = nw[nw["period"] == year][["area_code", "area_name", "count", "denominator", "value", "lower_95",
                                   "upper_95", "compared_to_england"]]
     out = d.merge(points[["area_code", "denominator_derived", "significance"]], on="area_code", how="left")
     out = out.rename(columns={"value": "dsr", "significance": "funnel_nw_average"})
+    out["denominator"] = out["denominator"].round().astype("Int64")
+    out["denominator_derived"] = out["denominator_derived"].round(1)
     out["source"] = f"{OFFICIAL}, {year} (official statistics)"
     return out
 
