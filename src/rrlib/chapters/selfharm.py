@@ -986,3 +986,11 @@ def repeat_text(conc: dict, frame: pd.DataFrame) -> str:
             f"attendances for self-harm; {conc['share_repeaters']:.0f}% came more than once, and the 10% who came "
             f"most often account for **{conc['top_share_attendances']:.0f}%** of attendances. {w:.0f}% of "
             "re-attendances came within 30 days.")
+
+
+def data_text(ed: pd.DataFrame, adm: pd.DataFrame, support: pd.DataFrame | None = None) -> str:
+    """The data folder's A&E attendances, admissions and referrals, counts rounded as the NHS rules publish them."""
+    ref = "no self-harm support log" if support is None else f"{nhs_count(len(support))} referrals to the self-harm support"
+    return (f"About {nhs_count(len(ed))} A&E attendances ({nhs_count(ed['self_harm'].sum())} for self-harm), "
+            f"{nhs_count(len(adm))} admissions and {ref} (counts rounded to 5 as the NHS rules publish them); A&E data "
+            f"from {ed['arrival_datetime'].min():%d %B %Y} to {ed['arrival_datetime'].max():%d %B %Y} (the censoring date).")
