@@ -43,7 +43,10 @@ import pandas as pd
 
 from .. import stats
 from ..instruments import gbo
-from ..calendar import academic_year, term as term_of
+from ..calendar import academic_year, start_year, term as term_of
+from ..chapter import NotComputed, ParameterError, check_choice, check_type
+from ..figures import source_note
+from .common import WINDOWS, back_on_track_windows, count_in_windows
 
 DAYS_PER_MONTH = 30.4375
 SDQ_SCALES = ("emotion", "conduct", "hyper", "peer", "total", "impact")
@@ -55,7 +58,7 @@ BAND_ORDER = ["close to average", "slightly raised", "high", "very high"]
 DOMAINS = ("Basics", "Belonging", "Learning", "Coping", "Core Self")
 TOTAL = "Total"          # label of the total row of referrals_table, age_table, support_length_table
 ALL_GOALS = "All goals"  # label of the total row of goal_change_by_domain
-SOURCE = "Source: HeadStart Blackpool case records linked to the school census (rrlib; synthetic unless stated)."
+SOURCE = "HeadStart Blackpool case records linked to the school census (rrlib; synthetic unless stated)"
 
 
 # --------------------------------------------------------------------------- helpers
@@ -551,36 +554,15 @@ def exclusions_windows(ec: pd.DataFrame, exclusions: pd.DataFrame, *, cutoff=Non
                        after_days: int = 365) -> pd.DataFrame:
     """Suspensions and permanent exclusions per young person before, during and after support.
 
-    Windows: before = [start - before_days, start); during = [start, end]; after =
-    (end, end + after_days], cut at ``cutoff``. ``years`` is each window's length in years
-    (for rates per pupil-year). One row per episode and window.
+    Windows of :func:`rrlib.chapters.common.back_on_track_windows` (the one definition, shared
+    with the exclusions chapter's A19): before = [start - before_days, start); during =
+    [start, end]; after = (end, end + after_days], cut at ``cutoff``. ``years`` is each
+    window's length in years (for rates per pupil-year). One row per episode and window.
     """
-    e = exclusions[["pupil_id", "exclusion_date", "category"]].copy()
-    e["exclusion_date"] = pd.to_datetime(e["exclusion_date"])
-    cut = _ts(cutoff) if cutoff is not None else pd.Timestamp.max
-    w = ec[["episode_id", "person_id", "start_date", "end_date"]].copy()
-    w["before_from"] = w["start_date"] - pd.Timedelta(days=before_days)
-    w["after_to"] = (w["end_date"] + pd.Timedelta(days=after_days)).clip(upper=cut)
-    m = w.merge(e, left_on="person_id", right_on="pupil_id", how="left")
-    d = m["exclusion_date"]
-    win = np.select([(d >= m["before_from"]) & (d < m["start_date"]),
-                     (d >= m["start_date"]) & (d <= m["end_date"]),
-                     (d > m["end_date"]) & (d <= m["after_to"])], ["before", "during", "after"], default="")
-    m["window"] = win
-    m = m[m["window"] != ""]
-    cnt = m.groupby(["episode_id", "window", "category"]).size().unstack("category", fill_value=0)
-    rows = []
-    for window, lo, hi in (("before", w["before_from"], w["start_date"]), ("during", w["start_date"], w["end_date"]),
-                           ("after", w["end_date"], w["after_to"])):
-        r = w[["episode_id", "person_id"]].copy()
-        r["window"] = window
-        r["years"] = ((hi - lo).dt.days / 365.25).clip(lower=0).to_numpy()
-        rows.append(r)
-    out = pd.concat(rows, ignore_index=True)
-    for cat in ("suspension", "permanent"):
-        s = cnt[cat] if cat in cnt.columns else pd.Series(dtype=float)
-        out[f"{cat}s"] = [int(s.get((e_, wd), 0)) for e_, wd in zip(out["episode_id"], out["window"])]
-    out["window"] = pd.Categorical(out["window"], ["before", "during", "after"], ordered=True)
+    w = back_on_track_windows(ec, cutoff=cutoff, before_days=before_days, after_days=after_days)
+    out = count_in_windows(w, exclusions, by="category", levels=["suspension", "permanent"])
+    out = out.rename(columns={"suspension": "suspensions", "permanent": "permanents"})
+    out = out[["episode_id", "person_id", "window", "years", "suspensions", "permanents"]]
     return out.sort_values(["episode_id", "window"], kind="mergesort").reset_index(drop=True)
 
 
@@ -617,7 +599,7 @@ def exclusions_headline(xw: pd.DataFrame) -> dict:
 # --------------------------------------------------------------------------- plots
 
 def _source(fig, text: str = SOURCE):
-    fig.text(0.01, 0.005, text, fontsize=7, color="0.35", ha="left", va="bottom")
+    source_note(fig, text)
 
 
 def plot_referrals(c: pd.DataFrame, title: str = "Back on Track: young people referred, by school year and sex"):
