@@ -22,17 +22,31 @@ Definitions (the published figures they reproduce are in brackets):
   points (Edbrooke-Childs et al. 2015) by default. ``rr prepare`` scores the processed
   ``goal_change`` table at that default; the goal functions here take ``threshold=`` and
   recompute reliable change from the ``change`` column, so another threshold is honoured.
-
-Totals relations: every count table states in its docstring the linear relations between its
-cells (row totals, total rows). Notebooks declare exactly those to
-``ch.publish(..., totals=...)`` (:class:`rrlib.disclosure.Totals`) so secondary suppression
-leaves no suppressed cell recoverable from the totals.
 * **Education** (A18, A19): young people whose education data was requested
   (``education_data_consent``) and whose support ended by the cut-off. Attendance (DfE
   definition: sessions attended / possible sessions) in the school term containing the
   referral date and the term containing the end date, pooled over the young people.
   Exclusions before (365 days before the start), during (start to end) and after (365 days
-  after the end, to the cut-off).
+  after the end, to the cut-off): the windows of
+  :func:`rrlib.chapters.common.back_on_track_windows`, the one definition shared with the
+  exclusions chapter's A19.
+
+Sections and windows (issue 17). The notebook runs each part in a ``ch.section``; the
+functions here raise :class:`rrlib.chapter.NotComputed` with a reason when the data cannot
+give a part: a window fixed by a published figure (the A14 cohort and cut-off, A14's 2019/20
+participation year, the goals window, the B08 cohort) that the data's dates stop before
+(:func:`require_covered`, :func:`bot_cohort`), no episode of the programme, no SDQ pair, no goal,
+nobody in the education cohort. The whole programme as the data holds it (:func:`data_window`)
+is derived from the data. :func:`check_parameters` checks the notebook's parameters.
+
+Results (issue 18). ``*_results`` functions return tidy frames (``key, estimate, lower, upper,
+unit, method, n, note``) that the notebook records with one ``ch.record_frame`` per section: the
+results keys live here, not in the notebook.
+
+Totals relations: every count table states in its docstring the linear relations between its
+cells (row totals, total rows). :data:`PUBLISH` declares exactly those to
+``ch.publish(..., totals=...)`` (:class:`rrlib.disclosure.Totals`) so secondary suppression
+leaves no suppressed cell recoverable from the totals.
 """
 from __future__ import annotations
 
@@ -46,7 +60,7 @@ from ..instruments import gbo
 from ..calendar import academic_year, start_year, term as term_of
 from ..chapter import NotComputed, ParameterError, check_choice, check_type
 from ..figures import source_note
-from .common import WINDOWS, back_on_track_windows, count_in_windows
+from .common import back_on_track_windows, count_in_windows
 
 DAYS_PER_MONTH = 30.4375
 SDQ_SCALES = ("emotion", "conduct", "hyper", "peer", "total", "impact")
@@ -571,14 +585,17 @@ def exclusions_windows(ec: pd.DataFrame, exclusions: pd.DataFrame, *, cutoff=Non
 
 def exclusions_summary(xw: pd.DataFrame) -> pd.DataFrame:
     """Per window: young people, how many were suspended, suspensions, permanent exclusions, and the
-    suspension rate per pupil-year with its exact/Byars interval (:func:`rrlib.stats.rate_ci`)."""
+    suspension rate per pupil-year with its exact/Byars interval (:func:`rrlib.stats.rate_ci`).
+
+    ``pupil_years`` is not rounded (the rates use the exact sum; the published table shows it
+    to one decimal)."""
     g = xw.groupby("window", observed=False)
     out = pd.DataFrame({
         "young_people": g["episode_id"].nunique(),
         "suspended": g["suspensions"].apply(lambda s: int((s > 0).sum())),
         "suspensions": g["suspensions"].sum().astype(int),
         "permanent": g["permanents"].sum().astype(int),
-        "pupil_years": g["years"].sum().round(2),
+        "pupil_years": g["years"].sum(),
     }).reset_index()
     rc = stats.rate_ci(out["suspensions"].to_numpy(), np.maximum(out["pupil_years"].to_numpy(), 1e-9), multiplier=1)
     out["rate_per_pupil_year"] = np.where(out["pupil_years"] > 0, rc.value, np.nan)
@@ -651,6 +668,14 @@ def check_parameters(p: dict) -> None:
             raise ParameterError(f"parameter confidence = {p['confidence']!r}; expected a level between 0 and 1")
 
 
+def threshold_note(threshold: float) -> str:
+    """Markdown saying that goals use a reliable-change threshold other than the default ('' for the default)."""
+    if float(threshold) == gbo.RELIABLE_CHANGE:
+        return ""
+    return (f"**Reliable change at {threshold:g} points**, not the default {gbo.RELIABLE_CHANGE:g} "
+            "(Edbrooke-Childs et al. 2015): reliable change is recomputed from each goal's change.")
+
+
 def school_year_window(label: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     """First and last day of the school year ``"2019/20"`` (1 September to 31 August)."""
     y = int(start_year([label]).iloc[0])
@@ -699,6 +724,19 @@ def bot_cohort(interventions: pd.DataFrame, pupils: pd.DataFrame, *, start, end,
         raise NotComputed(f"no `{programme}` episode referred between {pd.Timestamp(start):%Y-%m-%d} and "
                           f"{pd.Timestamp(end):%Y-%m-%d} (programmes in the data: {', '.join(held) or 'none'})")
     return c
+
+
+def data_window(interventions: pd.DataFrame, programme: str = "back_on_track") -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The window the data holds for ``programme``: its first referral to the table's last date.
+
+    No published figure fixes it: it is derived from the data (the whole programme as at the
+    end of the extract). :class:`NotComputed` when the data has no episode of ``programme``.
+    """
+    ref = pd.to_datetime(interventions.loc[interventions["programme"] == programme, "referral_date"])
+    if ref.empty:
+        held = sorted(interventions["programme"].unique())
+        raise NotComputed(f"no `{programme}` episode in the data (programmes: {', '.join(held) or 'none'})")
+    return ref.min(), last_date(interventions, INTERVENTION_DATES)
 
 
 def cohort_sdq_pairs(scores: pd.DataFrame, c: pd.DataFrame, cutoff) -> pd.DataFrame:
