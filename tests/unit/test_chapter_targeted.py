@@ -469,5 +469,5 @@ def test_check_outputs_and_notebook_parameters(tmp_path):
         T.check_outputs(res, skipped, every)
     T.check_outputs(res, skipped, [p for p in every if T.OUTPUTS[p.name] != "targeted.sdq"])
     ns = {"data_dir": None, "cohort_end": "2020-08-31", "confidence": 0.95, "In": ["x"], "_": 1, "pd": pd,
-          "get_ipython": print}
+          "get_ipython": print, "PROGRAMMES": ["a", "b"]}
     assert notebook_parameters(ns) == {"data_dir": None, "cohort_end": "2020-08-31", "confidence": 0.95}

@@ -122,6 +122,7 @@ def notebook_parameters(namespace: dict) -> dict:
     Call it in the cell right after the ``parameters`` cell, before anything else is assigned:
     at that point the only public globals holding ``None``, text, numbers, booleans or lists
     of them are the parameters (IPython's own names start with ``_`` or are not literals).
+    Upper-case names are constants, never parameters (``from x import SOME_TUPLE`` is left out).
     """
     def literal(v) -> bool:
         if isinstance(v, (list, tuple)):
@@ -129,4 +130,4 @@ def notebook_parameters(namespace: dict) -> dict:
         return v is None or isinstance(v, (str, int, float, bool))
 
     return {k: v for k, v in namespace.items()
-            if not k.startswith("_") and k not in ("In", "Out") and literal(v)}
+            if not k.startswith("_") and not k.isupper() and k not in ("In", "Out") and literal(v)}

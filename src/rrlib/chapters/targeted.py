@@ -58,6 +58,7 @@ import pandas as pd
 from .. import stats
 from ..instruments import gbo
 from ..calendar import academic_year, start_year, term as term_of
+from ..data.targeted import RESILIENCE_COACH_PROGRAMMES
 from ..chapter import NotComputed, ParameterError, check_choice, check_type
 from ..figures import source_note
 from .common import back_on_track_windows, count_in_windows
@@ -72,7 +73,7 @@ BAND_ORDER = ["close to average", "slightly raised", "high", "very high"]
 DOMAINS = ("Basics", "Belonging", "Learning", "Coping", "Core Self")
 TOTAL = "Total"          # label of the total row of referrals_table, age_table, support_length_table
 ALL_GOALS = "All goals"  # label of the total row of goal_change_by_domain
-SOURCE = "HeadStart Blackpool case records linked to the school census (rrlib; synthetic unless stated)"
+SOURCE = "HeadStart Blackpool case records linked to the school census"  # the synthetic mark is save_figure's
 
 
 # --------------------------------------------------------------------------- helpers
