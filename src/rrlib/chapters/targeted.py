@@ -588,8 +588,7 @@ def exclusions_summary(xw: pd.DataFrame) -> pd.DataFrame:
     """Per window: young people, how many were suspended, suspensions, permanent exclusions, and the
     suspension rate per pupil-year with its exact/Byars interval (:func:`rrlib.stats.rate_ci`).
 
-    ``pupil_years`` is not rounded (the rates use the exact sum; the published table shows it
-    to one decimal)."""
+    ``pupil_years`` is shown to 2 decimals; the rates use the exact sum."""
     g = xw.groupby("window", observed=False)
     out = pd.DataFrame({
         "young_people": g["episode_id"].nunique(),
@@ -602,6 +601,7 @@ def exclusions_summary(xw: pd.DataFrame) -> pd.DataFrame:
     out["rate_per_pupil_year"] = np.where(out["pupil_years"] > 0, rc.value, np.nan)
     out["rate_lower"] = np.where(out["pupil_years"] > 0, rc.lower, np.nan)
     out["rate_upper"] = np.where(out["pupil_years"] > 0, rc.upper, np.nan)
+    out["pupil_years"] = out["pupil_years"].round(2)  # shown to 2 decimals; the rates use the exact sum
     return out
 
 
