@@ -325,7 +325,11 @@ def _params(**kw):
 def test_check_parameters_accepts_the_defaults_and_refuses_bad_values_in_one_line():
     T.check_parameters(_params())
     T.check_parameters(_params(reliable_change=3))  # an int is a number of points too
+    import datetime
+
     for bad, words in ((dict(cohort_end=2020), "cohort_end = 2020 is a int"),
+                       (dict(goals_to=datetime.date(2020, 6, 30)), "goals_to = datetime.date(2020, 6, 30) is a date; "
+                                                                   "expected a date as text"),
                        (dict(cohort_end="2020-13-01"), "cohort_end = '2020-13-01' is not a date"),
                        (dict(cohort_start="2021-01-01"), "cohort_start = '2021-01-01' is after cohort_end"),
                        (dict(active_year="2019"), "active_year = '2019' is not a school year"),
