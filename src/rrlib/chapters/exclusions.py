@@ -876,29 +876,14 @@ def back_on_track_exclusions(interventions: pd.DataFrame, exclusions: pd.DataFra
     if consent_only and "education_data_consent" in iv.columns:
         iv = iv[iv["education_data_consent"].astype(bool)]
     iv = iv[iv["start_date"] <= cut]
-    iv["end"] = iv["end_date"].where(iv["end_date"].notna() & (iv["end_date"] <= cut), cut)
-    win = {
-        "before": (iv["start_date"] - pd.Timedelta(days=window_days), iv["start_date"]),
-        "during": (iv["start_date"], iv["end"]),
-        "after": (iv["end"], (iv["end"] + pd.Timedelta(days=window_days)).clip(upper=cut)),
-    }
-    sus = exclusions[exclusions["category"] == "suspension"][["pupil_id", "exclusion_date"]]
-    per = []
-    for period, (lo, hi) in win.items():
-        w = iv.assign(lo=lo, hi=hi)
-        m = w.merge(sus, left_on="person_id", right_on="pupil_id", how="left")
-        # before: [start - 365, start); during: [start, end]; after: (end, end + 365]
-        if period == "before":
-            inside = (m["exclusion_date"] >= m["lo"]) & (m["exclusion_date"] < m["hi"])
-        elif period == "during":
-            inside = (m["exclusion_date"] >= m["lo"]) & (m["exclusion_date"] <= m["hi"])
-        else:
-            inside = (m["exclusion_date"] > m["lo"]) & (m["exclusion_date"] <= m["hi"])
-        cnt = m[inside].groupby("episode_id").size().reindex(w["episode_id"]).fillna(0).astype(int)
-        years = ((w["hi"] - w["lo"]).dt.days.clip(lower=0) / 365.25).to_numpy()
-        per.append(pd.DataFrame({"episode_id": w["episode_id"].to_numpy(), "person_id": w["person_id"].to_numpy(),
-                                 "period": period, "suspensions": cnt.to_numpy(), "pupil_years": years}))
-    long = pd.concat(per, ignore_index=True)
+    # the one definition of the windows, shared with the targeted chapter (rrlib.chapters.common)
+    from .common import back_on_track_windows, count_in_windows
+
+    win = back_on_track_windows(iv, cutoff=cut, before_days=window_days, after_days=window_days)
+    sus = exclusions[exclusions["category"] == "suspension"]
+    long = count_in_windows(win, sus).rename(columns={"window": "period", "events": "suspensions",
+                                                      "years": "pupil_years"})
+    long["period"] = long["period"].astype(str)
     tot = long.groupby("period", sort=False).agg(young_people=("person_id", "nunique"),
                                                  with_suspension=("suspensions", lambda s: int((s > 0).sum())),
                                                  suspensions=("suspensions", "sum"),
