@@ -66,11 +66,8 @@ REPORT := $(RR_OUT)/index.html
 
 # Chapter module of each notebook, and chapter parameters.
 chapter_key = $(strip $(if $(findstring 01_reach,$1),reach,$(if $(findstring 02_exclusions,$1),exclusions,$(if $(findstring 03_wmf,$1),wmf,$(if $(findstring 04_self_harm,$1),selfharm,$(if $(findstring 05_targeted,$1),targeted,none))))))
-# The real DfE files beside the project (../shared/data), when present, feed the exclusions chapter.
-DFE_DIR ?= $(abspath ../shared/data/dfe-exclusions-sfr35-2017)
-DFE_LA_FILE ?= $(wildcard $(DFE_DIR)/clean_la_data.csv)
-DFE_NATIONAL_FILE ?= $(wildcard $(DFE_DIR)/SFR35_2017_National_characteristics.csv)
-PARAMS_02_exclusions := $(if $(DFE_LA_FILE),-p dfe_la_file=$(DFE_LA_FILE)) $(if $(DFE_NATIONAL_FILE),-p dfe_national_file=$(DFE_NATIONAL_FILE))
+# Chapters read the shipped cuts of the official statistics (data/raw/public) by default;
+# a run may add parameters per notebook, e.g. PARAMS_02_exclusions='-p dfe_la_file=/path/exc_nat_region_la.csv'.
 
 .PHONY: all setup data chapters claims report verify figures-manifest test test-fast bench clean clean-all help strip synth hooks
 
