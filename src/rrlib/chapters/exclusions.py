@@ -39,7 +39,7 @@ from scipy import stats as st
 from .. import stats as rstats
 from ..data import school_phase, take_rows
 from ..public import DFE_COUNT_RATE
-from .. import calendar
+from .. import calendar, figures
 
 # --------------------------------------------------------------------------- constants
 #: The three DfE measures: count column of the DfE files, published rate column, interval type.
@@ -57,8 +57,19 @@ AREA = "Blackpool"
 REGION = "North West"
 NATION = "England"
 AREA_COLOURS = {AREA: "#c0392b", REGION: "#2471a3", NATION: "#555555"}
-DFE_SOURCE = ("Source: DfE, Permanent and fixed-period exclusions in England (SFR35/2017), "
-              "local-authority tables. Open Government Licence v3.0. Real public data.")
+DFE_SOURCE = ("DfE, Permanent and fixed-period exclusions in England (SFR35/2017), "
+              "local-authority tables, Open Government Licence v3.0")
+DFE_2023_SOURCE = ("DfE, Suspensions and permanent exclusions in England, 2022/23 release "
+                   "(exc_nat_region_la.csv), Open Government Licence v3.0")
+DFE_NATIONAL_SOURCE = ("DfE, Permanent and fixed-period exclusions in England (SFR35/2017), national tables "
+                       "by pupil characteristic, Open Government Licence v3.0")
+#: First school year of the programme (HeadStart Blackpool, from September 2016).
+PROGRAMME_START = "2016/17"
+#: Partial school years (COVID-19 school closures; the DfE's notes say so).
+COVID_YEARS = ("2019/20", "2020/21")
+#: From 2021/22 the DfE calls the fixed-period exclusion a "suspension".
+SUSPENSION_RENAMED = "2021/22"
+SUSPENSION_LABEL = "Suspensions (fixed-period exclusions before 2021/22) per 100 pupils"
 Z95 = float(st.norm.ppf(0.975))
 
 
@@ -119,14 +130,16 @@ def _intervals(measure: pd.Series, count: np.ndarray, n: np.ndarray,
 
 
 def dfe_rates(df: pd.DataFrame, *, interval_levels: Iterable[str] = ("Local authority",),
-              confidence: float = 0.95) -> pd.DataFrame:
+              confidence: float = 0.95, dp: int | None = None) -> pd.DataFrame:
     """DfE rates recomputed from counts, checked against the published rates, with intervals.
 
     ``df``: rows of the DfE local-authority file (:func:`rrlib.public.load_dfe_exclusions` or
     :func:`rrlib.public.read_dfe_la_file`). Returns :func:`dfe_long` plus
 
     * ``rate``: count / headcount x 100 (unrounded);
-    * ``rate_2dp``: the same rounded half up to 2 places (local authorities only: their counts
+    * ``rate_2dp``: the same rounded half up to ``dp`` places (the published precision: 2 in
+      SFR35/2017, 5 in the 2022/23 release; default ``df.attrs["rate_decimals"]`` or 2)
+      (local authorities only: their counts
       are exact; regional and national counts are rounded to 5, so no exact recomputation);
     * ``matches_published``: local authorities, ``rate_2dp == published_rate``; regions and
       England, the published rate lies within what counts rounded to the nearest 5 allow
@@ -141,7 +154,8 @@ def dfe_rates(df: pd.DataFrame, *, interval_levels: Iterable[str] = ("Local auth
         out["rate"] = np.where(n > 0, c / n * 100, np.nan)
     la = (out["level"] == "Local authority").to_numpy()
     exact = la & np.isfinite(c) & (c == np.floor(c))
-    out["rate_2dp"] = np.where(exact, round_half_up_rate(c, n), np.nan)
+    dp = int(df.attrs.get("rate_decimals", 2)) if dp is None else dp
+    out["rate_2dp"] = np.where(exact, round_half_up_rate(c, n, dp=dp), np.nan)
     pub = out["published_rate"].to_numpy(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         slack = np.where(n > 0, 2.5 / n * 100 + 0.005 + 1e-9, np.nan)
@@ -169,7 +183,7 @@ def recomputation_check(rates: pd.DataFrame) -> pd.DataFrame:
     g = (r[known].groupby(["level", "measure"], sort=True)["matches_published"]
          .agg(compared="size", agree=lambda s: int(s.astype(bool).sum())).reset_index())
     g["disagree"] = g["compared"] - g["agree"]
-    g["rule"] = np.where(g["level"] == "Local authority", "exact to 2 dp (half up)",
+    g["rule"] = np.where(g["level"] == "Local authority", "exact at the published precision (half up)",
                          "published rate within rounding of counts to 5")
     return g
 
@@ -299,6 +313,203 @@ def funnel_data(rates: pd.DataFrame, year: str, measure: str = "suspension", *,
     return pts, limits
 
 
+# --------------------------------------------------------------------------- part A: 2006/07-2022/23
+def _yk(year: str) -> str:
+    return str(year).replace("/", "_")
+
+
+def latest_year(df: pd.DataFrame, area: str = AREA) -> str:
+    """The latest school year in which ``area`` has a headcount (the default year of part A)."""
+    y = df[(df["la_name"] == area) & (df["headcount"] > 0)]["year"]
+    if y.empty:
+        from ..chapter import NotComputed
+        raise NotComputed(f"the DfE table has no rows for {area}")
+    return str(sorted(y)[-1])
+
+
+def choose_comparators(la: pd.DataFrame, fsm: pd.DataFrame, *, year: str = "2015/16", k: int = 5,
+                       area: str = AREA) -> pd.DataFrame:
+    """The ``k`` local authorities closest to ``area`` on ``year``'s suspension rate and FSM share.
+
+    Used when the DfE's statistical-neighbour list is not at hand: Euclidean distance on the two
+    variables, each standardised by its standard deviation across local authorities (z-scores), in
+    ``year`` (the last school year before the programme) and the FSM share of the January census of
+    that year (:func:`rrlib.public.load_fsm_2016`). Matched on ``area_code`` (the 2022/23 file's
+    ``new_la_code``). Returns area, area_code, suspension_rate, fsm_percent, distance, rank
+    (``area`` itself first, distance 0).
+    """
+    d = la[(la["level"] == "Local authority") & (la["year"] == year) & (la["headcount"] > 0)]
+    d = d[["la_name", "area_code", "fixed_excl_rate"]].merge(fsm[["area_code", "fsm_percent"]], on="area_code")
+    d = d.dropna()
+    if area not in set(d["la_name"]):
+        from ..chapter import NotComputed
+        raise NotComputed(f"{area} has no {year} suspension rate or January FSM share to match on")
+    z = (d[["fixed_excl_rate", "fsm_percent"]] - d[["fixed_excl_rate", "fsm_percent"]].mean()) \
+        / d[["fixed_excl_rate", "fsm_percent"]].std()
+    me = z[d["la_name"] == area].iloc[0]
+    d = d.assign(distance=np.sqrt(((z - me) ** 2).sum(axis=1)))
+    d = d.sort_values(["distance", "la_name"]).head(k + 1).reset_index(drop=True)
+    d = d.rename(columns={"la_name": "area", "fixed_excl_rate": "suspension_rate"})
+    d["rank"] = np.arange(len(d))
+    return d[["area", "area_code", "suspension_rate", "fsm_percent", "distance", "rank"]]
+
+
+def series(rates: pd.DataFrame, comparators: Sequence[str], *, measure: str = "suspension",
+           areas: Sequence[str] = (AREA, REGION, NATION)) -> pd.DataFrame:
+    """Published ``measure`` rate by year for ``areas``, each comparator and their mean.
+
+    ``rates``: :func:`dfe_rates` of :func:`rrlib.public.load_dfe_exclusions_la`. Long frame:
+    year, start (first calendar year of the school year), area, rate, group ("area", "comparator",
+    "comparators' mean"), covid (a partial school year), label of the measure for that year
+    (fixed-period exclusion or suspension).
+    """
+    r = rates[(rates["measure"].astype(str) == measure) & (rates["school_type"] == "Total")]
+    r = r[r["area"].isin(list(areas) + list(comparators))][["year", "area", "published_rate"]]
+    r = r.rename(columns={"published_rate": "rate"})
+    r["group"] = np.where(r["area"].isin(list(comparators)), "comparator", "area")
+    mean = (r[r["group"] == "comparator"].groupby("year", as_index=False)["rate"].mean()
+            .assign(area="Comparable authorities (mean)", group="comparators' mean"))
+    out = pd.concat([r, mean], ignore_index=True)
+    out["start"] = np.asarray(calendar.start_year(out["year"]), dtype=int)
+    out["covid"] = out["year"].isin(COVID_YEARS)
+    out["name"] = np.where(out["year"] >= SUSPENSION_RENAMED, "suspension", "fixed-period exclusion")
+    return out.sort_values(["group", "area", "year"]).reset_index(drop=True)
+
+
+#: Comparison series of the before/after analysis: key -> area name in :func:`series`.
+COMPARISONS = {"comparators": "Comparable authorities (mean)", "north_west": REGION, "england": NATION}
+
+
+def before_after(ser: pd.DataFrame, *, start: str = PROGRAMME_START, covid: Sequence[str] = COVID_YEARS,
+                 measure: str = "suspension", area: str = AREA, maxlags: int = 1) -> pd.DataFrame:
+    """Comparative interrupted time series of ``area`` against each comparison series.
+
+    For each comparison (:data:`COMPARISONS`) and each handling of the partial COVID-19 years
+    (``excluded``, the main analysis, and ``included``, the sensitivity analysis):
+    :func:`rrlib.stats.its.comparative_its` on the gap (``area`` minus comparison, rate per 100
+    pupils) with the programme's first school year ``start``. Tidy frame for
+    :meth:`rrlib.chapter.Chapter.record_frame`: key ``exclusions.its.<measure>.<comparison>.<covid>.<term>``,
+    estimate, lower, upper, unit ("points"), method, n (school years), note.
+    """
+    from ..stats import its
+
+    s0 = int(str(start)[:4])
+    rows = []
+    for ck, cname in COMPARISONS.items():
+        if cname not in set(ser["area"]):
+            continue
+        gap = its.gap_series(ser, time="start", value="rate", group="area", treated=area, comparison=cname)
+        for handling, excl in (("excluded", [int(y[:4]) for y in covid]), ("included", [])):
+            r = its.comparative_its(gap, start=s0, exclude=excl, maxlags=maxlags, label=f"{ck}.{handling}")
+            first, last = int(gap["time"].min()), int(gap["time"].max())
+            for _, t in r.iterrows():
+                rows.append({
+                    "key": f"exclusions.its.{measure}.{ck}.covid_{handling}.{t['term']}",
+                    "estimate": t["estimate"], "lower": t["lower"], "upper": t["upper"], "unit": "points",
+                    "method": t["method"], "n": int(t["n"]),
+                    "note": (f"{area} minus {cname}, {measure} rate per 100 pupils, school years "
+                             f"{first}/{(first + 1) % 100:02d}-{last}/{(last + 1) % 100:02d}; after = from {start}; "
+                             f"COVID-19 partial years {', '.join(covid)} {handling}; observational "
+                             "(whole-town comparison)")})
+    if not rows:
+        from ..chapter import NotComputed
+        raise NotComputed("no comparison series (comparable authorities, North West, England) in the DfE table")
+    return pd.DataFrame(rows)
+
+
+def a11_official(rates: pd.DataFrame, year: str = "2018/19",
+                 areas: dict | None = None) -> pd.DataFrame:
+    """A11's three rates in ``year`` recomputed from the DfE counts (suspensions / headcount x 100).
+
+    Tidy frame: key ``exclusions.a11.official.<area>_rate``, value, lower, upper (Byars), unit,
+    method, n (pupils), note (the counts and the published rate).
+    """
+    areas = areas or {"blackpool": AREA, "north_west": REGION, "england": NATION}
+    r = rates[(rates["year"] == year) & (rates["measure"].astype(str) == "suspension")
+              & (rates["school_type"] == "Total")].set_index("area")
+    missing = [a for a in areas.values() if a not in r.index]
+    if missing:
+        from ..chapter import NotComputed
+        raise NotComputed(f"the DfE table has no {year} suspension rate for {', '.join(missing)}")
+    rows = []
+    for k, a in areas.items():
+        x = r.loc[a]
+        ci = rstats.rate_ci(float(x["count"]), float(x["headcount"]), multiplier=100)
+        rows.append({"key": f"exclusions.a11.official.{k}_rate", "value": float(x["rate"]),
+                     "lower": float(ci.lower), "upper": float(ci.upper), "unit": "rate_per_100",
+                     "method": "count / headcount x 100; Byars interval", "n": int(x["headcount"]),
+                     "note": f"{a}, {year}, Total: {int(x['count']):,} suspensions / {int(x['headcount']):,} pupils "
+                             f"(published {x['published_rate']:.2f}); official statistics (DfE 2022/23 release)"})
+    return pd.DataFrame(rows)
+
+
+def rank_and_funnel(rates: pd.DataFrame, year: str, *, area: str = AREA) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Ranks (every year) and the funnel-plot data of ``year``, with their results as a tidy frame.
+
+    Returns (ranks, results, funnels): ranks from :func:`rank_area`; results with keys
+    ``exclusions.dfe.<area>.y<year>.total.<measure>_rank`` and ``..._above_99_8``; funnels
+    measure -> (points, limits) of :func:`funnel_data`.
+    """
+    ranks = rank_area(rates, area)
+    yk, ak = _yk(year), area.lower().replace(" ", "_")
+    rows, funnels = [], {}
+    for _, r in ranks[ranks["year"] == year].iterrows():
+        rows.append({"key": f"exclusions.dfe.{ak}.y{yk}.total.{r['measure']}_rank", "value": int(r["rank"]),
+                     "unit": "count", "n": int(r["n_areas"]),
+                     "note": f"rank among {int(r['n_areas'])} local authorities (1 = highest rate; ties share the "
+                             "best rank); official statistics"})
+    for m in MEASURES:
+        pts, lim = funnel_data(rates, year, m, highlight=area)
+        funnels[m] = (pts, lim)
+        h = pts[pts["highlight"]]
+        if len(h):
+            rows.append({"key": f"exclusions.dfe.{ak}.y{yk}.total.{m}_above_99_8",
+                         "value": bool(h["position"].iloc[0] == "above 99.8%"), "unit": "boolean",
+                         "note": f"funnel plot position: {h['position'].iloc[0]} (target England "
+                                 f"{h['target'].iloc[0]:.2f}); official statistics"})
+    return ranks, pd.DataFrame(rows), funnels
+
+
+def plot_before_after(ser: pd.DataFrame, *, start: str = PROGRAMME_START, covid: Sequence[str] = COVID_YEARS,
+                      source: str = DFE_2023_SOURCE):
+    """Blackpool's suspension rate against the North West, England and comparable authorities.
+
+    Comparators thin grey, their mean dashed; the programme's start a vertical line; the
+    partial COVID-19 school years shaded; the measure is labelled fixed-period exclusion before
+    2021/22 and suspension from it.
+    """
+    import matplotlib.pyplot as plt
+
+    years = sorted(ser["year"].unique())
+    pos = {y: i for i, y in enumerate(years)}
+    fig, ax = plt.subplots(figsize=(8.2, 4.4))
+    for y in covid:
+        if y in pos:
+            ax.axvspan(pos[y] - 0.5, pos[y] + 0.5, color="#f4d03f", alpha=0.25, lw=0)
+    if start in pos:
+        ax.axvline(pos[start] - 0.5, color="black", lw=0.8, ls="--")
+        ax.text(pos[start] - 0.4, 0.98, "Resilience Revolution from " + start, transform=ax.get_xaxis_transform(),
+                fontsize=7, va="top")
+    colours = {**AREA_COLOURS, "Comparable authorities (mean)": "#7d3c98"}
+    for (grp, area), g in ser.groupby(["group", "area"], sort=True):
+        x = g["year"].map(pos)
+        if grp == "comparator":
+            ax.plot(x, g["rate"], color="#bbbbbb", lw=0.8, label=None)
+        else:
+            ax.plot(x, g["rate"], marker="o", ms=3, lw=1.6 if area == AREA else 1.2,
+                    ls="--" if grp == "comparators' mean" else "-", color=colours.get(area, "black"), label=area)
+    ax.plot([], [], color="#bbbbbb", lw=0.8, label="Comparable authorities")
+    ax.plot([], [], color="#f4d03f", alpha=0.5, lw=6, label="Partial school years (COVID-19)")
+    ax.set_xticks(range(len(years)), years, rotation=45, ha="right", fontsize=7)
+    ax.set_ylabel(SUSPENSION_LABEL, fontsize=8)
+    ax.set_ylim(bottom=0)
+    ax.set_title("Suspensions (fixed-period exclusions), all state-funded and special schools", fontsize=10)
+    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    figures.source_note(fig, source, official=True)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig
+
+
 # --------------------------------------------------------------------------- national characteristics
 #: Characteristic groups of the DfE national file used for the England pattern, with the
 #: reference category for rate ratios.
@@ -395,7 +606,7 @@ def plot_time_series(wide: pd.DataFrame, *, school_type: str = "Total",
     title = "all state-funded and special schools" if school_type == "Total" else "state-funded secondary schools"
     fig.suptitle(f"School exclusions: Blackpool, North West and England, {title} "
                  f"(shaded: Blackpool 95% CI)", fontsize=10)
-    fig.text(0.01, 0.005, source, fontsize=6.5, ha="left", va="bottom", color="#444444")
+    figures.source_note(fig, source, official=True)
     fig.tight_layout(rect=(0, 0.04, 1, 0.95))
     return fig
 
@@ -427,7 +638,7 @@ def plot_funnel(points: pd.DataFrame, limits: pd.DataFrame, *, source: str = DFE
                  f"({points['school_type'].iloc[0]}): {kind}", fontsize=9)
     ax.legend(fontsize=7, frameon=False, loc="upper right")
     ax.set_ylim(bottom=0)
-    fig.text(0.01, 0.005, source, fontsize=6.5, ha="left", va="bottom", color="#444444")
+    figures.source_note(fig, source, official=True)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 
@@ -922,7 +1133,7 @@ def back_on_track_exclusions(interventions: pd.DataFrame, exclusions: pd.DataFra
 
 
 # --------------------------------------------------------------------------- part B figures
-def plot_forest(groups: pd.DataFrame, adjusted: pd.DataFrame | None = None, *, source: str = ""):
+def plot_forest(groups: pd.DataFrame, adjusted: pd.DataFrame | None = None, *, source: str = "", official: bool = False):
     """Forest plot of risk ratios (one or more suspensions in a year) by characteristic.
 
     ``groups``: :func:`group_rates` (crude risk ratios, black); ``adjusted``: optional
@@ -967,13 +1178,13 @@ def plot_forest(groups: pd.DataFrame, adjusted: pd.DataFrame | None = None, *, s
     ax.set_title("Who is suspended: risk ratios by pupil characteristic", fontsize=10)
     ax.legend(fontsize=7, frameon=False, loc="lower right")
     if source:
-        fig.text(0.01, 0.005, source, fontsize=6.5, ha="left", va="bottom", color="#444444")
+        figures.source_note(fig, source, official=official)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 
 
 def plot_town_vs_dfe(town: pd.DataFrame, wide: pd.DataFrame, *, measures: Sequence[str] = tuple(MEASURES),
-                     source: str = ""):
+                     source: str = DFE_SOURCE, official: bool = True):
     """Rates from pupil records (points, 95% CI) over the DfE's published series (lines)."""
     import matplotlib.pyplot as plt
 
@@ -997,12 +1208,12 @@ def plot_town_vs_dfe(town: pd.DataFrame, wide: pd.DataFrame, *, measures: Sequen
     fig.suptitle("Exclusion rates from pupil records (DfE definitions) against the published DfE series",
                  fontsize=10)
     if source:
-        fig.text(0.01, 0.005, source, fontsize=6.5, ha="left", va="bottom", color="#444444")
+        figures.source_note(fig, source, official=official, note="Town: pupil records of the data folder.")
     fig.tight_layout(rect=(0, 0.04, 1, 0.95))
     return fig
 
 
-def plot_targeted_comparison(table: pd.DataFrame, *, source: str = ""):
+def plot_targeted_comparison(table: pd.DataFrame, *, source: str = "", official: bool = False):
     """Share not permanently excluded after support started: supported vs matched comparison."""
     import matplotlib.pyplot as plt
 
@@ -1023,13 +1234,13 @@ def plot_targeted_comparison(table: pd.DataFrame, *, source: str = ""):
     ax.set_xlabel("% not permanently excluded after support started (95% CI)")
     ax.set_title("Targeted support and permanent exclusion: observational comparison", fontsize=10)
     if source:
-        fig.text(0.01, 0.005, source, fontsize=6.5, ha="left", va="bottom", color="#444444")
+        figures.source_note(fig, source, official=official)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
 
 
 def plot_age_profile(by_age: pd.DataFrame, national: pd.DataFrame | None = None, *, measure: str = "one_plus",
-                     source: str = ""):
+                     source: str | None = None, official: bool = True):
     """Rate by age (31 August) in the town's pupil records, with England's (DfE national file) if given."""
     import matplotlib.pyplot as plt
 
@@ -1046,9 +1257,11 @@ def plot_age_profile(by_age: pd.DataFrame, national: pd.DataFrame | None = None,
     ax.set_xlabel("Age on 31 August before the school year")
     ax.set_ylabel("per 100 pupils")
     ax.set_title(f"{MEASURES[measure]['label']} by age", fontsize=10)
+    if source is None:
+        source = DFE_NATIONAL_SOURCE if national is not None else ""
     ax.legend(fontsize=7, frameon=False)
     ax.set_ylim(bottom=0)
     if source:
-        fig.text(0.01, 0.005, source, fontsize=6.5, ha="left", va="bottom", color="#444444")
+        figures.source_note(fig, source, official=official, note="Town: pupil records of the data folder.")
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
