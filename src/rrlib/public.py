@@ -386,8 +386,9 @@ _LA_2023_LEVELS = {"National": "National", "Regional": "Region", "Local authorit
 def load_dfe_exclusions_la(path: str | Path | None = None) -> pd.DataFrame:
     """DfE suspensions and permanent exclusions, every area, Total, 2006/07-2022/23.
 
-    Reads the shipped cut (default) or, given a path, either a file laid out like the cut or the
-    full explore-education-statistics file ``exc_nat_region_la.csv`` (cut on the fly with
+    Reads the shipped cut (default) or, given a path, a file laid out like the cut, the full
+    explore-education-statistics file ``exc_nat_region_la.csv``, or the older SFR35/2017
+    ``clean_la_data.csv`` (read by :func:`read_dfe_la_file`, to 2016/17) (cut on the fly with
     :mod:`rrlib.cuts.dfe_exclusions_la_2006_2023`). Returns the columns of the SFR35 loaders
     (:data:`DFE_LA_COLUMNS` names, so :mod:`rrlib.chapters.exclusions` reads both alike):
     ``year``, ``level`` (National, Region, Local authority), ``la_name`` (the area), ``area_code``,
@@ -397,6 +398,8 @@ def load_dfe_exclusions_la(path: str | Path | None = None) -> pd.DataFrame:
     """
     path = Path(path) if path is not None else table_path(DFE_EXCLUSIONS_LA)
     raw = _read_text_csv(path)
+    if set(raw.columns) == set(DFE_LA_COLUMNS):                # the older SFR35/2017 layout (to 2016/17)
+        return read_dfe_la_file(path)
     if "time_period" in raw.columns and "geographic_level" in raw.columns:   # the full DfE file
         from .cuts.dfe_exclusions_la_2006_2023 import make
         raw = make(path).astype(str)

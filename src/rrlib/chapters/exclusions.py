@@ -1265,3 +1265,234 @@ def plot_age_profile(by_age: pd.DataFrame, national: pd.DataFrame | None = None,
         figures.source_note(fig, source, official=official, note="Town: pupil records of the data folder.")
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
+
+
+# =========================================================================== results as tidy frames
+def _fin(v):
+    return float(v) if v is not None and np.isfinite(v) else None
+
+
+def dfe_reference_results(rates: pd.DataFrame, check: pd.DataFrame, year: str, *, area: str = AREA,
+                          source: str = "DfE SFR35/2017") -> pd.DataFrame:
+    """Results of ``area``'s DfE rates, counts and headcount in ``year`` (Total), and the checks.
+
+    Keys ``exclusions.dfe.<area>.y<year>.total.<measure>_rate|_count``, ``...headcount`` and
+    ``exclusions.dfe.check.*``. Raises NotComputed if ``year`` is not in the table.
+    """
+    from ..chapter import require_values
+    require_values(rates[rates["area"] == area]["year"], year, f"DfE rates of {area} for school year")
+    ref = rates[(rates["area"] == area) & (rates["school_type"] == "Total") & (rates["year"] == year)]
+    ref = ref.set_index(ref["measure"].astype(str))
+    p = f"exclusions.dfe.{area.lower().replace(' ', '_')}.y{_yk(year)}.total."
+    notes = {"suspension": "suspensions", "one_plus": "pupils with one or more suspensions",
+             "permanent": "permanent exclusions"}
+    rows = []
+    for m, what in notes.items():
+        r = ref.loc[m]
+        rows.append({"key": p + f"{m}_rate", "value": float(r["rate"]), "lower": float(r["lower"]),
+                     "upper": float(r["upper"]), "unit": "rate_per_100", "method": str(r["ci_method"]),
+                     "n": int(r["headcount"]),
+                     "note": f"recomputed from DfE counts ({what} / pupils on roll x 100); published "
+                             f"{r['published_rate']:.2f}; official statistics ({source})"})
+        rows.append({"key": p + f"{m}_count", "value": int(r["count"]), "unit": "count",
+                     "note": f"{what}, {area}, all state-funded and special schools ({source})"})
+    rows.append({"key": p + "headcount", "value": int(ref["headcount"].iloc[0]), "unit": "count",
+                 "note": f"pupils on roll at the January census ({source})"})
+    la, nr = check[check["level"] == "Local authority"], check[check["level"] != "Local authority"]
+    rows += [{"key": "exclusions.dfe.check.la_rates_compared", "value": int(la["compared"].sum()), "unit": "count",
+              "note": f"{area} rates (3 measures x school types x years) recomputed from counts"},
+             {"key": "exclusions.dfe.check.la_rates_disagree", "value": int(la["disagree"].sum()), "unit": "count",
+              "note": "recomputed rates (2 dp, half up) that differ from the published ones"},
+             {"key": "exclusions.dfe.check.region_nation_rates_outside_rounding", "value": int(nr["disagree"].sum()),
+              "unit": "count", "note": "NW/England published rates outside the range their rounded counts allow"}]
+    return pd.DataFrame(rows)
+
+
+def all_la_check_results(check: pd.DataFrame) -> pd.DataFrame:
+    """Results of the recomputation check over every local authority and year."""
+    lac = check[check["level"] == "Local authority"]
+    return pd.DataFrame([
+        {"key": "exclusions.dfe.all_las.rates_compared", "value": int(lac["compared"].sum()), "unit": "count",
+         "note": "local-authority rates recomputed from whole-number counts, every LA and year (2006/07-2022/23)"},
+        {"key": "exclusions.dfe.all_las.rates_disagree", "value": int(lac["disagree"].sum()), "unit": "count",
+         "note": "recomputed LA rates (published precision, half up) differing from the published ones"}])
+
+
+#: England facts of the campaign (A12): key -> (group, characteristic_1, column, unit, note).
+NATIONAL_FACTS = {
+    "boys_suspension_ratio": ("sex", "Gender_male", "suspension_ratio", "ratio", "boys' suspension rate / girls'"),
+    "fsm_suspension_ratio": ("fsm", "FSM_Eligible", "suspension_ratio", "ratio",
+                             "FSM-eligible pupils' suspension rate / not eligible"),
+    "sen_support_suspension_ratio": ("sen_provision", "SEN_provision_SEN_without_statement", "suspension_ratio",
+                                     "ratio", "SEN without a statement (SEN support) / no SEN"),
+    "gypsy_roma_suspension_rate": ("ethnicity", "Ethnicity_Minor_Gypsy_Roma", "suspension_rate", "rate_per_100",
+                                   "Gypsy/Roma pupils, suspensions per 100 pupils"),
+    "gypsy_roma_one_plus_rate": ("ethnicity", "Ethnicity_Minor_Gypsy_Roma", "one_plus_rate", "rate_per_100",
+                                 "Gypsy/Roma pupils with one or more suspensions per 100"),
+}
+
+
+def national_results(national: pd.DataFrame) -> pd.DataFrame:
+    """England's pattern (:func:`national_pattern`) as results ``exclusions.national.y<year>.*``."""
+    year = national["year"].iloc[0]
+    idx = national.set_index(["group", "characteristic_1"])
+    rows = [{"key": f"exclusions.national.y{_yk(year)}.{k}", "value": float(idx.loc[(g, c), col]), "unit": unit,
+             "note": f"England {year}, all schools; {note} (DfE SFR35/2017 national tables, official statistics)"}
+            for k, (g, c, col, unit, note) in NATIONAL_FACTS.items()]
+    rows.append({"key": f"exclusions.national.y{_yk(year)}.peak_age_suspension",
+                 "value": national_peak_age(national)["age"], "unit": "count",
+                 "note": "age (31 August) with England's highest suspension rate (official statistics)"})
+    return pd.DataFrame(rows)
+
+
+def town_results(town: pd.DataFrame) -> pd.DataFrame:
+    """Rates from pupil records by school year: ``exclusions.town.y<year>.<measure>_rate``."""
+    return pd.DataFrame({
+        "key": [f"exclusions.town.y{_yk(y)}.{m}_rate" for y, m in zip(town["year"], town["measure"].astype(str))],
+        "value": town["rate"].astype(float), "lower": town["lower"].astype(float),
+        "upper": town["upper"].astype(float), "unit": "rate_per_100", "method": town["ci_method"].astype(str),
+        "n": town["headcount"].astype(int), "note": "pupil records, DfE definitions, state-funded and special schools"})
+
+
+def a11_pupil_result(town: pd.DataFrame, year: str) -> pd.DataFrame:
+    """A11 from pupil records: the suspension rate of ``year`` (NotComputed without that census)."""
+    from ..chapter import require_values
+    require_values(town["year"], year, "a school census for A11's year")
+    a = town[(town["year"] == year) & (town["measure"].astype(str) == "suspension")].iloc[0]
+    return pd.DataFrame([{"key": "exclusions.a11.suspension_rate", "value": float(a["rate"]),
+                          "lower": float(a["lower"]), "upper": float(a["upper"]), "unit": "rate_per_100",
+                          "method": str(a["ci_method"]), "n": int(a["headcount"]),
+                          "note": f"{year}, suspensions per 100 pupils (DfE Total), pupil records"}])
+
+
+def _group_key(variable, category) -> tuple[str, str]:
+    return str(variable), {"True": "1", "False": "0"}.get(str(category), str(category))
+
+
+def hidden_groups(published: pd.DataFrame) -> set[tuple[str, str]]:
+    """(variable, category) of the published "who is suspended" table whose events are suppressed."""
+    from ..disclosure import suppressed_keys
+    return {_group_key(v, c) for v, c in suppressed_keys(published, ["variable", "category"], ["events"])}
+
+
+def shown(frame: pd.DataFrame, hidden: set) -> pd.Series:
+    """True for the rows of ``frame`` (variable, category) that are not hidden."""
+    return pd.Series([_group_key(v, c) not in hidden for v, c in zip(frame["variable"], frame["category"])],
+                     index=frame.index)
+
+
+def who_results(who: pd.DataFrame, model: pd.DataFrame, eth: pd.DataFrame, by_age: pd.DataFrame,
+                hidden: set, years: Sequence[str]) -> pd.DataFrame:
+    """Who is suspended (A12) as results: crude and adjusted risk ratios (groups not hidden), the
+    White and Black Caribbean share, the peak age and "boys more likely"."""
+    yrs = "; ".join(years)
+    rows = []
+    for _, r in who[~who["reference"] & who["rr"].notna() & shown(who, hidden)].iterrows():
+        rows.append({"key": f"exclusions.who.rr.{r['variable']}_{str(r['category']).lower()}", "value": float(r["rr"]),
+                     "lower": _fin(r["rr_lower"]), "upper": _fin(r["rr_upper"]), "unit": "ratio",
+                     "method": "risk ratio, log method", "n": int(r["n"]),
+                     "note": f"one or more suspensions in the year, {yrs}, against the reference group"
+                             + ("" if np.isfinite(r["rr_lower"]) else "; no interval (zero events)")})
+    adj = model.dropna(subset=["variable"])
+    adj = adj[adj["variable"].isin(list(GROUPS))]
+    for _, r in adj[shown(adj, hidden)].iterrows():
+        rows.append({"key": f"exclusions.who.adjusted_rr.{r['variable']}_{str(r['category']).lower()}",
+                     "value": float(r["ratio"]), "lower": _fin(r["ratio_lower"]), "upper": _fin(r["ratio_upper"]),
+                     "unit": "ratio", "method": str(r["method"]), "n": int(r["n"])})
+    e = eth.set_index("category")
+    if "MWBC" in e.index:
+        rows.append({"key": "exclusions.who.white_black_caribbean_percent", "value": float(e.loc["MWBC", "percent"]),
+                     "lower": float(e.loc["MWBC", "lower"]), "upper": float(e.loc["MWBC", "upper"]),
+                     "unit": "percent", "method": "Wilson score", "n": int(e.loc["MWBC", "n"]),
+                     "note": f"White and Black Caribbean pupils with one or more suspensions, {yrs}"})
+    pk = peak_age(by_age, "one_plus")
+    boys = who[(who["variable"] == "sex") & (who["category"] == "M")].iloc[0]
+    rows += [{"key": "exclusions.who.peak_age", "value": pk, "unit": "count",
+              "note": "age (31 August) with the highest one-or-more suspension rate"},
+             {"key": "exclusions.who.peak_age_12_to_13", "value": bool(pk in (12, 13)), "unit": "boolean",
+              "note": f"the one-or-more suspension rate peaks at age 12 or 13 (peak: {pk})"},
+             {"key": "exclusions.who.boys_more_likely", "value": bool(boys["rr_lower"] > 1), "unit": "boolean",
+              "note": f"boys' risk ratio {boys['rr']:.2f} (95% CI {boys['rr_lower']:.2f} to {boys['rr_upper']:.2f}) "
+                      "for one or more suspensions: lower limit above 1"}]
+    return pd.DataFrame(rows)
+
+
+def adjusted_table(model: pd.DataFrame, hidden: set) -> pd.DataFrame:
+    """The model's adjusted risk ratios for display, ``c`` where the group's count is suppressed."""
+    adj = model.dropna(subset=["variable"])
+    out = adj[["variable", "category"]].assign(
+        **{c: adj[c].map("{:.2f}".format) for c in ("ratio", "ratio_lower", "ratio_upper")},
+        p_value=adj["p_value"].map(lambda p: "<0.0001" if p < 1e-4 else f"{p:.4f}"))
+    out.loc[~shown(adj, hidden).to_numpy(), ["ratio", "ratio_lower", "ratio_upper", "p_value"]] = "c"
+    return out
+
+
+def targeted_results(a07: dict, matched: dict) -> pd.DataFrame:
+    """A07 and the matched comparison as results ``exclusions.targeted.*``."""
+    return pd.DataFrame([
+        {"key": "exclusions.targeted.not_permanently_excluded_percent", "value": float(a07["percent"]),
+         "lower": float(a07["lower"]), "upper": float(a07["upper"]), "unit": "percent", "method": a07["method"],
+         "n": a07["n"], "note": "young people with a started targeted intervention not permanently excluded on or "
+                                "after their first start date"},
+        {"key": "exclusions.targeted.young_people", "value": a07["n"], "unit": "count"},
+        {"key": "exclusions.targeted.matched.supported_percent", "value": float(matched["supported_percent"]),
+         "lower": float(matched["supported_lower"]), "upper": float(matched["supported_upper"]), "unit": "percent",
+         "n": matched["matched_supported"], "method": matched["method"]},
+        {"key": "exclusions.targeted.matched.comparison_percent", "value": float(matched["comparison_percent"]),
+         "lower": float(matched["comparison_lower"]), "upper": float(matched["comparison_upper"]),
+         "unit": "percent", "n": matched["matched_controls"], "method": matched["method"],
+         "note": f"weighted; effective size {matched['effective_controls']:.0f}; matched on {matched['match_on']}"},
+        {"key": "exclusions.targeted.matched.difference", "value": float(matched["difference"]),
+         "lower": float(matched["difference_lower"]), "upper": float(matched["difference_upper"]), "unit": "points",
+         "method": matched["method"], "note": "supported minus comparison, percentage points; observational"}])
+
+
+def activity_results(a08: pd.DataFrame) -> pd.DataFrame:
+    """Co-production and Friend for Life (A08) as results ``exclusions.coproduction_ffl.*``."""
+    r = a08.set_index("group").loc["all"]
+    p = "exclusions.coproduction_ffl."
+    return pd.DataFrame([
+        {"key": p + "young_people", "value": int(r["young_people"]), "unit": "count"},
+        {"key": p + "excluded_after_first", "value": int(r["excluded_after_first"]), "unit": "count",
+         "note": "young people with any exclusion on or after their first attended activity"},
+        {"key": p + "excluded_ever", "value": int(r["excluded_ever"]), "unit": "count"},
+        {"key": p + "none_excluded", "value": bool(r["excluded_ever"] == 0), "unit": "boolean",
+         "note": "no young person in co-production or Friend for Life has any exclusion in the exclusions return"}])
+
+
+def back_on_track_results(a19: dict, periods: pd.DataFrame, note: str) -> pd.DataFrame:
+    """Back on Track (A19) as results ``exclusions.back_on_track.*``."""
+    rows = [{"key": f"exclusions.back_on_track.{k}", "value": a19[k], "unit": "count", "note": note}
+            for k in ("young_people", "with_suspension_before_during", "suspensions_before_during",
+                      "suspensions_after", "with_suspension_after")]
+    rows += [{"key": f"exclusions.back_on_track.rate_{r['period']}", "value": float(r["rate"]),
+              "lower": float(r["lower"]), "upper": float(r["upper"]), "unit": "rate",
+              "method": "exact Poisson (< 10) / Byars", "note": "suspensions per pupil-year"}
+             for _, r in periods.iterrows() if np.isfinite(r["rate"])]
+    return pd.DataFrame(rows)
+
+
+def rate_table_spec(id_cols: Sequence[str]) -> dict:
+    """Disclosure arguments of a table of the three measures' counts, rates and intervals."""
+    cols = [f"{m}_{v}" for m in MEASURES for v in ("rate", "lower", "upper")]
+    return dict(preset="dfe", counts=[f"{m}_count" for m in MEASURES],
+                derived={c: [c.rsplit("_", 1)[0] + "_count"] for c in cols}, decimals={c: 2 for c in cols},
+                id_cols=list(id_cols))
+
+
+def town_table(town: pd.DataFrame) -> pd.DataFrame:
+    """Rates from pupil records wide by measure: year, headcount, <measure>_count|rate|lower|upper."""
+    tw = town.assign(measure=town["measure"].astype(str)).pivot(index="year", columns="measure",
+                                                                  values=["count", "rate", "lower", "upper"])
+    tw.columns = [f"{m}_{v}" for v, m in tw.columns]
+    tw = tw.reset_index().merge(town.groupby("year")["headcount"].first().astype(int).reset_index(), on="year")
+    return tw[["year", "headcount"] + [f"{m}_{v}" for m in MEASURES for v in ("count", "rate", "lower", "upper")]]
+
+
+def before_after_table(ba: pd.DataFrame) -> pd.DataFrame:
+    """The before/after results for display: comparison, COVID years, term, estimate (95% CI)."""
+    k = ba["key"].str.split(".", expand=True)
+    out = pd.DataFrame({"comparison": k[3], "covid_years": k[4].str.replace("covid_", ""), "term": k[5],
+                        "estimate": ba["estimate"].round(2), "lower": ba["lower"].round(2),
+                        "upper": ba["upper"].round(2), "years": ba["n"]})
+    return out[out["term"] != "pre_slope"].reset_index(drop=True)
