@@ -501,9 +501,9 @@ def plot_before_after(ser: pd.DataFrame, *, start: str = PROGRAMME_START, covid:
     ax.plot([], [], color="#bbbbbb", lw=0.8, label="Comparable authorities")
     ax.plot([], [], color="#f4d03f", alpha=0.5, lw=6, label="Partial school years (COVID-19)")
     ax.set_xticks(range(len(years)), years, rotation=45, ha="right", fontsize=7)
-    ax.set_ylabel(SUSPENSION_LABEL, fontsize=8)
+    ax.set_ylabel("per 100 pupils on roll")
     ax.set_ylim(bottom=0)
-    ax.set_title("Suspensions (fixed-period exclusions), all state-funded and special schools", fontsize=10)
+    ax.set_title(SUSPENSION_LABEL + ",\nall state-funded and special schools", fontsize=10)
     ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     figures.source_note(fig, source, official=True)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
@@ -635,7 +635,7 @@ def plot_funnel(points: pd.DataFrame, limits: pd.DataFrame, *, source: str = DFE
     kind = ("Wilson-score limits" if MEASURES[m]["kind"] == "pupils"
             else "exact Poisson limits (Spiegelhalter 2005)")
     ax.set_title(f"{MEASURES[m]['label']}, local authorities, {points['year'].iloc[0]} "
-                 f"({points['school_type'].iloc[0]}): {kind}", fontsize=9)
+                 f"({points['school_type'].iloc[0]})\n{kind} around England's rate", fontsize=9)
     ax.legend(fontsize=7, frameon=False, loc="upper right")
     ax.set_ylim(bottom=0)
     figures.source_note(fig, source, official=True)
