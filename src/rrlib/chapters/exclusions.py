@@ -1496,3 +1496,20 @@ def before_after_table(ba: pd.DataFrame) -> pd.DataFrame:
                         "estimate": ba["estimate"].round(2), "lower": ba["lower"].round(2),
                         "upper": ba["upper"].round(2), "years": ba["n"]})
     return out[out["term"] != "pre_slope"].reset_index(drop=True)
+
+
+def comparators_text(comparators: pd.DataFrame) -> str:
+    """One sentence naming the comparable authorities with what they were matched on."""
+    me = comparators.iloc[0]
+    named = ", ".join(f"{a} ({r:.2f}, FSM {f:.1f}%)" for a, r, f in
+                      comparators.iloc[1:][["area", "suspension_rate", "fsm_percent"]].itertuples(index=False))
+    return (f"Comparable authorities (2015/16 suspension rate, January 2016 FSM share): {named}; "
+            f"{me['area']} {me['suspension_rate']:.2f}, FSM {me['fsm_percent']:.1f}%.")
+
+
+def rank_text(ranks: pd.DataFrame, year: str) -> str:
+    """One sentence with the ranks of ``year`` (1 = highest rate)."""
+    r = ranks[ranks["year"] == year].set_index("measure")
+    return (f"In {year} Blackpool ranked {r.loc['suspension', 'rank']} of {r.loc['suspension', 'n_areas']} local "
+            f"authorities on suspensions, {r.loc['one_plus', 'rank']} on pupils with one or more suspensions and "
+            f"{r.loc['permanent', 'rank']} on permanent exclusions (1 = highest rate). Ranks by year:")
