@@ -338,6 +338,9 @@ def choose_comparators(la: pd.DataFrame, fsm: pd.DataFrame, *, year: str = "2015
     ``new_la_code``). Returns area, area_code, suspension_rate, fsm_percent, distance, rank
     (``area`` itself first, distance 0).
     """
+    if "area_code" not in la.columns:
+        from ..chapter import NotComputed
+        raise NotComputed("the DfE table has no area codes (the SFR35/2017 layout) to match the FSM table on")
     d = la[(la["level"] == "Local authority") & (la["year"] == year) & (la["headcount"] > 0)]
     d = d[["la_name", "area_code", "fixed_excl_rate"]].merge(fsm[["area_code", "fsm_percent"]], on="area_code")
     d = d.dropna()
