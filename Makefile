@@ -63,11 +63,9 @@ NOTEBOOKS := $(sort $(CHAPTER_NOTEBOOKS))
 EXECUTED := $(patsubst notebooks/%,$(RR_OUT)/notebooks/%,$(CHAPTER_NOTEBOOKS))
 CLAIMS := $(RR_OUT)/claims.json
 REPORT := $(RR_OUT)/index.html
-# The real DfE files beside the project (../shared/data), when present, feed the exclusions chapter.
-DFE_DIR ?= $(abspath ../shared/data/dfe-exclusions-sfr35-2017)
-DFE_LA_FILE ?= $(wildcard $(DFE_DIR)/clean_la_data.csv)
-DFE_NATIONAL_FILE ?= $(wildcard $(DFE_DIR)/SFR35_2017_National_characteristics.csv)
-PARAMS_02_exclusions := $(if $(DFE_LA_FILE),-p dfe_la_file=$(DFE_LA_FILE)) $(if $(DFE_NATIONAL_FILE),-p dfe_national_file=$(DFE_NATIONAL_FILE))
+
+# Chapters read the shipped cuts of the official statistics (data/raw/public) by default;
+# a run may add parameters per notebook, e.g. PARAMS_02_exclusions='-p dfe_la_file=/path/exc_nat_region_la.csv'.
 
 .PHONY: all setup data chapters claims report verify figures-manifest test test-fast bench clean clean-all help strip synth hooks
 
