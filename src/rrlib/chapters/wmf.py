@@ -10,9 +10,9 @@ return matplotlib Figures. Methods and references:
   with Wilson score intervals (:func:`rrlib.stats.proportion_ci`; PHE technical guide).
 * Adjusted differences: linear mixed model with a random intercept (schools, or respondents
   for the cohort), fitted by restricted maximum likelihood (REML; Patterson & Thompson 1971;
-  Laird & Ware 1982) with :func:`fit_random_intercept`, an exact vectorised implementation for
-  one grouping factor that gives the same estimates as statsmodels ``MixedLM`` (checked in the
-  unit tests) in a fraction of the time. Wald intervals (normal quantile), as statsmodels.
+  Laird & Ware 1982) with :func:`rrlib.stats.models.fit_random_intercept`, the compendium's one
+  mixed-model API (exact for one grouping factor; tested against statsmodels ``MixedLM``).
+  Wald intervals (normal quantile), as statsmodels.
 * Standardised differences: Hedges' g for an adjusted difference, ``g = J * b / s_pooled`` with
   ``s_pooled`` the pooled within-group standard deviation of the outcome (Blackpool and the
   reference areas, model sample) and ``J = 1 - 3 / (4 (n1 + n2) - 9)`` (Hedges & Olkin 1985);
@@ -21,14 +21,12 @@ return matplotlib Figures. Methods and references:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
-from scipy import optimize, sparse
-from scipy import stats as st
 
 from .. import stats
+from ..chapter import NotComputed
+from ..stats.models import MixedFit, design, fit_random_intercept  # noqa: F401 (the model API, rrlib.stats)
 
 AREAS = ("Blackpool", "Cornwall", "Hull", "Kent", "Newham", "Wolverhampton")
 WAVES = ("2016/17", "2017/18", "2018/19", "2019/20", "2020/21")
@@ -276,129 +274,6 @@ def b04_comparison(scores: pd.DataFrame, wave: str = WAVES[0], confidence: float
 
 
 # =============================================================================== mixed models
-@dataclass
-class MixedFit:
-    """A linear mixed model with one random intercept, fitted by REML (:func:`fit_random_intercept`)."""
-
-    names: list
-    beta: np.ndarray
-    cov: np.ndarray
-    sigma2: float
-    tau2: float
-    n: int
-    n_groups: int
-    outcome: str
-    group: str
-    confidence: float = 0.95
-    method: str = field(default="")
-
-    @property
-    def icc(self) -> float:
-        """Intra-class correlation tau2 / (tau2 + sigma2)."""
-        return self.tau2 / (self.tau2 + self.sigma2)
-
-    def tidy(self) -> pd.DataFrame:
-        """Fixed effects: term, estimate, se, lower, upper, p_value, n, n_groups, method."""
-        se = np.sqrt(np.diag(self.cov))
-        z = st.norm.ppf(0.5 + self.confidence / 2)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            p = 2 * st.norm.sf(np.abs(self.beta / se))
-        return pd.DataFrame({"term": self.names, "estimate": self.beta, "se": se,
-                             "lower": self.beta - z * se, "upper": self.beta + z * se, "p_value": p,
-                             "n": self.n, "n_groups": self.n_groups, "method": self.method})
-
-    def contrast(self, weights: dict) -> dict:
-        """A linear combination sum(w * beta) with its Wald interval: estimate, se, lower, upper, p_value."""
-        w = np.array([float(weights.get(n, 0.0)) for n in self.names])
-        unknown = set(weights) - set(self.names)
-        if unknown:
-            raise KeyError(f"contrast: terms not in the model: {sorted(unknown)}")
-        est = float(w @ self.beta)
-        se = float(np.sqrt(w @ self.cov @ w))
-        z = st.norm.ppf(0.5 + self.confidence / 2)
-        p = float(2 * st.norm.sf(abs(est / se))) if se > 0 else np.nan
-        return {"estimate": est, "se": se, "lower": est - z * se, "upper": est + z * se, "p_value": p}
-
-
-def design(df: pd.DataFrame, numeric=(), categorical: dict | None = None) -> pd.DataFrame:
-    """Design matrix: intercept, ``numeric`` columns as they are, and treatment-coded dummies of
-    ``categorical`` (``{column: reference level}``; levels absent from ``df`` are dropped).
-    Constant columns other than the intercept are dropped (e.g. one year group in a wave)."""
-    cols = {"Intercept": np.ones(len(df))}
-    for c in numeric:
-        cols[c] = df[c].to_numpy(dtype=float)
-    for c, ref in (categorical or {}).items():
-        v = df[c].astype(object).to_numpy()
-        for lev in sorted({x for x in v if x != ref}, key=str):
-            cols[f"{c}[{lev}]"] = (v == lev).astype(float)
-    X = pd.DataFrame(cols, index=df.index)
-    keep = ["Intercept"] + [c for c in X.columns[1:] if X[c].nunique() > 1]
-    return X[keep]
-
-
-def fit_random_intercept(y, X: pd.DataFrame, groups, confidence: float = 0.95,
-                         outcome: str = "y", group: str = "group") -> MixedFit:
-    """Linear mixed model ``y = X b + u_group + e`` (random intercept), restricted maximum likelihood.
-
-    With ``V_i = sigma2 (I + gamma J)`` for a group of size ``n_i`` (gamma = tau2 / sigma2),
-    ``V_i^-1 = (I - c_i J) / sigma2`` with ``c_i = gamma / (1 + n_i gamma)``, so every quantity
-    of the REML likelihood (Patterson & Thompson 1971; Harville 1977) reduces to group sums:
-    ``A = X'X - sum_i c_i s_i s_i'`` (``s_i`` the column sums of X in group i), ``b = A^-1
-    (X'y - sum_i c_i s_i t_i)``, residual form ``Q = y'y - sum_i c_i t_i^2 - b'(X'y - ...)``,
-    and the profile REML log-likelihood ``-1/2 [(n - p) log(Q / (n - p)) + sum_i log(1 + n_i
-    gamma) + log det A]`` is maximised over log gamma (bounded Brent search). Then ``sigma2 =
-    Q / (n - p)``, ``tau2 = gamma sigma2``, ``cov(b) = sigma2 A^-1``. Same estimates as
-    statsmodels ``MixedLM(...).fit(reml=True)``; rows with any missing value must be removed first.
-    """
-    y = np.asarray(y, dtype=float)
-    Xv = np.asarray(X, dtype=float)
-    names = list(X.columns) if isinstance(X, pd.DataFrame) else [f"x{i}" for i in range(Xv.shape[1])]
-    n, p = Xv.shape
-    if len(y) != n:
-        raise ValueError("fit_random_intercept: y and X have different numbers of rows")
-    if np.isnan(y).any() or np.isnan(Xv).any():
-        raise ValueError("fit_random_intercept: missing values in y or X (use complete cases)")
-    codes, uniq = pd.factorize(pd.Series(np.asarray(groups)), sort=True)
-    if (codes < 0).any():
-        raise ValueError("fit_random_intercept: missing group labels")
-    m = len(uniq)
-    if m < 2:
-        raise ValueError("fit_random_intercept: need at least 2 groups")
-    if n <= p + 1:
-        raise ValueError("fit_random_intercept: too few observations for the model")
-    G = sparse.csr_matrix((np.ones(n), (codes, np.arange(n))), shape=(m, n))
-    ni = np.asarray(G.sum(axis=1)).ravel()
-    S = np.asarray(G @ Xv)              # m x p
-    t = np.asarray(G @ y).ravel()       # m
-    XtX, Xty, yty = Xv.T @ Xv, Xv.T @ y, float(y @ y)
-    if np.linalg.matrix_rank(XtX) < p:
-        raise ValueError(f"fit_random_intercept: the design matrix is rank deficient ({names})")
-
-    def parts(theta):
-        gam = np.exp(theta)
-        c = gam / (1 + ni * gam)
-        A = XtX - S.T @ (c[:, None] * S)
-        bvec = Xty - S.T @ (c * t)
-        beta = np.linalg.solve(A, bvec)
-        Q = yty - float(c @ t**2) - float(bvec @ beta)
-        return gam, A, beta, Q
-
-    def negll(theta):
-        gam, A, _, Q = parts(theta)
-        sign, logdet = np.linalg.slogdet(A)
-        return 0.5 * ((n - p) * np.log(Q / (n - p)) + np.log1p(ni * gam).sum() + logdet)
-
-    res = optimize.minimize_scalar(negll, bounds=(-18.0, 8.0), method="bounded",
-                                   options={"xatol": 1e-7})
-    theta = float(res.x)
-    gam, A, beta, Q = parts(theta)
-    sigma2 = Q / (n - p)
-    cov = sigma2 * np.linalg.inv(A)
-    return MixedFit(names=names, beta=beta, cov=cov, sigma2=float(sigma2), tau2=float(gam * sigma2),
-                    n=int(n), n_groups=int(m), outcome=outcome, group=group, confidence=confidence,
-                    method=f"linear mixed model, random intercept by {group} (REML)")
-
-
 def _model_frame(df: pd.DataFrame, outcome: str, extra=()) -> pd.DataFrame:
     """Complete cases for ``outcome``, free school meals and ``extra`` columns; sex grouped."""
     d = df.dropna(subset=[outcome, "fsm", *extra]).copy()
