@@ -822,11 +822,13 @@ def first_two_years_results(attendance: pd.DataFrame, start: str = FIRST_TWO_YEA
                             end: str = FIRST_TWO_YEARS[1]) -> pd.DataFrame:
     """B03: young people with Resilience Coaches and Walk and Talk from ``start`` to ``end``.
 
-    Not computed when the monitoring log does not cover the window (first activity after
-    ``start`` or last before ``end``): a partial window would undercount.
+    Not computed when the monitoring log does not cover the window's school years (its first
+    activity in a later school year than ``start``, or its last in an earlier one than ``end``):
+    a partial window would undercount.
     """
     d = pd.to_datetime(attendance["activity_date"])
-    if len(d) == 0 or d.min() > pd.Timestamp(start) + pd.Timedelta(days=31) or d.max() < pd.Timestamp(end):
+    ay = academic_year(pd.Series([d.min(), d.max(), pd.Timestamp(start), pd.Timestamp(end)])) if len(d) else None
+    if ay is None or ay.iloc[0] > ay.iloc[2] or ay.iloc[1] < ay.iloc[3]:
         held = f"{d.min():%d %B %Y} to {d.max():%d %B %Y}" if len(d) else "no activities"
         raise NotComputed(f"the monitoring log does not cover {start} to {end} (it holds {held})")
     method = f"distinct young people with an attended place, {start} to {end}"
