@@ -221,7 +221,7 @@ def cohort_retention(scores: pd.DataFrame) -> pd.DataFrame:
         base = ids.get(area, set())
         rows.append({"area": area, "wave": wave, "respondents": len(g), "first_wave": len(base),
                      "also_in_first": int(g["respondent_id"].isin(base).sum())})
-    out = pd.DataFrame(rows)
+    out = pd.DataFrame(rows, columns=["area", "wave", "respondents", "first_wave", "also_in_first"])
     out["percent_of_first"] = 100 * out["also_in_first"] / out["first_wave"]
     return out
 
@@ -401,7 +401,7 @@ def trend(scores: pd.DataFrame, outcome: str, series: str = "year9", focus: str 
     d = d.assign(focus=is_f, wave_index=d["wave_index"].astype(float),
                  focus_x_wave=is_f * d["wave_index"].to_numpy(float))
     if d["wave_index"].nunique() < 2:
-        raise ValueError("trend: need at least two waves")
+        raise NotComputed(f"the {series} trend needs respondents in at least two waves")
     X = design(d, numeric=["focus", "wave_index", "focus_x_wave", "fsm_i"], categorical={"sex_g": "M"})
     fit = fit_random_intercept(d[outcome], X, d[group], confidence, outcome=outcome, group=gname)
     rows = []
@@ -696,7 +696,9 @@ def a20(scores: pd.DataFrame, wave: str = CLAIM_WAVE, focus: str = FOCUS, refere
         raise NotComputed(f"A20: fewer than two respondents with school and family connection in {focus} "
                           f"or the other areas in {wave}")
     t9 = trend(scores, "srs_school_connection", "year9", focus, reference, confidence)
-    tc = trend(scores, "srs_school_connection", "cohort", focus, reference, confidence)
+    c = cohort(scores)
+    tc = (trend(scores, "srs_school_connection", "cohort", focus, reference, confidence)
+          if c["wave"].nunique() >= 2 else None)
     d = a20_directions(comparison, t9, tc, wave=wave)
     fc = comparison[comparison["outcome"] == "srs_family_connection"].iloc[0]
     res = pd.concat([
