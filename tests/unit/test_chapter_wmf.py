@@ -324,7 +324,9 @@ def test_b04_and_a20_keep_their_published_wave_and_skip_without_it():
     from rrlib.chapter import NotComputed
     df = _any_shape(waves=("2017/18", "2018/19", "2020/21"))
     with pytest.raises(NotComputed, match="2016/17: not in the data"):
-        W.sample_results(df, W.cohort_retention(df), "2016/17")
+        W.first_wave_results(df, "2016/17")
+    with pytest.raises(NotComputed, match="no cohort sample"):
+        W.retention_results(W.cohort_retention(df))
     with pytest.raises(NotComputed, match="2019/20: not in the data .*2017/18, 2018/19, 2020/21"):
         W.a20(df, "2019/20")
     with pytest.raises(NotComputed, match="first survey, wave 2016/17"):
@@ -352,7 +354,7 @@ def test_results_frames_keys_and_values():
     assert r.loc["wmf.b04.emotional.overall", "value"] == pytest.approx(50.0)
     assert r.loc["wmf.b04.emotional.girls", "value"] == pytest.approx(100.0)
     assert r.loc["wmf.b04.behavioural.boys", "n"] == 2
-    assert "wmf.b04.pupils" not in r.index     # counts are recorded by sample_results
+    assert "wmf.b04.pupils" not in r.index     # counts are recorded by first_wave_results
     sc = pd.DataFrame({"swemwbs_metric": [20.0, np.nan], "sdq_total": [10.0, 12.0], "swemwbs_items_missing": [0, 7],
                        "sdq_items_missing": [0, 0]})
     s = W.scoring_results(sc, W.scoring_summary(sc), W.item_missingness(sc)).set_index("key")["value"]

@@ -609,25 +609,31 @@ def scoring_results(scores: pd.DataFrame, scoring: pd.DataFrame, missing: pd.Dat
     ], ignore_index=True)
 
 
-def sample_results(scores_all: pd.DataFrame, retention: pd.DataFrame, first_wave: str = FIRST_WAVE) -> pd.DataFrame:
-    """B04's sample (questionnaires and schools in ``first_wave``, every area) and cohort retention
-    to the last wave in the data (``wmf.sample.*``)."""
+def first_wave_results(scores_all: pd.DataFrame, first_wave: str = FIRST_WAVE) -> pd.DataFrame:
+    """B04's sample: questionnaires and schools in ``first_wave``, every area (``wmf.sample.first_wave.*``).
+
+    Not computed when the data has no ``first_wave`` (the published figure fixes it).
+    """
     if first_wave not in set(scores_all["wave"]):
         raise NotComputed(f"B04 counts the first survey, wave {first_wave}: not in the data (it holds "
                           f"{', '.join(waves_of(scores_all)) or 'no wave'})")
     tot = sample_totals(scores_all, first_wave)
     n_areas = scores_all.loc[scores_all["wave"] == first_wave, "area"].nunique()
-    rows = _frame({"key": ["wmf.sample.first_wave.pupils", "wmf.sample.first_wave.schools"],
+    return _frame({"key": ["wmf.sample.first_wave.pupils", "wmf.sample.first_wave.schools"],
                    "value": [tot["pupils"], tot["schools"]], "unit": "count",
                    "note": [f"questionnaires in {first_wave}, {n_areas} areas", f"schools in {first_wave}, {n_areas} areas"]})
-    if len(retention):
-        last_wave, first = retention["wave"].max(), retention["wave"].min()
-        last = retention[retention["wave"] == last_wave]
-        rows = pd.concat([rows, _frame({
-            "key": ["wmf.sample.cohort_retention_last_wave"],
-            "value": [float(100 * last["also_in_first"].sum() / last["first_wave"].sum())], "unit": "percent",
-            "note": f"cohort members of {first} who answered in {last_wave}, all selected areas"})], ignore_index=True)
-    return rows
+
+
+def retention_results(retention: pd.DataFrame) -> pd.DataFrame:
+    """Cohort members of the first wave who answered in the last wave in the data
+    (``wmf.sample.cohort_retention_last_wave``); not computed without a cohort sample."""
+    if retention.empty:
+        raise NotComputed("the survey has no cohort sample")
+    last_wave, first = retention["wave"].max(), retention["wave"].min()
+    last = retention[retention["wave"] == last_wave]
+    return _frame({"key": ["wmf.sample.cohort_retention_last_wave"],
+                   "value": [float(100 * last["also_in_first"].sum() / last["first_wave"].sum())], "unit": "percent",
+                   "note": f"cohort members of {first} who answered in {last_wave}, all selected areas"})
 
 
 def b04_results(b04: pd.DataFrame, first_wave: str = FIRST_WAVE) -> pd.DataFrame:
