@@ -47,7 +47,7 @@ from typing import Any
 
 import yaml
 
-from . import paths
+from . import paths, registry
 from .io import atomic_write_text, dumps
 from .results import load_skipped, skip_reason
 
@@ -56,7 +56,8 @@ from .results import load_skipped, skip_reason
 REFERENCE_IDS = tuple([f"A{i:02d}" for i in range(1, 21)] + [f"B{i:02d}" for i in range(1, 10)] + ["C"])
 UNITS = ("count", "percent", "proportion", "rate_per_100", "rate_per_100000", "ratio", "boolean",
          "points")
-CHAPTERS = ("reach", "exclusions", "wmf", "selfharm", "targeted", "context")
+#: Chapter keys a claim may name: every registered chapter (rrlib.registry), and "context".
+CHAPTERS = (*(c.key for c in registry.chapters()), "context")
 DATA_KINDS = ("synthetic", "real")
 STATUSES = ("reproduced", "differs", "not computed")
 FIELDS = ("id", "part", "chapter", "statement", "published", "unit", "tolerance", "source", "key",

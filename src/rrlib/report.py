@@ -25,17 +25,12 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 
-from . import __version__, chapter as chapter_mod, claims, manifest, paths, provenance, verify
+from . import __version__, chapter as chapter_mod, claims, manifest, paths, provenance, registry, verify
 from .io import atomic_write_text, sha256_file
 
 TEMPLATES = Path(__file__).parent / "templates"
-CHAPTER_TITLES = {
-    "reach": "Reach",
-    "exclusions": "School exclusions",
-    "wmf": "Wellbeing Measurement Framework comparisons",
-    "selfharm": "Self-harm admissions and readmissions",
-    "targeted": "Targeted interventions",
-}
+#: Chapter titles: each notebook's first heading (rrlib.registry).
+CHAPTER_TITLES = {c.key: c.title for c in registry.chapters()}
 MAX_TABLE_ROWS = 500
 
 
