@@ -814,9 +814,14 @@ def young_people_results(attendance: pd.DataFrame, pupils: pd.DataFrame) -> pd.D
     ])
 
 
+def population_key(year: int) -> str:
+    """The results key of B01 for ``year`` (``reach.context.population_10_16_2016``)."""
+    return f"reach.context.population_10_16_{int(year)}"
+
+
 def population_results(population: pd.DataFrame, year: int, area: str = "Blackpool") -> pd.DataFrame:
     """B01 from the data folder's population table: aged 10-16 in ``area``, mid-``year``."""
-    return _frame([{"key": f"reach.context.population_10_16_{int(year)}",
+    return _frame([{"key": population_key(year),
                     "value": population_10_16(population, int(year), area), "unit": "count",
                     "method": f"population table, {area}, mid-{int(year)}, ages 10-16"}])
 
