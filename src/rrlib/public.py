@@ -474,7 +474,7 @@ def _read_dfe_fsm(path: Path) -> pd.DataFrame:
         raise PublicDataError(path, problems)
     schema = pa.DataFrameSchema(
         {"academic_year": pa.Column(str),
-         "area_code": pa.Column(str, pa.Check.str_matches(r"^E\d{8}$")),
+         "area_code": pa.Column(str, pa.Check.str_matches(r"^E(\d{8}|0)$")),  # England is "E0" there
          "area": pa.Column(str, pa.Check.str_length(min_value=1)),
          "school_type": pa.Column(str, pa.Check.isin(FSM_SCHOOL_TYPES)),
          "fsm_pupils": pa.Column(float, pa.Check.ge(0)),

@@ -326,13 +326,17 @@ def test_official_values_from_the_shipped_cuts():
     assert (fsm["reach.context.official.fsm_jan2017.fsm_pupils"], fsm["reach.context.official.fsm_jan2017.pupils"]) \
         == (4930, 18977)
     assert round(fsm["reach.context.official.fsm_jan2016.percent"], 1) == 25.2
+    england = reach.official_fsm(public.load_dfe_fsm(), "England").set_index("census")["percent"]
+    assert round(england["January 2016"], 1) == 14.3     # SOURCE.md: England, Jan 2016: 14.3%
+    assert len(reach.official_fsm(public.load_dfe_fsm())) == 11    # January 2016 to January 2026
 
 
 def test_public_loaders_refuse_bad_files(tmp_path):
     f = tmp_path / "fsm.csv"
     text = public.table_path(public.DFE_FSM).read_text()
     f.write_text(text.replace(",4789,19005,", ",4789,19006,", 1))
-    with pytest.raises(public.PublicDataError, match="(?s)fsm.csv.*fsm_share = fsm_pupils / pupils.*line 2") as e:
+    line = 1 + next(i for i, ln in enumerate(text.splitlines()) if ",4789,19005," in ln)
+    with pytest.raises(public.PublicDataError, match=f"(?s)fsm.csv.*fsm_share = fsm_pupils / pupils.*line {line}\\b") as e:
         public.load_dfe_fsm(f)
     assert "fsm_pupils <= pupils" not in str(e.value)
     g = tmp_path / "ons.csv"

@@ -1009,3 +1009,23 @@ def official_fsm_results(dfe: pd.DataFrame, censuses=("2015/16", "2016/17"), are
                  {"key": base + ".percent", "value": float(r.percent), "unit": "percent", "n": int(r.pupils),
                   "method": method + "; 100 x FSM-eligible / pupils on roll (a full count: no interval)"}]
     return _frame(rows)
+
+
+def plot_official_fsm(dfe: pd.DataFrame, areas=("Blackpool", "England")):
+    """Share of pupils eligible for free school meals at each January census, ``areas`` (DfE,
+    all state-funded schools): official statistics, with their source line."""
+    import matplotlib.pyplot as plt
+    from ..public import DFE_FSM_SOURCE
+
+    fig, ax = plt.subplots()
+    for area, colour in zip(areas, ("#C44E52", "#4C72B0", "#55A868")):
+        o = official_fsm(dfe, area)
+        ax.plot(o["census"].str[-4:], o["percent"], marker="o", ms=4, color=colour, label=area)
+    ax.set_xlabel("January census")
+    ax.set_ylabel("Pupils eligible for free school meals (%)")
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="upper left")
+    ax.set_title("Pupils eligible for free school meals, January census", loc="left")
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    figures.source_note(fig, f"{DFE_FSM_SOURCE}; all state-funded schools", official=True)
+    return fig

@@ -12,12 +12,12 @@ TYPES = {"Total": 0, "primary": 1, "secondary": 2, "special": 3}
 
 def make(full: Path) -> pd.DataFrame:
     """The ``FSM`` rows of ``nat_la_pp_fsm_sen_eal.csv`` for Blackpool (E06000009) and England
-    (E92000001), every census year and school type (Total, primary, secondary, special):
+    (area code ``E0`` in that file), every census year and school type (Total, primary, secondary, special):
     census year (``201516`` is the January 2016 census), area code and name, school type,
     FSM-eligible pupils, pupils on roll and the share as published (a fraction); values as
     text, unchanged; ordered by area code, census year and school type."""
     d = pd.read_csv(full, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig")
-    d = d[d["Pupil_group"].eq("FSM") & d["Area_code"].isin(["E06000009", "E92000001"])]
+    d = d[d["Pupil_group"].eq("FSM") & d["Area_code"].isin(["E06000009", "E0"])]
     d = d.rename(columns={"Area_code": "area_code", "Area": "area", "school_type_short": "school_type",
                           "x_value": "fsm_pupils", "n_value": "pupils", "x_percent": "fsm_share"})
     d = d.assign(_t=d["school_type"].map(TYPES).fillna(9))
