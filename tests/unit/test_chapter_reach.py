@@ -312,6 +312,10 @@ def test_official_fsm_from_counts():
     assert r["reach.context.official.fsm_jan2017.pupils"] == 120
     with pytest.raises(NotComputed, match="2017/18"):
         reach.official_fsm_results(dfe, ["2017/18"])
+    text = reach.official_text(pd.concat([reach.official_population_results(_ons(), 2016),
+                                          reach.official_fsm_results(dfe, ["2015/16"])]))
+    assert text == ("Official statistics: ONS mid-2016: **1,582** aged 10-16; DfE January 2016 census: "
+                    "**25 of 100** pupils on free school meals (25.0%).")
 
 
 def test_official_values_from_the_shipped_cuts():

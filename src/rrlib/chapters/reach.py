@@ -1029,3 +1029,15 @@ def plot_official_fsm(dfe: pd.DataFrame, areas=("Blackpool", "England")):
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     figures.source_note(fig, f"{DFE_FSM_SOURCE}; all state-funded schools", official=True)
     return fig
+
+
+def official_text(results: pd.DataFrame) -> str:
+    """One sentence from the official results frames (:func:`official_population_results` and
+    :func:`official_fsm_results`): the ONS 10-16 estimate and each DfE census's FSM count."""
+    v = results.set_index("key")["value"]
+    parts = [f"ONS mid-{k[-4:]}: **{v[k]:,}** aged 10-16" for k in v.index if ".population_10_16_" in k]
+    for k in [k for k in v.index if k.endswith(".fsm_pupils")]:
+        base = k.removesuffix(".fsm_pupils")
+        parts.append(f"DfE January {base[-4:]} census: **{v[k]:,} of {v[base + '.pupils']:,}** pupils on free "
+                     f"school meals ({v[base + '.percent']:.1f}%)")
+    return "Official statistics: " + "; ".join(parts) + "."
