@@ -19,7 +19,8 @@ Entry format (see the team conventions)::
       key: reach.opportunities.young_people
       data: synthetic         # synthetic | real (recomputed from real public statistics)
       # optional:
-      expected: differs       # the default data is *known* not to reproduce it (say why in note)
+      expected: differs       # the default data is *known* not to reproduce it (say why in note);
+                              # `not computed` for a real-data part no shipped official file holds (not checkable)
       note: "..."             # for expected: differs, the likeliest reason (revision, another base, another year)
       official_source: "..."  # data: real parts: the official statistics checked (dataset, table, year)
 
@@ -176,8 +177,11 @@ def validate_entries(entries: Any, where: str = "claims.yml") -> list[dict]:
             bad.append("expected: differs needs a note giving the likeliest reason")
         if "data" in e and e["data"] not in DATA_KINDS:
             bad.append(f"data {e['data']!r} is not one of {', '.join(DATA_KINDS)}")
-        if e.get("expected") not in (None, "reproduced", "differs"):
-            bad.append(f"expected {e.get('expected')!r} must be reproduced or differs")
+        if e.get("expected") not in (None, *STATUSES):
+            bad.append(f"expected {e.get('expected')!r} must be one of {', '.join(STATUSES)}")
+        if e.get("expected") == "not computed" and not (e.get("note") and e.get("data") == "real"):
+            bad.append("expected: not computed is for a real-data part no shipped official file holds; "
+                       "its note must say so")
         ident = (cid, part)
         if ident in seen:
             bad.append(f"duplicate id+part (first at entry {seen[ident]})")
@@ -432,7 +436,7 @@ def _official_cells(r: dict) -> tuple[str, ...]:
     outcome = "not checkable" if r["status"] == "not computed" else r["status"]
     expected = expected_status(r)
     verdict = outcome + ("" if r["status"] == expected else f" (UNEXPECTED: expected {expected})")
-    why = r.get("note") if r["status"] == "differs" else r.get("reason")
+    why = r.get("note") if r["status"] != "reproduced" and r.get("note") else r.get("reason")
     return (r["id"] + (f" ({r['part']})" if r["part"] else ""), fmt_value(r["published"], r["unit"]),
             fmt_value(r["computed"], r["unit"]), r.get("official_source") or r["source"],
             "—" if diff is None else f"{diff:+.4g}", verdict, why or "")

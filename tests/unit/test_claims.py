@@ -343,3 +343,16 @@ def test_differs_needs_a_reason_and_official_source_needs_real_data():
         claims.validate_entries([entry(expected="differs")])
     with pytest.raises(claims.ClaimsError, match="official_source"):
         claims.validate_entries([entry(official_source="ONS")])
+
+
+def test_a_real_part_no_official_file_holds_is_not_checkable(tmp_path):
+    reg = _registry(tmp_path, [entry(id="B07", part="nw", chapter="selfharm", unit="rate_per_100000", published=474,
+                                     key="selfharm.official.north_west.fy2016_17", data="real",
+                                     expected="not computed", note="no shipped official file holds it")])
+    out = tmp_path / "out"
+    results_file(out / "results", "selfharm", {"selfharm.other": 1})
+    assert claims.main(out_dir=out, registry=reg, strict=True) == 0
+    head = (out / "claims.md").read_text().split("## Every claim")[0]
+    assert "0 reproduced, 0 differs, 1 not checkable" in head and "no shipped official file holds it" in head
+    with pytest.raises(claims.ClaimsError, match="not computed is for a real-data part"):
+        claims.validate_entries([entry(expected="not computed", note="x")])
