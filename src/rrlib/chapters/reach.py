@@ -717,7 +717,7 @@ PARAMETER_TYPES = (
     ("fsm_census_years", list, 'a list of school years such as ["2014/15", "2015/16"]'),
     ("official_fsm_censuses", list, 'a list of school years such as ["2015/16", "2016/17"]'),
     ("first_two_years", list, 'two dates as text, such as ["2016-09-01", "2018-08-31"]'),
-    ("confidence", float, "a number such as 0.95"),
+    ("confidence", (int, float), "a number such as 0.95"),
 )
 
 #: The processed tables the chapter reads.
