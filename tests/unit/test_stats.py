@@ -460,6 +460,23 @@ def test_fit_mixed_recovers_fixed_effect():
     assert m.loc["group_var", "estimate"] > 0.5 and np.isnan(m.loc["fsm", "ratio"])
 
 
+def test_fit_mixed_matches_statsmodels_mixedlm_reml():
+    import statsmodels.formula.api as smf
+    d = _sim()
+    ours = fit_mixed(d, "score ~ fsm", "school").set_index("term")
+    ref = smf.mixedlm("score ~ fsm", d.dropna(subset=["score", "fsm", "school"]),
+                      groups=d.dropna(subset=["score", "fsm", "school"])["school"]).fit(reml=True)
+    ci = ref.conf_int()
+    for term in ("Intercept", "fsm"):
+        assert ours.loc[term, "estimate"] == pytest.approx(ref.fe_params[term], abs=1e-5)
+        assert ours.loc[term, "se"] == pytest.approx(ref.bse[term], rel=1e-3)
+        assert ours.loc[term, "lower"] == pytest.approx(ci.loc[term, 0], rel=1e-4, abs=1e-4)
+        assert ours.loc[term, "p_value"] == pytest.approx(ref.pvalues[term], rel=1e-2, abs=1e-12)
+    assert ours.loc["group_var", "estimate"] == pytest.approx(float(ref.cov_re.iloc[0, 0]), rel=1e-3)
+    with pytest.raises(ValueError, match="REML"):
+        fit_mixed(d, "score ~ fsm", "school", reml=False)
+
+
 def test_fit_cox_hazard_ratio_and_categorical():
     m = fit_cox(_sim(), "t", "e", ["fsm", "area"]).set_index("term")
     assert m.loc["fsm", "ratio"] == pytest.approx(2.0, rel=0.2)
