@@ -232,6 +232,45 @@ class Chapter:
         return self.results.save()
 
 
+def _kind_of(default) -> tuple[tuple[type, ...], str] | None:
+    """The types a parameter may take, from its declared default (``None``: any)."""
+    if default is None:
+        return None
+    if isinstance(default, bool):
+        return (bool,), "true or false"
+    if isinstance(default, int):
+        return (int,), f"a whole number such as {default}"
+    if isinstance(default, float):
+        return (int, float), f"a number such as {default}"
+    if isinstance(default, str):
+        return (str,), f"text such as {default!r} (quote dates and years: -p name=\"'{default}'\")"
+    if isinstance(default, (list, tuple)):
+        return (list, tuple), f"a list such as {list(default)!r}"
+    return None
+
+
+def start(name: str, namespace: dict) -> Chapter:
+    """Start chapter ``name`` from its notebook's globals: ``ch = chapter.start("reach", globals())``.
+
+    The parameters are the names the notebook's ``parameters`` cell declares (read from the
+    notebook, so they are typed once); each value must have the type of its declared default
+    (``None`` defaults take anything), else :class:`ParameterError` names it and what is expected.
+    Then :func:`setup` with ``data_dir``/``out_dir`` from them and every parameter recorded.
+    """
+    nb = NOTEBOOKS.get(name)
+    if nb is None:
+        raise ValueError(f"no chapter notebook calls chapter.start({name!r}) (known: {', '.join(NOTEBOOKS)})")
+    declared = registry.declared_parameters(paths.NOTEBOOKS_DIR / nb)
+    params = {k: namespace.get(k) for k in declared}
+    for k, default in declared.items():
+        kind = _kind_of(default)
+        v = params[k]
+        if kind is not None and v is not None and (not isinstance(v, kind[0])
+                                                   or (isinstance(v, bool) and bool not in kind[0])):
+            raise ParameterError(f"parameter {k} = {v!r} ({type(v).__name__}); expected {kind[1]}")
+    return setup(name, data_dir=params.get("data_dir"), out_dir=params.get("out_dir"), parameters=params)
+
+
 def setup(name: str, data_dir=None, out_dir=None, parameters: dict | None = None) -> Chapter:
     """Start a chapter: resolve paths, read the data folder's MANIFEST, set the figure style."""
     lay = paths.layout(data_dir, out_dir)

@@ -709,17 +709,6 @@ def _frame(rows) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([r.get(c) for r in rows], dtype=object) for c in cols}, columns=cols)
 
 
-#: Types of the chapter's parameters (name, type, example), checked by ``chapter.check_type``.
-PARAMETER_TYPES = (
-    ("ara_census_year", str, 'a school year such as "2020/21"'),
-    ("population_area", str, 'an area name such as "Blackpool"'),
-    ("population_year", int, "a year such as 2016"),
-    ("fsm_census_years", list, 'a list of school years such as ["2014/15", "2015/16"]'),
-    ("official_fsm_censuses", list, 'a list of school years such as ["2015/16", "2016/17"]'),
-    ("first_two_years", list, 'two dates as text, such as ["2016-09-01", "2018-08-31"]'),
-    ("confidence", (int, float), "a number such as 0.95"),
-)
-
 #: The processed tables the chapter reads.
 TABLES = ("activities", "attendance", "pupils", "schools", "population")
 
