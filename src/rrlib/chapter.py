@@ -227,6 +227,32 @@ class Chapter:
                     "disclosure control; do not publish without checking.")
         return Markdown(head)
 
+    def check(self) -> dict:
+        """The checks every chapter ends with, before its own: a reader would trip on any of these.
+
+        Every recorded number is finite, every interval holds its estimate, every output file
+        exists, and the synthetic flag the banner showed is the one recorded with the results.
+        Returns the recorded results (``{key: entry}``) for the chapter's own checks; shows a
+        one-line summary (results recorded, sections not computed, files written).
+        """
+        import math
+
+        res, skipped = self.results.results, self.results.skipped
+        for key, e in res.items():
+            v = e["value"]
+            if isinstance(v, float):
+                assert math.isfinite(v), f"{key}: not a finite number ({v})"
+            lo, hi = e.get("lower"), e.get("upper")
+            if lo is not None and hi is not None and not isinstance(v, bool):
+                assert lo <= v <= hi, f"{key}: the interval {lo} to {hi} does not hold the estimate {v}"
+        missing = [str(p) for p in self.outputs if not Path(p).exists()]
+        assert not missing, f"output files not written: {missing}"
+        assert self.results.data.get("synthetic") == self.synthetic, "the synthetic flag was not recorded"
+        self.show(f"Checks passed: {len(res)} results recorded, {len(skipped)} section(s) not computed"
+                  + (f" ({', '.join(sorted(skipped))})" if skipped else "")
+                  + f", {len(self.outputs)} files written; synthetic data: {self.synthetic}.")
+        return res
+
     def finish(self) -> Path:
         """Write ``<out>/results/<chapter>.json``; call as the notebook's last step."""
         return self.results.save()
