@@ -108,7 +108,8 @@ def read_extract(path: str | Path) -> pd.DataFrame:
         raise ImportFieldError(f"{p.name}: not UTF-8 (line {line}); re-save the extract as UTF-8") from None
     sep = "\t" if p.name.endswith((".tsv", ".tsv.gz", ".txt")) else ","
     df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False)
-    return df.apply(lambda s: s.str.strip()).replace("", np.nan)
+    df = df.apply(lambda s: s.str.strip())
+    return df.where(df != "", np.nan)
 
 
 def match_fields(df: pd.DataFrame, m: Mapping, file_name: str, *, allow_extra: Iterable[str] = ()

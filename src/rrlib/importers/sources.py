@@ -171,8 +171,10 @@ def hes_apc(files, m: Mapping, key: bytes, dropped: Dropped) -> dict[str, pd.Dat
         epiend = parse_dates(d["EPIEND"], name, m.source, "EPIEND")
         d["_end"] = end.where(end.notna(), epiend)
         d["_order"] = to_int(d["EPIORDER"], name, m.source, "EPIORDER")
-        d["_spell"] = (d["TOKEN_PERSON_ID"].astype(str) + "|" + d["admission_date"].dt.strftime("%Y-%m-%d")
-                       + "|" + d["PROCODE"].fillna("").astype(str))
+        by_date = (d["TOKEN_PERSON_ID"].astype(str) + "|" + d["admission_date"].dt.strftime("%Y-%m-%d")
+                   + "|" + d["PROCODE"].fillna("").astype(str))
+        d["_spell"] = by_date.where(d["SUSSPELLID"].isna(),
+                                    d["TOKEN_PERSON_ID"].astype(str) + "|spell|" + d["SUSSPELLID"].astype(str))
         d["_file"] = name
         parts.append(d)
     d = _concat(parts)
