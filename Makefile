@@ -30,6 +30,13 @@ export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
+# DISCLOSURE=tre: one disclosure preset for every published table of the run (rrlib.disclosure
+# PRESETS; "tre" = SACRO/ACRO's minimum cell count 10), instead of each notebook's own.
+DISCLOSURE ?= $(RR_DISCLOSURE_PRESET)
+ifneq ($(strip $(DISCLOSURE)),)
+export RR_DISCLOSURE_PRESET := $(strip $(DISCLOSURE))
+endif
+
 DATA_DIR ?= $(RR_DATA_DIR)
 OUT_DIR ?= $(RR_OUT_DIR)
 ifneq ($(strip $(DATA_DIR)),)
@@ -72,7 +79,7 @@ DFE_LA_FILE ?= $(wildcard $(DFE_DIR)/clean_la_data.csv)
 DFE_NATIONAL_FILE ?= $(wildcard $(DFE_DIR)/SFR35_2017_National_characteristics.csv)
 PARAMS_02_exclusions := $(if $(DFE_LA_FILE),-p dfe_la_file=$(DFE_LA_FILE)) $(if $(DFE_NATIONAL_FILE),-p dfe_national_file=$(DFE_NATIONAL_FILE))
 
-.PHONY: all setup data chapters claims report verify figures-manifest test test-fast bench clean clean-all help strip synth hooks
+.PHONY: all setup data chapters claims report outbox verify figures-manifest test test-fast bench clean clean-all help strip synth hooks
 
 all: $(SETUP) data chapters claims report ## set up, then reproduce every chapter, the claims and the report (default)
 
@@ -116,6 +123,9 @@ report: $(REPORT) ## build the HTML report (index.html, opens offline)
 
 $(REPORT): $(EXECUTED) $(CLAIMS) src/rrlib/report.py src/rrlib/claims.py src/rrlib/verify.py $(wildcard figures/MANIFEST) $(wildcard src/rrlib/templates/*)
 	$(RR) report
+
+outbox: all ## <out>/outbox/: released tables and figures (SVG+PNG) with disclosure records, ACRO bundle
+	$(RR) outbox
 
 verify: all ## rerun, then compare figures with figures/MANIFEST and fail on a claim that differs
 	$(RR) verify
