@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("figures-manifest", help="write figures/MANIFEST (sha256 of the reference figures)")
 
-    s = sub.add_parser("codebook", help="write data/raw/README.md's table of columns from the schemas")
+    s = sub.add_parser("codebook", help="write data/raw/README.md's table of columns from the schemas and data/raw/IMPORTERS.md from the importers' mappings")
     s.add_argument("--check", action="store_true", help="only check that it is up to date")
 
     s = sub.add_parser("bench", help="benchmark the pipeline and rrlib's heavy steps (reports/bench.json)")
@@ -163,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     if c == "figures-manifest":
         return _call("verify", "write_figures_manifest")
     if c == "codebook":
-        return _call("data", "main_codebook", check=args.check)
+        rc = _call("data", "main_codebook", check=args.check)
+        return rc or _call("importers.docs", "main", check=args.check)  # data/raw/IMPORTERS.md
     if c == "bench":
         from . import bench
         return bench.main(scales=tuple(int(x) for x in args.scales.split(",")),

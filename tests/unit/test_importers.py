@@ -383,3 +383,14 @@ def test_imported_folder_runs_all_five_chapters(imported, tmp_path):
     for name in results:
         doc = yaml.safe_load((out / "results" / f"{name}.json").read_text())
         assert doc["data"]["synthetic"] is False
+
+
+def test_importers_doc_is_up_to_date_and_cites_every_source():
+    from rrlib.importers import SOURCES, docs
+    text = docs.importers_path().read_text(encoding="utf-8")
+    assert text == docs.render(), "data/raw/IMPORTERS.md is out of date: run `rr codebook`"
+    for s in SOURCES:
+        assert f"## `{s}`" in text
+    assert "X60-X84" in text and "276853009" in text and "248062006" in text
+    assert "COULD NOT BE CONFIRMED" in (docs.load_mapping("headstart-survey").path.read_text())
+    assert "not found in public documentation" in text
