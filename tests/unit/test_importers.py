@@ -394,3 +394,31 @@ def test_importers_doc_is_up_to_date_and_cites_every_source():
     assert "X60-X84" in text and "276853009" in text and "248062006" in text
     assert "COULD NOT BE CONFIRMED" in (docs.load_mapping("headstart-survey").path.read_text())
     assert "not found in public documentation" in text
+
+
+def test_hes_episodes_become_spells_without_a_spell_id(tmp_path):
+    """Episodes grouped by person, ADMIDATE and provider: the first episode gives the admission,
+    the last DISDATE its discharge; X60-X84 in any position is intentional self-harm; 2A is an
+    emergency; an infant (STARTAGE 7002) is outside 10-24."""
+    rows = [
+        # person, admidate, epiorder, disdate, admimeth, age, sex, diag1, diag2, diag3
+        ("T1", "2018-05-02", "1", "", "2A", "15", "2", "T424", "Y450", "X619"),
+        ("T1", "2018-05-02", "2", "2018-05-04", "2A", "15", "2", "F329", "", ""),
+        ("T2", "2019-01-10", "1", "2019-01-10", "11", "22", "1", "K359", "", ""),
+        ("T3", "2019-02-01", "1", "2019-02-01", "21", "7002", "1", "P599", "", ""),
+    ]
+    df = pd.DataFrame(rows, columns=["TOKEN_PERSON_ID", "ADMIDATE", "EPIORDER", "DISDATE", "ADMIMETH", "STARTAGE",
+                                     "SEX", "DIAG_4_01", "DIAG_4_02", "DIAG_4_03"])
+    df["RESLADST_ONS"] = ["E06000009", "E06000009", "E07000119", "E06000009"]
+    f = write(df, tmp_path / "hes.csv")
+    entry = run_import("hes-apc", [f], tmp_path / "out", key=KEY)
+    assert entry["tables"] == {"admissions": 2}
+    assert entry["rows_left_out"] == {"STARTAGE outside 10-24": 1}
+    a = pd.read_csv(tmp_path / "out" / "admissions.csv.gz", dtype=str, keep_default_na=False)
+    a = a.sort_values("admission_date").reset_index(drop=True)
+    assert list(a["discharge_date"]) == ["2018-05-04", "2019-01-10"]
+    assert list(a["cause_code"]) == ["X61", ""] and list(a["self_harm"]) == ["true", "false"]
+    assert list(a["admission_method"]) == ["emergency", "elective"]
+    assert list(a["area"]) == ["Blackpool", "Fylde"] and list(a["sex"]) == ["F", "M"]
+    assert list(a["financial_year"]) == ["2018/19", "2018/19"]
+    assert a["person_id"].str.fullmatch(r"H\d{16}").all()
