@@ -55,9 +55,11 @@ from .io import atomic_write_text, write_json
 from .tre import PRIVATE, counts_dir
 
 OUTBOX = "outbox"
-#: cells above this many records are represented by this many when the table is rebuilt as
-#: records for ACRO (its frequency checks only ask whether a cell is 0, below the threshold, or not)
-MAX_RECORDS = 2_000_000
+#: When a table's counts are rebuilt as records for ACRO, a cell above ``CAP_FACTOR`` x ACRO's
+#: safe_threshold is represented by that many records: ACRO's frequency-table checks (minimum
+#: threshold, zeros, linked tables) ask only whether a cell is 0, below the threshold or not, so
+#: the flags are the same as with every record, and national-scale counts stay cheap to check.
+CAP_FACTOR = 10
 
 
 class OutboxError(RuntimeError):
@@ -77,7 +79,8 @@ def _acro():
         import acro  # noqa: F401
     except ImportError as exc:  # pragma: no cover - acro is in the lock
         raise OutboxError(f"the ACRO package is not installed ({exc}); `make setup` installs it (PyPI acro)")
-    logging.getLogger("acro").setLevel(logging.WARNING)
+    for name in [n for n in logging.root.manager.loggerDict if n.startswith("acro")] + ["acro"]:
+        logging.getLogger(name).setLevel(logging.WARNING)  # ACRO logs every step at INFO
     return acro
 
 
@@ -106,7 +109,8 @@ def recheck_table(counts: pd.DataFrame, count_cols: list[str], published: pd.Dat
     ``counts``: the table as handed to ``publish`` (one row per published row, same order);
     ``published``: the table as written. Returns ``{"status", "summary", "threshold_cells",
     "zero_cells", "shown_below_threshold", "not_frequencies", "capped"}`` where cells are
-    ``{"row": i, "column": c}`` (positions, never values).
+    ``{"row": i, "column": c}`` (positions, never values). Cells above ``CAP_FACTOR`` times the
+    threshold are represented by that many records (same flags; see :data:`CAP_FACTOR`).
     """
     acro = _acro()
     if len(counts) != len(published):
@@ -124,15 +128,15 @@ def recheck_table(counts: pd.DataFrame, count_cols: list[str], published: pd.Dat
         return out
     vals = np.column_stack([pd.to_numeric(counts[c], errors="coerce").to_numpy(dtype=float) for c in freq])
     vals = np.nan_to_num(vals, nan=0.0).astype(np.int64)
-    if vals.sum() > MAX_RECORDS:
-        vals = np.minimum(vals, 1000)
-        out["capped"] = True
+    session = acro.ACRO(suppress=False)
+    cap = CAP_FACTOR * int(session.config.get("safe_threshold", 10))
+    out["capped"] = bool((vals > cap).any())
+    vals = np.minimum(vals, cap)
     rows = np.repeat(np.arange(len(counts)), vals.sum(axis=1))
     cols = np.concatenate([np.repeat(np.arange(len(freq)), vals[i]) for i in range(len(counts))]) \
         if len(counts) else np.array([], dtype=int)
-    row_lab = pd.Series([f"{i:06d}" for i in rows], name="row")
-    col_lab = pd.Series([f"{j:03d}" for j in cols], name="column")
-    session = acro.ACRO(suppress=False)
+    row_lab = pd.Series(rows, name="row")
+    col_lab = pd.Series(cols, name="column")
     with contextlib.redirect_stdout(io.StringIO()):
         table = session.crosstab(row_lab, col_lab)
     rec = _last(session)
@@ -333,7 +337,8 @@ def build(data_dir=None, out_dir=None, *, log=print) -> tuple[Path, list[Verdict
                 failed = [g for g, r in km_check.items() if r["status"] == "fail"]
                 if failed:
                     v.release = False
-                    v.reasons.append(f"ACRO survival check fails for group(s) {', '.join(failed)}")
+                    why = "; ".join(sorted({" ".join(km_check[g]["summary"].split()) for g in failed}))
+                    v.reasons.append(f"ACRO survival check fails for group(s) {', '.join(failed)} ({why})")
             v.acro = record.get("acro_survival_check", {})
         else:
             record["checks"] = ("no automated check of the counts behind this figure: for the output "
