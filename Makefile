@@ -86,7 +86,7 @@ all: $(SETUP) data chapters claims report ## set up, then reproduce every chapte
 help: ## list the targets
 	@echo "Resilience Revolution evaluation compendium. Targets:"
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
-	@echo "Variables: DATA_DIR=<raw data folder> (default data/raw/synthetic)  OUT_DIR=<output folder>"
+	@echo "Variables: DATA_DIR=<raw data folder> (default data/raw/synthetic)  OUT_DIR=<output folder>  DISCLOSURE=tre (one disclosure preset for the run)"
 	@echo "This run: data $(RR_DATA) -> outputs $(RR_OUT), figures $(RR_FIGURES)"
 
 setup: $(SETUP) ## create .venv (Python 3.11+) with the pinned dependencies and rrlib
