@@ -267,7 +267,7 @@ def svg_to_png(svg: Path, png: Path, scale: float = 2.0) -> None:
 # --------------------------------------------------------------------------- build
 
 
-def build(data_dir=None, out_dir=None, *, log=print) -> tuple[Path, list[Verdict]]:
+def build(data_dir=None, out_dir=None) -> tuple[Path, list[Verdict]]:
     """Build ``<out>/outbox/`` for the run of ``data_dir`` / ``out_dir``; returns (folder, verdicts)."""
     acro = _acro()
     lay = paths.layout(data_dir, out_dir)
@@ -281,7 +281,7 @@ def build(data_dir=None, out_dir=None, *, log=print) -> tuple[Path, list[Verdict
     doc = manifest.read(lay.data_dir) if lay.data_dir.exists() else {}
     synthetic = doc.get("synthetic")
     verdicts: list[Verdict] = []
-    dof_threshold = 10
+    dof_threshold = int(acro.ACRO(suppress=False).config.get("safe_dof_threshold", 10))
 
     # ---- tables
     for csv in sorted(tables_dir.glob("*.csv")) if tables_dir.exists() else []:

@@ -52,7 +52,7 @@ def run(tmp_path):
 
 def test_acro_flags_the_small_cell_and_the_outbox_withholds_it(run):
     data, out = run
-    box, verdicts = outbox.build(data, out, log=lambda *a: None)
+    box, verdicts = outbox.build(data, out)
     by = {v.name: v for v in verdicts}
     crafted = by["tables/crafted_small_cell.csv"]
     assert not crafted.release
@@ -108,6 +108,15 @@ def test_no_absolute_path_and_no_results_in_the_outbox(run):
 def test_path_scan_catches_a_secure_path(tmp_path):
     (tmp_path / "t.json").write_text('{"data": "/secure/npd/extract.csv"}')
     assert outbox.scan_for_paths(tmp_path) and "t.json" in outbox.scan_for_paths(tmp_path)[0]
+
+
+def test_model_table_with_few_residual_degrees_of_freedom_is_withheld(run):
+    data, out = run
+    m = pd.DataFrame({"term": ["x"], "n": [12], "dof_resid": [8.0]})
+    publish(m, "tiny_model", out, "tre", ["n"])
+    _, verdicts = outbox.build(data, out)
+    v = {v.name: v for v in verdicts}["tables/tiny_model.csv"]
+    assert not v.release and "safe_dof_threshold" in v.reasons[0]
 
 
 def test_table_without_kept_counts_is_withheld(run):
