@@ -30,6 +30,13 @@ export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
+# DISCLOSURE=tre: one disclosure preset for every published table of the run (rrlib.disclosure
+# PRESETS; "tre" = SACRO/ACRO's minimum cell count 10), instead of each notebook's own.
+DISCLOSURE ?= $(RR_DISCLOSURE_PRESET)
+ifneq ($(strip $(DISCLOSURE)),)
+export RR_DISCLOSURE_PRESET := $(strip $(DISCLOSURE))
+endif
+
 DATA_DIR ?= $(RR_DATA_DIR)
 OUT_DIR ?= $(RR_OUT_DIR)
 ifneq ($(strip $(DATA_DIR)),)
@@ -67,14 +74,14 @@ REPORT := $(RR_OUT)/index.html
 # Chapters read the shipped cuts of the official statistics (data/raw/public) by default;
 # a run may add parameters per notebook, e.g. PARAMS_02_exclusions='-p dfe_la_file=/path/exc_nat_region_la.csv'.
 
-.PHONY: all setup data chapters claims report verify figures-manifest test test-fast bench clean clean-all help strip synth hooks
+.PHONY: all setup data chapters claims report outbox verify figures-manifest test test-fast bench clean clean-all help strip synth hooks
 
 all: $(SETUP) data chapters claims report ## set up, then reproduce every chapter, the claims and the report (default)
 
 help: ## list the targets
 	@echo "Resilience Revolution evaluation compendium. Targets:"
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
-	@echo "Variables: DATA_DIR=<raw data folder> (default data/raw/synthetic)  OUT_DIR=<output folder>"
+	@echo "Variables: DATA_DIR=<raw data folder> (default data/raw/synthetic)  OUT_DIR=<output folder>  DISCLOSURE=tre (one disclosure preset for the run)"
 	@echo "This run: data $(RR_DATA) -> outputs $(RR_OUT), figures $(RR_FIGURES)"
 
 setup: $(SETUP) ## create .venv (Python 3.11+) with the pinned dependencies and rrlib
@@ -111,6 +118,9 @@ report: $(REPORT) ## build the HTML report (index.html, opens offline)
 
 $(REPORT): $(EXECUTED) $(CLAIMS) src/rrlib/report.py src/rrlib/claims.py src/rrlib/verify.py $(wildcard figures/MANIFEST) $(wildcard src/rrlib/templates/*)
 	$(RR) report
+
+outbox: all ## <out>/outbox/: released tables and figures (SVG+PNG) with disclosure records, ACRO bundle
+	$(RR) outbox
 
 verify: all ## rerun, then compare figures with figures/MANIFEST and fail on a claim that differs
 	$(RR) verify

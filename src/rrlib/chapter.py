@@ -196,9 +196,11 @@ class Chapter:
 
     def publish(self, df: pd.DataFrame, name: str, *, preset: str = "dfe", **kw) -> pd.DataFrame:
         """Publish a table through disclosure control to ``<out>/tables/<name>.csv`` (+ sidecar)."""
-        from . import disclosure
+        from . import disclosure, tre
 
+        preset, kw = tre.for_run(preset, kw)  # RR_DISCLOSURE_PRESET (make ... DISCLOSURE=tre) wins
         out = disclosure.publish(df, name, self.layout.tables_dir, preset=preset, **kw)
+        tre.keep_counts(df, name, self.layout.out_dir, kw)  # for the outbox's ACRO re-check
         published = out[0] if isinstance(out, tuple) else out
         self._sidecar(self.layout.tables_dir / f"{name}.csv",
                       extra={"disclosure": {"preset": preset}})

@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("figures-manifest", help="write figures/MANIFEST (sha256 of the reference figures)")
 
-    s = sub.add_parser("codebook", help="write data/raw/README.md's table of columns from the schemas")
+    s = sub.add_parser("codebook", help="write data/raw/README.md's table of columns from the schemas and data/raw/IMPORTERS.md from the importers' mappings")
     s.add_argument("--check", action="store_true", help="only check that it is up to date")
 
     s = sub.add_parser("bench", help="benchmark the pipeline and rrlib's heavy steps (reports/bench.json)")
@@ -82,6 +82,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="full make runs and naive baselines, alternated; medians reported (default 3)")
     s.add_argument("--steps-from", default=None, metavar="BENCH_JSON",
                    help="take the rrlib steps from an earlier bench.json instead of measuring them")
+
+    s = sub.add_parser("import", help="import real extracts (NPD, HES, ECDS, HeadStart survey) onto the data "
+                       "contract, pseudonymised (key from RR_PSEUDONYMISE_KEY)")
+    s.add_argument("source", help="npd-census, npd-exclusions, hes-apc, ecds, headstart-survey or contract")
+    s.add_argument("files", nargs="+", help="the extract's files (CSV, .gz allowed; never modified)")
+    s.add_argument("--to", required=True, metavar="DATA_DIR", help="data folder to write (tables + MANIFEST)")
+    s.add_argument("--mapping", default=None, help="an edited copy of the source's mapping file (YAML)")
+    s.add_argument("--allow-extra", default="", metavar="FIELDS",
+                   help="comma-separated fields of the extract to leave out instead of refusing them")
+
+    s = sub.add_parser("outbox", help="build <out>/outbox/: released tables and figures with their "
+                       "disclosure records and an ACRO finalise bundle for the output checkers")
+    s.add_argument("--data-dir", default=None)
+    s.add_argument("--out-dir", default=None)
 
     s = sub.add_parser("pseudonymise", help="replace identifiers by keyed hashes (key from RR_PSEUDONYMISE_KEY)")
     s.add_argument("in_file")
@@ -149,13 +163,19 @@ def main(argv: list[str] | None = None) -> int:
     if c == "figures-manifest":
         return _call("verify", "write_figures_manifest")
     if c == "codebook":
-        return _call("data", "main_codebook", check=args.check)
+        rc = _call("data", "main_codebook", check=args.check)
+        return rc or _call("importers.docs", "main", check=args.check)  # data/raw/IMPORTERS.md
     if c == "bench":
         from . import bench
         return bench.main(scales=tuple(int(x) for x in args.scales.split(",")),
                           steps=tuple(args.steps.split(",")) if args.steps else bench.STEPS,
                           pipeline=not args.no_pipeline, naive=not args.no_naive,
                           rounds=args.rounds, steps_from=args.steps_from)
+    if c == "import":
+        return _call("importers", "main_import", args.source, args.files, args.to, mapping=args.mapping,
+                     allow_extra=[x.strip() for x in args.allow_extra.split(",") if x.strip()])
+    if c == "outbox":
+        return _call("outbox", "main", data_dir=args.data_dir, out_dir=args.out_dir)
     if c == "pseudonymise":
         return _call("pseudonymise", "main_pseudonymise", args.in_file, args.out_file,
                      [x.strip() for x in args.columns.split(",") if x.strip()])

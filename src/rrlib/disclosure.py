@@ -70,6 +70,8 @@ class Rules:
 PRESETS: dict[str, Rules] = {
     "nhs": Rules("nhs", 7, 5, "NHS HES sub-national: counts 1-7 suppressed, others rounded to nearest 5"),
     "dfe": Rules("dfe", 2, None, "DfE: counts 1-2 suppressed"),
+    "tre": Rules("tre", 9, None, "TRE output checking (SACRO/ACRO default safe_threshold 10): counts 1-9 "
+                 "suppressed, so every count shown is at least 10"),
 }
 
 

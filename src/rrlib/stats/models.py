@@ -4,7 +4,10 @@ Each returns a DataFrame, one row per model term, with columns ``term``, ``estim
 (coefficient), ``se``, ``lower``, ``upper`` (coefficient scale), ``ratio``, ``ratio_lower``,
 ``ratio_upper`` (exp of the coefficient and its limits: odds ratio for binomial GLMs, rate
 ratio for Poisson GLMs, hazard ratio for Cox; NaN for linear mixed models), ``p_value``,
-``n`` (observations used), ``n_groups`` (clusters or groups, where relevant) and ``method``.
+``n`` (observations used), ``n_groups`` (clusters or groups, where relevant), ``dof_resid``
+(residual degrees of freedom: observations less estimated parameters, as statsmodels'
+``df_resid``; what output checkers test against a minimum, ACRO's ``safe_dof_threshold`` of 10)
+and ``method``.
 Rows with a missing value in any variable the model uses are dropped first, so ``n`` is the
 complete-case count.
 
@@ -57,7 +60,7 @@ def _complete(df: pd.DataFrame, cols: Sequence[str], fn: str) -> pd.DataFrame:
     return d
 
 
-def _tidy(params, bse, pvalues, conf, n, method, n_groups=None, exp=True) -> pd.DataFrame:
+def _tidy(params, bse, pvalues, conf, n, method, n_groups=None, exp=True, dof_resid=None) -> pd.DataFrame:
     z = _st.norm.ppf(1 - (1 - conf) / 2)
     out = pd.DataFrame({"term": list(params.index), "estimate": params.to_numpy(dtype=float),
                         "se": bse.to_numpy(dtype=float)})
@@ -72,6 +75,7 @@ def _tidy(params, bse, pvalues, conf, n, method, n_groups=None, exp=True) -> pd.
     out["p_value"] = pvalues.to_numpy(dtype=float)
     out["n"] = int(n)
     out["n_groups"] = np.nan if n_groups is None else int(n_groups)
+    out["dof_resid"] = float(int(n) - len(params) if dof_resid is None else dof_resid)
     out["confidence"] = conf
     out["method"] = method
     return out
@@ -116,7 +120,8 @@ def fit_glm(df: pd.DataFrame, formula: str, family: str = "binomial", cluster: s
     else:
         res, n_groups, how = model.fit(), None, ""
     link = "logistic regression (odds ratios)" if family == "binomial" else "Poisson regression (rate ratios)"
-    return _tidy(res.params, res.bse, res.pvalues, conf, res.nobs, f"GLM {link}{how}", n_groups)
+    return _tidy(res.params, res.bse, res.pvalues, conf, res.nobs, f"GLM {link}{how}", n_groups,
+                 dof_resid=res.df_resid)
 
 
 def fit_mixed(df: pd.DataFrame, formula: str, group: str, confidence: float = 0.95,
@@ -140,9 +145,9 @@ def fit_mixed(df: pd.DataFrame, formula: str, group: str, confidence: float = 0.
     fit = fit_random_intercept(y.iloc[:, 0], X, d.loc[y.index, group], conf, outcome=formula, group=group)
     t = fit.tidy()
     out = _tidy(t.set_index("term")["estimate"], t.set_index("term")["se"], t.set_index("term")["p_value"],
-                conf, fit.n, fit.method, fit.n_groups, exp=False)
+                conf, fit.n, fit.method, fit.n_groups, exp=False, dof_resid=int(fit.n) - len(t) - 1)
     var = pd.DataFrame([{"term": "group_var", "estimate": fit.tau2, "n": fit.n, "n_groups": fit.n_groups,
-                         "confidence": conf, "method": fit.method}])
+                         "dof_resid": out["dof_resid"].iloc[0], "confidence": conf, "method": fit.method}])
     return pd.concat([out, var], ignore_index=True)
 
 
