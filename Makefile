@@ -72,7 +72,7 @@ DFE_LA_FILE ?= $(wildcard $(DFE_DIR)/clean_la_data.csv)
 DFE_NATIONAL_FILE ?= $(wildcard $(DFE_DIR)/SFR35_2017_National_characteristics.csv)
 PARAMS_02_exclusions := $(if $(DFE_LA_FILE),-p dfe_la_file=$(DFE_LA_FILE)) $(if $(DFE_NATIONAL_FILE),-p dfe_national_file=$(DFE_NATIONAL_FILE))
 
-.PHONY: all setup data chapters claims report verify figures-manifest test test-fast bench clean clean-all help strip synth hooks
+.PHONY: all setup data chapters claims report verify figures-manifest test test-fast bench clean clean-all help strip synth hooks lint codecheck
 
 all: $(SETUP) data chapters claims report ## set up, then reproduce every chapter, the claims and the report (default)
 
@@ -128,10 +128,19 @@ TEST_OUT := $(CURDIR)/output/.test
 NO_TESTS_OK = || { rc=$$?; if [ $$rc -eq 5 ]; then echo "[make] warning: pytest collected no tests"; else exit $$rc; fi; }
 # The tests read the default run (report in a browser, disclosure scan of published tables), so
 # `make test` first brings it up to date (`make all`: a no-op when nothing changed).
-test: $(SETUP) all ## run the tests: unit, integration, notebooks (nbval), environment
+test: $(SETUP) lint all ## run the tests: lint, unit, integration, notebooks (nbval), environment
 	@rm -rf $(TEST_OUT) && mkdir -p $(TEST_OUT)
 	$(PY) -m pytest -p no:cacheprovider -n $(NPROC) --dist loadfile --durations=15 tests $(NO_TESTS_OK)
 	$(if $(NOTEBOOKS),RR_OUT_DIR=$(TEST_OUT)/nbval $(PY) -m pytest -p no:cacheprovider --nbval-lax --nbval-cell-timeout=900 $(NOTEBOOKS) $(NO_TESTS_OK),@echo "[make] no chapter notebooks yet: nbval skipped")
+
+# ruff's rules are in pyproject.toml ([tool.ruff]); the same checks as .pre-commit-config.yaml, without pre-commit.
+lint: $(SETUP) ## lint the code and the notebooks (ruff) and check for trailing whitespace
+	$(VENV)/bin/ruff check --no-cache .
+	@if git rev-parse --git-dir >/dev/null 2>&1 && git grep -nIE '[[:blank:]]+$$' -- . ':!figures/' ':!data/raw/'; then \
+	  echo "[make] lint: trailing whitespace in the lines above"; exit 1; fi
+
+codecheck: $(SETUP) ## write codecheck.yml (CODECHECK manifest) from figures/MANIFEST and the reference tables
+	$(RR) codecheck
 
 test-fast: $(SETUP) ## unit tests only
 	$(PY) -m pytest -p no:cacheprovider -m "not slow" tests/unit

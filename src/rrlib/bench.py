@@ -538,9 +538,9 @@ def naive_baseline(tree: Path, env: dict, work: Path, parameters: dict[str, dict
     ``parameters[name]``), injected with papermill's ``parameterize_notebook`` into a copy first
     (untimed), so both do the same work on the same processed data.
     """
+    import nbformat
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
-    import nbformat
 
     from .runner import kernel_env
 

@@ -570,7 +570,8 @@ def merge_fragments(fragments_dir: str | Path, registry_file: str | Path | None 
     """Merge ``<fragments_dir>/*.yml`` into the registry; return ``(entries, messages)``.
 
     A fragment's entries replace every registry entry with the same reference id (A01, ..., and
-    every ``C-...`` for C): the chapter engineer's keys and parts win. Ids no fragment mentions are kept (``keep_unclaimed``) or dropped.
+    every ``C-...`` for C): the chapter engineer's keys and parts win. Ids no fragment mentions are kept
+    (``keep_unclaimed``) or dropped.
     Invalid fragments are reported and skipped whole. Entries come out in reference order.
     """
     registry_file = Path(registry_file) if registry_file else paths.CLAIMS_FILE

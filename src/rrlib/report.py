@@ -25,7 +25,8 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 
-from . import __version__, chapter as chapter_mod, claims, manifest, paths, provenance, verify
+from . import __version__, claims, manifest, paths, provenance, verify
+from . import chapter as chapter_mod
 from .io import atomic_write_text, sha256_file
 
 TEMPLATES = Path(__file__).parent / "templates"

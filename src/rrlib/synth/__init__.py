@@ -146,6 +146,7 @@ def _csv_bytes_arrow(df: pd.DataFrame) -> bytes | None:
     """The same bytes as :func:`_csv_bytes_pandas`, several times faster, when no text value
     needs quoting (otherwise None)."""
     import csv
+
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
