@@ -453,16 +453,18 @@ def build(lay: paths.Layout) -> dict[str, str]:
 
 def main(data_dir=None, out_dir=None) -> int:
     """``rr report``: build ``<out>/index.html`` and the chapter pages of a run."""
-    import sys
+    from . import log
 
+    logger = log.get("report")
+    log.setup()
     lay = paths.layout(data_dir, out_dir)
     try:
         pages = build(lay)
     except (claims.ClaimsError, ExternalResourceError) as exc:
-        print(f"rr report: error: {exc}", file=sys.stderr)
+        logger.error(f"rr report: {exc}")
         return 2
     for rel, page in sorted(pages.items()):
         atomic_write_text(lay.out_dir / rel, page)
     n_ch = sum(1 for k in pages if k.startswith("html/") and not k.endswith("-code.html"))
-    print(f"[rr] report: {lay.report_html} ({n_ch} chapter(s), reader and full versions; claims.html)")
+    logger.info(f"report: {lay.report_html} ({n_ch} chapter(s), reader and full versions; claims.html)")
     return 0
