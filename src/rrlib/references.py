@@ -168,7 +168,8 @@ def how_to_cite(path: str | Path | None = None) -> dict:
     year = str(c.get("date-released", ""))[:4] or "n.d."
     repo = c.get("repository-code") or c.get("url")
     doi = c.get("doi")
-    text = (f"{authors} ({year}). {c['title']} (version {c.get('version', 'unversioned')}) [{c.get('type', 'software')}]."
+    version = c.get("version", "unversioned")
+    text = (f"{authors} ({year}). {c['title']} (version {version}) [{c.get('type', 'software')}]."
             + (f" {repo}." if repo else " Repository: to be announced.")
             + (f" https://doi.org/{doi}" if doi else ""))
     key = "resilience_revolution_compendium_" + year
