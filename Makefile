@@ -139,7 +139,7 @@ lint: $(SETUP) ## lint the code and the notebooks (ruff) and check for trailing 
 	@if git rev-parse --git-dir >/dev/null 2>&1 && git grep -nIE '[[:blank:]]+$$' -- . ':!figures/' ':!data/raw/'; then \
 	  echo "[make] lint: trailing whitespace in the lines above"; exit 1; fi
 
-codecheck: $(SETUP) ## write codecheck.yml (CODECHECK manifest) from figures/MANIFEST and the reference tables
+codecheck: all ## write codecheck.yml (CODECHECK manifest) from figures/MANIFEST and the reference tables
 	$(RR) codecheck
 
 test-fast: $(SETUP) ## unit tests only

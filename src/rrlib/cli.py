@@ -89,6 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("figures-manifest", help="write figures/MANIFEST (sha256 of the reference figures)")
 
+    s = sub.add_parser("codecheck", help="write codecheck.yml (CODECHECK manifest of figures and tables)")
+    s.add_argument("--check", action="store_true", help="only check that it is up to date")
+
     s = sub.add_parser("codebook", help="write data/raw/README.md's table of columns from the schemas")
     s.add_argument("--check", action="store_true", help="only check that it is up to date")
 
@@ -183,6 +186,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _call("verify", "main", data_dir=args.data_dir, out_dir=args.out_dir)
     if c == "figures-manifest":
         return _call("verify", "write_figures_manifest")
+    if c == "codecheck":
+        return _call("codecheck", "main", check=args.check)
     if c == "codebook":
         return _call("data", "main_codebook", check=args.check)
     if c == "bench":
