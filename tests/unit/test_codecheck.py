@@ -151,3 +151,14 @@ def test_how_to_cite_comes_from_citation_cff():
     assert h["bibtex"].startswith("@software{") and c["title"] in h["bibtex"]
     if not c.get("repository-code"):
         assert "to be announced" in h["text"]
+
+
+def test_readme_binder_badge_follows_citation_cff():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    badge = re.search(r"\(https://mybinder\.org/v2/gh/([^)]+)/HEAD\)", readme)
+    assert badge, "README has a Binder badge"
+    repo = cff().get("repository-code")
+    if repo:
+        assert badge.group(1) == repo.removeprefix("https://github.com/").rstrip("/")
+    else:   # no address invented: a placeholder, marked as such
+        assert badge.group(1) == "REPOSITORY-NOT-YET-PUBLISHED" and "PLACEHOLDER" in readme
