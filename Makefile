@@ -49,7 +49,7 @@ RR_FIGURES := $(word 4,$(LAYOUT))
 
 LIB_ALL := $(shell find src/rrlib -type f \( -name '*.py' -o -name '*.yml' -o -name matplotlibrc \) 2>/dev/null)
 # What a chapter depends on: the library less the other chapters' modules and the report tooling.
-LIB_CORE := $(filter-out src/rrlib/chapters/% src/rrlib/claims.py src/rrlib/report.py src/rrlib/verify.py src/rrlib/synth/%,$(LIB_ALL))
+LIB_CORE := $(filter-out src/rrlib/chapters/% src/rrlib/claims.py src/rrlib/report.py src/rrlib/verify.py src/rrlib/synth/% src/rrlib/codecheck.py src/rrlib/numbering.py src/rrlib/references.py src/rrlib/references.yml,$(LIB_ALL))
 LIB_DATA := $(filter src/rrlib/data/% src/rrlib/instruments/% src/rrlib/manifest.py src/rrlib/io.py,$(LIB_ALL))
 RAW_FILES := $(wildcard $(RR_DATA)/*)
 PREPARED := $(RR_PROCESSED)/.prepared.json
@@ -114,7 +114,7 @@ $(CLAIMS): $(EXECUTED) claims.yml src/rrlib/claims.py src/rrlib/results.py
 
 report: $(REPORT) ## build the HTML report (index.html, opens offline)
 
-$(REPORT): $(EXECUTED) $(CLAIMS) src/rrlib/report.py src/rrlib/claims.py src/rrlib/verify.py $(wildcard figures/MANIFEST) $(wildcard src/rrlib/templates/*)
+$(REPORT): $(EXECUTED) $(CLAIMS) src/rrlib/report.py src/rrlib/claims.py src/rrlib/verify.py $(wildcard figures/MANIFEST) $(wildcard src/rrlib/templates/*) src/rrlib/numbering.py src/rrlib/references.py src/rrlib/references.yml CITATION.cff
 	$(RR) report
 
 verify: all ## rerun, then compare figures with figures/MANIFEST and fail on a claim that differs
