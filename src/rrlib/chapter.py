@@ -22,20 +22,96 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import figures, manifest, paths, provenance
+from . import figures, manifest, paths, provenance, registry
 from .results import Results
 
-NOTEBOOKS = {
-    "reach": "01_reach.ipynb",
-    "exclusions": "02_exclusions.ipynb",
-    "wmf": "03_wmf_comparisons.ipynb",
-    "selfharm": "04_self_harm_readmissions.ipynb",
-    "targeted": "05_targeted_interventions.ipynb",
-}
+#: Chapter key -> notebook file name, found from the notebooks (rrlib.registry): never a hand-kept list.
+NOTEBOOKS = {c.key: c.notebook for c in registry.chapters()}
 
 
-class ProcessedDataMissing(RuntimeError):
-    pass
+class NotComputed(Exception):
+    """What a chapter section needs is not in the data (a table, a year, an area, enough people).
+
+    Raised inside :meth:`Chapter.section`; the section then shows "not computed" with the reason,
+    records nothing, and the chapter goes on. Raise it from chapter functions with a reason a
+    reader understands: ``NotComputed("no hospital admissions in 2017/18 (the data holds 2018/19 to 2021/22)")``.
+    """
+
+
+class ProcessedDataMissing(NotComputed, RuntimeError):
+    """A processed table the chapter asked for is not in the data folder."""
+
+
+class ParameterError(ValueError):
+    """A chapter parameter has a value the data or the chapter cannot take.
+
+    ``rr run`` reports it as one line naming the parameter and what is allowed (no traceback).
+    """
+
+
+def check_choice(name: str, value, allowed, what: str = "values in the data") -> None:
+    """Raise :class:`ParameterError` unless ``value`` (or each of a list) is among ``allowed``."""
+    allowed = sorted({str(a) for a in allowed})
+    values = value if isinstance(value, (list, tuple)) else [value]
+    bad = [v for v in values if str(v) not in allowed]
+    if bad:
+        shown = allowed if len(allowed) <= 12 else allowed[:5] + ["..."] + allowed[-5:]
+        raise ParameterError(f"parameter {name} = {value!r}: {', '.join(map(str, bad))} not among the "
+                             f"{what} ({', '.join(shown) or 'none'})")
+
+
+def check_type(name: str, value, kind: type | tuple, example: str) -> None:
+    """Raise :class:`ParameterError` unless ``value`` is of ``kind`` (e.g. a YAML date given for text)."""
+    if value is not None and not isinstance(value, kind):
+        raise ParameterError(f"parameter {name} = {value!r} is a {type(value).__name__}; "
+                             f"expected {example}")
+
+
+def require(condition, reason: str) -> None:
+    """Raise :class:`NotComputed` with ``reason`` unless ``condition`` holds."""
+    if not condition:
+        raise NotComputed(reason)
+
+
+def require_values(values, wanted, what: str) -> None:
+    """Raise :class:`NotComputed` unless every one of ``wanted`` is among ``values``.
+
+    ``what`` names the values for the reason: ``require_values(fys, "2017/18", "admissions in
+    financial year")`` says "admissions in financial year 2017/18: not in the data (it holds ...)".
+    """
+    have = sorted({str(v) for v in values if v is not None})
+    wanted = [wanted] if isinstance(wanted, (str, int)) else list(wanted)
+    missing = [w for w in wanted if str(w) not in have]
+    if missing:
+        held = f"{have[0]} to {have[-1]}" if len(have) > 3 else (", ".join(have) or "none")
+        raise NotComputed(f"{what} {', '.join(map(str, missing))}: not in the data (it holds: {held})")
+
+
+class Section:
+    """A part of a chapter that runs only when its inputs exist (see :meth:`Chapter.section`)."""
+
+    def __init__(self, chapter: "Chapter", key: str, covers=None):
+        self.chapter, self.key = chapter, key
+        self.covers = [covers] if isinstance(covers, str) else list(covers or [key])
+        self.reason: str | None = None
+
+    def __enter__(self) -> "Section":
+        self._before = set(self.chapter.results.results)
+        self.chapter.results.skip(self.key, "", self.covers)  # validates the keys
+        del self.chapter.results.skipped[self.key]
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is None or not issubclass(exc_type, NotComputed):
+            return False
+        self.reason = str(exc)
+        self.chapter.results.skip(self.key, self.reason, self.covers, recorded_before=self._before)
+        self.chapter.show(f"_**Not computed.** {self.reason}. Nothing is recorded for this section._")
+        return True
+
+    @property
+    def computed(self) -> bool:
+        return self.reason is None
 
 
 @dataclass
@@ -55,12 +131,47 @@ class Chapter:
 
     # -- data -----------------------------------------------------------------
     def table(self, name: str) -> pd.DataFrame:
-        """A processed table (``<processed_dir>/<name>.parquet``, made by ``rr prepare``)."""
+        """A processed table (``<processed_dir>/<name>.parquet``, made by ``rr prepare``).
+
+        Raises :class:`ProcessedDataMissing` (a :class:`NotComputed`) when the data folder has no
+        such table, so that inside :meth:`section` a missing table costs that section only.
+        """
         f = self.layout.processed_dir / f"{name}.parquet"
         if not f.exists():
-            raise ProcessedDataMissing(
-                f"{f} does not exist: run `make data` (or `rr prepare {self.layout.data_dir}`) first")
+            if not (self.layout.processed_dir / ".prepared.json").exists():
+                raise ProcessedDataMissing(
+                    f"no processed data in {self.layout.processed_dir.name}/: run `make data` "
+                    f"(or `rr prepare`) first")
+            raise ProcessedDataMissing(f"the data folder has no `{name}` table")
         return pd.read_parquet(f)
+
+    def tables(self, *names: str) -> tuple[pd.DataFrame, ...] | pd.DataFrame:
+        """Several processed tables at once (:meth:`table` for each); one name gives one frame."""
+        missing = [n for n in names if not self.has_table(n)]
+        if missing and (self.layout.processed_dir / ".prepared.json").exists():
+            raise ProcessedDataMissing("the data folder has no " + ", ".join(f"`{n}`" for n in missing)
+                                       + (" table" if len(missing) == 1 else " tables"))
+        out = tuple(self.table(n) for n in names)
+        return out[0] if len(out) == 1 else out
+
+    # -- sections ---------------------------------------------------------------
+    def section(self, key: str, covers=None) -> Section:
+        """A section that needs something from the data: ``with ch.section("selfharm.a10"):``.
+
+        Inside it, :class:`NotComputed` (raised by :meth:`table` for a missing table, by
+        :func:`require` / :func:`require_values`, or by a chapter function) stops the section:
+        the notebook shows "not computed" with the reason, whatever the section recorded is
+        dropped, and the reason goes into the results file (``skipped``) so that the claims
+        report shows every claim under ``covers`` (dotted key prefixes; default ``key``) as
+        *not computed* with it. Any other error still fails the chapter.
+        """
+        return Section(self, key, covers)
+
+    def show(self, obj) -> None:
+        """Display markdown text (a ``str``) or any object in the notebook."""
+        from IPython.display import Markdown, display
+
+        display(Markdown(obj) if isinstance(obj, str) else obj)
 
     def has_table(self, name: str) -> bool:
         return (self.layout.processed_dir / f"{name}.parquet").exists()
@@ -69,6 +180,11 @@ class Chapter:
     def record(self, key: str, value, **kw):
         """Record a headline number (see :meth:`rrlib.results.Results.record`)."""
         return self.results.record(key, value, **kw)
+
+    def record_frame(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Record a tidy results frame (key, value/estimate, lower, upper, unit, method, n, note); returns it."""
+        self.results.record_frame(frame)
+        return frame
 
     def save_figure(self, fig, name: str, *, mark: bool = True, caption: str | None = None,
                     alt: str | None = None) -> Path:

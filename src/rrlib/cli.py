@@ -70,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out-dir", default=None)
     s.add_argument("--timeout", type=int, default=900, help="seconds per cell (default 900)")
 
+    s = sub.add_parser("cut", help="remake (or --check) the shipped cuts of the official statistics "
+                       "in data/raw/public from the full files in ../shared/data", add_help=False)
+    s.add_argument("rest", nargs=argparse.REMAINDER)
+
     s = sub.add_parser("params", help="list the parameters a notebook declares")
     s.add_argument("notebook")
 
@@ -127,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in SKIPPED_OPTIONAL_IMPORTS:
         sys.modules.setdefault(name, None)
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["cut"]:  # its own options (argparse's REMAINDER does not pass --check through)
+        from . import cuts
+        return cuts.main(argv[1:])
     args = build_parser().parse_args(argv)
     log.setup((args.verbose or 0) - (args.quiet or 0))
     if args.command not in LOGGED:
@@ -173,6 +180,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         from .runner import main_run
         return main_run(args.notebook, data_dir=args.data_dir, out_dir=args.out_dir,
                         assignments=args.param, timeout=args.timeout)
+    if c == "cut":
+        from . import cuts
+        return cuts.main(args.rest)
     if c == "params":
         from .runner import declared_parameters
         for name, default in declared_parameters(args.notebook).items():

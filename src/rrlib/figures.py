@@ -32,6 +32,27 @@ def mark_synthetic(fig, synthetic: bool | None) -> None:
     fig.text(0.995, 0.005, label, fontsize=7, color="firebrick", ha="right", va="bottom")
 
 
+OFFICIAL = "official statistics"
+
+
+def source_note(fig, source: str, *, official: bool = False, note: str | None = None) -> None:
+    """Write the figure's source line at its bottom left: ``Source: <source>.``
+
+    ``official=True`` marks figures made from official statistics (DfE, Fingertips, ONS) as
+    such: ``Source: DfE ... (official statistics).`` ``note`` adds a second sentence. Every
+    chapter figure gets its source line from here, so all read alike.
+    """
+    text = source.strip().rstrip(".")
+    if not text.lower().startswith("source"):
+        text = "Source: " + text
+    if official and OFFICIAL not in text:
+        text += f" ({OFFICIAL})"
+    text += "."
+    if note:
+        text += " " + note.strip()
+    fig.text(0.01, 0.005, text, fontsize=7, color="dimgrey", ha="left", va="bottom", wrap=True)
+
+
 def _clean(text) -> str:
     return " ".join(str(text or "").replace("$", "").split())
 

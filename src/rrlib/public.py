@@ -36,11 +36,12 @@ import pandas as pd
 import pandera.pandas as pa
 
 from . import paths
+from .calendar import year_label
 
 __all__ = [
     "PublicDataError", "PublicTable", "TABLES", "register", "table_path", "load",
     "DFE_EXCLUSIONS", "DFE_LA_COLUMNS", "DFE_COUNT_RATE", "load_dfe_exclusions",
-    "read_dfe_la_file", "read_dfe_national_characteristics", "academic_year",
+    "read_dfe_la_file", "read_dfe_national_characteristics",
     "SUPPRESSED", "NOT_APPLICABLE",
 ]
 
@@ -165,13 +166,6 @@ def _numeric(df: pd.DataFrame, col: str, problems: list[str], *, integer: bool) 
     return num.astype(float)
 
 
-def academic_year(values: pd.Series) -> pd.Series:
-    """DfE year codes (``201617``) or academic years (``2016/17``) as ``"2016/17"``."""
-    s = values.astype(str).str.strip()
-    six = s.str.fullmatch(r"\d{6}")
-    return s.where(~six, s.str[:4] + "/" + s.str[4:])
-
-
 def _year_ok(s: pd.Series) -> np.ndarray:
     m = s.str.extract(r"^(\d{4})/(\d{2})$")
     ok = m[0].notna() & m[1].notna()
@@ -248,7 +242,7 @@ def _read_dfe_la(path: Path, *, strict: bool) -> pd.DataFrame:
     _check_columns(raw, DFE_LA_COLUMNS, path)
     problems: list[str] = []
     out = pd.DataFrame(index=raw.index)
-    out["year"] = academic_year(raw["year"])
+    out["year"] = year_label(raw["year"])
     bad_year = ~_year_ok(out["year"])
     if bad_year.any():
         problems.append("column 'year': rule 'academic year YYYY/YY (or DfE code YYYYYY) with "
@@ -321,7 +315,7 @@ def read_dfe_national_characteristics(path: str | Path) -> pd.DataFrame:
     _check_columns(raw, NATIONAL_COLUMNS, path)
     problems: list[str] = []
     out = pd.DataFrame(index=raw.index)
-    out["year"] = academic_year(raw["year"])
+    out["year"] = year_label(raw["year"])
     bad = ~_year_ok(out["year"])
     if bad.any():
         problems.append("column 'year': rule 'academic year YYYY/YY (or DfE code YYYYYY)': "
@@ -375,3 +369,82 @@ register(PublicTable(
     },
     reader=lambda p: _read_dfe_la(p, strict=True),
 ))
+
+
+# --------------------------------------------------------------------------- Fingertips self-harm 10-24
+#: OHID/PHE Fingertips indicator 90813, "Hospital admissions as a result of self-harm (10-24 years)".
+FINGERTIPS_SELFHARM_NW = "fingertips_selfharm_10_24_nw_2017_18"
+FINGERTIPS_SELFHARM_UTLA = "fingertips_selfharm_10_24_utla_2011_2018"
+FINGERTIPS_SOURCE = ("OHID (formerly PHE) Fingertips, indicator 90813 'Hospital admissions as a result of "
+                     "self-harm (10-24 years)'")
+_FT_NW_TEXT = ["area_code", "area_name", "area_type", "parent_name", "sex", "age", "period",
+               "compared_to_england"]
+_FT_NW_NUMBERS = ["value", "lower_95", "upper_95", "lower_998", "upper_998", "count", "denominator"]
+_FT_UTLA = ["area_code", "area_name", "period", "value", "significance"]
+
+
+def _read_fingertips(path: Path, text: list[str], numbers: list[str], integers: tuple[str, ...],
+                     unique: list[str]) -> pd.DataFrame:
+    path = Path(path)
+    raw = _read_text_csv(path)
+    _check_columns(raw, text + numbers, path)
+    problems: list[str] = []
+    out = raw[text].apply(lambda s: s.str.strip())
+    bad = ~_year_ok(out["period"])
+    if bad.any():
+        problems.append("column 'period': rule 'financial year YYYY/YY': " + _rows(bad, raw["period"]))
+    for c in numbers:
+        s = raw[c].str.strip()
+        num = pd.to_numeric(s.where(s != ""), errors="coerce")
+        wrong = (s.ne("") & num.isna()).to_numpy()
+        if wrong.any():
+            problems.append(f"column '{c}': rule 'number or empty': " + _rows(wrong, raw[c]))
+        if c in integers:
+            frac = (num.notna() & (num != np.floor(num))).to_numpy()
+            if frac.any():
+                problems.append(f"column '{c}': rule 'whole number': " + _rows(frac, raw[c]))
+        out[c] = num.astype(float)
+    if problems:
+        raise PublicDataError(path, problems)
+    schema = pa.DataFrameSchema(
+        {"area_code": pa.Column(str, pa.Check.str_matches(r"^E\d{8}$")),
+         **{c: pa.Column(float, pa.Check.ge(0), nullable=True) for c in numbers}},
+        checks=([pa.Check(lambda d: ~((d["lower_95"] > d["value"]) | (d["value"] > d["upper_95"])),
+                          name="lower_95 <= value <= upper_95")] if "lower_95" in numbers else []),
+        unique=unique)
+    out = _pandera(out, schema, path).reset_index(drop=True)
+    out.attrs["source_file"] = str(path)
+    return out
+
+
+def load_fingertips_selfharm_nw(path: str | Path | None = None) -> pd.DataFrame:
+    """Fingertips 90813, 2017/18: England, the North West region and its 23 upper-tier authorities.
+
+    Columns: area_code, area_name, area_type, parent_name, sex, age, period, compared_to_england
+    (text) and value (directly standardised rate per 100,000, ESP 2013), lower_95, upper_95,
+    lower_998, upper_998, count (admissions), denominator (ONS mid-2017 population 10-24) as
+    floats. Official statistics (Open Government Licence v3.0); see data/raw/public/README.md.
+    """
+    return _read_fingertips(Path(path) if path is not None else table_path(FINGERTIPS_SELFHARM_NW),
+                            _FT_NW_TEXT, _FT_NW_NUMBERS, ("count", "denominator"), ["area_code", "period"])
+
+
+def load_fingertips_selfharm_utla(path: str | Path | None = None) -> pd.DataFrame:
+    """Fingertips 90813, England and every upper-tier authority, 2011/12-2017/18 (rates only).
+
+    Columns: area_code, area_name, period, significance (text) and value (directly standardised
+    rate per 100,000; NaN where Fingertips published none: City of London, Isles of Scilly).
+    """
+    return _read_fingertips(Path(path) if path is not None else table_path(FINGERTIPS_SELFHARM_UTLA),
+                            ["area_code", "area_name", "period", "significance"], ["value"], (),
+                            ["area_code", "period"])
+
+
+for _name, _title, _reader, _cols in (
+        (FINGERTIPS_SELFHARM_NW, "Hospital admissions for self-harm (10-24), North West authorities, 2017/18",
+         load_fingertips_selfharm_nw, {**{c: c for c in _FT_NW_TEXT}, **{c: c for c in _FT_NW_NUMBERS}}),
+        (FINGERTIPS_SELFHARM_UTLA, "Hospital admissions for self-harm (10-24), upper-tier authorities, "
+         "2011/12-2017/18", load_fingertips_selfharm_utla, {c: c for c in _FT_UTLA})):
+    register(PublicTable(name=_name, filename=f"{_name}.csv", title=_title,
+                         citation=FINGERTIPS_SOURCE + ", official statistics; see data/raw/public/README.md",
+                         licence="Open Government Licence v3.0", columns=_cols, reader=_reader))

@@ -37,6 +37,8 @@ class Results:
     path: Path
     data: dict = field(default_factory=dict)
     results: dict = field(default_factory=dict)
+    #: sections that could not be computed on this data: ``{section key: {"reason", "covers"}}``
+    skipped: dict = field(default_factory=dict)
 
     def record(self, key: str, value: Any, *, lower: Any = None, upper: Any = None,
                unit: str | None = None, method: str | None = None, n: Any = None,
@@ -57,17 +59,79 @@ class Results:
         self.results[key] = entry
         return value
 
+    def record_frame(self, frame) -> int:
+        """Record every row of a tidy results frame; returns the number of rows recorded.
+
+        ``frame`` has a ``key`` column and a ``value`` (or ``estimate``) column, and optionally
+        ``lower``, ``upper``, ``unit``, ``method``, ``n`` and ``note``; missing values (NaN, None)
+        in the optional columns are left out of the entry. Chapter functions return such frames
+        so that a notebook records a whole section with one call.
+        """
+        import pandas as pd
+
+        if "value" not in frame.columns and "estimate" in frame.columns:
+            frame = frame.rename(columns={"estimate": "value"})
+        missing = {"key", "value"} - set(frame.columns)
+        if missing:
+            raise ValueError(f"record_frame: the frame has no column(s) {sorted(missing)}")
+        optional = [c for c in ("lower", "upper", "unit", "method", "n", "note") if c in frame.columns]
+        for row in frame[["key", "value", *optional]].itertuples(index=False):
+            kw = {}
+            for name, v in zip(optional, row[2:]):
+                if v is None or (not isinstance(v, (str, bool)) and pd.isna(v)):
+                    continue
+                kw[name] = v
+            self.record(row[0], row[1], **kw)
+        return len(frame)
+
+    def skip(self, section: str, reason: str, covers: list[str] | None = None,
+             recorded_before: set | None = None) -> None:
+        """Mark ``section`` as not computed, with ``reason``; drop anything it recorded.
+
+        ``covers`` lists the dotted key prefixes whose results the section would have recorded
+        (default: the section key itself); the claims report shows claims under them as
+        *not computed* with this reason.
+        """
+        covers = list(covers or [section])
+        for c in covers:
+            if not KEY_RE.match(c) or not c.startswith(self.chapter + "."):
+                raise ValueError(f"section key {c!r} must be dotted lower-case and start with '{self.chapter}.'")
+        if recorded_before is not None:
+            for k in [k for k in self.results if k not in recorded_before]:
+                del self.results[k]
+        self.skipped[section] = {"reason": str(reason), "covers": covers}
+
     def get(self, key: str) -> Any:
         return self.results[key]["value"]
 
     def save(self) -> Path:
-        return write_json(self.path, {"chapter": self.chapter, "data": self.data,
-                                      "results": self.results})
+        doc = {"chapter": self.chapter, "data": self.data, "results": self.results}
+        if self.skipped:
+            doc["skipped"] = self.skipped
+        return write_json(self.path, doc)
+
+
+def skip_reason(key: str, skipped: dict[str, dict]) -> str | None:
+    """The reason a results ``key`` was not computed: the skipped section covering it (longest prefix)."""
+    best, reason = -1, None
+    for section, s in skipped.items():
+        for prefix in s.get("covers") or [section]:
+            if (key == prefix or key.startswith(prefix + ".")) and len(prefix) > best:
+                best, reason = len(prefix), f"{section}: {s.get('reason')}"
+    return reason
 
 
 def load(path: str | Path) -> dict:
     """Read a results file written by :meth:`Results.save`."""
     return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def load_skipped(results_dir: str | Path) -> dict[str, dict]:
+    """Every skipped section of a run, merged: ``{section key: {"reason", "covers"}}``."""
+    merged: dict[str, dict] = {}
+    for f in sorted(Path(results_dir).glob("*.json")):
+        merged.update(load(f).get("skipped") or {})
+    return merged
 
 
 def load_all(results_dir: str | Path) -> dict[str, dict]:

@@ -144,6 +144,8 @@ def run_chapter(notebook: str | Path, *, data_dir=None, out_dir=None, parameters
     except PapermillExecutionError as exc:
         if tmp.exists():
             os.replace(tmp, failed)
+        if exc.ename == "ParameterError":  # rrlib.chapter.ParameterError: the parameter's own message
+            raise NotebookParameterError(f"{notebook.name}: {ANSI.sub('', str(exc.evalue))}") from None
         raise ChapterFailed(
             f"{notebook.name} failed in cell {exc.exec_count} ({exc.ename}: {exc.evalue}).\n"
             f"The executed notebook with the error is at {failed}.\n"

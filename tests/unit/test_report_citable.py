@@ -1,6 +1,5 @@
 """The report a reviewer can cite: numbered figures and tables with captions, alt text, links to
 the cell that made each and to its provenance; references from the bibliography; how to cite."""
-import html  # noqa: F401
 import json
 
 import markupsafe

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
+from .. import calendar
 from .. import stats as rstats
 from ..data import school_phase, take_rows
 from ..public import DFE_COUNT_RATE
@@ -699,12 +700,6 @@ def not_permanently_excluded_after_start(interventions: pd.DataFrame, exclusions
             "lower": ci.lower, "upper": ci.upper, "method": "Wilson score"}
 
 
-def _academic_year_of(dates: pd.Series) -> pd.Series:
-    d = pd.to_datetime(dates)
-    start = d.dt.year - (d.dt.month < 9).astype(int)
-    return start.astype(str) + "/" + ((start + 1) % 100).astype(str).str.zfill(2)
-
-
 def matched_comparison(interventions: pd.DataFrame, pupils: pd.DataFrame, exclusions: pd.DataFrame, *,
                        match_on: Sequence[str] = ("academic_year", "school_id", "sex", "fsm", "sen_provision",
                                                   "looked_after", "prior_suspension"),
@@ -734,7 +729,7 @@ def matched_comparison(interventions: pd.DataFrame, pupils: pd.DataFrame, exclus
     effective size) and match counts; ``table`` a two-row tidy table for plotting/publishing.
     """
     fs = first_starts(interventions, programmes).rename(columns={"start_date": "index_date"})
-    fs["academic_year"] = _academic_year_of(fs["index_date"])
+    fs["academic_year"] = calendar.academic_year(fs["index_date"])
     end = pd.Timestamp(follow_up_end) if follow_up_end is not None else pd.to_datetime(exclusions["exclusion_date"]).max()
     chars = ["pupil_id", "academic_year", "school_id", "sex", "fsm", "sen_provision", "looked_after"]
     chars = list(dict.fromkeys(chars + [c for c in match_on if c in pupils.columns]))

@@ -53,6 +53,8 @@ import numpy as np
 import pandas as pd
 
 from .. import stats
+from ..calendar import academic_year
+from ..calendar import start_year as year_start
 
 # ----------------------------------------------------------------------------- definitions
 YOUNG_PERSON = "young_person"
@@ -73,18 +75,6 @@ SOURCE = "Source: HeadStart Blackpool monitoring log (activities, attendance) an
 DEPTH_BINS = ((1, 1, "1"), (2, 5, "2-5"), (6, np.inf, "6+"))
 DEPTH_BINS_FINE = ((1, 1, "1"), (2, 2, "2"), (3, 5, "3-5"), (6, 10, "6-10"), (11, 20, "11-20"),
                    (21, 50, "21-50"), (51, np.inf, "51+"))
-
-
-def academic_year(dates) -> pd.Series:
-    """School year (1 September to 31 August) of each date, as "2016/17"."""
-    d = pd.to_datetime(pd.Series(dates).reset_index(drop=True))
-    start = d.dt.year - (d.dt.month < 9).astype(int)
-    return start.astype(str) + "/" + ((start + 1) % 100).astype(str).str.zfill(2)
-
-
-def year_start(ay) -> pd.Series:
-    """First calendar year of a school year ("2016/17" -> 2016)."""
-    return pd.Series(ay).astype(str).str.slice(0, 4).astype(int)
 
 
 def census_date(ay) -> pd.Series:

@@ -42,6 +42,8 @@ import numpy as np
 import pandas as pd
 
 from .. import stats
+from ..calendar import academic_year
+from ..calendar import term as term_of
 from ..instruments import gbo
 
 DAYS_PER_MONTH = 30.4375
@@ -58,19 +60,6 @@ SOURCE = "Source: HeadStart Blackpool case records linked to the school census (
 
 
 # --------------------------------------------------------------------------- helpers
-
-def academic_year(dates) -> pd.Series:
-    """English school year (1 September to 31 August) of each date, as "2016/17"."""
-    d = pd.to_datetime(pd.Series(dates)).reset_index(drop=True)
-    y = d.dt.year - (d.dt.month < 9).astype(int)
-    return y.astype(str) + "/" + ((y + 1) % 100).astype(str).str.zfill(2)
-
-
-def term_of(dates) -> pd.Series:
-    """School term of a date: autumn (Sep-Dec), spring (Jan-Mar), summer (Apr-Aug; Easter ~ 1 April)."""
-    m = pd.to_datetime(pd.Series(dates)).reset_index(drop=True).dt.month
-    return pd.Series(np.where(m >= 9, "autumn", np.where(m <= 3, "spring", "summer")), dtype=object)
-
 
 def age_at(birth_year, birth_month, dates) -> np.ndarray:
     """Age in whole years at each date, the birthday taken as the 1st of the birth month."""

@@ -19,10 +19,10 @@ Year 8 pupils are 12, Year 9 pupils 13.
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from .. import calendar
 from . import Table, academic_year_check, id_check, school_phase
 
 # --------------------------------------------------------------------------- codes
@@ -381,19 +381,6 @@ TABLES = [SCHOOLS, PUPILS, EXCLUSIONS, SCHOOL_ATTENDANCE, POPULATION]
 
 # --------------------------------------------------------------------------- processed tables
 
-def _term_of(dates: pd.Series) -> pd.Series:
-    m = dates.dt.month.to_numpy()
-    codes = ((m >= 1) & (m <= 3)).astype(int) * 1 + ((m >= 4) & (m <= 8)).astype(int) * 2
-    return pd.Series(np.array(["autumn", "spring", "summer"], dtype=object)[codes], index=dates.index)
-
-
-def _start_year(academic_year: pd.Series) -> np.ndarray:
-    """First calendar year of each academic year ("2016/17" -> 2016), parsed once per distinct value."""
-    codes, uniques = pd.factorize(academic_year)
-    first = pd.to_numeric(pd.Series(uniques, dtype=object).str[:4]).to_numpy()
-    return first[codes]
-
-
 _DFE_TOTAL_PHASES = ["primary", "secondary", "special"]
 
 
@@ -416,7 +403,7 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """
     schools = raw["schools"]
     pupils = raw["pupils"].copy(deep=False)
-    start = _start_year(pupils["academic_year"])
+    start = calendar.start_year(pupils["academic_year"]).to_numpy()
     pupils["phase"] = school_phase(pupils["school_id"], schools)
     pupils["age"] = (start - pupils["birth_year"].to_numpy()
                      - (pupils["birth_month"].to_numpy() >= 9).astype(int)).astype("int64")
@@ -425,7 +412,7 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     exc = raw["exclusions"].copy(deep=False)
     exc["phase"] = school_phase(exc["school_id"], schools)
     exc["in_dfe_total"] = exc["phase"].isin(_DFE_TOTAL_PHASES).to_numpy()
-    exc["term"] = _term_of(exc["exclusion_date"])
+    exc["term"] = calendar.term(exc["exclusion_date"])
     chars = ["nc_year", "age", "sex", "fsm", "sen_provision", "ethnicity_major", "ethnicity_minor",
              "looked_after"]
     # Match on one integer key (pupil code x 10000 + first year of the academic year) and only
@@ -436,7 +423,7 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     rows = pupil_code >= 0
     census = pupils.loc[rows, chars]
     census["_key"] = pupil_code[rows].astype("int64") * 10000 + start[rows]
-    exc["_key"] = exc_code.astype("int64") * 10000 + _start_year(exc["academic_year"])
+    exc["_key"] = exc_code.astype("int64") * 10000 + calendar.start_year(exc["academic_year"]).to_numpy()
     exc = exc.merge(census, on="_key", how="left", validate="many_to_one").drop(columns="_key")
     exc["nc_year"] = exc["nc_year"].astype("Int64")
     exc["age"] = exc["age"].astype("Int64")

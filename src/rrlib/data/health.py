@@ -32,6 +32,7 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
+from ..calendar import financial_year
 from . import PUPIL_ID, Table, id_pattern, matches_check, sorted_by
 
 AREAS = ("Blackpool", "Fylde", "Wyre", "Other")
@@ -46,13 +47,6 @@ DATETIME_RE = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$"
 FY_RE = r"^\d{4}/\d{2}$"
 #: ICD-10 intentional self-harm external causes (X60-X84), as the national indicator counts.
 SELF_HARM_CODES = tuple(f"X{i}" for i in range(60, 85))
-
-
-def financial_year(dates) -> pd.Series:
-    """NHS financial year ("2017/18": 1 April 2017 to 31 March 2018) of each date."""
-    d = pd.to_datetime(pd.Series(dates))
-    start = d.dt.year - (d.dt.month < 4).astype(int)
-    return start.astype(str) + "/" + ((start + 1) % 100).astype(str).str.zfill(2)
 
 
 def _fy_matches(df: pd.DataFrame, date_col: str) -> pd.Series:

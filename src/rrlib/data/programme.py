@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from ..calendar import academic_year
 from . import PUPIL_ID, Table, id_pattern, matches_check, sorted_by, take_rows
 
 #: Projects of the monitoring log, with their strand.
@@ -58,19 +59,6 @@ ADULT_RE = id_pattern("A", 6)
 SCHOOL_RE = id_pattern("S", 3)
 FIRST_DATE = pd.Timestamp("2016-09-01")
 LAST_DATE = pd.Timestamp("2022-03-31")
-
-
-def academic_year(dates) -> pd.Series:
-    """English school year (1 September to 31 August) of each date, as "2016/17"."""
-    d = pd.Series(dates)
-    if d.dtype.kind != "M":
-        d = pd.to_datetime(d)
-    start = d.dt.year - (d.dt.month < 9).astype(int)
-    # the label is built once per distinct year, then gathered (no string operation per row)
-    codes, uniques = pd.factorize(start, use_na_sentinel=False)
-    first = pd.Series(uniques)
-    labels = (first.astype(str) + "/" + ((first + 1) % 100).astype(str).str.zfill(2)).to_numpy()
-    return pd.Series(labels[codes], index=d.index)
 
 
 def _strand_matches(df: pd.DataFrame) -> pd.Series:

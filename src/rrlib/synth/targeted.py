@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .. import calendar
 from ..data.targeted import DOMAINS, RESILIENCE_COACH_PROGRAMMES, SDQ_IMPACT, SDQ_ITEMS
 from ..instruments import sdq as _sdq
 
@@ -38,17 +39,6 @@ def year_start(dates) -> np.ndarray:
     """Start year of the English school year (September to August) of each date."""
     d = pd.DatetimeIndex(pd.to_datetime(dates))
     return (d.year - (d.month < 9)).to_numpy()
-
-
-def ay_label(start_years) -> np.ndarray:
-    s = np.asarray(start_years).astype(int)
-    return np.array([f"{y}/{(y + 1) % 100:02d}" for y in s], dtype=object)
-
-
-def term_of(dates) -> np.ndarray:
-    """School term of a date: autumn Sep-Dec, spring Jan-Mar, summer Apr-Aug (Easter ~ 1 April)."""
-    m = pd.DatetimeIndex(pd.to_datetime(dates)).month.to_numpy()
-    return np.where(m >= 9, "autumn", np.where(m <= 3, "spring", "summer")).astype(object)
 
 
 def age_at(birth_year, birth_month, dates) -> np.ndarray:
@@ -227,8 +217,8 @@ def _linked_options(slots, cands, excl, att, bp, cut):
     # attendance in the term of referral and the term support ended
     a = att[["pupil_id", "academic_year", "term", "possible_sessions", "attended_sessions"]]
     for when, col in (("ref", "referral_date"), ("end", "end_date")):
-        key = pd.DataFrame({"pupil_id": opt["pupil_id"], "academic_year": ay_label(year_start(opt[col])),
-                            "term": term_of(opt[col])})
+        key = pd.DataFrame({"pupil_id": opt["pupil_id"], "academic_year": calendar.academic_year(opt[col]).to_numpy(),
+                            "term": calendar.term(opt[col]).to_numpy()})
         m = key.merge(a, on=["pupil_id", "academic_year", "term"], how="left")
         opt[f"poss_{when}"] = m["possible_sessions"].to_numpy()
         opt[f"att_{when}"] = m["attended_sessions"].to_numpy()
