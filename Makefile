@@ -74,7 +74,7 @@ REPORT := $(RR_OUT)/index.html
 # Chapters read the shipped cuts of the official statistics (data/raw/public) by default;
 # a run may add parameters per notebook, e.g. PARAMS_02_exclusions='-p dfe_la_file=/path/exc_nat_region_la.csv'.
 
-.PHONY: all setup data chapters claims report outbox verify figures-manifest test test-fast bench clean clean-all help strip synth hooks
+.PHONY: all setup data chapters claims report outbox verify figures-manifest test test-fast bench clean clean-all help strip synth hooks lint codecheck
 
 all: $(SETUP) data chapters claims report ## set up, then reproduce every chapter, the claims and the report (default)
 
@@ -116,7 +116,7 @@ $(CLAIMS): $(EXECUTED) claims.yml src/rrlib/claims.py src/rrlib/results.py
 
 report: $(REPORT) ## build the HTML report (index.html, opens offline)
 
-$(REPORT): $(EXECUTED) $(CLAIMS) src/rrlib/report.py src/rrlib/claims.py src/rrlib/verify.py $(wildcard figures/MANIFEST) $(wildcard src/rrlib/templates/*)
+$(REPORT): $(EXECUTED) $(CLAIMS) src/rrlib/report.py src/rrlib/claims.py src/rrlib/verify.py $(wildcard figures/MANIFEST) $(wildcard src/rrlib/templates/*) src/rrlib/numbering.py src/rrlib/references.py src/rrlib/references.yml CITATION.cff
 	$(RR) report
 
 outbox: all ## <out>/outbox/: released tables and figures (SVG+PNG) with disclosure records, ACRO bundle
@@ -133,10 +133,19 @@ TEST_OUT := $(CURDIR)/output/.test
 NO_TESTS_OK = || { rc=$$?; if [ $$rc -eq 5 ]; then echo "[make] warning: pytest collected no tests"; else exit $$rc; fi; }
 # The tests read the default run (report in a browser, disclosure scan of published tables), so
 # `make test` first brings it up to date (`make all`: a no-op when nothing changed).
-test: $(SETUP) all ## run the tests: unit, integration, notebooks (nbval), environment
+test: $(SETUP) lint all ## run the tests: lint, unit, integration, notebooks (nbval), environment
 	@rm -rf $(TEST_OUT) && mkdir -p $(TEST_OUT)
 	$(PY) -m pytest -p no:cacheprovider -n $(NPROC) --dist loadfile --durations=15 tests $(NO_TESTS_OK)
 	$(if $(NOTEBOOKS),RR_OUT_DIR=$(TEST_OUT)/nbval $(PY) -m pytest -p no:cacheprovider --nbval-lax --nbval-cell-timeout=900 $(NOTEBOOKS) $(NO_TESTS_OK),@echo "[make] no chapter notebooks yet: nbval skipped")
+
+# ruff's rules are in pyproject.toml ([tool.ruff]); the same checks as .pre-commit-config.yaml, without pre-commit.
+lint: $(SETUP) ## lint the code and the notebooks (ruff) and check for trailing whitespace
+	$(VENV)/bin/ruff check --no-cache .
+	@if git rev-parse --git-dir >/dev/null 2>&1 && git grep -nIE '[[:blank:]]+$$' -- . ':!figures/' ':!data/raw/'; then \
+	  echo "[make] lint: trailing whitespace in the lines above"; exit 1; fi
+
+codecheck: all ## write codecheck.yml (CODECHECK manifest) from figures/MANIFEST and the reference tables
+	$(RR) codecheck
 
 test-fast: $(SETUP) ## unit tests only
 	$(PY) -m pytest -p no:cacheprovider -m "not slow" tests/unit

@@ -186,12 +186,20 @@ class Chapter:
         self.results.record_frame(frame)
         return frame
 
-    def save_figure(self, fig, name: str, *, mark: bool = True) -> Path:
-        """Save ``fig`` as ``<figures_dir>/<name>.svg`` with its provenance sidecar."""
+    def save_figure(self, fig, name: str, *, mark: bool = True, caption: str | None = None,
+                    alt: str | None = None) -> Path:
+        """Save ``fig`` as ``<figures_dir>/<name>.svg`` with its provenance sidecar.
+
+        The sidecar's ``figure`` entry holds what the report shows with it: ``caption`` (default: the
+        figure's title) and ``alt``, a text alternative (default: computed from the figure's panels,
+        axes and series by :func:`rrlib.figures.describe`)."""
+        described = figures.describe(fig)
         if mark:
             figures.mark_synthetic(fig, self.synthetic)
         path = figures.save(fig, self.layout.figures_dir / f"{name}.svg")
-        self._sidecar(path)
+        info = {"caption": caption or described["title"], "alt": alt or described["alt"],
+                "synthetic_mark": bool(mark and self.synthetic is not False)}
+        self._sidecar(path, extra={"figure": info})
         return path
 
     def publish(self, df: pd.DataFrame, name: str, *, preset: str = "dfe", **kw) -> pd.DataFrame:

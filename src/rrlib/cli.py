@@ -1,26 +1,49 @@
 """``rr``: the command line of the compendium (also ``python -m rrlib``).
 
 Each sub-command is one step of the pipeline, as the Makefile calls it. ``rr <command> --help``
-tells more.
+tells more. Messages go through :mod:`rrlib.log` (``-v`` for more, ``-q`` for warnings and errors
+only); the steps of a run (prepare, validate, run, claims, report, verify) each write a run log in
+``<out>/logs/``.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
 import sys
+from pathlib import Path
+
+from . import log
 
 
 def _call(module: str, func: str, *args, **kwargs) -> int:
     try:
         mod = importlib.import_module(f"rrlib.{module}")
     except ModuleNotFoundError as exc:
-        print(f"rr: rrlib.{module} is not available ({exc})", file=sys.stderr)
+        log.get("cli").error(f"rrlib.{module} is not available ({exc})")
         return 3
     return int(getattr(mod, func)(*args, **kwargs) or 0)
 
 
+def _verbosity_options(parser: argparse.ArgumentParser, default) -> None:
+    parser.add_argument("-v", "--verbose", action="count", default=default,
+                        help="more messages (debug); the run log always has them")
+    parser.add_argument("-q", "--quiet", action="count", default=default,
+                        help="only warnings and errors")
+
+
+class _SubParsers(argparse._SubParsersAction):
+    """Sub-commands that also take ``-v``/``-q`` (``rr prepare -v`` as well as ``rr -v prepare``)."""
+
+    def add_parser(self, name, **kwargs):
+        sp = super().add_parser(name, **kwargs)
+        _verbosity_options(sp, argparse.SUPPRESS)
+        return sp
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rr", description=__doc__.split("\n")[0])
+    _verbosity_options(p, 0)
+    p.register("action", "parsers", _SubParsers)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def data_arg(sp, help_="raw data folder (default: RR_DATA_DIR, else data/raw/synthetic)"):
@@ -70,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("figures-manifest", help="write figures/MANIFEST (sha256 of the reference figures)")
 
+    s = sub.add_parser("codecheck", help="write codecheck.yml (CODECHECK manifest of figures and tables)")
+    s.add_argument("--check", action="store_true", help="only check that it is up to date")
+
     s = sub.add_parser("codebook", help="write data/raw/README.md's table of columns from the schemas and data/raw/IMPORTERS.md from the importers' mappings")
     s.add_argument("--check", action="store_true", help="only check that it is up to date")
 
@@ -111,14 +137,36 @@ def build_parser() -> argparse.ArgumentParser:
 SKIPPED_OPTIONAL_IMPORTS = ("rfc3987_syntax",)
 
 
+#: Commands that write a run log into ``<out>/logs/``.
+LOGGED = ("validate", "prepare", "run", "claims", "report", "verify")
+
+
 def main(argv: list[str] | None = None) -> int:
     for name in SKIPPED_OPTIONAL_IMPORTS:
         sys.modules.setdefault(name, None)
-    argv = sys.argv[1:] if argv is None else list(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["cut"]:  # its own options (argparse's REMAINDER does not pass --check through)
         from . import cuts
         return cuts.main(argv[1:])
     args = build_parser().parse_args(argv)
+    log.setup((args.verbose or 0) - (args.quiet or 0))
+    if args.command not in LOGGED:
+        return _dispatch(args)
+    from . import paths
+    lay = paths.layout(getattr(args, "data_dir", None), getattr(args, "out_dir", None))
+    parameters = {k: v for k, v in vars(args).items()
+                  if k not in ("command", "verbose", "quiet", "data_dir", "out_dir") and v not in (None, [], False)}
+    name = args.command
+    if args.command == "run":
+        name += "-" + Path(args.notebook).stem
+    with log.run_log("rr " + " ".join(argv), data_dir=lay.data_dir, out_dir=lay.out_dir,
+                     parameters=parameters, name=name) as run:
+        with run.step(args.command):
+            run.exit_code = _dispatch(args)
+    return run.exit_code
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     c = args.command
     if c == "synth":
         from . import paths, synth
@@ -130,10 +178,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             doc = manifest.verify(lay.data_dir)
         except manifest.ManifestError as exc:
-            print(f"rr verify-data: error: {exc}", file=sys.stderr)
+            log.get("cli").error(f"rr verify-data: {exc}")
             return 1
-        print(f"[rr] {lay.data_dir}: {len(doc.get('files', {}))} files match MANIFEST "
-              f"(synthetic: {doc.get('synthetic')})")
+        log.get("cli").info(f"{lay.data_dir}: {len(doc.get('files', {}))} files match MANIFEST "
+                            f"(synthetic: {doc.get('synthetic')})")
         return 0
     if c == "validate":
         from . import paths
@@ -162,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         return _call("verify", "main", data_dir=args.data_dir, out_dir=args.out_dir)
     if c == "figures-manifest":
         return _call("verify", "write_figures_manifest")
+    if c == "codecheck":
+        return _call("codecheck", "main", check=args.check)
     if c == "codebook":
         rc = _call("data", "main_codebook", check=args.check)
         return rc or _call("importers.docs", "main", check=args.check)  # data/raw/IMPORTERS.md

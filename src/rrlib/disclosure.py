@@ -42,7 +42,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -346,7 +346,8 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
             if hit[i]:
                 col.append(SUPPRESSED)
                 record["cells"].append({"key": _row_key(df, i, id_cols), "column": k,
-                                        "rule": f"derived from suppressed {', '.join(d for d in deps if sup2[i, counts.index(d)])}"})
+                                        "rule": "derived from suppressed "
+                                                + ", ".join(d for d in deps if sup2[i, counts.index(d)])})
             elif np.isnan(v):
                 col.append(missing_symbol)
             elif dec is not None:

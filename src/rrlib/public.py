@@ -27,7 +27,6 @@ technical notes; Government Statistical Service symbols)
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable

@@ -8,16 +8,25 @@
 * The executed copy is written to ``<out>/notebooks/<name>.ipynb`` only when every cell ran: a
   failed run leaves ``<name>.failed.ipynb`` beside it and the failing cell's error on stderr,
   so ``make`` never mistakes a failed chapter for a finished one.
+* The kernel talks to us over IPC (Unix sockets in a private temporary folder), not TCP: ipykernel
+  warns that TCP is unencrypted, and a local run has no reason to open ports. At shutdown the kernel,
+  idle, is asked to stop without being interrupted first (jupyter_client's ``shutdown_kernel`` sends
+  SIGINT before the shutdown request; when it lands while the kernel handles a message, ipykernel
+  logs "ERROR | KeyboardInterrupt caught in kernel", which is not an error of the chapter).
+  :class:`ChapterKernelManager` does both; a normal run prints no WARNING or ERROR line.
 """
 from __future__ import annotations
 
 import os
 import re
-import sys
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
-from . import paths
+from . import log, paths
+
+logger = log.get("runner")
 
 KERNEL = "python3"
 LANGUAGE = "python"
@@ -70,6 +79,31 @@ def parse_assignments(items: list[str]) -> dict:
     return out
 
 
+def kernel_manager_class():
+    """The kernel manager of chapter runs: IPC transport in a private folder, no interrupt at shutdown."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class ChapterKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            # Unix sockets need a short path (about 100 bytes): a fresh folder under the system's tmp.
+            self._ipc_dir = tempfile.mkdtemp(prefix="rr-kernel-")
+            self.transport = "ipc"
+            self.ip = os.path.join(self._ipc_dir, "kernel")
+
+        async def _async_interrupt_kernel(self):
+            if self.shutting_down:   # the notebook has finished: nothing to interrupt
+                return
+            await super()._async_interrupt_kernel()
+
+        async def _async_cleanup_resources(self, restart: bool = False):
+            await super()._async_cleanup_resources(restart=restart)
+            if not restart:
+                shutil.rmtree(self._ipc_dir, ignore_errors=True)
+
+    return ChapterKernelManager
+
+
 def kernel_env() -> dict:
     return {"SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH, "PYTHONHASHSEED": "0", "MPLBACKEND": "agg",
             "MATPLOTLIBRC": str(paths.MATPLOTLIBRC), "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
@@ -100,12 +134,13 @@ def run_chapter(notebook: str | Path, *, data_dir=None, out_dir=None, parameters
     os.environ.update(kernel_env())
     t0 = time.time()
     if not quiet:
-        print(f"[rr] running {notebook.name} on {lay.data_dir} -> {lay.out_dir}", flush=True)
+        logger.info(f"running {notebook.name} on {lay.data_dir} -> {lay.out_dir}")
+    logger.debug("parameters: %s", params)
     try:
         papermill.execute_notebook(
             str(notebook), str(tmp), parameters=params, kernel_name=KERNEL, language=LANGUAGE,
             cwd=str(paths.ROOT), execution_timeout=timeout, progress_bar=False,
-            request_save_on_cell_execute=False)
+            request_save_on_cell_execute=False, kernel_manager_class=kernel_manager_class())
     except PapermillExecutionError as exc:
         if tmp.exists():
             os.replace(tmp, failed)
@@ -120,8 +155,9 @@ def run_chapter(notebook: str | Path, *, data_dir=None, out_dir=None, parameters
             os.replace(tmp, failed)
         raise
     os.replace(tmp, target)
+    log.record_step(f"execute {notebook.name}", time.time() - t0)
     if not quiet:
-        print(f"[rr] {notebook.name} done in {time.time() - t0:.1f} s -> {target}", flush=True)
+        logger.info(f"{notebook.name} done in {time.time() - t0:.1f} s -> {target}")
     return target
 
 
@@ -130,6 +166,6 @@ def main_run(notebook: str, *, data_dir=None, out_dir=None, assignments=(), time
         run_chapter(notebook, data_dir=data_dir, out_dir=out_dir,
                     parameters=parse_assignments(list(assignments)), timeout=timeout)
     except (NotebookParameterError, ChapterFailed, FileNotFoundError) as exc:
-        print(f"rr run: error: {exc}", file=sys.stderr)
+        logger.error(f"rr run: {exc}")
         return 2 if isinstance(exc, NotebookParameterError) else 1
     return 0

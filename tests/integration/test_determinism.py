@@ -1,7 +1,7 @@
 """Same inputs, same bytes: two runs of the pipeline on the same data are byte-identical.
 
-A small synthetic data folder (``rr synth --scale 0.2``; ``RR_DETERMINISM_SCALE`` to change it) is generated and prepared once into a
-temporary folder; every chapter notebook that exists is run twice with
+A small synthetic data folder (``rr synth --scale 0.2``; ``RR_DETERMINISM_SCALE`` to change it) is generated and
+prepared once into a temporary folder; every chapter notebook that exists is run twice with
 :func:`rrlib.runner.run_chapter` into two output folders; then ``rr claims`` runs on both. The
 figures, published tables (with their disclosure records), results and claims files must have
 the same sha256. Provenance sidecars and executed notebooks hold times and are left out.

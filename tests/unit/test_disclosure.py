@@ -138,7 +138,8 @@ def test_empty_and_bad_name(tmp_path):
 
 @st.composite
 def margin_tables(draw):
-    r = draw(st.integers(2, 4)); c = draw(st.integers(2, 3))
+    r = draw(st.integers(2, 4))
+    c = draw(st.integers(2, 3))
     cells = np.array(draw(st.lists(st.integers(0, 12), min_size=r * c, max_size=r * c))).reshape(r, c)
     cols = [f"c{j}" for j in range(c)]
     t = pd.DataFrame(cells, columns=cols)

@@ -1,9 +1,8 @@
 """The foundation: paths from the package, results files, MANIFEST checks, the strict runner."""
 import json
-import os
 import subprocess
-import time
 import sys
+import time
 
 import nbformat
 import pytest
@@ -160,7 +159,8 @@ def test_rr_skips_only_the_slow_optional_iri_checker():
     by notebook validation); notebooks still validate, and a broken one is still refused."""
     code = ("import sys; from rrlib import cli; cli.main(['params', 'notebooks/01_reach.ipynb']); "
             "import nbformat, jsonschema; assert sys.modules['rfc3987_syntax'] is None; "
-            "nb = nbformat.v4.new_notebook(); nbformat.validate(nb); nb.cells.append({'cell_type': 'bogus', 'source': '', 'metadata': {}}); "
+            "nb = nbformat.v4.new_notebook(); nbformat.validate(nb); "
+            "nb.cells.append({'cell_type': 'bogus', 'source': '', 'metadata': {}}); "
             "import pytest; pytest.raises(nbformat.ValidationError, nbformat.validate, nb); print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=paths.ROOT)
     assert out.returncode == 0, out.stderr[-2000:]

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
+from .. import calendar
 from .. import stats as rstats
 from ..data import school_phase, take_rows
 from ..public import DFE_COUNT_RATE

@@ -56,6 +56,8 @@ import numpy as np
 import pandas as pd
 
 from .. import stats
+from ..calendar import academic_year
+from ..calendar import term as term_of
 from ..instruments import gbo
 from ..calendar import academic_year, start_year, term as term_of
 from ..data.targeted import RESILIENCE_COACH_PROGRAMMES

@@ -32,8 +32,8 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
-from . import PUPIL_ID, Table, id_pattern, matches_check, sorted_by
 from ..calendar import financial_year
+from . import PUPIL_ID, Table, id_pattern, matches_check, sorted_by
 
 AREAS = ("Blackpool", "Fylde", "Wyre", "Other")
 SEXES = ("F", "M")

@@ -11,17 +11,18 @@ import copy
 import gzip
 import io
 import re
-import sys
 import time
 import zlib
-from dataclasses import dataclass, field, replace as dc_replace
+from dataclasses import dataclass, field
+from dataclasses import replace as dc_replace
 from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
 
-from . import Table, tables as registered_tables
+from . import Table
+from . import tables as registered_tables
 
 #: How many offending rows a message shows per problem.
 MAX_ROWS_SHOWN = 5
@@ -815,11 +816,22 @@ def check(data_dir: str | Path, *, only: list[str] | None = None,
 
 # --------------------------------------------------------------------------- command line
 
-def _print_progress(stream=None):
-    stream = stream or sys.stdout
+def _print_progress(stream=None, advance=None):
+    """One message per table read or written (the ``rrlib`` logger, or ``stream`` when given); each
+    is also a step of the current run log, and advances the progress bar ``advance`` if any."""
+    from .. import log
+
+    logger = log.get("data")
 
     def report(name, fname, rows, seconds):
-        print(f"  {fname:<28} {rows:>10,} rows  {seconds:6.2f} s", file=stream, flush=True)
+        line = f"  {fname:<28} {rows:>10,} rows  {seconds:6.2f} s"
+        if stream is not None:
+            print(line, file=stream, flush=True)
+        else:
+            logger.info(line)
+        log.record_step(f"{name}: {fname.strip()}", seconds, rows=rows)
+        if advance is not None:
+            advance(1, fname.strip())
     return report
 
 
@@ -829,17 +841,20 @@ def main_validate(data_dir: str | Path, *, verify_manifest: bool = True) -> int:
     Prints one line per table and a summary; on bad data prints the message (no traceback)
     to stderr and returns 1; returns 0 when the folder meets the contract.
     """
-    from .. import manifest
+    from .. import log, manifest
 
+    logger = log.get("data")
+    log.setup()
     data_dir = Path(data_dir)
     t0 = time.perf_counter()
     try:
         doc = manifest.verify(data_dir) if verify_manifest and (data_dir / manifest.MANIFEST_NAME).exists() else {}
         flag = {True: "synthetic", False: "real (not synthetic)"}.get(doc.get("synthetic"), "no MANIFEST")
-        print(f"validating {data_dir} ({flag})", flush=True)
-        frames = check(data_dir, progress=_print_progress())
+        logger.info(f"validating {data_dir} ({flag})")
+        with log.progress(None, "validate", unit="table") as advance:
+            frames = check(data_dir, progress=_print_progress(advance=advance))
     except (DataValidationError, manifest.ManifestError) as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
+        logger.error(str(exc))
         return 1
-    print(f"ok: {len(frames)} tables meet the data contract ({time.perf_counter() - t0:.1f} s)", flush=True)
+    logger.info(f"ok: {len(frames)} tables meet the data contract ({time.perf_counter() - t0:.1f} s)")
     return 0

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from . import Table, id_pattern, matches_check
 from ..instruments import sdq, srs, swemwbs
+from . import Table, id_pattern, matches_check
 
 AREAS = ("Blackpool", "Cornwall", "Hull", "Kent", "Newham", "Wolverhampton")
 WAVES = ("2016/17", "2017/18", "2018/19", "2019/20", "2020/21")
