@@ -96,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("codecheck", help="write codecheck.yml (CODECHECK manifest of figures and tables)")
     s.add_argument("--check", action="store_true", help="only check that it is up to date")
 
-    s = sub.add_parser("codebook", help="write data/raw/README.md's table of columns from the schemas and data/raw/IMPORTERS.md from the importers' mappings")
+    s = sub.add_parser("codebook", help="write data/raw/README.md's table of columns from the schemas "
+                       "and data/raw/IMPORTERS.md from the importers' mappings")
     s.add_argument("--check", action="store_true", help="only check that it is up to date")
 
     s = sub.add_parser("bench", help="benchmark the pipeline and rrlib's heavy steps (reports/bench.json)")

@@ -52,7 +52,7 @@ import pandas as pd
 
 from . import manifest, paths
 from .io import atomic_write_text, write_json
-from .tre import PRIVATE, counts_dir
+from .tre import counts_dir
 
 OUTBOX = "outbox"
 #: When a table's counts are rebuilt as records for ACRO, a cell above ``CAP_FACTOR`` x ACRO's
@@ -359,7 +359,8 @@ def build(data_dir=None, out_dir=None) -> tuple[Path, list[Verdict]]:
                 rec = json.loads(Path(v.name[:-4] + ".disclosure.json").read_text())
                 session.custom_output(v.name, comment=f"published table ({rec['rules']['preset']} preset)")
                 uid = f"output_{session.results.output_id - 1}"
-                session.add_comments(uid, "disclosure record: " + json.dumps(rec, sort_keys=True, separators=(",", ":")))
+                session.add_comments(uid, "disclosure record: "
+                                     + json.dumps(rec, sort_keys=True, separators=(",", ":")))
                 a = v.acro
                 session.add_comments(uid, f"ACRO re-check of the counts behind the table: status {a.get('status')}; "
                                           f"cells below threshold {len(a.get('threshold_cells', []))}, all suppressed "
@@ -370,7 +371,8 @@ def build(data_dir=None, out_dir=None) -> tuple[Path, list[Verdict]]:
                 session.custom_output(png, comment="figure (PNG of the SVG in figures/)")
                 uid = f"output_{session.results.output_id - 1}"
                 rec = json.loads(Path(v.name[:-4] + ".disclosure.json").read_text())
-                session.add_comments(uid, "disclosure record: " + json.dumps(rec, sort_keys=True, separators=(",", ":")))
+                session.add_comments(uid, "disclosure record: "
+                                     + json.dumps(rec, sort_keys=True, separators=(",", ":")))
             session.rename_output(uid, v.name.replace("/", "_"))
         if not any(v.release for v in verdicts):
             raise OutboxError("nothing to release: no table or figure passed the checks")

@@ -513,7 +513,8 @@ register(PublicTable(
     citation=("Department for Education. Schools, pupils and their characteristics (January census), pupils "
               "eligible for free school meals by local authority, as reshaped in cadwalladered/rsic_resources."),
     licence="Open Government Licence v3.0",
-    columns={"academic_year": "DfE year code (201516 = January 2016 census)", "exam_year": "calendar year of the census",
+    columns={"academic_year": "DfE year code (201516 = January 2016 census)",
+             "exam_year": "calendar year of the census",
              "area_code": "ONS area code", "area": "Blackpool or England",
              "school_type": "Total, primary, secondary or special", "fsm_pupils": "pupils eligible for FSM",
              "pupils": "pupils on roll", "fsm_share": "fsm_pupils / pupils (fraction)"},

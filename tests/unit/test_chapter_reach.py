@@ -340,7 +340,8 @@ def test_public_loaders_refuse_bad_files(tmp_path):
     text = public.table_path(public.DFE_FSM).read_text()
     f.write_text(text.replace(",4789,19005,", ",4789,19006,", 1))
     line = 1 + next(i for i, ln in enumerate(text.splitlines()) if ",4789,19005," in ln)
-    with pytest.raises(public.PublicDataError, match=f"(?s)fsm.csv.*fsm_share = fsm_pupils / pupils.*line {line}\\b") as e:
+    rule = f"(?s)fsm.csv.*fsm_share = fsm_pupils / pupils.*line {line}\\b"
+    with pytest.raises(public.PublicDataError, match=rule) as e:
         public.load_dfe_fsm(f)
     assert "fsm_pupils <= pupils" not in str(e.value)
     g = tmp_path / "ons.csv"

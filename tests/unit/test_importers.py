@@ -6,8 +6,6 @@ and a missing key are refused with messages naming them, and nothing is written.
 """
 from __future__ import annotations
 
-import gzip
-import io
 import os
 import subprocess
 import sys
@@ -19,7 +17,8 @@ import pytest
 import yaml
 
 from rrlib import manifest, paths
-from rrlib.data import check as check_tables, tables as contract_tables
+from rrlib.data import check as check_tables
+from rrlib.data import tables as contract_tables
 from rrlib.importers import ImportFieldError, run_import
 from rrlib.importers.base import load_mapping
 from rrlib.pseudonymise import PseudonymiseError

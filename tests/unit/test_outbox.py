@@ -8,7 +8,6 @@ shows a count of 5 (ACRO's MinimumThresholdCheck fails it: withheld).
 from __future__ import annotations
 
 import json
-import re
 
 import matplotlib
 

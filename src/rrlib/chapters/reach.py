@@ -53,7 +53,8 @@ import numpy as np
 import pandas as pd
 
 from .. import figures, stats
-from ..calendar import academic_year, start_year as year_start
+from ..calendar import academic_year
+from ..calendar import start_year as year_start
 from ..chapter import NotComputed
 
 # ----------------------------------------------------------------------------- definitions
@@ -1004,6 +1005,7 @@ def plot_official_fsm(dfe: pd.DataFrame, areas=("Blackpool", "England")):
     """Share of pupils eligible for free school meals at each January census, ``areas`` (DfE,
     all state-funded schools): official statistics, with their source line."""
     import matplotlib.pyplot as plt
+
     from ..public import DFE_FSM_SOURCE
 
     fig, ax = plt.subplots()

@@ -55,12 +55,14 @@ def render() -> str:
         if m.fields:
             out += ["| field (also accepted) | required | contract column | meaning |", "|---|---|---|---|"]
             for k, spec in m.fields.items():
-                names = f"`{k}`" + (f" ({', '.join(f'`{a}`' for a in spec.get('also', []))})" if spec.get("also") else "")
+                also = ", ".join(f"`{a}`" for a in spec.get("also", []))
+                names = f"`{k}`" + (f" ({also})" if also else "")
                 req = "yes" if spec.get("required", True) else "no"
                 out.append(f"| {names} | {req} | `{_cell(spec.get('to', ''))}` | {_cell(spec.get('doc', ''))} |")
             out.append("")
         if m.suffix:
-            out += [f"Field names may carry a collection suffix (regular expression `{m.suffix}`), removed before matching.", ""]
+            out += [f"Field names may carry a collection suffix (regular expression `{m.suffix}`), "
+                    "removed before matching.", ""]
         if m.ignore or m.ignore_patterns:
             out += ["Known fields left out: " + ", ".join(f"`{x}`" for x in [*m.ignore, *m.ignore_patterns]) + ".", ""]
         for name, table in m.codes.items():

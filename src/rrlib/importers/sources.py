@@ -13,8 +13,17 @@ import numpy as np
 import pandas as pd
 
 from ..calendar import financial_year
-from .base import (Dropped, ImportFieldError, Mapping, academic_year_label, parse_dates, pseudo_ids,
-                   recode, to_bool, to_int)
+from .base import (
+    Dropped,
+    ImportFieldError,
+    Mapping,
+    academic_year_label,
+    parse_dates,
+    pseudo_ids,
+    recode,
+    to_bool,
+    to_int,
+)
 
 
 def _concat(parts: list[pd.DataFrame]) -> pd.DataFrame:
