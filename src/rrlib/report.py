@@ -367,7 +367,7 @@ def data_provenance(lay: paths.Layout) -> dict:
         public = {p.relative_to(paths.PUBLIC_DIR).as_posix(): sha256_file(p)
                   for p in sorted(paths.PUBLIC_DIR.rglob("*")) if p.is_file()}
     synthetic = bool(doc["synthetic"]) if "synthetic" in doc else None
-    return {"folder": str(d), "name": d.name, "exists": d.exists(), "synthetic": synthetic,
+    return {"folder": str(provenance.portable(d)), "name": d.name, "exists": d.exists(), "synthetic": synthetic,
             "manifest": {k: v for k, v in doc.items() if k != "files"}, "files": listed,
             "actual": actual, "public": public,
             "all_match": bool(listed) and all(actual.get(k) == v for k, v in listed.items())
@@ -419,8 +419,8 @@ def build(lay: paths.Layout) -> dict[str, str]:
         "python": e(env["python"]),
         "requirements.lock sha256": f"<code>{e(str(env.get('lock_sha256')))}</code>",
         "packages": ", ".join(f"{e(k)} {e(str(v))}" for k, v in env["packages"].items()),
-        "report built (UTC)": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
-        "output folder": f"<code>{e(str(lay.out_dir))}</code>",
+        "report built (UTC)": provenance.now_utc().replace("T", " ").rstrip("Z"),
+        "output folder": f"<code>{e(str(provenance.portable(lay.out_dir)))}</code>",
     }
     env_j = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                                autoescape=jinja2.select_autoescape(["html", "j2"]),

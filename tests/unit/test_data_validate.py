@@ -191,7 +191,7 @@ CASES = {
     "not UTF-8": (_not_utf8, ["schools.csv", "UTF-8 encoding", "line 3"]),
     "two files for one table": (_both_files, ["population.csv", "one file per table"]),
     "inconsistent row": (_inconsistent_rows, ["pupils.csv.gz", "sen_primary_need_iff_sen_provision"]),
-    "ragged row": (_ragged_row, ["population.csv.gz", "CSV format", "line 4"]),
+    "ragged row": (_ragged_row, ["population.csv.gz", "same number of fields", "line 4: 7 fields, the header has 5"]),
     "not gzip": (_not_gzip, ["schools.csv.gz", "gzip format"]),
     "missing value": (_missing_value, ["pupils.csv.gz", "column 'fsm'", "not_nullable", "line 10"]),
 }
