@@ -169,6 +169,283 @@ def _relations(df: pd.DataFrame, counts: list[str], totals: Totals | None) -> li
     return rels
 
 
+#: Labels of a total row that :func:`detect_links` recognises (compared case-insensitively).
+TOTAL_LABELS = ("total", "all", "all pupils", "all young people", "overall")
+#: Names of the column that says which variable a long (variable, category) table breaks down by.
+VARIABLE_COLUMNS = ("variable", "characteristic", "breakdown", "dimension")
+
+
+def _group_codes(df: pd.DataFrame, cols: Sequence[str]) -> np.ndarray:
+    if not cols:
+        return np.zeros(len(df), dtype=int)
+    keys = df[list(cols)].astype(str).agg("\x1f".join, axis=1)
+    return pd.factorize(keys.to_numpy())[0]
+
+
+def detect_links(df: pd.DataFrame, counts: Sequence[str], id_cols: Sequence[str],
+                 totals: "Totals | None" = None) -> list[dict]:
+    """Linear relations a reader can see in a table without being told, found from the data.
+
+    * ``equal_totals``: a long table with a ``variable`` column (``variable, category, n``):
+      when each variable's categories add up to the same total for a count column (sex, free
+      school meals, ethnicity ... each partition the same pupils), every variable's sum equals
+      every other's: a suppressed category is the difference of two sums (Hundepool et al.
+      2012, 4.3, linked tables).
+    * ``total_row``: a row labelled ``Total``/``All`` in an id column whose counts are the sum of
+      the other rows of its group (the remaining id columns but the label's).
+    * ``total_column``: a count column equal in every row to the sum of two, or of all, other
+      count columns.
+
+    Each link is checked against the values (it must hold exactly in every row or group it
+    covers), so only true relations are added; declared :class:`Totals` are kept as well.
+    """
+    counts = list(counts)
+    id_cols = [c for c in id_cols if c in df.columns]
+    vals = {c: pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float) for c in counts}
+    links: list[dict] = []
+    declared_cols = set((totals.columns if totals else {}) or {})
+    # long variable/category tables
+    for var in [c for c in id_cols if str(c).lower() in VARIABLE_COLUMNS]:
+        rest = [c for c in id_cols if c != var]
+        if not rest:
+            continue
+        for within in [[]] + [[c] for c in rest]:  # e.g. (reach, characteristic, group): within reach
+            if len(within) == len(rest):
+                continue  # the category column itself
+            outer = _group_codes(df, within)
+            cols = []
+            for c in counts:
+                v = vals[c]
+                if np.isnan(v).any():
+                    continue
+                ok = False
+                for o in np.unique(outer):
+                    rows = outer == o
+                    codes = pd.factorize(df[var].astype(str).to_numpy()[rows])[0]
+                    if codes.max() < 1:
+                        continue
+                    sums = np.bincount(codes, weights=v[rows])
+                    if not (np.all(sums == sums[0]) and sums[0] > 0):
+                        ok = False
+                        break
+                    ok = True
+                if ok:
+                    cols.append(c)
+            if cols:
+                links.append({"kind": "equal_totals", "by": var, "within": within, "columns": cols})
+                break
+    # total rows
+    for lab_col in id_cols:
+        labels = df[lab_col].astype(str).str.strip().str.lower()
+        is_total = labels.isin(TOTAL_LABELS).to_numpy()
+        if not is_total.any() or is_total.all():
+            continue
+        if totals is not None and totals.row is not None and totals.row[0] == lab_col:
+            continue
+        label = str(df[lab_col].to_numpy()[np.flatnonzero(is_total)[0]])
+        groups = [c for c in id_cols if c != lab_col]
+        codes = _group_codes(df, groups)
+        cols = []
+        for c in counts:
+            v = vals[c]
+            ok = True
+            for g in np.unique(codes):
+                rows = codes == g
+                t = rows & is_total
+                if t.sum() != 1 or np.isnan(v[rows]).any() or (rows & ~is_total).sum() == 0 or \
+                        v[t][0] != v[rows & ~is_total].sum():
+                    ok = False
+                    break
+            if ok:
+                cols.append(c)
+        if cols:
+            links.append({"kind": "total_row", "label_column": lab_col, "label": label,
+                          "groups": groups, "columns": cols})
+    # total columns
+    for t in counts:
+        if t in declared_cols or np.isnan(vals[t]).any():
+            continue
+        others = [c for c in counts if c != t and not np.isnan(vals[c]).any()]
+        found = None
+        if len(others) > 2 and np.array_equal(sum(vals[c] for c in others), vals[t]):
+            found = others
+        else:
+            for i, a in enumerate(others):
+                for b in others[i + 1:]:
+                    if np.array_equal(vals[a] + vals[b], vals[t]) and vals[t].any():
+                        found = [a, b]
+                        break
+                if found:
+                    break
+        if found:
+            links.append({"kind": "total_column", "total": t, "members": found})
+    return links
+
+
+def _link_relations(df: pd.DataFrame, counts: list[str], links: Sequence[dict]) -> list[dict[int, float]]:
+    """The relations of :func:`detect_links`' links over flat cell ids (right-hand side 0)."""
+    ncol = len(counts)
+    pos = {c: j for j, c in enumerate(counts)}
+    rels: list[dict[int, float]] = []
+    for link in links:
+        kind = link["kind"]
+        if kind == "equal_totals":
+            outer = _group_codes(df, link.get("within") or [])
+            for o in np.unique(outer):
+                rows = np.flatnonzero(outer == o)
+                codes = pd.factorize(df[link["by"]].astype(str).to_numpy()[rows])[0]
+                groups = [rows[codes == g] for g in np.unique(codes)]
+                for c in link["columns"]:
+                    j = pos[c]
+                    for g in groups[1:]:  # each variable's sum equals the first's
+                        r: dict[int, float] = {int(i) * ncol + j: 1.0 for i in g}
+                        for i in groups[0]:
+                            r[int(i) * ncol + j] = -1.0
+                        rels.append(r)
+        elif kind == "total_row":
+            is_total = (df[link["label_column"]].astype(str) == str(link["label"])).to_numpy()
+            codes = _group_codes(df, link["groups"])
+            for g in np.unique(codes):
+                rows = np.flatnonzero(codes == g)
+                t = rows[is_total[rows]]
+                m = rows[~is_total[rows]]
+                if len(t) != 1:
+                    continue
+                for c in link["columns"]:
+                    j = pos[c]
+                    r = {int(i) * ncol + j: 1.0 for i in m}
+                    r[int(t[0]) * ncol + j] = -1.0
+                    rels.append(r)
+        elif kind == "total_column":
+            for i in range(len(df)):
+                r = {i * ncol + pos[m]: 1.0 for m in link["members"]}
+                r[i * ncol + pos[link["total"]]] = -1.0
+                rels.append(r)
+    return rels
+
+
+def intervals(rels: list[dict[int, float]], rhs: Sequence[float], lower: np.ndarray, upper: np.ndarray,
+              cells: Sequence[int]) -> dict[int, tuple[float, float]]:
+    """The interval each of ``cells`` can take given the relations ``sum(coef * x) = rhs`` and the
+    bounds ``lower <= x <= upper`` of every cell (``upper`` may be ``inf``): the attacker's view,
+    by linear programming (:func:`scipy.optimize.linprog`, HiGHS), two programs per cell.
+
+    Cells whose bounds are equal are constants; only relations with an unknown cell are used.
+    """
+    from scipy.optimize import linprog
+
+    free = np.flatnonzero(lower < upper)
+    col = {int(c): k for k, c in enumerate(free)}
+    A, b = [], []
+    for r, v in zip(rels, rhs):
+        if not any(c in col for c in r):
+            continue
+        row = np.zeros(len(free))
+        const = 0.0
+        for c, coef in r.items():
+            if c in col:
+                row[col[c]] += coef
+            else:
+                const += coef * lower[c]
+        A.append(row)
+        b.append(v - const)
+    out: dict[int, tuple[float, float]] = {}
+    bounds = [(float(lower[c]), None if np.isinf(upper[c]) else float(upper[c])) for c in free]
+    for c in cells:
+        c = int(c)
+        if c not in col:
+            out[c] = (float(lower[c]), float(upper[c]))
+            continue
+        if not A:
+            out[c] = (float(lower[c]), float(upper[c]))
+            continue
+        obj = np.zeros(len(free))
+        obj[col[c]] = 1.0
+        lo = linprog(obj, A_eq=np.array(A), b_eq=np.array(b), bounds=bounds, method="highs")
+        hi = linprog(-obj, A_eq=np.array(A), b_eq=np.array(b), bounds=bounds, method="highs")
+        lo_v = lo.fun if lo.status == 0 else float(lower[c])
+        hi_v = -hi.fun if hi.status == 0 else (np.inf if hi.status == 3 else float(upper[c]))
+        out[c] = (float(lo_v), float(hi_v))
+    return out
+
+
+def required_width(threshold: int) -> float:
+    """How wide a suppressed cell's feasible interval must stay: as wide as the primary range
+    ``1..threshold`` (``threshold - 1``), and never a single value."""
+    return float(max(threshold - 1, 1))
+
+
+def _narrow(values: np.ndarray, sup: np.ndarray, primary: np.ndarray, rels, threshold: int) -> list[int]:
+    """Suppressed cells whose interval (attacker knows every other cell exactly, that primary
+    cells are 1..threshold and the others non-negative) is narrower than :func:`required_width`."""
+    vals = np.nan_to_num(values, nan=0.0)
+    lower = vals.copy()
+    upper = vals.copy()
+    lower[sup] = 0.0
+    upper[sup] = np.inf
+    lower[primary & sup] = 1.0
+    upper[primary & sup] = float(threshold)
+    rhs = [sum(coef * vals[c] for c, coef in r.items()) for r in rels]
+    cells = np.flatnonzero(sup)
+    iv = intervals(rels, rhs, lower, upper, cells)
+    need = required_width(threshold) - 1e-7
+    return [c for c in cells if iv[int(c)][1] - iv[int(c)][0] < need and
+            not (primary[c] and threshold <= 1)]
+
+
+def _width(values, sup, primary, rels, threshold, cell) -> float:
+    vals = np.nan_to_num(values, nan=0.0)
+    lower, upper = vals.copy(), vals.copy()
+    lower[sup], upper[sup] = 0.0, np.inf
+    lower[primary & sup], upper[primary & sup] = 1.0, float(threshold)
+    rhs = [sum(coef * vals[c] for c, coef in r.items()) for r in rels]
+    lo, hi = intervals(rels, rhs, lower, upper, [cell])[int(cell)]
+    return hi - lo
+
+
+def _protect_bounds(values: np.ndarray, sup: np.ndarray, primary: np.ndarray, rels, threshold: int,
+                    max_iter: int = 2000) -> np.ndarray:
+    """Extend ``sup`` until every suppressed cell's feasible interval is at least
+    :func:`required_width` wide (bounds included, :func:`intervals`); then no suppressed cell is
+    pinned to one value nor to a range narrower than the primary range."""
+    sup = sup.copy()
+    vals = np.nan_to_num(values, nan=0.0)
+    usable = ~np.isnan(values)
+    member_of: dict[int, list[int]] = {}
+    for k, r in enumerate(rels):
+        for c in r:
+            member_of.setdefault(c, []).append(k)
+    for _ in range(max_iter):
+        weak = _narrow(values, sup, primary, rels, threshold)
+        if not weak:
+            return sup
+        cands, u = [], None
+        for u in map(int, weak):
+            cands = sorted({c for k in member_of.get(u, []) for c in rels[k] if not sup[c] and usable[c]},
+                           key=lambda c: (vals[c] == 0, vals[c], c))
+            if not cands:  # reach one relation further
+                cands = sorted({c for k in member_of.get(u, []) for c0 in rels[k] if sup[c0]
+                                for k2 in member_of.get(c0, []) for c in rels[k2]
+                                if not sup[c] and usable[c]}, key=lambda c: (vals[c] == 0, vals[c], c))
+            if cands:
+                break
+        if not cands:  # every cell the weak cells are linked with is suppressed: nothing more to do
+            return sup
+        # the smallest open cell that widens the weak cell enough; else the one that widens it most
+        best, best_w = cands[0], -1.0
+        for c in cands[:25]:
+            trial = sup.copy()
+            trial[c] = True
+            w = _width(values, trial, primary, rels, threshold, u)
+            if w >= required_width(threshold) - 1e-7:
+                best = c
+                break
+            if w > best_w + 1e-9:
+                best, best_w = c, w
+        sup[best] = True
+    raise RuntimeError("secondary suppression (bounds) did not converge")
+
+
 def _recoverable(rels: list[dict[int, float]], unknown: np.ndarray) -> np.ndarray:
     """Boolean mask over ``unknown`` cell ids: which are determined exactly by the relations."""
     if len(unknown) == 0 or not rels:
@@ -260,8 +537,8 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
           derived: Mapping[str, Sequence[str] | str] | None = None,
           totals: Totals | Mapping | None = None, threshold: int | None = None,
           rounding: int | None = None, decimals: int | Mapping[str, int] | None = None,
-          missing_symbol: str = NOT_APPLICABLE, id_cols: Sequence[str] | None = None
-          ) -> tuple[pd.DataFrame, dict]:
+          missing_symbol: str = NOT_APPLICABLE, id_cols: Sequence[str] | None = None,
+          detect: bool = True) -> tuple[pd.DataFrame, dict]:
     """Apply the disclosure rules to ``df`` without writing anything.
 
     Returns ``(published, record)``: ``published`` has the same rows and columns, with count
@@ -295,12 +572,15 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
     flat = vals.reshape(-1)
     primary = (flat > 0) & (flat <= rules.threshold)
     tot = Totals.coerce(totals)
-    rels = _relations(df.reset_index(drop=True), counts, tot)
+    id_cols = list(id_cols) if id_cols is not None else [c for c in df.columns if c not in counts and c not in derived]
+    flat_df = df.reset_index(drop=True)
+    links = detect_links(flat_df, counts, id_cols, tot) if detect else []
+    rels = _relations(flat_df, counts, tot) + _link_relations(flat_df, counts, links)
     sup = _secondary(flat, primary, rels) if rels else primary.copy()
+    if rels and sup.any():
+        sup = _protect_bounds(flat, sup, primary, rels, rules.threshold)
     secondary = sup & ~primary
     sup2 = sup.reshape(vals.shape)
-
-    id_cols = list(id_cols) if id_cols is not None else [c for c in df.columns if c not in counts and c not in derived]
     record: dict[str, Any] = {
         "rules": {"preset": rules.name, "threshold": rules.threshold, "rounding": rules.rounding,
                   "description": rules.description},
@@ -309,8 +589,22 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
         "totals": None if tot is None else {"columns": {k: list(v) for k, v in tot.columns.items()},
                                              "row": list(tot.row) if tot.row else None,
                                              "groups": list(tot.groups), "external": tot.external},
+        "linked": links,
         "cells": [],
     }
+    if tot is not None and tot.external and tot.groups and tot.row is None:
+        # the group totals published elsewhere (what a reader holds beside this table); a
+        # total that is itself 1..threshold is not given (it would be suppressed there)
+        codes = _group_codes(flat_df, list(tot.groups))
+        ext = []
+        for g in np.unique(codes):
+            rows = np.flatnonzero(codes == g)
+            for j, c in enumerate(counts):
+                k = float(np.nansum(vals[rows, j]))
+                ext.append({"key": {gc: _plain(flat_df.iloc[rows[0]][gc]) for gc in tot.groups},
+                            "column": c,
+                            "total": None if 0 < k <= rules.threshold else _fmt_count(k)})
+        record["external_totals"] = ext
     for cell in np.flatnonzero(sup):
         i, j = divmod(int(cell), ncol)
         record["cells"].append({"key": _row_key(df, i, id_cols), "column": counts[j],
@@ -364,7 +658,7 @@ def publish(df: pd.DataFrame, name: str, out_dir: str | Path, *, preset: str | N
             totals: Totals | Mapping | None = None, threshold: int | None = None,
             rounding: int | None = None, decimals: int | Mapping[str, int] | None = None,
             missing_symbol: str = NOT_APPLICABLE, id_cols: Sequence[str] | None = None,
-            index: bool = False) -> tuple[pd.DataFrame, dict]:
+            index: bool = False, detect: bool = True) -> tuple[pd.DataFrame, dict]:
     """Apply disclosure control and write ``<out_dir>/<name>.csv`` and ``<name>.disclosure.json``.
 
     The single entry point chapters use for every published table (DESIGN.md, Conventions).
@@ -378,7 +672,7 @@ def publish(df: pd.DataFrame, name: str, out_dir: str | Path, *, preset: str | N
         raise ValueError(f"publish: invalid table name {name!r}")
     out, record = apply(df, preset=preset, counts=counts, derived=derived, totals=totals,
                         threshold=threshold, rounding=rounding, decimals=decimals,
-                        missing_symbol=missing_symbol, id_cols=id_cols)
+                        missing_symbol=missing_symbol, id_cols=id_cols, detect=detect)
     out_dir = Path(out_dir)
     csv_path = out_dir / f"{name}.csv"
     text = out.to_csv(index=index, lineterminator="\n")
@@ -447,4 +741,108 @@ def check(df: pd.DataFrame, preset: str | None = "dfe", *, counts: Sequence[str]
             i, j = divmod(int(cell), len(counts))
             out.append({"row": i, "column": counts[j], "value": SUPPRESSED,
                         "rule": "suppressed cell recoverable from the totals"})
+    return out
+
+
+def attack(published: pd.DataFrame, record: Mapping) -> list[dict]:
+    """Attack a published table as a reader would: every relation its record declares or
+    detected (``totals``, ``linked``, ``external_totals``), the published cells (a rounded
+    count ``v`` is ``v - base//2 .. v + base//2``; ``low`` is ``1 .. base//2``; ``z`` is 0),
+    primary suppressed cells ``1..threshold`` and other suppressed cells ``>= 0``; the feasible
+    interval of every suppressed cell by linear programming (:func:`intervals`).
+
+    Returns one dict per suppressed count cell: ``row``, ``column``, ``rule``, ``lower``,
+    ``upper``, ``ok`` (the interval is at least :func:`required_width` wide).
+    """
+    counts = list(record["counts"])
+    rules = record["rules"]
+    T = int(rules["threshold"])
+    base = int(rules.get("rounding") or 0)
+    half = base // 2 if base else 0
+    df = published.reset_index(drop=True)
+    n, ncol = len(df), len(counts)
+    lower = np.zeros(n * ncol)
+    upper = np.zeros(n * ncol)
+    sup = np.zeros(n * ncol, dtype=bool)
+    for j, c in enumerate(counts):
+        for i, raw in enumerate(df[c].tolist()):
+            k = i * ncol + j
+            text = str(raw).strip()
+            if text == SUPPRESSED:
+                sup[k] = True
+                lower[k], upper[k] = 0.0, np.inf
+            elif text == LOW:
+                lower[k], upper[k] = 1.0, float(max(half, 1))
+            elif text in (NOT_APPLICABLE, "x", "", "nan"):
+                lower[k] = upper[k] = 0.0
+            else:
+                v = float(text)
+                lower[k], upper[k] = (max(0.0, v - half), v + half) if base and v else (v, v)
+    primary = np.zeros(n * ncol, dtype=bool)
+    for cell in record.get("cells", []):
+        if cell.get("rule") != "primary" or cell["column"] not in counts:
+            continue
+        key = cell["key"]
+        if set(key) == {"row"} and "row" not in df.columns:
+            rows = [int(key["row"])]
+        else:
+            match = np.ones(n, dtype=bool)
+            for kk, v in key.items():
+                match &= (df[kk].astype(str) == str(v)).to_numpy()
+            rows = list(np.flatnonzero(match))
+        for i in rows:
+            k = int(i) * ncol + counts.index(cell["column"])
+            if sup[k]:
+                primary[k] = True
+                lower[k], upper[k] = 1.0, float(T)
+    tot = record.get("totals")
+    tot = Totals.coerce(tot) if tot else None
+    links = list(record.get("linked") or [])
+    # what a reader can see for themselves: in a long (variable, category) table, the variables
+    # whose cells are all shown and add up to the same sum tell that every variable does
+    for var in [c for c in df.columns if str(c).lower() in VARIABLE_COLUMNS]:
+        if any(lk.get("kind") == "equal_totals" and lk.get("by") == var for lk in links):
+            continue
+        cols = []
+        for j, c in enumerate(counts):
+            known = {}
+            for v, rows in df.groupby(var, sort=False).indices.items():
+                ks = [int(i) * ncol + j for i in rows]
+                if not any(sup[k] for k in ks) and all(lower[k] == upper[k] for k in ks):
+                    known[v] = sum(lower[k] for k in ks)
+            if len(known) >= 2 and len(set(known.values())) == 1:
+                cols.append(c)
+        if cols:
+            links.append({"kind": "equal_totals", "by": var, "within": [], "columns": cols})
+    rels = _relations(df, counts, tot) + _link_relations(df, counts, links)
+    rhs = [0.0] * len(rels)
+    if tot is not None and tot.external and tot.groups and tot.row is None:
+        # relations of external groups, in _relations' order: one per (group, column)
+        known = {(tuple(sorted((k, str(v)) for k, v in e["key"].items())), e["column"]): e["total"]
+                 for e in record.get("external_totals") or []}
+        start = len(tot.columns) * n if tot.columns else 0
+        codes = _group_codes(df, list(tot.groups))
+        keep = list(range(start))
+        pos = start
+        for g in np.unique(codes):
+            row0 = int(np.flatnonzero(codes == g)[0])
+            gkey = tuple(sorted((gc, str(df.iloc[row0][gc])) for gc in tot.groups))
+            for c in counts:
+                k = known.get((gkey, c))
+                if k is not None:
+                    rhs[pos] = float(k)
+                    keep.append(pos)
+                pos += 1
+        keep += list(range(pos, len(rels)))
+        rels = [rels[i] for i in keep]
+        rhs = [rhs[i] for i in keep]
+    cells = np.flatnonzero(sup)
+    iv = intervals(rels, rhs, lower, upper, cells) if len(cells) else {}
+    need = required_width(T) - 1e-6
+    out = []
+    for c in cells:
+        i, j = divmod(int(c), ncol)
+        lo, hi = iv[int(c)]
+        out.append({"row": i, "column": counts[j], "rule": "primary" if primary[c] else "secondary",
+                    "lower": lo, "upper": hi, "ok": bool(hi - lo >= need)})
     return out
