@@ -168,6 +168,11 @@ def _decode(path: Path) -> tuple[bytes | None, list[Problem]]:
         return None, [Problem(fname, "not empty", detail="the file is empty (no header, no rows)")]
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
+    if b"\0" in raw:  # a NUL byte is never text: a binary or corrupted file
+        at = raw.index(b"\0")
+        return None, [Problem(fname, "no NUL bytes", rows=[(raw[:at].count(b"\n") + 1, "NUL")],
+                              count=raw.count(b"\0"),
+                              detail="the file holds NUL (0x00) bytes: not a text CSV file")]
     if _is_utf8(raw):
         return raw, []
     try:
