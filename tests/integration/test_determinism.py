@@ -8,6 +8,7 @@ the same sha256. Provenance sidecars and executed notebooks hold times and are l
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -38,9 +39,8 @@ def compared_files(out: Path) -> dict[str, str]:
         for p in sorted(d.rglob("*")):
             if not p.is_file() or p.name.startswith("."):
                 continue
-            if sub != "results" and p.suffix == ".json" and any(
-                    p.with_suffix(s).exists() for s in (".svg", ".png", ".csv")):
-                continue        # provenance sidecar: holds the run time
+            # provenance sidecars are compared too (issue 15): times come from
+            # SOURCE_DATE_EPOCH, no elapsed time, folders by name and content hash
             files[p.relative_to(out).as_posix()] = sha256_file(p)
     return files
 
@@ -111,6 +111,15 @@ def test_chapter_outputs_are_byte_identical(name, pipeline):
     assert f"results/{name}.json" in a, f"chapter {name} wrote no results file"
     assert sorted(a) == sorted(b), "the two runs wrote different files"
     differ = sorted(k for k in a if a[k] != b[k])
+    from rrlib import disclosure
+    import pandas as pd
+    for k in a:  # the LP attack on the small-scale run's published tables (issue 15)
+        if k.endswith(".disclosure.json"):
+            rec = json.loads((pipeline.outs[0] / k).read_text())
+            pub = pd.read_csv(pipeline.outs[0] / k.replace(".disclosure.json", ".csv"), dtype=str,
+                              keep_default_na=False)
+            narrow = [h for h in disclosure.attack(pub, rec) if not h["ok"]]
+            assert not narrow, f"{k}: suppressed cells recoverable by LP: {narrow[:3]}"
     assert not differ, (f"chapter {name}: {len(differ)} file(s) differ between two runs on the same "
                         f"data: {', '.join(differ)} (in {pipeline.outs[0]} and {pipeline.outs[1]})")
 
