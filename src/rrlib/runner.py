@@ -158,7 +158,7 @@ def run_chapter(notebook: str | Path, *, data_dir=None, out_dir=None, parameters
                 os.environ[k] = v
 
 
-def _portable_metadata(path: Path) -> None:
+def _portable_metadata(path: Path, lay) -> None:
     """papermill records the notebook's absolute input and output paths: made portable
     (:func:`rrlib.provenance.portable`) so that the executed notebook names no folder outside
     the project."""
@@ -167,16 +167,25 @@ def _portable_metadata(path: Path) -> None:
     from .io import atomic_write_text
     from .provenance import portable
 
-    nb = json.loads(path.read_text(encoding="utf-8"))
+    text = path.read_text(encoding="utf-8")
+    # the run's folders in cell outputs (a returned Path, a printed message): project-relative,
+    # or the folder's name when it is outside the project (a secure environment's path)
+    for folder in sorted({str(lay.out_dir), str(lay.data_dir), str(lay.processed_dir),
+                          str(lay.figures_dir)}, key=len, reverse=True):
+        text = text.replace(json.dumps(folder)[1:-1], json.dumps(str(portable(folder)))[1:-1])
+    root = json.dumps(str(paths.ROOT) + "/")[1:-1]
+    text = text.replace(root, "")
+    nb = json.loads(text)
     meta = nb.get("metadata", {}).get("papermill")
     if not isinstance(meta, dict):
+        atomic_write_text(path, json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
         return
     for key in ("input_path", "output_path", "cwd"):
         if meta.get(key):
             meta[key] = portable(meta[key])
     if isinstance(meta.get("parameters"), dict):
         meta["parameters"] = portable(meta["parameters"])
-    atomic_write_text(path, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+    atomic_write_text(path, json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
 
 
 def _execute(notebook, tmp, target, failed, lay, params, timeout, quiet) -> Path:
@@ -204,7 +213,7 @@ def _execute(notebook, tmp, target, failed, lay, params, timeout, quiet) -> Path
         if tmp.exists():
             os.replace(tmp, failed)
         raise
-    _portable_metadata(tmp)
+    _portable_metadata(tmp, lay)
     os.replace(tmp, target)
     if not quiet:
         print(f"[rr] {notebook.name} done in {time.time() - t0:.1f} s -> {target}", flush=True)
