@@ -133,7 +133,7 @@ def collect_figures(lay: paths.Layout) -> list[dict]:
         p = Path(r["path"])
         side = _sidecar(p)
         status = r["status"] if reference is not None else "unregistered"
-        out.append({**r, "status": status, "file": p.name, "sidecar": side,
+        out.append({**r, "path": str(provenance.portable(p)), "status": status, "file": p.name, "sidecar": side,
                     "chapter": (side or {}).get("chapter"), "data_uri": _data_uri(p)})
     return out
 

@@ -368,6 +368,8 @@ def _row_shape_problems(raw: bytes, fname: str) -> list[Problem]:
     """
     import csv
 
+    if not _arrow_sees_ragged_rows(raw):  # the C++ parser first: most files that get here are fine
+        return []
     bad: list[tuple[int, int]] = []
     n_bad = 0
     header_n = None
@@ -397,6 +399,32 @@ def _row_shape_problems(raw: bytes, fname: str) -> list[Problem]:
     return [Problem(fname, ROW_SHAPE_RULE, None, [], n_bad,
                     detail=f"{n_bad} row{'s' if n_bad != 1 else ''} with a different number of fields "
                            f"than the header: {shown}{more}")]
+
+
+def _arrow_sees_ragged_rows(raw: bytes) -> bool:
+    """Whether pyarrow's CSV parser (C++, one pass) finds a row whose number of fields differs
+    from the header's (True also when it cannot parse the file: the line scan then decides)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    found = []
+
+    def handler(row):
+        found.append(row.number)
+        return "skip"
+    try:
+        reader = pacsv.open_csv(pa.BufferReader(raw), read_options=pacsv.ReadOptions(
+            use_threads=False, block_size=_ARROW_BLOCK), parse_options=pacsv.ParseOptions(
+            delimiter=",", quote_char='"', double_quote=True, escape_char=False,
+            newlines_in_values=False, ignore_empty_lines=True, invalid_row_handler=handler),
+            convert_options=pacsv.ConvertOptions(column_types={}, check_utf8=False,
+                                                 auto_dict_encode=False, strings_can_be_null=True))
+        for _ in reader:
+            if found:
+                return True
+    except (pa.ArrowException, ValueError):
+        return True
+    return bool(found)
 
 
 _NULLABLE = {"int64": "Int64", "bool": "boolean"}
