@@ -72,7 +72,7 @@ DFE_LA_FILE ?= $(wildcard $(DFE_DIR)/clean_la_data.csv)
 DFE_NATIONAL_FILE ?= $(wildcard $(DFE_DIR)/SFR35_2017_National_characteristics.csv)
 PARAMS_02_exclusions := $(if $(DFE_LA_FILE),-p dfe_la_file=$(DFE_LA_FILE)) $(if $(DFE_NATIONAL_FILE),-p dfe_national_file=$(DFE_NATIONAL_FILE))
 
-.PHONY: FORCE all setup data chapters claims report verify figures-manifest test test-fast bench clean clean-all help strip synth hooks
+.PHONY: all setup data chapters claims report verify figures-manifest test test-fast bench clean clean-all help strip synth hooks
 
 all: $(SETUP) data chapters claims report ## set up, then reproduce every chapter, the claims and the report (default)
 
@@ -107,14 +107,17 @@ chapters: $(EXECUTED) ## run every chapter notebook (only those whose inputs cha
 $(RR_OUT)/notebooks/%.ipynb: notebooks/%.ipynb $(PREPARED) $(LIB_CORE) $$(wildcard src/rrlib/chapters/$$(call chapter_key,$$*).py) $(RR_OUT)/.params/%
 	$(RR) run notebooks/$*.ipynb $(PARAMS_$*)
 
-# A chapter's parameters (PARAMS_<notebook>, e.g. PARAMS_04_self_harm_readmissions='-p financial_year=2018/19'),
-# written to a stamp only when they change: make reruns exactly the chapters whose parameters changed.
+# A chapter's parameters (PARAMS_<notebook>, e.g. PARAMS_04_self_harm_readmissions='-p financial_year=2018/19')
+# are kept in a stamp, rewritten (when make reads this file) only when they change: make reruns exactly
+# the chapters whose parameters changed, and `make -n`/`-q` stay quiet when none did.
 # Non-default options never go over the reference outputs: give OUT_DIR=... with them (rr run refuses otherwise).
-$(RR_OUT)/.params/%: FORCE
-	@mkdir -p $(@D); printf '%s\n' '$(PARAMS_$*)' > $@.tmp; if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
-
-FORCE:
-.PRECIOUS: $(RR_OUT)/.params/%
+define params_stamp
+ifneq ($$(file <$(RR_OUT)/.params/$(1)),$$(strip $$(PARAMS_$(1))))
+$$(shell mkdir -p '$(RR_OUT)/.params')
+$$(file >$(RR_OUT)/.params/$(1),$$(strip $$(PARAMS_$(1))))
+endif
+endef
+$(foreach n,$(patsubst notebooks/%.ipynb,%,$(NOTEBOOKS)),$(eval $(call params_stamp,$(n))))
 
 claims: $(CLAIMS) ## compare claims.yml with the chapters' results (claims.json, claims.md)
 
