@@ -327,7 +327,7 @@ def chapter_runs(lay: paths.Layout) -> list[dict]:
                 meta = json.loads(nb.read_text(encoding="utf-8")).get("metadata", {}).get("papermill", {})
             except ValueError:
                 meta = {}
-            info["duration"] = meta.get("duration")
+            # papermill's run time is not shown: the page must be the same bytes for the same inputs
             info["parameters"] = meta.get("parameters")
         info["status"] = ("failed" if info["failed"] else "run" if nb is not None else "not run")
         runs.append(info)
