@@ -82,7 +82,7 @@ DIRTY_TIMEOUT = 5
 
 
 def _dirty(root: Path) -> bool | None:
-    """Whether tracked files differ from the commit: ``git diff-index --quiet HEAD`` with the
+    """Whether tracked files differ from the commit: ``git diff --quiet HEAD`` with the
     notebook filter switched off (``git status`` would run nbstripout over every notebook whose
     stat data changed: seconds of CPU, minutes under load). The filter's job is to strip outputs
     from notebooks that are committed stripped, so comparing bytes is the honest answer too.
@@ -93,7 +93,7 @@ def _dirty(root: Path) -> bool | None:
              "-c", "filter.nbstripout.clean=", "-c", "filter.nbstripout.smudge=",
              "-c", "filter.nbstripout.process=", "-c", "filter.nbstripout.required=false",
              "-c", "core.fsmonitor=false",
-             "diff-index", "--quiet", "HEAD", "--"],
+             "diff", "--quiet", "--no-ext-diff", "--no-textconv", "HEAD", "--"],
             capture_output=True, timeout=DIRTY_TIMEOUT, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.SubprocessError):
         return None

@@ -75,3 +75,21 @@ def test_non_default_options_are_refused_over_the_reference(monkeypatch):
     monkeypatch.delenv(paths.DATA_ENV, raising=False)
     with pytest.raises(runner.NotebookParameterError, match="never written over the reference"):
         runner.run_chapter(NB04, out_dir=paths.ROOT / "reports", parameters={"financial_year": "2018/19"})
+
+
+def test_dirty_flag_compares_content_without_filters(tmp_path):
+    def git(*a):
+        subprocess.run(["git", "-C", str(tmp_path), *a], check=True, capture_output=True)
+    git("init", "-q")
+    (tmp_path / "a.ipynb").write_text("{}\n")
+    git("add", "a.ipynb")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x")
+    # a filter that would hang (or take seconds) is never run
+    git("config", "filter.nbstripout.clean", "sleep 30; cat")
+    (tmp_path / ".gitattributes").write_text("*.ipynb filter=nbstripout\n")
+    t0 = time.perf_counter()
+    assert provenance._dirty(tmp_path) is False
+    (tmp_path / "a.ipynb").write_text('{"x": 1}\n')
+    assert provenance._dirty(tmp_path) is True
+    assert time.perf_counter() - t0 < 5
+    assert provenance.head_commit(tmp_path) is not None
