@@ -112,7 +112,7 @@ $(RR_OUT)/notebooks/%.ipynb: notebooks/%.ipynb $(PREPARED) $(LIB_CORE) $$(wildca
 # the chapters whose parameters changed, and `make -n`/`-q` stay quiet when none did.
 # Non-default options never go over the reference outputs: give OUT_DIR=... with them (rr run refuses otherwise).
 define params_stamp
-ifneq ($$(file <$(RR_OUT)/.params/$(1)),$$(strip $$(PARAMS_$(1))))
+ifneq ($$(if $$(wildcard $(RR_OUT)/.params/$(1)),$$(file <$(RR_OUT)/.params/$(1)),missing:),$$(strip $$(PARAMS_$(1))))
 $$(shell mkdir -p '$(RR_OUT)/.params')
 $$(file >$(RR_OUT)/.params/$(1),$$(strip $$(PARAMS_$(1))))
 endif
