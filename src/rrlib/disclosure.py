@@ -508,6 +508,139 @@ def _secondary(values: np.ndarray, suppressed: np.ndarray, rels, max_iter: int =
     raise RuntimeError("secondary suppression did not converge")
 
 
+
+def _id_columns(pub: pd.DataFrame, record: Mapping) -> list[str]:
+    derived = record.get("derived") or {}
+    return [c for c in pub.columns if c not in record["counts"] and c not in derived]
+
+
+def _shown_number(text) -> float | None:
+    try:
+        return float(str(text).strip())
+    except ValueError:
+        return None
+
+
+#: Tables published by this process, by folder, in order (see :func:`margin_links`).
+_PUBLISHED: dict[str, list[str]] = {}
+
+
+def margin_links(df: pd.DataFrame, counts: Sequence[str], id_cols: Sequence[str], tables_dir: Path,
+                 name: str) -> list[dict]:
+    """Other tables already published in ``tables_dir`` that share margins with this one.
+
+    A published table ``X`` whose id columns are a strict subset of this table's, with count
+    columns in common, is a *coarser* table when, for every row of ``X`` whose count is shown
+    (and not rounded), this table's rows of that group add up to it: ``X`` then publishes the
+    group totals of this table (``{"table", "by", "columns", "direction": "coarser"}``). The
+    other way round (this table coarser than an ``X`` published before it, checked on the rows
+    of ``X`` shown in full) is ``"direction": "finer"``. Hundepool et al. (2012), 4.3: linked
+    tables must be protected together.
+    """
+    links: list[dict] = []
+    if tables_dir is None or not Path(tables_dir).is_dir():
+        return links
+    ids = [c for c in id_cols if c in df.columns]
+    # only tables published by this process (this chapter's run, in its fixed order): a table
+    # left by an earlier run or written by another chapter running at the same time must not
+    # change the result (same inputs, same bytes)
+    for other in _PUBLISHED.get(str(Path(tables_dir).resolve()), []):
+        rec_file = Path(tables_dir) / f"{other}.disclosure.json"
+        if other == name or not (Path(tables_dir) / f"{other}.csv").exists() or not rec_file.exists():
+            continue
+        try:
+            import json
+            rec = json.loads(rec_file.read_text(encoding="utf-8"))
+            pub = pd.read_csv(Path(tables_dir) / f"{other}.csv", dtype=str, keep_default_na=False)
+        except (OSError, ValueError):
+            continue
+        if (rec.get("rules") or {}).get("rounding"):
+            continue  # rounded margins are not exact totals
+        shared = [c for c in counts if c in rec.get("counts", []) and c in pub.columns]
+        if not shared:
+            continue
+        x_ids = [c for c in _id_columns(pub, rec) if c in pub.columns]
+        if x_ids and set(x_ids) < set(ids):
+            fine, coarse, coarse_is_other = df, pub, True
+            by = x_ids
+        elif ids and set(ids) < set(x_ids):
+            fine, coarse, coarse_is_other = pub, df, False
+            by = ids
+        else:
+            continue
+        fkey = fine[by].astype(str).agg("\x1f".join, axis=1)
+        ckey = coarse[by].astype(str).agg("\x1f".join, axis=1)
+        if ckey.duplicated().any() or not set(fkey) <= set(ckey):
+            continue
+        cols = []
+        for c in shared:
+            fv = fine[c].map(_shown_number) if not coarse_is_other else \
+                pd.to_numeric(fine[c], errors="coerce")
+            cv = coarse[c].map(_shown_number) if coarse_is_other else pd.to_numeric(coarse[c], errors="coerce")
+            if not coarse_is_other:  # the other (finer) table: groups shown in full only
+                full = fv.notna().groupby(fkey).all()
+            else:
+                full = pd.Series(True, index=pd.unique(fkey))
+            sums = fv.groupby(fkey).sum(min_count=1)
+            cmap = pd.Series(cv.to_numpy(), index=ckey.to_numpy())
+            checked = [k for k in sums.index if full.get(k, False) and pd.notna(cmap.get(k))]
+            if checked and all(abs(sums[k] - cmap[k]) < 1e-9 for k in checked):
+                cols.append(c)
+        if cols:
+            links.append({"table": other, "by": by, "columns": cols,
+                          "direction": "coarser" if coarse_is_other else "finer"})
+    return links
+
+
+def _margin_effects(df, counts, links, tables_dir, threshold, vals):
+    """Relations this table gains from coarser published tables (group sums known), and the cells
+    of this table to suppress so that a finer published table's suppressed cells stay protected."""
+    import json
+
+    ncol = len(counts)
+    rels: list[dict[int, float]] = []
+    forced = np.zeros(vals.size, dtype=bool)
+    for link in links:
+        pub = pd.read_csv(Path(tables_dir) / f"{link['table']}.csv", dtype=str, keep_default_na=False)
+        by = link["by"]
+        if link["direction"] == "coarser":
+            key = df[by].astype(str).agg("\x1f".join, axis=1).to_numpy()
+            ckey = pub[by].astype(str).agg("\x1f".join, axis=1)
+            for c in link["columns"]:
+                shown = dict(zip(ckey, pub[c].map(_shown_number)))
+                j = counts.index(c)
+                for g in pd.unique(key):
+                    if shown.get(g) is None or pd.isna(shown.get(g)):
+                        continue
+                    rels.append({int(i) * ncol + j: 1.0 for i in np.flatnonzero(key == g)})
+        else:  # the other table is finer: does showing our totals pin its suppressed cells?
+            rec = json.loads((Path(tables_dir) / f"{link['table']}.disclosure.json").read_text())
+            hits = {(h["row"], h["column"]) for h in attack(pub, rec)}
+            fkey = pub[by].astype(str).agg("\x1f".join, axis=1).to_numpy()
+            key = df[by].astype(str).agg("\x1f".join, axis=1).to_numpy()
+            for c in link["columns"]:
+                j = counts.index(c)
+                for i, g in enumerate(key):
+                    rows = np.flatnonzero(fkey == g)
+                    sup_rows = [r for r in rows if str(pub[c].iloc[r]).strip() == SUPPRESSED]
+                    if not sup_rows or forced[i * ncol + j]:
+                        continue
+                    # the suppressed cells of the group with our total known
+                    trial_rec = dict(rec)
+                    trial_rec["external_totals"] = None
+                    lo = np.array([1.0 if any(cl.get("rule") == "primary" and cl["column"] == c and
+                                              all(str(pub[k].iloc[r]) == str(v) for k, v in cl["key"].items()
+                                                  if k in pub.columns)
+                                              for cl in rec.get("cells", [])) else 0.0 for r in sup_rows])
+                    hi = np.where(lo > 0, float(threshold), np.inf)
+                    rest = sum(_shown_number(pub[c].iloc[r]) or 0.0 for r in rows if r not in sup_rows)
+                    total = vals[i, j] - rest
+                    iv = intervals([{k: 1.0 for k in range(len(sup_rows))}], [total], lo, hi,
+                                   list(range(len(sup_rows))))
+                    if any(iv[k][1] - iv[k][0] < required_width(threshold) - 1e-7 for k in iv):
+                        forced[i * ncol + j] = True
+    return rels, forced
+
 # --------------------------------------------------------------------------- main
 def _row_key(df: pd.DataFrame, i: int, id_cols: list[str]) -> Any:
     if id_cols:
@@ -538,7 +671,8 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
           totals: Totals | Mapping | None = None, threshold: int | None = None,
           rounding: int | None = None, decimals: int | Mapping[str, int] | None = None,
           missing_symbol: str = NOT_APPLICABLE, id_cols: Sequence[str] | None = None,
-          detect: bool = True) -> tuple[pd.DataFrame, dict]:
+          detect: bool = True, tables_dir: str | Path | None = None, name: str | None = None
+          ) -> tuple[pd.DataFrame, dict]:
     """Apply the disclosure rules to ``df`` without writing anything.
 
     Returns ``(published, record)``: ``published`` has the same rows and columns, with count
@@ -576,7 +710,14 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
     flat_df = df.reset_index(drop=True)
     links = detect_links(flat_df, counts, id_cols, tot) if detect else []
     rels = _relations(flat_df, counts, tot) + _link_relations(flat_df, counts, links)
-    sup = _secondary(flat, primary, rels) if rels else primary.copy()
+    margins = margin_links(flat_df, counts, id_cols, Path(tables_dir), name) \
+        if (detect and tables_dir is not None) else []
+    forced = np.zeros(flat.size, dtype=bool)
+    if margins:
+        m_rels, forced = _margin_effects(flat_df, counts, margins, Path(tables_dir), rules.threshold, vals)
+        rels = rels + m_rels
+    start = primary | forced
+    sup = _secondary(flat, start, rels) if rels else start.copy()
     if rels and sup.any():
         sup = _protect_bounds(flat, sup, primary, rels, rules.threshold)
     secondary = sup & ~primary
@@ -590,6 +731,7 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
                                              "row": list(tot.row) if tot.row else None,
                                              "groups": list(tot.groups), "external": tot.external},
         "linked": links,
+        "margins": margins,
         "cells": [],
     }
     if tot is not None and tot.external and tot.groups and tot.row is None:
@@ -672,13 +814,18 @@ def publish(df: pd.DataFrame, name: str, out_dir: str | Path, *, preset: str | N
         raise ValueError(f"publish: invalid table name {name!r}")
     out, record = apply(df, preset=preset, counts=counts, derived=derived, totals=totals,
                         threshold=threshold, rounding=rounding, decimals=decimals,
-                        missing_symbol=missing_symbol, id_cols=id_cols, detect=detect)
+                        missing_symbol=missing_symbol, id_cols=id_cols, detect=detect,
+                        tables_dir=out_dir, name=name)
     out_dir = Path(out_dir)
     csv_path = out_dir / f"{name}.csv"
     text = out.to_csv(index=index, lineterminator="\n")
     atomic_write_text(csv_path, text)
     record = {"table": f"{name}.csv", **record}
     write_json(out_dir / f"{name}.disclosure.json", record)
+    done = _PUBLISHED.setdefault(str(out_dir.resolve()), [])
+    if name in done:
+        done.remove(name)
+    done.append(name)
     return out, record
 
 
@@ -744,7 +891,8 @@ def check(df: pd.DataFrame, preset: str | None = "dfe", *, counts: Sequence[str]
     return out
 
 
-def attack(published: pd.DataFrame, record: Mapping) -> list[dict]:
+def attack(published: pd.DataFrame, record: Mapping, *, tables_dir: str | Path | None = None,
+           margins: Sequence[dict] | None = None) -> list[dict]:
     """Attack a published table as a reader would: every relation its record declares or
     detected (``totals``, ``linked``, ``external_totals``), the published cells (a rounded
     count ``v`` is ``v - base//2 .. v + base//2``; ``low`` is ``1 .. base//2``; ``z`` is 0),
@@ -836,6 +984,26 @@ def attack(published: pd.DataFrame, record: Mapping) -> list[dict]:
         keep += list(range(pos, len(rels)))
         rels = [rels[i] for i in keep]
         rhs = [rhs[i] for i in keep]
+    # group totals published by coarser tables (``margins``, default the record's own)
+    links = list(margins) if margins is not None else \
+        [m for m in record.get("margins") or [] if m.get("direction") == "coarser"]
+    if tables_dir is not None:
+        for link in links:
+            f = Path(tables_dir) / f"{link['table']}.csv"
+            if not f.exists():
+                continue
+            cpub = pd.read_csv(f, dtype=str, keep_default_na=False)
+            key = df[link["by"]].astype(str).agg("\x1f".join, axis=1).to_numpy()
+            ckey = cpub[link["by"]].astype(str).agg("\x1f".join, axis=1)
+            for c in link["columns"]:
+                shown = dict(zip(ckey, cpub[c].map(_shown_number)))
+                j = counts.index(c)
+                for g in pd.unique(key):
+                    k = shown.get(g)
+                    if k is None or pd.isna(k):
+                        continue
+                    rels.append({int(i) * ncol + j: 1.0 for i in np.flatnonzero(key == g)})
+                    rhs.append(float(k))
     cells = np.flatnonzero(sup)
     iv = intervals(rels, rhs, lower, upper, cells) if len(cells) else {}
     need = required_width(T) - 1e-6

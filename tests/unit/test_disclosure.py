@@ -215,3 +215,34 @@ def test_property_no_small_cell_and_nothing_recoverable(tm, preset):
     rels = d._relations(t, counts, d.Totals.coerce(totals))
     assert not d._recoverable(rels, np.flatnonzero(sup)).any()
     assert rec["n_primary"] + rec["n_secondary"] == int(sup.sum())
+
+
+@pytest.mark.parametrize("order", ["fine first", "coarse first"])
+def test_tables_sharing_margins_are_protected_together(tmp_path, order):
+    """A table by area and sex and a table by area (its margin), published in either order into
+    the same folder: the link is detected and the LP attack on both tables together recovers
+    nothing (without the link, 1 = 41 - 40)."""
+    fine = pd.DataFrame({"area": ["a", "a", "b", "b"], "sex": ["F", "M", "F", "M"], "n": [1, 40, 30, 31]})
+    coarse = fine.groupby("area", as_index=False)["n"].sum()
+    first, second = (("fine", fine), ("coarse", coarse)) if order == "fine first" else \
+        (("coarse", coarse), ("fine", fine))
+    for name, df in (first, second):
+        d.publish(df, name, tmp_path, counts=["n"])
+    recs = {n: json.loads((tmp_path / f"{n}.disclosure.json").read_text()) for n in ("fine", "coarse")}
+    pub = pd.read_csv(tmp_path / "fine.csv", dtype=str, keep_default_na=False)
+    margins = [m for m in recs["fine"]["margins"] if m["direction"] == "coarser"]
+    margins += [{**m, "table": "coarse", "direction": "coarser"} for m in recs["coarse"]["margins"]
+                if m["direction"] == "finer"]
+    assert margins, recs
+    hits = d.attack(pub, recs["fine"], tables_dir=tmp_path, margins=margins)
+    assert hits and all(h["ok"] for h in hits), hits
+    # the same tables published apart (no link): the attack with the margin recovers the 1
+    lone = tmp_path / "lone"
+    d.publish(fine, "fine", lone, counts=["n"])
+    d.publish(coarse, "coarse", lone / "x", counts=["n"])
+    (lone / "coarse.csv").write_bytes((lone / "x" / "coarse.csv").read_bytes())
+    rec = json.loads((lone / "fine.disclosure.json").read_text())
+    pub = pd.read_csv(lone / "fine.csv", dtype=str, keep_default_na=False)
+    hits = d.attack(pub, rec, tables_dir=lone, margins=[{"table": "coarse", "by": ["area"], "columns": ["n"],
+                                                          "direction": "coarser"}])
+    assert not all(h["ok"] for h in hits)
