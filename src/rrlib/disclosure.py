@@ -25,7 +25,15 @@ Rules applied by :func:`publish`:
    are suppressed (smallest non-zero count first) until no suppressed cell can be solved for
    exactly from those relations. This is checked by linear algebra (a suppressed cell is
    recoverable iff every solution of the relations gives it the same value), not just by
-   "no relation with a single suppressed cell". Bounds from non-negativity are not considered.
+   "no relation with a single suppressed cell". Relations a reader can see without being told
+   are added automatically (:func:`detect_links`: each variable of a long variable/category
+   table adds up to the same total; total rows; total columns; :func:`margin_links`: another
+   table of the same run that publishes this table's group sums). Then bounds: a primary cell
+   is known to be 1..threshold and any suppressed cell >= 0, so cells are suppressed until the
+   feasible interval of every suppressed cell, by linear programming
+   (:func:`scipy.optimize.linprog`), is at least as wide as the primary range
+   (``threshold - 1``) and never one value (Hundepool et al. 2012, 4.3-4.4, interval
+   protection). :func:`attack` runs the same attack on a published table and its record.
 3. *Derived cells*: a rate/percentage declared in ``derived`` (``{"rate": ["count", "pop"]}``)
    is suppressed in every row where any count it is built on is suppressed.
 4. *Rounding* (``"nhs"``): unsuppressed counts are rounded to the nearest 5 (half up) after
