@@ -634,8 +634,6 @@ def _margin_effects(df, counts, links, tables_dir, threshold, vals):
                     if not sup_rows or forced[i * ncol + j]:
                         continue
                     # the suppressed cells of the group with our total known
-                    trial_rec = dict(rec)
-                    trial_rec["external_totals"] = None
                     lo = np.array([1.0 if any(cl.get("rule") == "primary" and cl["column"] == c and
                                               all(str(pub[k].iloc[r]) == str(v) for k, v in cl["key"].items()
                                                   if k in pub.columns)
@@ -1021,4 +1019,25 @@ def attack(published: pd.DataFrame, record: Mapping, *, tables_dir: str | Path |
         lo, hi = iv[int(c)]
         out.append({"row": i, "column": counts[j], "rule": "primary" if primary[c] else "secondary",
                     "lower": lo, "upper": hi, "ok": bool(hi - lo >= need)})
+    return out
+
+
+def attack_folder(tables_dir: str | Path) -> dict[str, dict]:
+    """:func:`attack` on every published table of a folder (``<name>.csv`` with its
+    ``<name>.disclosure.json``), each with the group totals every coarser table of the folder
+    publishes (its own record's margins and those other records point at it). Returns
+    ``{table: {"suppressed": n, "narrow": [cells whose interval is narrower than the rule]}}``."""
+    import json
+
+    tables_dir = Path(tables_dir)
+    records = {f.name[: -len(".disclosure.json")]: json.loads(f.read_text(encoding="utf-8"))
+               for f in sorted(tables_dir.glob("*.disclosure.json"))}
+    out = {}
+    for name, record in records.items():
+        pub = pd.read_csv(tables_dir / f"{name}.csv", dtype=str, keep_default_na=False)
+        margins = [m for m in record.get("margins") or [] if m["direction"] == "coarser"]
+        margins += [{**m, "table": other, "direction": "coarser"} for other, r in records.items()
+                    for m in r.get("margins") or [] if m["direction"] == "finer" and m["table"] == name]
+        hits = attack(pub, record, tables_dir=tables_dir, margins=margins)
+        out[name] = {"suppressed": len(hits), "narrow": [h for h in hits if not h["ok"]]}
     return out

@@ -20,7 +20,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from rrlib import chapter, claims, disclosure, paths, report
@@ -114,13 +113,8 @@ def test_no_absolute_path_in_any_output(runs):
 
 
 def test_small_run_tables_resist_the_lp_attack(runs):
-    tables = runs["out"] / "tables"
-    narrow = {}
-    for rec_file in sorted(tables.glob("*.disclosure.json")):
-        name = rec_file.name[: -len(".disclosure.json")]
-        pub = pd.read_csv(tables / f"{name}.csv", dtype=str, keep_default_na=False)
-        hits = disclosure.attack(pub, json.loads(rec_file.read_text(encoding="utf-8")))
-        print(f"{name}: {len(hits)} suppressed, {sum(not h['ok'] for h in hits)} narrow")
-        if any(not h["ok"] for h in hits):
-            narrow[name] = [h for h in hits if not h["ok"]][:3]
-    assert not narrow, f"suppressed cells recoverable by LP on the small run: {narrow}"
+    result = disclosure.attack_folder(runs["out"] / "tables")
+    for name, r in result.items():
+        print(f"{name}: {r['suppressed']} suppressed, {len(r['narrow'])} narrow")
+    narrow = {n: r["narrow"][:3] for n, r in result.items() if r["narrow"]}
+    assert result and not narrow, f"suppressed cells recoverable by LP on the small run: {narrow}"

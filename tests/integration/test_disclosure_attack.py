@@ -13,30 +13,16 @@ small-scale run).
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from rrlib import disclosure, paths
 
 
-def attack_folder(tables: Path) -> dict[str, list[dict]]:
-    """``{table: [narrow cells]}`` for every published table of ``tables`` (empty lists: safe)."""
-    out = {}
-    records = {f.name[: -len(".disclosure.json")]: json.loads(f.read_text(encoding="utf-8"))
-               for f in sorted(tables.glob("*.disclosure.json"))}
-    for name, record in records.items():
-        pub = pd.read_csv(tables / f"{name}.csv", dtype=str, keep_default_na=False)
-        # every coarser table that publishes this table's group totals, whichever was first
-        margins = [m for m in record.get("margins") or [] if m["direction"] == "coarser"]
-        margins += [{**m, "table": other, "direction": "coarser"} for other, r in records.items()
-                    for m in r.get("margins") or [] if m["direction"] == "finer" and m["table"] == name]
-        hits = disclosure.attack(pub, record, tables_dir=tables, margins=margins)
-        out[name] = {"suppressed": len(hits), "narrow": [h for h in hits if not h["ok"]]}
-    return out
+def attack_folder(tables: Path) -> dict[str, dict]:
+    return disclosure.attack_folder(tables)
 
 
 def folders() -> list[Path]:
