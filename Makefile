@@ -106,8 +106,20 @@ synth: $(SETUP) ## regenerate the shipped synthetic data folder from its seed an
 
 chapters: $(EXECUTED) ## run every chapter notebook (only those whose inputs changed)
 
-$(RR_OUT)/notebooks/%.ipynb: notebooks/%.ipynb $(PREPARED) $(PUBLIC_FILES) $$(CHAPTER_DEPS_$$*)
+$(RR_OUT)/notebooks/%.ipynb: notebooks/%.ipynb $(PREPARED) $(PUBLIC_FILES) $$(CHAPTER_DEPS_$$*) $(RR_OUT)/.params/%
 	$(RR) run notebooks/$*.ipynb $(PARAMS_$*)
+
+# A chapter's parameters (PARAMS_<notebook>, e.g. PARAMS_04_self_harm_readmissions='-p financial_year=2018/19')
+# are kept in a stamp, rewritten (when make reads this file) only when they change: make reruns exactly
+# the chapters whose parameters changed, and `make -n`/`-q` stay quiet when none did.
+# Non-default options never go over the reference outputs: give OUT_DIR=... with them (rr run refuses otherwise).
+define params_stamp
+ifneq ($$(if $$(wildcard $(RR_OUT)/.params/$(1)),$$(file <$(RR_OUT)/.params/$(1)),missing:),$$(strip $$(PARAMS_$(1))))
+$$(shell mkdir -p '$(RR_OUT)/.params')
+$$(file >$(RR_OUT)/.params/$(1),$$(strip $$(PARAMS_$(1))))
+endif
+endef
+$(foreach n,$(patsubst notebooks/%.ipynb,%,$(NOTEBOOKS)),$(eval $(call params_stamp,$(n))))
 
 claims: $(CLAIMS) ## compare claims.yml with the chapters' results (claims.json, claims.md)
 

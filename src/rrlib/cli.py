@@ -200,8 +200,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         return cuts.main(args.rest)
     if c == "params":
         from .runner import declared_parameters
-        for name, default in declared_parameters(args.notebook).items():
+        declared = declared_parameters(args.notebook)
+        for name, default in declared.items():
             print(f"{name} = {default}")
+        options = [n for n in declared if n not in ("data_dir", "out_dir")]
+        if options:
+            print(f"# change one: rr run {args.notebook} -p {options[0]}=VALUE  (a run with non-default "
+                  "options writes to output/<data>-<options>-<hash>/, or to --out-dir; never to reports/)",
+                  file=sys.stderr)
         return 0
     if c == "claims":
         return _call("claims", "main", data_dir=args.data_dir, out_dir=args.out_dir, strict=args.strict)

@@ -27,7 +27,6 @@ import html
 import json
 import os
 import re
-import time
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -136,7 +135,7 @@ def collect_figures(lay: paths.Layout) -> list[dict]:
         p = Path(r["path"])
         side = _sidecar(p)
         status = r["status"] if reference is not None else "unregistered"
-        out.append({**r, "status": status, "file": p.name, "sidecar": side,
+        out.append({**r, "path": str(provenance.portable(p)), "status": status, "file": p.name, "sidecar": side,
                     "chapter": (side or {}).get("chapter"), "data_uri": _data_uri(p)})
     return out
 
@@ -351,7 +350,7 @@ def chapter_runs(lay: paths.Layout) -> list[dict]:
                 meta = json.loads(nb.read_text(encoding="utf-8")).get("metadata", {}).get("papermill", {})
             except ValueError:
                 meta = {}
-            info["duration"] = meta.get("duration")
+            # papermill's run time is not shown: the page must be the same bytes for the same inputs
             info["parameters"] = meta.get("parameters")
         info["status"] = ("failed" if info["failed"] else "run" if nb is not None else "not run")
         runs.append(info)
@@ -391,7 +390,7 @@ def data_provenance(lay: paths.Layout) -> dict:
         public = {p.relative_to(paths.PUBLIC_DIR).as_posix(): sha256_file(p)
                   for p in sorted(paths.PUBLIC_DIR.rglob("*")) if p.is_file()}
     synthetic = bool(doc["synthetic"]) if "synthetic" in doc else None
-    return {"folder": str(d), "name": d.name, "exists": d.exists(), "synthetic": synthetic,
+    return {"folder": str(provenance.portable(d)), "name": d.name, "exists": d.exists(), "synthetic": synthetic,
             "manifest": {k: v for k, v in doc.items() if k != "files"}, "files": listed,
             "actual": actual, "public": public,
             "all_match": bool(listed) and all(actual.get(k) == v for k, v in listed.items())
@@ -503,8 +502,8 @@ def build(lay: paths.Layout) -> dict[str, str]:
         "python": e(env["python"]),
         "requirements.lock sha256": f"<code>{e(str(env.get('lock_sha256')))}</code>",
         "packages": ", ".join(f"{e(k)} {e(str(v))}" for k, v in env["packages"].items()),
-        "report built (UTC)": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
-        "output folder": f"<code>{e(str(lay.out_dir))}</code>",
+        "report built (UTC)": provenance.now_utc().replace("T", " ").rstrip("Z"),
+        "output folder": f"<code>{e(str(provenance.portable(lay.out_dir)))}</code>",
     }
     env_j = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                                autoescape=jinja2.select_autoescape(["html", "j2"]),

@@ -141,9 +141,12 @@ def test_sidecar_is_portable_and_kept_when_the_bytes_are_the_same(tmp_path, monk
     doc = json.loads(first)
     assert doc["parameters"]["data_dir"] == "data/raw/synthetic"
     assert doc["parameters"]["dfe"] == "../shared/x.csv"
-    assert doc["parameters"]["elsewhere"] == "/elsewhere/x.csv" and doc["parameters"]["n"] == 3
-    assert doc["parameters"]["beside"] == str(paths.ROOT.parent / "other" / "y.csv")
-    assert doc["data"]["folder"] == "data/raw/synthetic"
+    # outside the project: the name only (a secure environment's paths are never published)
+    assert doc["parameters"]["elsewhere"] == "x.csv" and doc["parameters"]["n"] == 3
+    assert doc["parameters"]["beside"] == "y.csv"
+    assert doc["data"]["name"] == "synthetic" and len(doc["data"]["sha256"]) == 64
+    assert "folder" not in doc["data"] and "chapter_elapsed_s" not in doc
+    assert str(paths.ROOT) not in first and "/elsewhere" not in first
     real_gmtime = time.gmtime
     monkeypatch.setattr(provenance.time, "gmtime", lambda *a: real_gmtime(0))
     provenance.sidecar(out, **kw)

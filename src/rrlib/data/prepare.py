@@ -153,8 +153,7 @@ def prepare(data_dir: str | Path, processed_dir: str | Path, *, verify_manifest:
                 raw_files[f.name] = verified.get(f.name) or sha256_file(f)
         outputs = list(written)
         stamp = {
-            "data_dir": str(data_dir),
-            "data_folder": data_dir.name,
+            "data_folder": data_dir.name,  # by name and content (sha256 sums), never its path
             "synthetic": doc.get("synthetic") if doc else None,
             "manifest": ({"sha256": sha256_file(data_dir / manifest.MANIFEST_NAME),
                           "generator": doc.get("generator"), "seed": doc.get("seed"),
