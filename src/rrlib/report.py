@@ -129,6 +129,8 @@ def collect_figures(lay: paths.Layout) -> list[dict]:
     rows = verify.compare_figures(lay.figures_dir, reference or {})
     out = []
     for r in rows:
+        # numbered later (number_outputs) when a chapter of this run made the figure; others keep these
+        r = {"label": None, "caption": None, "number": None, **r}
         if r["path"] is None:
             out.append({**r, "chapter": None, "file": r["name"], "sidecar": None, "data_uri": None})
             continue
