@@ -80,6 +80,8 @@ class Results:
             for name, v in zip(optional, row[2:]):
                 if v is None or (not isinstance(v, (str, bool)) and pd.isna(v)):
                     continue
+                if name == "n" and isinstance(v, float) and v.is_integer():
+                    v = int(v)  # a count column with gaps is float in pandas; a count is recorded whole
                 kw[name] = v
             self.record(row[0], row[1], **kw)
         return len(frame)

@@ -103,6 +103,7 @@ def test_record_frame(tmp_path):
                           "lower": [0.4, None], "upper": [0.6, None], "unit": ["proportion", "count"],
                           "method": ["Wilson score", None], "n": [100, None]})
     assert r.record_frame(frame) == 2
+    assert isinstance(r.results["reach.a.x"]["n"], int)
     assert r.results["reach.a.x"] == {"value": 0.5, "lower": 0.4, "upper": 0.6, "unit": "proportion",
                                       "method": "Wilson score", "n": 100}
     assert r.results["reach.a.y"] == {"value": 3, "unit": "count"}

@@ -620,25 +620,21 @@ def kaplan_meier(reps: pd.DataFrame, times: Sequence[float] = (0, 30, 91, 182, 3
 
 def cox_model(reps: pd.DataFrame, adjust: Sequence[str] = ("age", "male", "log_prior"),
               confidence: float = 0.95) -> pd.DataFrame:
-    """Cox proportional hazards model of time to first re-presentation (lifelines ``CoxPHFitter``).
+    """Cox proportional hazards model of time to first re-presentation (:func:`rrlib.stats.fit_cox`:
+    lifelines ``CoxPHFitter``, Efron ties, Wald limits).
 
     Covariates: ``supported`` (1/0) and ``adjust`` among age (years), male (1/0) and log_prior
-    (log(1 + prior self-harm attendances)); Efron ties. Returns a tidy frame: term, hr, lower,
-    upper, p, n, events, model ("adjusted" or "crude" when ``adjust`` is empty).
+    (log(1 + prior self-harm attendances)). Returns a tidy frame: term, hr, lower, upper, p, n,
+    events, dof_resid, model ("adjusted" or "crude" when ``adjust`` is empty).
     """
-    from lifelines import CoxPHFitter
-
     d = reps.assign(log_prior=np.log1p(reps["prior_attendances"]))
-    cols = ["supported", *adjust]
-    m = CoxPHFitter(alpha=1 - confidence)
-    m.fit(d[["days", "event", *cols]], duration_col="days", event_col="event")
-    s = m.summary
-    lo_col = [c for c in s.columns if c.startswith("exp(coef) lower")][0]
-    hi_col = [c for c in s.columns if c.startswith("exp(coef) upper")][0]
-    out = pd.DataFrame({"term": s.index.to_numpy(), "hr": s["exp(coef)"].to_numpy(),
-                        "lower": s[lo_col].to_numpy(), "upper": s[hi_col].to_numpy(), "p": s["p"].to_numpy()})
+    fit = stats.fit_cox(d, "days", "event", ["supported", *adjust], confidence=confidence)
+    out = pd.DataFrame({"term": fit["term"].to_numpy(), "hr": fit["ratio"].to_numpy(),
+                        "lower": fit["ratio_lower"].to_numpy(), "upper": fit["ratio_upper"].to_numpy(),
+                        "p": fit["p_value"].to_numpy()})
     out["n"] = int(len(d))
     out["events"] = int(d["event"].sum())
+    out["dof_resid"] = fit["dof_resid"].to_numpy()
     out["model"] = "adjusted" if adjust else "crude"
     return out
 
