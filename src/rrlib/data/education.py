@@ -98,21 +98,62 @@ EXCLUSION_CATEGORY = {
     "permanent": "permanent exclusion (census category PERM)",
 }
 
-#: DfE exclusion reason codes (the twelve codes used to 2019/20).
+#: DfE exclusion reason codes (school census exclusions module, main reason), every year's.
+#: Sources: DfE school census guides (exclusions module, reason codes; the twelve codes used to
+#: 2019/20); from 1 September 2020 (academic year 2020/21) DfE added OW, LG, DS, MT and PH and
+#: withdrew OT "Other" (as local authorities' guidance to schools recorded the change, e.g. North
+#: Yorkshire Council, "Suspensions/Exclusions from School Update": "in the Autumn 2020 they revised
+#: the suspension/exclusion codes to include some additional codes and removed the use of OT";
+#: Derbyshire County Council: "The DfE has amended the exclusion reason codes and descriptions with
+#: effect from 1 September 2020"). See also DfE, "Pupil exclusion statistics: methodology"
+#: (explore-education-statistics.service.gov.uk).
 REASON_CODES = {
     "PP": "Physical assault against a pupil",
     "PA": "Physical assault against an adult",
     "VP": "Verbal abuse / threatening behaviour against a pupil",
     "VA": "Verbal abuse / threatening behaviour against an adult",
+    "OW": "Use or threat of use of an offensive weapon or prohibited item",
     "BU": "Bullying",
     "RA": "Racist abuse",
+    "LG": "Abuse against sexual orientation and gender identity (for example LGBT+)",
+    "DS": "Abuse relating to disability",
     "SM": "Sexual misconduct",
     "DA": "Drug and alcohol related",
     "DM": "Damage",
     "TH": "Theft",
     "PD": "Persistent disruptive behaviour",
+    "MT": "Inappropriate use of social media or online technology",
+    "PH": "Wilful and repeated transgression of protective measures in place to protect public health",
     "OT": "Other",
 }
+
+#: First and last academic year (its first calendar year: 2020 = 2020/21) each code is valid
+#: for; None = open (every year before / every year since).
+REASON_CODE_YEARS = {code: (None, None) for code in REASON_CODES}
+REASON_CODE_YEARS.update({"OT": (None, 2019),
+                          **{c: (2020, None) for c in ("OW", "LG", "DS", "MT", "PH")}})
+
+
+def reason_code_years(code: str) -> str:
+    """The academic years a reason code applies to, in words ("every year", "to 2019/20", ...)."""
+    first, last = REASON_CODE_YEARS[code]
+    def lab(y: int) -> str:
+        return f"{y}/{(y + 1) % 100:02d}"
+
+    if first is None and last is None:
+        return "every year"
+    if first is None:
+        return f"to {lab(last)}"
+    if last is None:
+        return f"from {lab(first)}"
+    return f"{lab(first)} to {lab(last)}"
+
+
+def reason_codes_of_year(academic_year: str) -> list[str]:
+    """The reason codes valid in one academic year (``"2020/21"``)."""
+    y = int(str(academic_year)[:4])
+    return [c for c, (a, b) in REASON_CODE_YEARS.items() if (a is None or y >= a) and (b is None or y <= b)]
+
 
 TERMS = {
     "autumn": "autumn term (September to December)",
@@ -151,6 +192,16 @@ def _date_in_academic_year(date_col: str):
     return ok
 
 
+def _reason_valid_for_year(df: pd.DataFrame) -> pd.Series:
+    """reason_code is one DfE used in the academic year (unknown codes: the isin rule reports them)."""
+    start = pd.to_numeric(df["academic_year"].astype(str).str[:4], errors="coerce")
+    years = df["reason_code"].map(REASON_CODE_YEARS)
+    known = years.notna() & start.notna()
+    first = years.where(known, None).map(lambda v: v[0] if isinstance(v, tuple) and v[0] is not None else -1)
+    last = years.where(known, None).map(lambda v: v[1] if isinstance(v, tuple) and v[1] is not None else 9999)
+    return ~known | ((start >= first) & (start <= last))
+
+
 def _sessions_for_suspensions(df: pd.DataFrame) -> pd.Series:
     return (df["category"] != "suspension") | df["sessions"].notna()
 
@@ -176,6 +227,7 @@ SCHOOLS = Table(
     counterpart="GIAS establishment records for Blackpool local authority (LA 890) plus the programme team's school log.",
     key=("school_id",),
     dates=("open_date", "close_date", "ara_start_date", "charter_signed_date"),
+    window_dates=("ara_start_date", "charter_signed_date"),
     columns={
         "school_id": "Pseudonymous school identifier `S` + 3 digits (real extracts: hash of the URN).",
         "school_name": "School name (synthetic in the shipped data: 'Synthetic Primary 07').",
@@ -283,14 +335,18 @@ EXCLUSIONS = Table(
         "sessions": "Length of a suspension in sessions (half days, 1-90); empty for permanent exclusions.",
         "reason_code": "DfE reason code (main reason).",
     },
-    codes={"category": EXCLUSION_CATEGORY, "reason_code": REASON_CODES},
+    codes={"category": EXCLUSION_CATEGORY,
+           "reason_code": {c: f"{m} ({reason_code_years(c)})" for c, m in REASON_CODES.items()}},
     notes=(
         "Counts follow DfE: suspensions = rows of category suspension; pupils with one or more "
         "suspensions = distinct pupil_id among them; permanent exclusions = rows of category permanent, "
         "each in the academic year of its date; DfE 'Total' excludes the alternative_provision school.",
-        "From 2020/21 DfE added reason codes (offensive weapon, abuse relating to sexual orientation, "
-        "disability, online behaviour, public health measures); the shipped synthetic data use only the "
-        "twelve long-standing codes, a real extract would need them added to the contract.",
+        "Reason codes change over the years: from 2020/21 DfE added OW, LG, DS, MT and PH and withdrew "
+        "OT; each code's years are listed with it and an exclusion's code must be valid in its academic "
+        "year. Sources: DfE school census guides (exclusions module); DfE, Pupil exclusion statistics: "
+        "methodology; North Yorkshire Council, Suspensions/Exclusions from School Update (autumn 2020 "
+        "changes, OT removed). The synthetic data draw the former OT share of 2020/21 onwards from the "
+        "new codes (assumption, see params/education.yml).",
     ),
     schema=pa.DataFrameSchema(
         {
@@ -306,6 +362,8 @@ EXCLUSIONS = Table(
         checks=[
             pa.Check(_date_in_academic_year("exclusion_date"), name="exclusion_date_in_academic_year",
                      error="exclusion_date falls in academic_year (1 September to 31 August)"),
+            pa.Check(_reason_valid_for_year, name="reason_code_valid_in_academic_year",
+                     error="reason_code is one DfE used in the exclusion's academic_year (see the codes' years)"),
             pa.Check(_sessions_for_suspensions, name="suspension_has_sessions",
                      error="a suspension has a length in sessions"),
         ],

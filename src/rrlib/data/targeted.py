@@ -58,6 +58,8 @@ EPISODE_RE = id_pattern("EP", 6)
 PUPIL_RE = PUPIL_ID
 ASSESSMENT_RE = id_pattern("SDQ", 6)
 GOAL_RE = id_pattern("G", 6)
+#: The shipped synthetic records' span. Not a rule: dates are checked against the data folder's
+#: study window (:mod:`rrlib.data.window`, declared in its MANIFEST or derived from the data).
 FIRST_DATE = pd.Timestamp("2016-09-01")
 LAST_DATE = pd.Timestamp("2022-08-31")
 
@@ -73,16 +75,14 @@ def _end_reason_iff_end(df: pd.DataFrame) -> pd.Series:
     return df["end_reason"].isna() == df["end_date"].isna()
 
 
-_in_window = pa.Check.in_range(FIRST_DATE, LAST_DATE)
-
 INTERVENTIONS_SCHEMA = pa.DataFrameSchema(
     {
         "episode_id": pa.Column(str, matches_check(EPISODE_RE), unique=True),
         "person_id": pa.Column(str, matches_check(PUPIL_RE)),
         "programme": pa.Column(str, pa.Check.isin(list(PROGRAMMES))),
-        "referral_date": pa.Column("datetime64[ns]", _in_window),
-        "start_date": pa.Column("datetime64[ns]", _in_window, nullable=True),
-        "end_date": pa.Column("datetime64[ns]", _in_window, nullable=True),
+        "referral_date": pa.Column("datetime64[ns]"),
+        "start_date": pa.Column("datetime64[ns]", nullable=True),
+        "end_date": pa.Column("datetime64[ns]", nullable=True),
         "end_reason": pa.Column(str, pa.Check.isin(list(END_REASONS)), nullable=True),
         "education_data_consent": pa.Column(bool),
     },
@@ -101,7 +101,7 @@ SDQ_SCHEMA = pa.DataFrameSchema(
         "assessment_id": pa.Column(str, matches_check(ASSESSMENT_RE), unique=True),
         "person_id": pa.Column(str, matches_check(PUPIL_RE)),
         "episode_id": pa.Column(str, matches_check(EPISODE_RE)),
-        "assessment_date": pa.Column("datetime64[ns]", _in_window),
+        "assessment_date": pa.Column("datetime64[ns]"),
         "timepoint": pa.Column(str, pa.Check.isin(list(TIMEPOINTS))),
         **_sdq_cols,
     },
@@ -114,7 +114,7 @@ GOALS_SCHEMA = pa.DataFrameSchema(
         "person_id": pa.Column(str, matches_check(PUPIL_RE)),
         "episode_id": pa.Column(str, matches_check(EPISODE_RE)),
         "domain": pa.Column(str, pa.Check.isin(list(DOMAINS))),
-        "set_date": pa.Column("datetime64[ns]", _in_window),
+        "set_date": pa.Column("datetime64[ns]"),
     },
     strict=True, coerce=False,
 )
@@ -122,7 +122,7 @@ GOALS_SCHEMA = pa.DataFrameSchema(
 GOAL_RATINGS_SCHEMA = pa.DataFrameSchema(
     {
         "goal_id": pa.Column(str, matches_check(GOAL_RE)),
-        "rating_date": pa.Column("datetime64[ns]", _in_window),
+        "rating_date": pa.Column("datetime64[ns]"),
         "rating": pa.Column("int64", pa.Check.in_range(0, 10)),
     },
     strict=True, coerce=False,
@@ -157,6 +157,7 @@ TABLES = [
         },
         foreign_keys=(("person_id", "pupils", "pupil_id"),),
         dates=("referral_date", "start_date", "end_date"),
+        window_dates=("referral_date", "start_date", "end_date"),
         key=("episode_id",),
         codes={"programme": PROGRAMMES, "end_reason": END_REASONS},
         notes=("Back on Track young people are looked after (looked_after true in the census of the school "
@@ -192,6 +193,7 @@ TABLES = [
         },
         foreign_keys=(("person_id", "pupils", "pupil_id"), ("episode_id", "interventions", "episode_id")),
         dates=("assessment_date",),
+        window_dates=("assessment_date",),
         key=("assessment_id",),
         codes={"timepoint": {"start": "before support (at or soon after the start)",
                              "end": "after support (at or shortly before the end)"}},
@@ -216,6 +218,7 @@ TABLES = [
         },
         foreign_keys=(("person_id", "pupils", "pupil_id"), ("episode_id", "interventions", "episode_id")),
         dates=("set_date",),
+        window_dates=("set_date",),
         key=("goal_id",),
         codes={"domain": {d: "Resilience Framework (Hart, Blincow & Thomas 2007) section" for d in DOMAINS}},
         notes=("Calibration (synthetic data): A16 (Back on Track: 85 goals for 19 young people, March 2017 "
@@ -235,6 +238,7 @@ TABLES = [
         },
         foreign_keys=(("goal_id", "goals", "goal_id"),),
         dates=("rating_date",),
+        window_dates=("rating_date",),
         key=("goal_id", "rating_date"),
         notes=("Change per goal = last rating minus first; reliable change at 2.45 points "
                "(Edbrooke-Childs et al. 2015), scored by rr prepare into goal_change.",),
