@@ -317,7 +317,8 @@ PUPILS = Table(
 
 EXCLUSIONS = Table(
     name="exclusions",
-    description=(
+    required=False,  # optional: sections that need it say so when it is absent
+       description=(
         "Exclusions from Blackpool schools: one row per suspension (fixed-period exclusion) or "
         "permanent exclusion, with its DfE category, length and reason."),
     source="DfE school census exclusions module / local authority exclusions return.",
@@ -372,7 +373,8 @@ EXCLUSIONS = Table(
 
 SCHOOL_ATTENDANCE = Table(
     name="school_attendance",
-    description=(
+    required=False,  # optional: sections that need it say so when it is absent
+       description=(
         "School attendance: sessions possible and attended per pupil, academic year, term and school "
         "(a pupil who moved school in a term has a row for each school)."),
     source="DfE school census attendance module (sessions possible, authorised and unauthorised absence), pupil level.",
@@ -410,7 +412,8 @@ SCHOOL_ATTENDANCE = Table(
 
 POPULATION = Table(
     name="population",
-    description="Mid-year resident population by area, calendar year, sex and single year of age (0-24).",
+    required=False,  # optional: sections that need it say so when it is absent
+       description="Mid-year resident population by area, calendar year, sex and single year of age (0-24).",
     source="ONS mid-year population estimates (MYE2), local authority level.",
     counterpart="ONS mid-year estimates for Blackpool (E06000009), single year of age and sex.",
     key=("area", "year", "sex", "age"),
@@ -456,10 +459,14 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     - ``school_attendance`` + ``absent_sessions``.
     - ``schools`` and ``population`` unchanged.
 
+    Only ``schools`` and ``pupils`` are required; the other tables are processed when the folder
+    has them.
+
     The big tables (pupils, school attendance) are not copied: the processed frames share the raw
     columns and only the derived columns are new. Exclusions are matched to the census rows of
     their pupils only (not the whole census).
     """
+    out = {n: raw[n] for n in ("schools", "population") if n in raw}
     schools = raw["schools"]
     pupils = raw["pupils"].copy(deep=False)
     start = calendar.start_year(pupils["academic_year"]).to_numpy()
@@ -468,7 +475,19 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
                      - (pupils["birth_month"].to_numpy() >= 9).astype(int)).astype("int64")
     pupils["in_dfe_total"] = pupils["phase"].isin(_DFE_TOTAL_PHASES).to_numpy()
 
-    exc = raw["exclusions"].copy(deep=False)
+    out["pupils"] = pupils
+    if "exclusions" in raw:
+        out["exclusions"] = _exclusions(raw["exclusions"], pupils, schools, start)
+    if "school_attendance" in raw:
+        att = raw["school_attendance"].copy(deep=False)
+        att["absent_sessions"] = att["possible_sessions"].to_numpy() - att["attended_sessions"].to_numpy()
+        out["school_attendance"] = att
+    return {n: out[n] for n in ("schools", "pupils", "exclusions", "school_attendance", "population") if n in out}
+
+
+def _exclusions(exc: pd.DataFrame, pupils: pd.DataFrame, schools: pd.DataFrame, start: np.ndarray) -> pd.DataFrame:
+    """Exclusions with their school's phase, term and the pupil's census characteristics."""
+    exc = exc.copy(deep=False)
     exc["phase"] = school_phase(exc["school_id"], schools)
     exc["in_dfe_total"] = exc["phase"].isin(_DFE_TOTAL_PHASES).to_numpy()
     exc["term"] = calendar.term(exc["exclusion_date"])
@@ -488,8 +507,4 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     exc["age"] = exc["age"].astype("Int64")
     exc["fsm"] = exc["fsm"].astype("boolean")
     exc["looked_after"] = exc["looked_after"].astype("boolean")
-
-    att = raw["school_attendance"].copy(deep=False)
-    att["absent_sessions"] = att["possible_sessions"].to_numpy() - att["attended_sessions"].to_numpy()
-    return {"schools": schools, "pupils": pupils, "exclusions": exc, "school_attendance": att,
-            "population": raw["population"]}
+    return exc

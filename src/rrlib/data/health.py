@@ -162,7 +162,8 @@ _COMMON = {
 TABLES = [
     Table(
         name="ed_attendances",
-        schema=ED_SCHEMA,
+        required=False,  # optional: sections that need it say so when it is absent
+               schema=ED_SCHEMA,
         description="A&E attendances of young people aged 10-24, one row per attendance (ECDS-like).",
         source="Emergency Care Data Set extract from the local acute trust (pseudonymised, linked).",
         counterpart="NHS Digital Emergency Care Data Set (ECDS)",
@@ -187,7 +188,8 @@ TABLES = [
     ),
     Table(
         name="admissions",
-        schema=ADM_SCHEMA,
+        required=False,  # optional: sections that need it say so when it is absent
+               schema=ADM_SCHEMA,
         description="Hospital admissions (spells) of young people aged 10-24 (HES-like).",
         source="Hospital Episode Statistics Admitted Patient Care extract (pseudonymised, linked).",
         counterpart="NHS England Hospital Episode Statistics, Admitted Patient Care",
@@ -216,7 +218,8 @@ TABLES = [
     ),
     Table(
         name="selfharm_support",
-        schema=SUPPORT_SCHEMA,
+        required=False,  # optional: sections that need it say so when it is absent
+               schema=SUPPORT_SCHEMA,
         description="The Resilience Coaches' self-harm support log: one row per referral after an A&E attendance.",
         source="HeadStart Blackpool case management system (Resilience Coaches).",
         counterpart="Programme monitoring data (not a national data set)",

@@ -110,7 +110,8 @@ ATTENDANCE_SCHEMA = pa.DataFrameSchema(
 TABLES = [
     Table(
         name="activities",
-        schema=ACTIVITIES_SCHEMA,
+        required=False,  # optional: sections that need it say so when it is absent
+               schema=ACTIVITIES_SCHEMA,
         description=("The programme's activities (monitoring log), over the study window: one row "
                      "per session, meeting, event, training or course."),
         source="HeadStart Blackpool monitoring log (programme activity records kept by Blackpool Council).",
@@ -148,7 +149,8 @@ TABLES = [
     ),
     Table(
         name="attendance",
-        schema=ATTENDANCE_SCHEMA,
+        required=False,  # optional: sections that need it say so when it is absent
+               schema=ATTENDANCE_SCHEMA,
         description=("Who was registered for each activity, in which role, and whether they attended: one "
                      "row per activity and person."),
         source="HeadStart Blackpool monitoring log (registers), linked to the January school census.",

@@ -134,7 +134,8 @@ _SDQ_ITEM_TEXT = ("SDQ self-report item {k} (official order), raw answer before 
 TABLES = [
     Table(
         name="interventions",
-        schema=INTERVENTIONS_SCHEMA,
+        required=False,  # optional: sections that need it say so when it is absent
+               schema=INTERVENTIONS_SCHEMA,
         description=("Targeted support episodes, November 2016 to 2022: one row per episode (a young person "
                      "may have several, in one or more programmes)."),
         source="HeadStart Blackpool case management records (Resilience Coach caseloads), linked to the "
@@ -170,7 +171,8 @@ TABLES = [
     ),
     Table(
         name="sdq_targeted",
-        schema=SDQ_SCHEMA,
+        required=False,  # optional: sections that need it say so when it is absent
+               schema=SDQ_SCHEMA,
         description=("Strengths and Difficulties Questionnaire (self-report 11-17) at the start and end of "
                      "targeted support: one row per completed questionnaire."),
         source="Resilience Coach case records (questionnaires completed with the young person).",
@@ -204,7 +206,8 @@ TABLES = [
     ),
     Table(
         name="goals",
-        schema=GOALS_SCHEMA,
+        required=False,  # optional: sections that need it say so when it is absent
+               schema=GOALS_SCHEMA,
         description="Goal Based Outcomes: goals set by young people with their Resilience Coach.",
         source="Resilience Coach case records.",
         counterpart="Goal Based Outcomes (Law & Jacob 2015), CORC",
@@ -227,7 +230,8 @@ TABLES = [
     ),
     Table(
         name="goal_ratings",
-        schema=GOAL_RATINGS_SCHEMA,
+        required=False,  # optional: sections that need it say so when it is absent
+               schema=GOAL_RATINGS_SCHEMA,
         description="Ratings of progress towards each goal, 0 (not at all) to 10 (goal reached).",
         source="Resilience Coach case records.",
         counterpart="Goal Based Outcomes ratings",
@@ -261,14 +265,25 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
       al. 2015; :func:`rrlib.instruments.gbo.change`). The processed flags are always at that
       default; an analysis with another threshold recomputes them from ``change`` (the goal
       functions of :mod:`rrlib.chapters.targeted` take ``threshold=``).
-    """
-    from ..instruments import gbo, sdq
 
-    ivs = raw["interventions"].copy()
-    sdq_raw = raw["sdq_targeted"].copy()
-    goals = raw["goals"].copy()
-    ratings = raw["goal_ratings"].copy()
+    Tables the folder does not have are left out, and so are the scored tables made from them.
+    """
+
+    out: dict[str, pd.DataFrame] = {n: raw[n].copy() for n in ("interventions", "sdq_targeted", "goals",
+                                                                "goal_ratings") if n in raw}
+    if "interventions" not in out:  # the episodes' tables need it (rr validate: foreign keys)
+        return out
+    ivs = out["interventions"]
     prog = ivs.set_index("episode_id")["programme"]
+    if "sdq_targeted" in out:
+        out["sdq_targeted_scores"] = _sdq_scores(out["sdq_targeted"], prog)
+    if "goals" in out and "goal_ratings" in out:
+        out["goal_change"] = _goal_change(out["goals"], out["goal_ratings"], prog)
+    return out
+
+
+def _sdq_scores(sdq_raw: pd.DataFrame, prog: pd.Series) -> pd.DataFrame:
+    from ..instruments import sdq
 
     items = sdq_raw[SDQ_ITEMS + SDQ_IMPACT].astype("float64")
     scores = sdq.score(items)
@@ -277,6 +292,11 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     ids = sdq_raw[["assessment_id", "person_id", "episode_id", "assessment_date", "timepoint"]].copy()
     ids.insert(3, "programme", ids["episode_id"].map(prog))
     sdq_scores = pd.concat([ids, scores.astype("float64"), bands], axis=1)
+    return sdq_scores.sort_values("assessment_id", kind="mergesort").reset_index(drop=True)
+
+
+def _goal_change(goals: pd.DataFrame, ratings: pd.DataFrame, prog: pd.Series) -> pd.DataFrame:
+    from ..instruments import gbo
 
     long = ratings.merge(goals[["goal_id", "person_id", "domain"]], on="goal_id", how="left",
                          validate="many_to_one")
@@ -294,13 +314,4 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     goal_change = goal_change[["goal_id", "person_id", "episode_id", "programme", "domain", "set_date",
                                "n_ratings", "first_date", "last_date", "first", "last", "change",
                                "reliable_change", "reliable_improvement", "reliable_deterioration"]]
-    goal_change = goal_change.sort_values("goal_id", kind="mergesort").reset_index(drop=True)
-    return {
-        "interventions": ivs,
-        "sdq_targeted": sdq_raw,
-        "goals": goals,
-        "goal_ratings": ratings,
-        "sdq_targeted_scores": sdq_scores.sort_values("assessment_id", kind="mergesort")
-        .reset_index(drop=True),
-        "goal_change": goal_change,
-    }
+    return goal_change.sort_values("goal_id", kind="mergesort").reset_index(drop=True)

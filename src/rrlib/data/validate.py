@@ -720,6 +720,14 @@ def _fk_problems(t: Table, df: pd.DataFrame, fname: str, keys: KeyColumns, files
     return problems
 
 
+def _absent_reference_problems(t: Table, fname: str, absent: set[str], files: dict) -> list[Problem]:
+    """A table present while a table its foreign keys refer to is absent (optional, not there)."""
+    return [Problem(fname, f"foreign key {column} -> {other}.{other_col}", column,
+                    detail=(f"the folder has no {other} table ({files.get(other, other)}), which {t.name} "
+                            f"refers to: add it, or leave {t.name} out as well"))
+            for column, other, other_col in t.foreign_keys if other in absent]
+
+
 def _check_one(data_dir: Path, t: Table) -> tuple[pd.DataFrame | None, list[Problem], str]:
     """Read one table and check it against its own rules (types, schema, unique key)."""
     df, p, fname = _read(data_dir, t)
@@ -784,11 +792,15 @@ def iter_validate(data_dir: str | Path, *, only: list[str] | None = None,
             window = StudyWindow.of_folder(data_dir)
         except WindowError as exc:
             raise DataValidationError([Problem("MANIFEST", "window", detail=str(exc))], data_dir) from None
+    absent: set[str] = set()
     for name, t in specs.items():
         t0 = time.perf_counter()
         df, p, fname = _check_one(data_dir, t)
         files[name] = fname
+        if df is None and not p:
+            absent.add(name)  # an optional table the folder does not have
         if df is not None:
+            p += _absent_reference_problems(t, fname, absent, files)
             p += _fk_problems(t, df, fname, keys, files)
             if not any(q.column in t.window_dates for q in p):  # unparsed dates: reported already
                 p += window.problems(t, df, fname)

@@ -166,7 +166,8 @@ for s, n in srs.SUBSCALES.items():
 TABLES = [
     Table(
         name="wmf_survey",
-        schema=SCHEMA,
+        required=False,  # optional: sections that need it say so when it is absent
+               schema=SCHEMA,
         description=("HeadStart Wellbeing Measurement Framework secondary survey, HeadStart areas and "
                      "waves of the extract: one row per questionnaire (Year 7 cohort followed to Year 11, "
                      "Year 9 snapshots)."),
