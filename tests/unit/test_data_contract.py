@@ -269,3 +269,26 @@ def test_every_variant_folder_validates(base, tmp_path, group):
     for v in group:
         if v.startswith("without_"):
             assert not set(V.VARIANTS[v].tables) & set(got)
+
+
+# --------------------------------------------------------------------------- rr manifest
+
+def test_rr_manifest_rewrites_sums_and_window(raw, capsys):
+    act = read(raw, "activities")
+    write(raw, "activities", act.iloc[:-1])
+    with pytest.raises(manifest.ManifestError):
+        manifest.verify(raw)
+    assert manifest.main_refresh(raw, window=("2016-09-01", "2023-08-31")) == 0
+    doc = manifest.verify(raw)
+    assert doc["window"] == {"start": "2016-09-01", "end": "2023-08-31"} and doc["synthetic"] is True
+    assert doc["seed"] == synth.DEFAULT_SEED  # other fields kept
+    assert manifest.main_refresh(raw, window=("2016-09-01", "2015-01-01")) == 1
+    assert "ends (2015-01-01) before it starts" in capsys.readouterr().err
+
+
+def test_rr_manifest_needs_the_flag_without_a_manifest(raw):
+    (raw / "MANIFEST").unlink()
+    with pytest.raises(manifest.ManifestError, match="synthetic"):
+        manifest.refresh(raw)
+    manifest.refresh(raw, synthetic=False)
+    assert manifest.verify(raw)["synthetic"] is False
