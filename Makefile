@@ -47,30 +47,25 @@ RR_OUT := $(word 2,$(LAYOUT))
 RR_PROCESSED := $(word 3,$(LAYOUT))
 RR_FIGURES := $(word 4,$(LAYOUT))
 
-LIB_ALL := $(shell find src/rrlib -type f \( -name '*.py' -o -name '*.yml' -o -name matplotlibrc \) 2>/dev/null)
-# What a chapter depends on: the library less the other chapters' modules and the report tooling.
-LIB_CORE := $(filter-out src/rrlib/chapters/% src/rrlib/claims.py src/rrlib/report.py src/rrlib/verify.py src/rrlib/synth/%,$(LIB_ALL))
-LIB_DATA := $(filter src/rrlib/data/% src/rrlib/instruments/% src/rrlib/manifest.py src/rrlib/io.py,$(LIB_ALL))
+# The chapters are found from their notebooks (rrlib.registry, standard library only): key, start
+# order (longest first, from the last run's durations) and the library files each one imports.
+# Adding a chapter means adding its notebook and module: nothing here changes.
+LIB_DATA := $(shell find src/rrlib/data src/rrlib/instruments -name '*.py' 2>/dev/null) src/rrlib/manifest.py src/rrlib/io.py src/rrlib/calendar.py
 RAW_FILES := $(wildcard $(RR_DATA)/*)
+PUBLIC_FILES := $(wildcard data/raw/public/*.csv)
 PREPARED := $(RR_PROCESSED)/.prepared.json
-
-NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
-# Chapters are started longest first (as `make bench` measures them), so that under -j the
-# cores finish together; chapters not listed here (new ones) start after, in number order.
-LONGEST_FIRST := 02_exclusions 03_wmf_comparisons 05_targeted_interventions 01_reach 04_self_harm_readmissions
-ORDERED := $(foreach n,$(LONGEST_FIRST),$(filter notebooks/$(n).ipynb,$(NOTEBOOKS))) \
-  $(filter-out $(foreach n,$(LONGEST_FIRST),notebooks/$(n).ipynb),$(NOTEBOOKS))
-EXECUTED := $(patsubst notebooks/%,$(RR_OUT)/notebooks/%,$(ORDERED))
+CHAPTERS_MK := $(shell mkdir -p '$(RR_OUT)' && PYTHONPATH=src $(PYTHON) -m rrlib.registry make '$(RR_OUT)/notebooks' > '$(RR_OUT)/.chapters.mk.tmp' && mv '$(RR_OUT)/.chapters.mk.tmp' '$(RR_OUT)/.chapters.mk' && echo '$(RR_OUT)/.chapters.mk')
+ifeq ($(CHAPTERS_MK),)
+$(error the chapter registry failed: run `PYTHONPATH=src $(PYTHON) -m rrlib.registry` to see why)
+endif
+include $(CHAPTERS_MK)
+NOTEBOOKS := $(sort $(CHAPTER_NOTEBOOKS))
+EXECUTED := $(patsubst notebooks/%,$(RR_OUT)/notebooks/%,$(CHAPTER_NOTEBOOKS))
 CLAIMS := $(RR_OUT)/claims.json
 REPORT := $(RR_OUT)/index.html
 
-# Chapter module of each notebook, and chapter parameters.
-chapter_key = $(strip $(if $(findstring 01_reach,$1),reach,$(if $(findstring 02_exclusions,$1),exclusions,$(if $(findstring 03_wmf,$1),wmf,$(if $(findstring 04_self_harm,$1),selfharm,$(if $(findstring 05_targeted,$1),targeted,none))))))
-# The real DfE files beside the project (../shared/data), when present, feed the exclusions chapter.
-DFE_DIR ?= $(abspath ../shared/data/dfe-exclusions-sfr35-2017)
-DFE_LA_FILE ?= $(wildcard $(DFE_DIR)/clean_la_data.csv)
-DFE_NATIONAL_FILE ?= $(wildcard $(DFE_DIR)/SFR35_2017_National_characteristics.csv)
-PARAMS_02_exclusions := $(if $(DFE_LA_FILE),-p dfe_la_file=$(DFE_LA_FILE)) $(if $(DFE_NATIONAL_FILE),-p dfe_national_file=$(DFE_NATIONAL_FILE))
+# Chapters read the shipped cuts of the official statistics (data/raw/public) by default;
+# a run may add parameters per notebook, e.g. PARAMS_02_exclusions='-p dfe_la_file=/path/exc_nat_region_la.csv'.
 
 .PHONY: all setup data chapters claims report verify figures-manifest test test-fast bench clean clean-all help strip synth hooks
 
@@ -104,7 +99,7 @@ synth: $(SETUP) ## regenerate the shipped synthetic data folder from its seed an
 
 chapters: $(EXECUTED) ## run every chapter notebook (only those whose inputs changed)
 
-$(RR_OUT)/notebooks/%.ipynb: notebooks/%.ipynb $(PREPARED) $(LIB_CORE) $$(wildcard src/rrlib/chapters/$$(call chapter_key,$$*).py)
+$(RR_OUT)/notebooks/%.ipynb: notebooks/%.ipynb $(PREPARED) $(PUBLIC_FILES) $$(CHAPTER_DEPS_$$*)
 	$(RR) run notebooks/$*.ipynb $(PARAMS_$*)
 
 claims: $(CLAIMS) ## compare claims.yml with the chapters' results (claims.json, claims.md)

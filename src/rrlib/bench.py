@@ -567,14 +567,8 @@ def naive_baseline(tree: Path, env: dict, work: Path, parameters: dict[str, dict
 
 
 def _make_parameters() -> dict[str, dict]:
-    """The extra parameters the Makefile passes to a chapter (the real DfE files, when present)."""
-    dfe = paths.SHARED_DATA_DIR / "dfe-exclusions-sfr35-2017"
-    p = {}
-    if (dfe / "clean_la_data.csv").exists():
-        p["dfe_la_file"] = str((dfe / "clean_la_data.csv").resolve())
-    if (dfe / "SFR35_2017_National_characteristics.csv").exists():
-        p["dfe_national_file"] = str((dfe / "SFR35_2017_National_characteristics.csv").resolve())
-    return {"02_exclusions": p} if p else {}
+    """The extra parameters the Makefile passes to a chapter: none (chapters read the shipped cuts)."""
+    return {}
 
 
 # ----------------------------------------------------------------------------- the report

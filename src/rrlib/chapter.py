@@ -22,16 +22,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import figures, manifest, paths, provenance
+from . import figures, manifest, paths, provenance, registry
 from .results import Results
 
-NOTEBOOKS = {
-    "reach": "01_reach.ipynb",
-    "exclusions": "02_exclusions.ipynb",
-    "wmf": "03_wmf_comparisons.ipynb",
-    "selfharm": "04_self_harm_readmissions.ipynb",
-    "targeted": "05_targeted_interventions.ipynb",
-}
+#: Chapter key -> notebook file name, found from the notebooks (rrlib.registry): never a hand-kept list.
+NOTEBOOKS = {c.key: c.notebook for c in registry.chapters()}
 
 
 class NotComputed(Exception):

@@ -19,7 +19,8 @@ Entry format (see the team conventions)::
       key: reach.opportunities.young_people
       data: synthetic         # synthetic | real (recomputed from real public statistics)
       # optional:
-      expected: differs       # the default data is *known* not to reproduce it (say why in note)
+      expected: differs       # the default data is *known* not to reproduce it (say why in note);
+                              # `not computed` for a real-data part no shipped official file holds (not checkable)
       note: "..."             # for expected: differs, the likeliest reason (revision, another base, another year)
       official_source: "..."  # data: real parts: the official statistics checked (dataset, table, year)
 
@@ -47,7 +48,7 @@ from typing import Any
 
 import yaml
 
-from . import paths
+from . import paths, registry
 from .io import atomic_write_text, dumps
 from .results import load_skipped, skip_reason
 
@@ -56,7 +57,8 @@ from .results import load_skipped, skip_reason
 REFERENCE_IDS = tuple([f"A{i:02d}" for i in range(1, 21)] + [f"B{i:02d}" for i in range(1, 10)] + ["C"])
 UNITS = ("count", "percent", "proportion", "rate_per_100", "rate_per_100000", "ratio", "boolean",
          "points")
-CHAPTERS = ("reach", "exclusions", "wmf", "selfharm", "targeted", "context")
+#: Chapter keys a claim may name: every registered chapter (rrlib.registry), and "context".
+CHAPTERS = (*(c.key for c in registry.chapters()), "context")
 DATA_KINDS = ("synthetic", "real")
 STATUSES = ("reproduced", "differs", "not computed")
 FIELDS = ("id", "part", "chapter", "statement", "published", "unit", "tolerance", "source", "key",
@@ -175,8 +177,11 @@ def validate_entries(entries: Any, where: str = "claims.yml") -> list[dict]:
             bad.append("expected: differs needs a note giving the likeliest reason")
         if "data" in e and e["data"] not in DATA_KINDS:
             bad.append(f"data {e['data']!r} is not one of {', '.join(DATA_KINDS)}")
-        if e.get("expected") not in (None, "reproduced", "differs"):
-            bad.append(f"expected {e.get('expected')!r} must be reproduced or differs")
+        if e.get("expected") not in (None, *STATUSES):
+            bad.append(f"expected {e.get('expected')!r} must be one of {', '.join(STATUSES)}")
+        if e.get("expected") == "not computed" and not (e.get("note") and e.get("data") == "real"):
+            bad.append("expected: not computed is for a real-data part no shipped official file holds; "
+                       "its note must say so")
         ident = (cid, part)
         if ident in seen:
             bad.append(f"duplicate id+part (first at entry {seen[ident]})")
@@ -304,25 +309,47 @@ def check(registry: list[dict], results: dict[str, dict],
             row["expected"] = c["expected"]
         if c.get("note"):
             row["note"] = c["note"]
+        if c.get("official_source"):
+            row["official_source"] = c["official_source"]
         row["_registry_data"] = c["data"]
         out.append(row)
     return out
 
 
-def strict_failures(rows: list[dict], *, default_data: bool) -> list[dict]:
-    """Claims that make ``rr claims --strict`` fail.
+def expected_status(row: dict) -> str:
+    """The outcome the registry expects for a claim: ``reproduced`` unless it says ``differs``."""
+    return row.get("expected") or "reproduced"
 
-    On the default data every claim should be reproduced (except those registered with
-    ``expected: differs``); on another data folder only the claims recomputed from real public
-    statistics are expected to be.
+
+def strict_failures(rows: list[dict], *, default_data: bool) -> list[dict]:
+    """Claims whose outcome is not the expected one: they make ``rr claims --strict`` fail.
+
+    Every claim has an expected outcome: ``reproduced``, or ``differs`` where the registry says so
+    (a published figure known to differ from the official statistic, with the likeliest reason).
+    Parts checked on real public statistics must have their expected outcome on any data folder
+    (the shipped cuts are the same); parts reproduced on synthetic data only on the default data.
+    A claim expected to differ that is reproduced is also a failure: the registry is then wrong.
     """
     bad = []
     for r in rows:
-        if r["status"] == "reproduced" or r.get("expected") == "differs":
+        if r["status"] == expected_status(r):
             continue
         if default_data or r.get("_registry_data", r["data"]) == "real":
             bad.append(r)
     return bad
+
+
+def official_rows(rows: list[dict]) -> list[dict]:
+    """The claim parts checked against official statistics (``data: real`` in the registry)."""
+    return [r for r in rows if r.get("_registry_data", r.get("registry_data", r["data"])) == "real"]
+
+
+def official_summary(rows: list[dict]) -> dict:
+    """Outcomes of the parts checked on official statistics: reproduced / differs / not checkable."""
+    out = {"reproduced": 0, "differs": 0, "not checkable": 0}
+    for r in official_rows(rows):
+        out["not checkable" if r["status"] == "not computed" else r["status"]] += 1
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -381,6 +408,8 @@ def to_markdown(rows: list[dict], *, folder: str | None, synthetic: bool | None)
         "`data` says what a claim was recomputed from: **real** public statistics (or a real data "
         "folder), or **synthetic** data calibrated to the published figure, which shows that the "
         "pipeline works, not that the finding holds.", "",
+        *official_markdown(rows),
+        "## Every claim", "",
         "| id | part | chapter | statement | published | computed | tolerance | status | data |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
@@ -400,6 +429,60 @@ def to_markdown(rows: list[dict], *, folder: str | None, synthetic: bool | None)
                 if text:
                     lines.append(f"- {ident}: {text}")
     return "\n".join(lines) + "\n"
+
+
+def _official_cells(r: dict) -> tuple[str, ...]:
+    diff = r.get("difference")
+    outcome = "not checkable" if r["status"] == "not computed" else r["status"]
+    expected = expected_status(r)
+    verdict = outcome + ("" if r["status"] == expected else f" (UNEXPECTED: expected {expected})")
+    why = r.get("note") if r["status"] != "reproduced" and r.get("note") else r.get("reason")
+    return (r["id"] + (f" ({r['part']})" if r["part"] else ""), fmt_value(r["published"], r["unit"]),
+            fmt_value(r["computed"], r["unit"]), r.get("official_source") or r["source"],
+            "—" if diff is None else f"{diff:+.4g}", verdict, why or "")
+
+
+OFFICIAL_HEAD = ("claim", "published", "official", "official source", "difference", "outcome", "likeliest reason")
+OFFICIAL_INTRO = ("Each published figure that has an official counterpart (DfE, OHID Fingertips, ONS) is "
+                  "recomputed from the official statistics shipped in `data/raw/public/`. *differs* means the "
+                  "published figure is not what the official statistics say; the registry records the outcome "
+                  "expected and the likeliest reason (a revision, another base, another year).")
+
+
+def official_markdown(rows: list[dict]) -> list[str]:
+    """The opening section of the claims report: published figures against official statistics."""
+    off = official_rows(rows)
+    if not off:
+        return []
+    s = official_summary(rows)
+    lines = ["## Published figures against official statistics", "", OFFICIAL_INTRO, "",
+             f"{len(off)} parts checked on official statistics: "
+             + ", ".join(f"{n} {k}" for k, n in s.items()) + ".", "",
+             "| " + " | ".join(OFFICIAL_HEAD) + " |", "|" + "---|" * len(OFFICIAL_HEAD)]
+    lines += ["| " + " | ".join(_md_cell(x) for x in _official_cells(r)) + " |" for r in off]
+    return lines + [""]
+
+
+def official_html(rows: list[dict]) -> str:
+    """The same section as an HTML fragment (claims.html and the report's index)."""
+    off = official_rows(rows)
+    if not off:
+        return ""
+    e = html.escape
+    s = official_summary(rows)
+    out = ['<section class="official"><h2>Published figures against official statistics</h2>',
+           f"<p>{e(OFFICIAL_INTRO).replace('`data/raw/public/`', '<code>data/raw/public/</code>')}</p>",
+           f'<p class="summary">{len(off)} parts checked on official statistics: '
+           + ", ".join(f"{n} {e(k)}" for k, n in s.items()) + ".</p>",
+           '<table class="claims official"><thead><tr>'
+           + "".join(f"<th>{e(h)}</th>" for h in OFFICIAL_HEAD) + "</tr></thead><tbody>"]
+    for r in off:
+        cells = _official_cells(r)
+        slug = r["status"].replace(" ", "-")
+        out.append(f'<tr class="status-{slug}">' + "".join(
+            f'<td{" class=num" if i in (1, 2, 4) else ""}>{e(c)}</td>' for i, c in enumerate(cells)) + "</tr>")
+    out += ["</tbody></table></section>"]
+    return "\n".join(out)
 
 
 def claims_table_html(rows: list[dict], *, link_chapters: dict[str, str] | None = None) -> str:
@@ -472,7 +555,8 @@ def to_html(rows: list[dict], *, folder: str | None, synthetic: bool | None) -> 
         "<nav><a href=\"index.html\">Report</a></nav>\n"
         "<h1>Claims: published figures against this run</h1>\n"
         f"<p>Data folder <code>{html.escape(folder or '?')}</code> ({flag} data).</p>\n"
-        f"{summary_html(rows)}\n{claims_table_html(rows)}\n</main>\n</body>\n</html>\n")
+        f"{summary_html(rows)}\n{official_html(rows)}\n<h2>Every claim</h2>\n{claims_table_html(rows)}\n"
+        "</main>\n</body>\n</html>\n")
 
 
 # --------------------------------------------------------------------------------------------
@@ -493,7 +577,13 @@ def run_check(lay: paths.Layout, registry_file: str | Path | None = None) -> tup
 
 
 def _public(rows: list[dict]) -> list[dict]:
-    return [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
+    out = []
+    for r in rows:
+        p = {k: v for k, v in r.items() if not k.startswith("_")}
+        if "_registry_data" in r:
+            p["registry_data"] = r["_registry_data"]
+        out.append(p)
+    return out
 
 
 def write_outputs(rows: list[dict], out_dir: str | Path, *, folder: str | None,
@@ -526,11 +616,11 @@ def main(data_dir=None, out_dir=None, strict: bool = False, registry: str | Path
     if strict:
         bad = strict_failures(rows, default_data=is_default_data(lay))
         if bad:
-            print(f"rr claims: {len(bad)} claim(s) the data should reproduce were not reproduced:",
+            print(f"rr claims: {len(bad)} claim(s) without their expected outcome:",
                   file=sys.stderr)
             for r in bad:
                 ident = r["id"] + (f" ({r['part']})" if r["part"] else "")
-                print(f"  {ident} [{r['key']}]: {r['status']}: published "
+                print(f"  {ident} [{r['key']}]: {r['status']} (expected {expected_status(r)}): published "
                       f"{fmt_value(r['published'], r['unit'])}, computed {fmt_value(r['computed'], r['unit'])}"
                       + (f" ({r['reason']})" if r.get("reason") else ""), file=sys.stderr)
             return 1

@@ -50,7 +50,7 @@ from scipy.linalg import null_space
 
 from rrlib.io import atomic_write_text, write_json
 
-__all__ = ["PRESETS", "Rules", "Totals", "SYMBOLS", "apply", "publish", "check"]
+__all__ = ["PRESETS", "Rules", "Totals", "SYMBOLS", "apply", "publish", "check", "suppressed_keys"]
 
 SUPPRESSED, NOT_APPLICABLE, LOW = "c", "z", "low"
 SYMBOLS = {SUPPRESSED: "confidential (suppressed)", NOT_APPLICABLE: "not applicable",
@@ -448,3 +448,17 @@ def check(df: pd.DataFrame, preset: str | None = "dfe", *, counts: Sequence[str]
             out.append({"row": i, "column": counts[j], "value": SUPPRESSED,
                         "rule": "suppressed cell recoverable from the totals"})
     return out
+
+
+def suppressed_keys(published: pd.DataFrame, id_cols: Sequence[str], columns: Sequence[str]) -> set[tuple]:
+    """Row keys of a published table whose cells in ``columns`` are suppressed (``c``).
+
+    For hiding, beside a published table, whatever would give a suppressed count back (a group's
+    ratio, a point in a figure): the keys are tuples of the ``id_cols`` values as text, so a
+    caller matches them with ``tuple(str(v) for v in row)``.
+    """
+    missing = [c for c in [*id_cols, *columns] if c not in published.columns]
+    if missing:
+        raise ValueError(f"suppressed_keys: column(s) {missing} not in the published table")
+    hit = published[list(columns)].astype(str).eq(SUPPRESSED).any(axis=1)
+    return {tuple(str(v) for v in row) for row in published.loc[hit, list(id_cols)].itertuples(index=False)}

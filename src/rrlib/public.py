@@ -42,8 +42,8 @@ from .calendar import year_label
 __all__ = [
     "PublicDataError", "PublicTable", "TABLES", "register", "table_path", "load",
     "DFE_EXCLUSIONS", "DFE_LA_COLUMNS", "DFE_COUNT_RATE", "load_dfe_exclusions",
-    "read_dfe_la_file", "read_dfe_national_characteristics", "academic_year",
-    "SUPPRESSED", "NOT_APPLICABLE",
+    "read_dfe_la_file", "read_dfe_national_characteristics",
+    "SUPPRESSED", "NOT_APPLICABLE", "load_dfe_exclusions_la", "load_fsm_2016",
 ]
 
 #: How many offending rows an error message shows.
@@ -304,14 +304,17 @@ NATIONAL_COLUMNS = ["year", "level", "country_code", "country", "school_type", "
                     "fixed_excl", "fixed_excl_rate", "one_plus_fixed", "one_plus_fixed_rate"]
 
 
-def read_dfe_national_characteristics(path: str | Path) -> pd.DataFrame:
+def read_dfe_national_characteristics(path: str | Path | None = None) -> pd.DataFrame:
     """England's exclusions by pupil characteristic (``SFR35_2017_National_characteristics.csv``).
+
+    ``path`` defaults to the shipped cut ``dfe_exclusions_national_characteristics.csv`` (the
+    rows the chapter reads); the full DfE file can be given instead.
 
     DfE SFR35/2017 national tables, 2011/12-2015/16, by school type and characteristic
     (gender, age, ethnicity, NC year, FSM, SEN provision, SEN primary need, IDACI decile).
     ``year`` becomes ``"2015/16"``; counts and rates are floats (NaN for ``x``, ``.``, ``:``).
     """
-    path = Path(path)
+    path = Path(path) if path is not None else paths.PUBLIC_DIR / "dfe_exclusions_national_characteristics.csv"
     raw = _read_text_csv(path)
     _check_columns(raw, NATIONAL_COLUMNS, path)
     problems: list[str] = []
@@ -370,3 +373,196 @@ register(PublicTable(
     },
     reader=lambda p: _read_dfe_la(p, strict=True),
 ))
+
+
+# --------------------------------------------------------------------------- Fingertips self-harm 10-24
+#: OHID/PHE Fingertips indicator 90813, "Hospital admissions as a result of self-harm (10-24 years)".
+FINGERTIPS_SELFHARM_NW = "fingertips_selfharm_10_24_nw_2017_18"
+FINGERTIPS_SELFHARM_UTLA = "fingertips_selfharm_10_24_utla_2011_2018"
+FINGERTIPS_SOURCE = ("OHID (formerly PHE) Fingertips, indicator 90813 'Hospital admissions as a result of "
+                     "self-harm (10-24 years)'")
+_FT_NW_TEXT = ["area_code", "area_name", "area_type", "parent_name", "sex", "age", "period",
+               "compared_to_england"]
+_FT_NW_NUMBERS = ["value", "lower_95", "upper_95", "lower_998", "upper_998", "count", "denominator"]
+_FT_UTLA = ["area_code", "area_name", "period", "value", "significance"]
+
+
+def _read_fingertips(path: Path, text: list[str], numbers: list[str], integers: tuple[str, ...],
+                     unique: list[str]) -> pd.DataFrame:
+    path = Path(path)
+    raw = _read_text_csv(path)
+    _check_columns(raw, text + numbers, path)
+    problems: list[str] = []
+    out = raw[text].apply(lambda s: s.str.strip())
+    bad = ~_year_ok(out["period"])
+    if bad.any():
+        problems.append("column 'period': rule 'financial year YYYY/YY': " + _rows(bad, raw["period"]))
+    for c in numbers:
+        s = raw[c].str.strip()
+        num = pd.to_numeric(s.where(s != ""), errors="coerce")
+        wrong = (s.ne("") & num.isna()).to_numpy()
+        if wrong.any():
+            problems.append(f"column '{c}': rule 'number or empty': " + _rows(wrong, raw[c]))
+        if c in integers:
+            frac = (num.notna() & (num != np.floor(num))).to_numpy()
+            if frac.any():
+                problems.append(f"column '{c}': rule 'whole number': " + _rows(frac, raw[c]))
+        out[c] = num.astype(float)
+    if problems:
+        raise PublicDataError(path, problems)
+    schema = pa.DataFrameSchema(
+        {"area_code": pa.Column(str, pa.Check.str_matches(r"^E\d{8}$")),
+         **{c: pa.Column(float, pa.Check.ge(0), nullable=True) for c in numbers}},
+        checks=([pa.Check(lambda d: ~((d["lower_95"] > d["value"]) | (d["value"] > d["upper_95"])),
+                          name="lower_95 <= value <= upper_95")] if "lower_95" in numbers else []),
+        unique=unique)
+    out = _pandera(out, schema, path).reset_index(drop=True)
+    out.attrs["source_file"] = str(path)
+    return out
+
+
+def load_fingertips_selfharm_nw(path: str | Path | None = None) -> pd.DataFrame:
+    """Fingertips 90813, 2017/18: England, the North West region and its 23 upper-tier authorities.
+
+    Columns: area_code, area_name, area_type, parent_name, sex, age, period, compared_to_england
+    (text) and value (directly standardised rate per 100,000, ESP 2013), lower_95, upper_95,
+    lower_998, upper_998, count (admissions), denominator (ONS mid-2017 population 10-24) as
+    floats. Official statistics (Open Government Licence v3.0); see data/raw/public/README.md.
+    """
+    return _read_fingertips(Path(path) if path is not None else table_path(FINGERTIPS_SELFHARM_NW),
+                            _FT_NW_TEXT, _FT_NW_NUMBERS, ("count", "denominator"), ["area_code", "period"])
+
+
+def load_fingertips_selfharm_utla(path: str | Path | None = None) -> pd.DataFrame:
+    """Fingertips 90813, England and every upper-tier authority, 2011/12-2017/18 (rates only).
+
+    Columns: area_code, area_name, period, significance (text) and value (directly standardised
+    rate per 100,000; NaN where Fingertips published none: City of London, Isles of Scilly).
+    """
+    return _read_fingertips(Path(path) if path is not None else table_path(FINGERTIPS_SELFHARM_UTLA),
+                            ["area_code", "area_name", "period", "significance"], ["value"], (),
+                            ["area_code", "period"])
+
+
+for _name, _title, _reader, _cols in (
+        (FINGERTIPS_SELFHARM_NW, "Hospital admissions for self-harm (10-24), North West authorities, 2017/18",
+         load_fingertips_selfharm_nw, {**{c: c for c in _FT_NW_TEXT}, **{c: c for c in _FT_NW_NUMBERS}}),
+        (FINGERTIPS_SELFHARM_UTLA, "Hospital admissions for self-harm (10-24), upper-tier authorities, "
+         "2011/12-2017/18", load_fingertips_selfharm_utla, {c: c for c in _FT_UTLA})):
+    register(PublicTable(name=_name, filename=f"{_name}.csv", title=_title,
+                         citation=FINGERTIPS_SOURCE + ", official statistics; see data/raw/public/README.md",
+                         licence="Open Government Licence v3.0", columns=_cols, reader=_reader))
+# --------------------------------------------------------------------------- DfE 2006/07-2022/23 (every area)
+DFE_EXCLUSIONS_LA = "dfe_exclusions_la_2006_2023"
+#: Columns of the shipped cut ``dfe_exclusions_la_2006_2023.csv``.
+DFE_LA_2023_COLUMNS = ["year", "level", "area_code", "area", "headcount", "perm_excl", "perm_excl_rate",
+                       "suspension", "susp_rate", "one_plus_susp", "one_plus_susp_rate"]
+_LA_2023_LEVELS = {"National": "National", "Regional": "Region", "Local authority": "Local authority"}
+
+
+def load_dfe_exclusions_la(path: str | Path | None = None) -> pd.DataFrame:
+    """DfE suspensions and permanent exclusions, every area, Total, 2006/07-2022/23.
+
+    Reads the shipped cut (default) or, given a path, a file laid out like the cut, the full
+    explore-education-statistics file ``exc_nat_region_la.csv``, or the older SFR35/2017
+    ``clean_la_data.csv`` (read by :func:`read_dfe_la_file`, to 2016/17) (cut on the fly with
+    :mod:`rrlib.cuts.dfe_exclusions_la_2006_2023`). Returns the columns of the SFR35 loaders
+    (:data:`DFE_LA_COLUMNS` names, so :mod:`rrlib.chapters.exclusions` reads both alike):
+    ``year``, ``level`` (National, Region, Local authority), ``la_name`` (the area), ``area_code``,
+    ``school_type`` ("Total"), ``headcount``, ``perm_excl``, ``perm_excl_rate``, ``fixed_excl``
+    (suspensions), ``fixed_excl_rate``, ``one_plus_fixed``, ``one_or_more_fixed_excl_rate``,
+    ``estimated_counts``. Published rates have 5 decimals (``df.attrs["rate_decimals"]``).
+    """
+    path = Path(path) if path is not None else table_path(DFE_EXCLUSIONS_LA)
+    raw = _read_text_csv(path)
+    if set(raw.columns) == set(DFE_LA_COLUMNS):                # the older SFR35/2017 layout (to 2016/17)
+        return read_dfe_la_file(path)
+    if "time_period" in raw.columns and "geographic_level" in raw.columns:   # the full DfE file
+        from .cuts.dfe_exclusions_la_2006_2023 import make
+        raw = make(path).astype(str)
+    _check_columns(raw, DFE_LA_2023_COLUMNS, path)
+    problems: list[str] = []
+    out = pd.DataFrame(index=raw.index)
+    out["year"] = year_label(raw["year"])
+    bad = ~_year_ok(out["year"])
+    if bad.any():
+        problems.append("column 'year': rule 'academic year YYYY/YY': " + _rows(bad, raw["year"]))
+    lvl = raw["level"].str.strip()
+    bad = ~lvl.isin(list(_LA_2023_LEVELS)).to_numpy()
+    if bad.any():
+        problems.append(f"column 'level': rule 'one of {', '.join(_LA_2023_LEVELS)}': " + _rows(bad, raw["level"]))
+    out["level"] = lvl.map(_LA_2023_LEVELS)
+    out["la_name"] = raw["area"].str.strip()
+    out["area_code"] = raw["area_code"].str.strip()
+    out["school_type"] = "Total"
+    names = {"suspension": "fixed_excl", "susp_rate": "fixed_excl_rate", "one_plus_susp": "one_plus_fixed",
+             "one_plus_susp_rate": "one_or_more_fixed_excl_rate"}
+    for c in ("headcount", "perm_excl", "suspension", "one_plus_susp"):
+        out[names.get(c, c)] = _numeric(raw, c, problems, integer=c == "headcount")
+    for c in ("perm_excl_rate", "susp_rate", "one_plus_susp_rate"):
+        out[names.get(c, c)] = _numeric(raw, c, problems, integer=False)
+    if problems:
+        raise PublicDataError(path, problems)
+    schema = pa.DataFrameSchema(
+        {"la_name": pa.Column(str, pa.Check.str_length(min_value=1)),
+         "headcount": pa.Column(float, pa.Check.ge(0)),
+         **{c: pa.Column(float, pa.Check.ge(0), nullable=True)
+            for c in ("perm_excl", "fixed_excl", "one_plus_fixed")},
+         **{c: pa.Column(float, [pa.Check.ge(0), pa.Check.le(1000)], nullable=True) for c in _DFE_RATES}},
+        checks=[pa.Check(lambda d: ~((d["one_plus_fixed"] > d["fixed_excl"])),
+                         name="one_plus_fixed <= fixed_excl (pupils with a suspension <= suspensions)")],
+        unique=["year", "level", "la_name"],
+    )
+    out = _pandera(out, schema, path).reset_index(drop=True)
+    out["estimated_counts"] = (out[["perm_excl", "fixed_excl", "one_plus_fixed"]]
+                               .apply(lambda s: s.notna() & (s != np.floor(s))).any(axis=1))
+    out.attrs.update(source_file=str(path), rate_decimals=5, dropped_rows=0)
+    return out
+
+
+# --------------------------------------------------------------------------- DfE FSM January 2016
+FSM_2016 = "dfe_fsm_la_2016"
+
+
+def load_fsm_2016(path: str | Path | None = None) -> pd.DataFrame:
+    """Pupils eligible for free school meals by local authority, January 2016 (shipped cut).
+
+    Columns: census, area_code, area, fsm_pupils, pupils, fsm_share (a fraction, as published),
+    fsm_percent (fsm_share x 100).
+    """
+    path = Path(path) if path is not None else table_path(FSM_2016)
+    raw = _read_text_csv(path)
+    cols = ["census", "area_code", "area", "fsm_pupils", "pupils", "fsm_share"]
+    _check_columns(raw, cols, path)
+    problems: list[str] = []
+    out = raw[["census", "area_code", "area"]].apply(lambda s: s.str.strip())
+    out["fsm_pupils"] = _numeric(raw, "fsm_pupils", problems, integer=True)
+    out["pupils"] = _numeric(raw, "pupils", problems, integer=True)
+    out["fsm_share"] = _numeric(raw, "fsm_share", problems, integer=False)
+    if problems:
+        raise PublicDataError(path, problems)
+    out = _pandera(out, pa.DataFrameSchema(
+        {"area": pa.Column(str, pa.Check.str_length(min_value=1)),
+         "pupils": pa.Column(float, pa.Check.gt(0)),
+         "fsm_share": pa.Column(float, [pa.Check.ge(0), pa.Check.le(1)])},
+        checks=[pa.Check(lambda d: d["fsm_pupils"] <= d["pupils"], name="fsm_pupils <= pupils")],
+        unique=["area_code"]), path)
+    out["fsm_percent"] = out["fsm_share"] * 100
+    return out.reset_index(drop=True)
+
+
+DFE_NATIONAL = "dfe_exclusions_national_characteristics"
+
+for _name, _title, _cit, _reader in (
+    (DFE_EXCLUSIONS_LA, "Suspensions and permanent exclusions, every area, 2006/07-2022/23",
+     "Department for Education (2024). Suspensions and permanent exclusions in England, 2022/23 release "
+     "(exc_nat_region_la.csv). Official statistics.", load_dfe_exclusions_la),
+    (DFE_NATIONAL, "Exclusions in England by pupil characteristic, 2011/12-2015/16",
+     "Department for Education (2017). Permanent and fixed-period exclusions in England: 2015 to 2016 "
+     "(SFR35/2017), national tables. Official statistics.", lambda p: read_dfe_national_characteristics(p)),
+    (FSM_2016, "Pupils eligible for free school meals by local authority, January 2016",
+     "Department for Education. Schools, pupils and their characteristics: January 2016. Official statistics.",
+     load_fsm_2016),
+):
+    register(PublicTable(name=_name, filename=f"{_name}.csv", title=_title, citation=_cit,
+                         licence="Open Government Licence v3.0", columns={}, reader=_reader))

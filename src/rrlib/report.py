@@ -25,17 +25,12 @@ import time
 from html.parser import HTMLParser
 from pathlib import Path
 
-from . import __version__, chapter as chapter_mod, claims, manifest, paths, provenance, verify
+from . import __version__, chapter as chapter_mod, claims, manifest, paths, provenance, registry, verify
 from .io import atomic_write_text, sha256_file
 
 TEMPLATES = Path(__file__).parent / "templates"
-CHAPTER_TITLES = {
-    "reach": "Reach",
-    "exclusions": "School exclusions",
-    "wmf": "Wellbeing Measurement Framework comparisons",
-    "selfharm": "Self-harm admissions and readmissions",
-    "targeted": "Targeted interventions",
-}
+#: Chapter titles: each notebook's first heading (rrlib.registry).
+CHAPTER_TITLES = {c.key: c.title for c in registry.chapters()}
 MAX_TABLE_ROWS = 500
 
 
@@ -429,7 +424,7 @@ def build(lay: paths.Layout) -> dict[str, str]:
         css=Markup(_css()), programme=Markup(
             (TEMPLATES / "programme.html").read_text(encoding="utf-8")),
         banner=banner, data_class=data_class, runs=runs,
-        claims_summary=Markup(claims.summary_html(rows)),
+        claims_summary=Markup(claims.summary_html(rows) + claims.official_html(rows)),
         claims_table=Markup(claims.claims_table_html(rows, link_chapters=links)),
         figures=figures, manifest_exists=verify.MANIFEST_FILE.exists(),
         manifest_path=str(verify.MANIFEST_FILE), data=data,

@@ -127,6 +127,6 @@ def main(data_dir=None, out_dir=None) -> int:
     claims_code = claims.main(data_dir=data_dir, out_dir=out_dir, strict=True)
     if claims_code:
         code = 1
-    print("[rr] verify: " + ("OK: figures identical and claims reproduced" if code == 0
+    print("[rr] verify: " + ("OK: figures identical and every claim has its expected outcome" if code == 0
                              else "DIFFERENCES found (see above)"))
     return code

@@ -363,3 +363,113 @@ def test_back_on_track_windows_by_hand():
     assert p.loc["during", "rate"] == pytest.approx(1 / (days_during / 365.25))
     s2, _ = ex.back_on_track_exclusions(iv, e, consent_only=False, cutoff="2019-01-31")
     assert s2["suspensions_after"] == 0  # after window truncated at the cutoff
+
+
+# --------------------------------------------------------------------------- part A to 2022/23 (issue 16)
+from rrlib.chapter import NotComputed  # noqa: E402
+
+
+def _series_frame(years=range(2006, 2023), bump=0.0):
+    """Rates by hand: Blackpool = comparison + 2 (+ ``bump`` from 2016/17); three comparators."""
+    rows = []
+    for y in years:
+        yr = f"{y}/{(y + 1) % 100:02d}"
+        base = 5 + 0.1 * (y - 2006)
+        for area, level, rate in (("England", "National", base), ("North West", "Region", base + 0.5),
+                                  ("P", "Local authority", base - 1), ("Q", "Local authority", base),
+                                  ("R", "Local authority", base + 1),
+                                  ("Blackpool", "Local authority", base + 2 + (bump if y >= 2016 else 0))):
+            rows.append({"year": yr, "level": level, "la_name": area, "school_type": "Total", "num_schools": 1,
+                         "headcount": 10000.0, "perm_excl": 10.0, "perm_excl_rate": 0.1,
+                         "fixed_excl": round(rate * 100), "fixed_excl_rate": rate, "one_plus_fixed": 100.0,
+                         "one_or_more_fixed_excl_rate": 1.0})
+    return pd.DataFrame(rows)
+
+
+def test_series_labels_suspension_from_2021_22_and_marks_covid_years():
+    s = ex.series(ex.dfe_rates(_series_frame()), ["P", "Q", "R"])
+    mean = s[s["group"] == "comparators' mean"].set_index("year")
+    assert mean.loc["2006/07", "rate"] == pytest.approx(5.0)          # (4 + 5 + 6) / 3
+    bp = s[s["area"] == "Blackpool"].set_index("year")
+    assert bp.loc["2020/21", "name"] == "fixed-period exclusion" and bp.loc["2021/22", "name"] == "suspension"
+    assert bp["covid"].sum() == 2 and bp.loc["2019/20", "covid"] and bp.loc["2020/21", "covid"]
+
+
+def test_before_after_finds_no_change_in_a_constant_gap_and_a_planted_one():
+    rates = ex.dfe_rates(_series_frame())
+    flat = ex.before_after(ex.series(rates, ["P", "Q", "R"])).set_index("key")
+    k = "exclusions.its.suspension.comparators.covid_excluded."
+    assert flat.loc[k + "did", "estimate"] == pytest.approx(0, abs=1e-9)
+    assert (flat["n"][flat.index.str.contains("covid_excluded")] == 15).all()
+    assert (flat["n"][flat.index.str.contains("covid_included")] == 17).all()
+    bumped = ex.before_after(ex.series(ex.dfe_rates(_series_frame(bump=3.0)), ["P", "Q", "R"])).set_index("key")
+    # every comparison sees the +3 points; NW is 0.5 above England, so its gap is 0.5 smaller, same change
+    for comp in ("comparators", "north_west", "england"):
+        for covid in ("excluded", "included"):
+            assert bumped.loc[f"exclusions.its.suspension.{comp}.covid_{covid}.did", "estimate"] == pytest.approx(3.0)
+            assert bumped.loc[f"exclusions.its.suspension.{comp}.covid_{covid}.level_change", "estimate"] \
+                == pytest.approx(3.0)
+    assert set(bumped["unit"]) == {"points"} and bumped["note"].str.contains("observational").all()
+
+
+def test_a11_official_is_computed_from_the_counts():
+    d = _dfe([
+        ["2018/19", "Local authority", "Blackpool", "Total", 40, 19234, 56, 0.29, 2319, 12.06, 845, 4.39],
+        ["2018/19", "Region", "North West", "Total", 3000, 1104213, 0, 0.0, 58526, 5.30, 0, 0.0],
+        ["2018/19", "National", "England", "Total", 20000, 8179491, 0, 0.0, 438265, 5.36, 0, 0.0],
+    ])
+    a = ex.a11_official(ex.dfe_rates(d), "2018/19").set_index("key")
+    assert a.loc["exclusions.a11.official.blackpool_rate", "value"] == pytest.approx(2319 / 19234 * 100)
+    assert round(a.loc["exclusions.a11.official.north_west_rate", "value"], 2) == 5.30
+    assert round(a.loc["exclusions.a11.official.england_rate", "value"], 2) == 5.36
+    assert (a["lower"] < a["value"]).all() and (a["value"] < a["upper"]).all()
+    with pytest.raises(NotComputed, match="2017/18"):
+        ex.a11_official(ex.dfe_rates(d), "2017/18")
+
+
+def test_choose_comparators_by_hand():
+    la = pd.DataFrame({"year": "2015/16", "level": "Local authority", "headcount": 100.0,
+                       "la_name": ["Blackpool", "Near", "Mid", "Far"], "area_code": ["B", "N", "M", "F"],
+                       "fixed_excl_rate": [6.0, 6.0, 5.0, 1.0]})
+    fsm = pd.DataFrame({"area_code": ["B", "N", "M", "F"], "fsm_percent": [25.0, 24.0, 25.0, 10.0]})
+    c = ex.choose_comparators(la, fsm, k=2)
+    assert c["area"].tolist() == ["Blackpool", "Near", "Mid"] and c["distance"].iloc[0] == 0
+    # z-scores: rate sd = 2.380, FSM sd = 7.228; Near differs by 1/7.228 = 0.138, Mid by 1/2.380 = 0.420
+    assert c["distance"].iloc[1] == pytest.approx(1 / np.std([25, 24, 25, 10], ddof=1))
+    with pytest.raises(NotComputed, match="Blackpool"):
+        ex.choose_comparators(la[la["la_name"] != "Blackpool"], fsm)
+
+
+def test_rank_and_funnel_results_of_the_latest_year():
+    d = SMALL.copy()
+    ranks, res, funnels = ex.rank_and_funnel(ex.dfe_rates(d), "2016/17")
+    r = res.set_index("key")["value"]
+    assert r["exclusions.dfe.blackpool.y2016_17.total.suspension_rank"] == 2     # B 10.0 > Blackpool 7.99
+    assert r["exclusions.dfe.blackpool.y2016_17.total.one_plus_rank"] == 2       # B 5.0 > 3.96
+    assert set(funnels) == set(ex.MEASURES)
+    assert ex.latest_year(d) == "2016/17"
+    with pytest.raises(NotComputed):
+        ex.latest_year(d, area="Nowhere")
+
+
+def test_suppressed_groups_are_hidden_from_results():
+    from rrlib import disclosure
+    pub = pd.DataFrame({"variable": ["sex", "fsm", "fsm"], "category": ["M", "True", "False"],
+                        "n": ["10", "5", "9"], "events": ["4", "c", "3"]})
+    assert disclosure.suppressed_keys(pub, ["variable", "category"], ["events"]) == {("fsm", "True")}
+    hidden = ex.hidden_groups(pub)
+    assert hidden == {("fsm", "1")}
+    model = pd.DataFrame({"variable": ["fsm", "sex"], "category": ["1", "M"]})
+    assert ex.shown(model, hidden).tolist() == [False, True]
+    with pytest.raises(ValueError, match="nope"):
+        disclosure.suppressed_keys(pub, ["nope"], ["events"])
+
+
+def test_sections_skip_with_a_reason_when_the_year_is_missing():
+    town = pd.DataFrame({"year": ["2019/20"], "measure": ["suspension"], "rate": [5.0], "lower": [4.0],
+                         "upper": [6.0], "ci_method": ["Byars"], "headcount": [100], "count": [5]})
+    with pytest.raises(NotComputed, match="2018/19"):
+        ex.a11_pupil_result(town, "2018/19")
+    with pytest.raises(NotComputed, match="2015/16"):
+        ex.dfe_reference_results(ex.dfe_rates(SMALL), ex.recomputation_check(ex.dfe_rates(SMALL)), "2015/16")
+    assert ex.a11_pupil_result(town, "2019/20")["key"].tolist() == ["exclusions.a11.suspension_rate"]

@@ -113,25 +113,99 @@ def test_dsr_needs_ten_events():
     assert np.isnan(d["dsr"].iloc[0])
 
 
-def test_compare_with_england_reads_the_published_value():
-    eng = pd.DataFrame({"area_name": ["England", "England"], "financial_year": ["2016/17", "2019/20"],
-                        "value": [404.6, 439.0]})
-    dsr = pd.DataFrame({"financial_year": ["2017/18"], "dsr": [809.2], "lower": [700.0], "upper": [900.0]})
-    c = S.compare_with_england(dsr, eng)
-    assert c["value"] == pytest.approx(2.0) and c["england"] == 404.6
-    assert c["lower"] == pytest.approx(700 / 404.6)
-    c2 = S.compare_with_england(dsr, eng, reference_year="2019/20")
-    assert c2["value"] == pytest.approx(809.2 / 439)
-    with pytest.raises(KeyError):
-        S.compare_with_england(dsr, eng, reference_year="2017/18")
+def _nw(year="2017/18") -> pd.DataFrame:
+    """A hand-made Fingertips cut: England, the region and three authorities."""
+    rows = [("E92000001", "England", "England", 400.0, 396.0, 404.0, 40000, 10000000),
+            ("E12000002", "North West region", "Region", 500.0, 490.0, 510.0, 6000, 1200000),
+            ("E06000009", "Blackpool", "County & UA", 1000.0, 880.0, 1140.0, 230, 23000),
+            ("E06000006", "Halton", "County & UA", 500.0, 430.0, 580.0, 110, 22000),
+            ("E08000003", "Manchester", "County & UA", 300.0, 270.0, 330.0, 400, 133000)]
+    d = pd.DataFrame(rows, columns=["area_code", "area_name", "area_type", "value", "lower_95", "upper_95",
+                                    "count", "denominator"])
+    return d.assign(period=year, compared_to_england="x")
 
 
-def test_shipped_england_table_holds_b07_as_given():
-    e = S.read_england()
-    eng = S.england_series(e)
-    assert eng["2016/17"] == 404.6 and eng["2019/20"] == 439 and eng["2022/23"] == 319
-    nw = S.england_series(e, "North West")
-    assert nw["2016/17"] == 474 and nw["2019/20"] == 509
+def test_official_a10_ratio_and_about_twice():
+    f = S.official_a10(_nw()).set_index("key")["value"]
+    assert f["selfharm.official.fy2017_18.blackpool.count"] == 230
+    assert f["selfharm.official.fy2017_18.ratio_to_england"] == pytest.approx(1000 / 400)
+    assert f["selfharm.official.fy2017_18.blackpool.crude_per_100"] == pytest.approx(230 / 23000 * 100)
+    assert not f["selfharm.official.fy2017_18.about_twice"]      # 2.5 is outside 1.8-2.2
+    nw = _nw()
+    nw.loc[nw["area_code"] == "E06000009", "value"] = 840.0      # 2.1: within
+    assert S.official_a10(nw).set_index("key")["value"]["selfharm.official.fy2017_18.about_twice"]
+    lim = S.official_a10(_nw()).set_index("key").loc["selfharm.official.fy2017_18.ratio_to_england"]
+    assert lim["lower"] == pytest.approx(880 / 400) and lim["upper"] == pytest.approx(1140 / 400)
+
+
+def test_official_parts_skip_without_their_year():
+    from rrlib.chapter import NotComputed
+
+    with pytest.raises(NotComputed, match="2017/18"):
+        S.official_a10(_nw("2018/19"))
+
+
+def test_official_rank_and_series():
+    utla = pd.DataFrame({"area_code": ["E92000001", "E06000009", "E06000006", "E08000003", "E09000001"] * 2,
+                         "area_name": ["England", "Blackpool", "Halton", "Manchester", "City of London"] * 2,
+                         "period": ["2016/17"] * 5 + ["2017/18"] * 5,
+                         "value": [407.1, 1148.6, 600.0, 300.0, np.nan, 421.2, 1009.6, 1100.0, 290.0, np.nan],
+                         "significance": ["Not compared", "Worse", "Worse", "Better", "Not compared"] * 2})
+    r = S.official_rank(utla).set_index("key")
+    assert r.loc["selfharm.official.fy2017_18.blackpool.rank", "value"] == 2        # Halton is higher
+    assert r.loc["selfharm.official.fy2017_18.blackpool.rank", "n"] == 3            # no value: not ranked
+    assert r.loc["selfharm.official.fy2017_18.authorities_worse_than_england", "value"] == 2
+    assert list(S.official_series(utla)) == [407.1, 421.2]
+    t = S.official_trend_results(utla).set_index("key")["value"]
+    assert t["selfharm.official.england.fy2016_17"] == 407.1 and t["selfharm.official.blackpool.fy2017_18"] == 1009.6
+
+
+def test_nw_funnel_uses_the_authorities_only():
+    pts, lim = S.nw_funnel(_nw())
+    assert list(pts["area_name"]) == ["Blackpool", "Halton", "Manchester"]
+    # PHE's centre: events over derived denominators (100,000 x events / DSR)
+    assert pts["centre"].iloc[0] == pytest.approx(740 / (23000 + 22000 + 400 / 300 * 1e5) * 1e5)
+    r = S.funnel_results(pts).set_index("key")["value"]
+    assert r["selfharm.official.fy2017_18.nw_funnel.blackpool"] == "High (0.001)"
+    assert r["selfharm.official.fy2017_18.nw_funnel.blackpool_highest"]
+
+
+def test_shipped_official_cuts_hold_the_published_values():
+    from rrlib import public
+
+    f = S.official_a10(public.load_fingertips_selfharm_nw()).set_index("key")["value"]
+    assert f["selfharm.official.fy2017_18.blackpool.count"] == 234
+    assert f["selfharm.official.fy2017_18.ratio_to_england"] == pytest.approx(1009.634355 / 421.2003255)
+    e = S.official_series(public.load_fingertips_selfharm_utla())
+    assert e["2016/17"] == 407.1 and list(e.index) == [f"{y}/{(y + 1) % 100:02d}" for y in range(2011, 2018)]
+
+
+def test_year_results_skip_a_missing_year_and_latest_complete_year():
+    from rrlib.chapter import NotComputed
+
+    rows = [(f"H{i}", "2017/18", 16, "emergency", "X60", "Blackpool") for i in range(12)]
+    a = S.selfharm_admissions(_adm(rows))
+    pop = _pop(per_age=100)
+    dsr, by = S.dsr_by_year(a, pop), S.admissions_by_year(a, pop)
+    eng = pd.Series({"2017/18": 400.0})
+    r = S.year_results(dsr, by, "2017/18", "selfharm.a10", eng).set_index("key")["value"]
+    assert r["selfharm.a10.count"] == 12 and r["selfharm.a10.per_100"] == pytest.approx(12 / 3000 * 100)  # 2 sexes x 15 ages x 100
+    assert r["selfharm.a10.ratio_to_england"] == pytest.approx(r["selfharm.a10.dsr"] / 400)
+    with pytest.raises(NotComputed, match="financial year 2018/19 \\(the data has 2017/18\\)"):
+        S.year_results(dsr, by, "2018/19", "selfharm.a10", eng)
+    dates = pd.DataFrame({"financial_year": ["2016/17", "2017/18", "2018/19"],
+                          "admission_date": pd.to_datetime(["2016-04-01", "2018-03-31", "2018-12-01"])})
+    assert S.latest_complete_financial_year(dates) == "2017/18"
+    with pytest.raises(NotComputed, match="no complete financial year"):
+        S.latest_complete_financial_year(dates.iloc[2:])
+
+
+def test_rates_skip_without_admissions():
+    from rrlib.chapter import NotComputed
+
+    empty = _adm([("H1", "2017/18", 16, "elective", "X60", "Blackpool")])
+    with pytest.raises(NotComputed, match="no self-harm admissions"):
+        S.rates(empty, _pop())
 
 
 # ----------------------------------------------------------------------------- support cohort
@@ -276,3 +350,18 @@ def test_repeat_distribution_and_concentration():
     iv = S.interval_distribution(ed)
     assert iv["intervals"].sum() == 21 - 5  # one fewer interval than attendances per person
     assert iv.iloc[0]["intervals"] == 16  # all one day apart
+
+
+def test_bad_parameters_are_one_clear_error():
+    from rrlib.chapter import ParameterError
+
+    ok = dict(financial_year=None, follow_up_days=365, contact_hours=24, age_min=10, age_max=16, prior_days=365,
+              km_max_days=730)
+    S.check_parameters(ok, ["2017/18"])
+    S.check_parameters({**ok, "financial_year": "2017/18"}, ["2017/18"])
+    with pytest.raises(ParameterError, match="financial_year = '2030/31'.*2017/18"):
+        S.check_parameters({**ok, "financial_year": "2030/31"}, ["2017/18"])
+    with pytest.raises(ParameterError, match="financial_year = 2019 is a int"):
+        S.check_parameters({**ok, "financial_year": 2019}, ["2017/18"])
+    with pytest.raises(ParameterError, match="follow_up_days"):
+        S.check_parameters({**ok, "follow_up_days": "a year"}, [])

@@ -87,8 +87,10 @@ def test_count_tables_have_total_rows_that_equal_direct_counts():
     # ended by the cut-off: EP1 181 days (5.9 months), EP2 and EP4 365 days (11.99 months each)
     assert s["Total"] == int(c["ended"].sum()) == 3 == s.drop(index="Total").sum()
     assert s["0-6 months"] == 1 and s["6-12 months"] == 2 and s["12-18 months"] == 0
-    with pytest.raises(ValueError, match="outside the bins"):
-        T.support_length_table(c, bins=(0, 6, 11))
+    # support longer than the last edge (real extracts run to 2023): further 6-month bins, total unchanged
+    s = T.support_length_table(c, bins=(0, 6, 11)).set_index("length")["episodes"]
+    assert list(s.index) == ["0-6 months", "6-11 months", "11-17 months", "Total"]
+    assert (s["0-6 months"], s["6-11 months"], s["11-17 months"], s["Total"]) == (1, 0, 2, 3)
     # the declared relations protect a suppressed cell: 2016/17 girls = 1 is not recoverable
     pub, rec = disclosure.apply(T.referrals_table(c), counts=["girls", "boys", "total"], id_cols=["school_year"],
                                 totals={"columns": {"total": ["girls", "boys"]}, "row": ("school_year", "Total")})
@@ -304,3 +306,172 @@ def test_plots_return_figures():
     ax = fig.axes[0]
     assert not any("All goals" in t.get_text() for t in ax.get_yticklabels())  # the total row is not a section
     assert any(t.get_text() == "reliable change (3)" for t in ax.texts)
+
+
+# --------------------------------------------------------------------------- sections, parameters, tidy frames
+
+from rrlib import chapter  # noqa: E402
+from rrlib.chapter import NotComputed, ParameterError  # noqa: E402
+
+
+def _params(**kw):
+    p = dict(cohort_start="2016-11-01", cohort_end="2020-08-31", later_cohort_end="2021-06-30",
+             active_year="2019/20", goals_from="2017-03-01", goals_to="2020-06-30", band_from="high",
+             reliable_change=2.45, before_days=365, after_days=365, confidence=0.95)
+    p.update(kw)
+    return p
+
+
+def test_check_parameters_accepts_the_defaults_and_refuses_bad_values_in_one_line():
+    T.check_parameters(_params())
+    T.check_parameters(_params(reliable_change=3))  # an int is a number of points too
+    import datetime
+
+    for bad, words in ((dict(cohort_end=2020), "cohort_end = 2020 is a int"),
+                       (dict(goals_to=datetime.date(2020, 6, 30)), "goals_to = datetime.date(2020, 6, 30) is a date; "
+                                                                   "expected a date as text"),
+                       (dict(cohort_end="2020-13-01"), "cohort_end = '2020-13-01' is not a date"),
+                       (dict(cohort_start="2021-01-01"), "cohort_start = '2021-01-01' is after cohort_end"),
+                       (dict(active_year="2019"), "active_year = '2019' is not a school year"),
+                       (dict(active_year=2019), "active_year = 2019 is a int"),
+                       (dict(band_from="medium"), "not among the SDQ self-report bands"),
+                       (dict(reliable_change=0), "reliable_change = 0"),
+                       (dict(reliable_change="2.45"), "reliable_change = '2.45' is a str"),
+                       (dict(before_days=-1), "before_days = -1"),
+                       (dict(after_days=365.0), "after_days = 365.0 is a float"),
+                       (dict(confidence=95.0), "confidence = 95.0")):
+        with pytest.raises(ParameterError) as e:
+            T.check_parameters(_params(**bad))
+        assert words in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a14_cohort_is_skipped_with_its_reason_when_the_data_stops_early():
+    iv = _interventions()
+    # the data runs to 2019-11-01 (EP4's end): the A14 window to 2020-08-31 is not covered
+    with pytest.raises(NotComputed, match="ends on 2019-11-01, before the end of the A14 cohort window "
+                                          r"\(2016-11-01 to 2020-08-31\)"):
+        T.bot_cohort(iv, _pupils(), start="2016-11-01", end="2020-08-31", cutoff="2020-08-31",
+                     label="the A14 cohort window")
+    # a window the data covers: computed, same as cohort()
+    c = T.bot_cohort(iv, _pupils(), start="2016-11-01", end="2018-08-31", cutoff="2019-08-31")
+    pd.testing.assert_frame_equal(c, T.cohort(iv, _pupils(), start="2016-11-01", end="2018-08-31",
+                                              cutoff="2019-08-31"))
+    with pytest.raises(NotComputed, match="no `back_on_track` episode referred between 2016-01-01 and 2016-06-30"):
+        T.bot_cohort(iv, _pupils(), start="2016-01-01", end="2016-06-30")
+    with pytest.raises(NotComputed, match="no `back_on_track` episode in the data"):
+        T.data_window(iv[iv["programme"] != "back_on_track"])
+    assert T.data_window(iv) == (pd.Timestamp("2016-12-01"), pd.Timestamp("2019-11-01"))
+
+
+def test_a_section_skips_and_records_nothing_when_its_window_is_not_covered(tmp_path):
+    from rrlib.results import Results
+
+    ch = chapter.Chapter.__new__(chapter.Chapter)
+    ch.results = Results("targeted", tmp_path / "targeted.json")
+    ch.show = lambda o: None
+    iv, pupils = _interventions(), _pupils()
+    with ch.section("targeted.bot") as sec:
+        c = T.bot_cohort(iv, pupils, start="2016-11-01", end="2020-08-31", cutoff="2020-08-31", label="the A14 window")
+        ch.record_frame(T.cohort_results(c, "targeted.bot"))
+    with ch.section("targeted.bot_all") as ok:
+        first, last = T.data_window(iv)
+        ch.record_frame(T.cohort_results(T.cohort(iv, pupils, cutoff=last), "targeted.bot_all"))
+    assert not sec.computed and "2019-11-01" in sec.reason
+    assert ok.computed and ch.results.get("targeted.bot_all.young_people") == 4
+    assert not any(k.startswith("targeted.bot.") for k in ch.results.results)
+    assert ch.results.skipped["targeted.bot"]["reason"] == sec.reason
+
+
+def test_cohort_and_taking_part_results_by_hand():
+    c = T.cohort(_interventions(), _pupils(), start="2016-11-01", end="2018-08-31", cutoff="2019-08-31")
+    r = T.cohort_results(c, "targeted.bot", window="x")
+    assert list(r.columns) == T.RESULT_COLUMNS
+    v = T.values(r)
+    # P1 (M, 11), P2 (F, 12), P3 (M, 11); EP1 181 days and EP2 365 days ended
+    assert (v["young_people"], v["age_min"], v["age_max"]) == (3, 11, 12)
+    assert v["male_pct"] == pytest.approx(200 / 3) and v["age_mean"] == pytest.approx(34 / 3)
+    assert v["support_months_min"] == pytest.approx(181 / 30.4375)
+    assert v["support_months_max"] == pytest.approx(365 / 30.4375)
+    assert isinstance(v["young_people"], int)  # counts stay whole numbers in the results file
+    t = T.taking_part_results(T.cohort(_interventions(), _pupils(), start="2016-11-01", end="2019-08-31"), "2018/19")
+    assert t["key"].tolist() == [T.taking_part_key("2018/19")] == ["targeted.bot.taking_part_2018_19"]
+    assert t["estimate"].iloc[0] == 2  # EP3 (open) and EP4 (from Nov 2018)
+    assert T.school_year_window("2019/20") == (pd.Timestamp("2019-09-01"), pd.Timestamp("2020-08-31"))
+
+
+def test_support_of_real_extracts_may_run_to_2023():
+    iv = _interventions()
+    iv.loc[3, "end_date"] = pd.Timestamp("2023-03-01")  # EP4: 2018-11-01 to 2023-03-01, 52.0 months
+    c = T.cohort(iv, _pupils(), start="2016-11-01", end="2019-08-31")
+    s = T.support_length_table(c).set_index("length")["episodes"]
+    assert s["49-55 months"] == 1 and s["Total"] == 3  # bins go on from 31 by 6 months: 31-37, ..., 49-55
+    v = T.values(T.cohort_results(c, "targeted.bot_all"))
+    assert v["support_months_max"] == pytest.approx((pd.Timestamp("2023-03-01") - pd.Timestamp("2018-11-01")).days
+                                                    / 30.4375)
+    xw = T.exclusions_windows(T.education_cohort(c), pd.DataFrame(
+        {"pupil_id": ["P0000004"], "exclusion_date": [pd.Timestamp("2023-06-01")], "category": ["suspension"]}))
+    assert xw.set_index(["episode_id", "window"]).loc[("EP000004", "after"), "suspensions"] == 1
+
+
+def test_sdq_goal_attendance_and_exclusion_frames_match_the_tables():
+    p = _pairs()
+    r = T.sdq_results(p)
+    v = T.values(r)
+    assert v["pairs"] == 5
+    dec = T.sdq_decrease_summary(p, "total")
+    row = r.set_index("key").loc["targeted.sdq.total_decreased_pct"]
+    assert (row["estimate"], row["lower"], row["upper"], row["n"]) == (dec["pct_decreased"], dec["pct_lower"],
+                                                                       dec["pct_upper"], 5)
+    share = T.sdq_band_share(p).set_index(["scale", "when"])
+    assert v["emotion_before_in_20"] == share.loc[("emotion", "before"), "in_20"]
+    assert len(r) == 5 + 2 * 2 * len(T.SDQ_SCALES) + 4 * len(T.SDQ_SCALES)
+    with pytest.raises(NotComputed, match="no young person of the cohort has an SDQ"):
+        T.sdq_results(p.iloc[:0])
+    lim = T.values(T.sdq_limits_results(p))
+    assert lim["detectable_effect_dz"] == pytest.approx(T.detectable_effect(5))
+    g = pd.DataFrame({"person_id": ["A", "A", "B"], "domain": ["Coping", "Basics", "Coping"],
+                      "first": [2, 3, 5.0], "last": [6, 3, 4.0], "change": [4, 0, -1.0]})
+    gv = T.values(T.goal_results(g, threshold=2.45))
+    assert (gv["bot_goals"], gv["bot_young_people"], gv["bot_min_per_person"], gv["bot_max_per_person"]) == (3, 2, 1, 2)
+    assert gv["bot_mean_change"] == pytest.approx(1.0)
+    assert gv["bot_reliable_improvement_pct"] == pytest.approx(100 / 3)
+    assert set(T.goal_results(g)["key"]) == set(T.GOAL_BOT_KEYS)
+    with pytest.raises(NotComputed):
+        T.goal_results(g.iloc[:0])
+    dv = T.goal_domain_results(T.goals_by_domain(g))
+    assert set(dv["key"]) == set(T.GOAL_DOMAIN_KEYS) and dv["estimate"].sum() == 3
+    c = T.cohort(_interventions(), _pupils(), start="2016-11-01", end="2019-08-31", cutoff="2020-08-31")
+    ec = T.education_cohort_or_skip(c)
+    with pytest.raises(NotComputed, match="consented"):
+        T.education_cohort_or_skip(c.assign(education_data_consent=False))
+    att = pd.DataFrame({"pupil_id": ["P0000001", "P0000004"], "academic_year": ["2016/17", "2018/19"],
+                        "term": ["autumn", "autumn"], "possible_sessions": [100, 130], "attended_sessions": [95, 120]})
+    a = T.attendance_referral_end(ec, att)
+    with pytest.raises(NotComputed, match="term of end"):  # no record for the terms support ended
+        T.attendance_results(ec, a)
+    ex = pd.DataFrame({"pupil_id": ["P0000001"], "exclusion_date": [pd.Timestamp("2016-06-01")],
+                       "category": ["suspension"]})
+    xv = T.values(T.exclusion_results(T.exclusions_windows(ec, ex, cutoff="2020-08-31")))
+    assert (xv["suspended_before_during"], xv["suspensions_before_during"], xv["suspensions_after"]) == (1, 1, 0)
+    assert xv["rate_before"] == pytest.approx(1 / (2 * 365 / 365.25))
+
+
+def test_check_outputs_and_notebook_parameters(tmp_path):
+    from pathlib import Path
+
+    from rrlib.chapters.common import notebook_parameters
+
+    res = {"targeted.a.x": {"value": 5.0, "lower": 4.0, "upper": 6.0}}
+    every = [Path(n) for n in T.OUTPUTS]
+    T.check_outputs(res, {}, every)
+    with pytest.raises(AssertionError, match="does not contain"):
+        T.check_outputs({"targeted.a.x": {"value": 7.0, "lower": 4.0, "upper": 6.0}}, {}, every)
+    with pytest.raises(AssertionError, match="not written"):
+        T.check_outputs(res, {}, every[1:])
+    skipped = {"targeted.sdq": {"reason": "no `sdq_targeted_scores` table"}}
+    with pytest.raises(AssertionError, match="which was skipped"):
+        T.check_outputs(res, skipped, every)
+    T.check_outputs(res, skipped, [p for p in every if T.OUTPUTS[p.name] != "targeted.sdq"])
+    ns = {"data_dir": None, "cohort_end": "2020-08-31", "confidence": 0.95, "In": ["x"], "_": 1, "pd": pd,
+          "get_ipython": print, "PROGRAMMES": ["a", "b"]}
+    assert notebook_parameters(ns) == {"data_dir": None, "cohort_end": "2020-08-31", "confidence": 0.95}

@@ -303,3 +303,56 @@ def test_fmt_value():
     assert claims.fmt_value(404.6, "rate_per_100000") == "404.6 per 100,000"
     assert claims.fmt_value(2.0) == "2"
     assert claims.fmt_value(True) == "true" and claims.fmt_value(None) == "—"
+
+
+def test_official_statistics_section_and_expected_outcomes(tmp_path, capsys):
+    real = dict(chapter="exclusions", unit="rate_per_100", tolerance={"absolute": 0.005}, data="real",
+                source="campaign slides (2021)", official_source="DfE exclusions by LA, 2018/19")
+    reg = _registry(tmp_path, [
+        entry(),
+        entry(id="A11", part="north_west", published=5.30, key="exclusions.a11.official.north_west", **real),
+        entry(id="A11", part="blackpool", published=12.48, key="exclusions.a11.official.blackpool",
+              expected="differs", note="another year or base", **real),
+        entry(id="A11", part="england", published=5.36, key="exclusions.a11.official.england", **real)])
+    out = tmp_path / "out"
+    results_file(out / "results", "exclusions", {"exclusions.a11.official.north_west": 5.30,
+                                                 "exclusions.a11.official.blackpool": 12.06})
+    results_file(out / "results", "reach", {"reach.opportunities.young_people": 76783})
+    assert claims.main(out_dir=out, registry=reg, strict=True) == 1   # england not computed: not expected
+    err = capsys.readouterr().err
+    assert "england" in err and "blackpool" not in err
+    md = (out / "claims.md").read_text()
+    head = md.split("## Every claim")[0]
+    assert "## Published figures against official statistics" in head
+    assert "3 parts checked on official statistics: 1 reproduced, 1 differs, 1 not checkable" in head
+    assert "| A11 (blackpool) | 12.48 per 100 | 12.06 per 100 | DfE exclusions by LA, 2018/19 | -0.42 | differs |" \
+        " another year or base |" in head
+    assert "A01" not in head                                          # synthetic parts are not in it
+    assert "Published figures against official statistics" in (out / "claims.html").read_text()
+    # a part expected to differ that is reproduced is an unexpected outcome too
+    results_file(out / "results", "exclusions", {"exclusions.a11.official.north_west": 5.30,
+                                                 "exclusions.a11.official.blackpool": 12.48,
+                                                 "exclusions.a11.official.england": 5.36})
+    assert claims.main(out_dir=out, registry=reg, strict=True) == 1
+    assert "blackpool" in capsys.readouterr().err
+    assert "UNEXPECTED" in (out / "claims.md").read_text()
+
+
+def test_differs_needs_a_reason_and_official_source_needs_real_data():
+    with pytest.raises(claims.ClaimsError, match="likeliest reason"):
+        claims.validate_entries([entry(expected="differs")])
+    with pytest.raises(claims.ClaimsError, match="official_source"):
+        claims.validate_entries([entry(official_source="ONS")])
+
+
+def test_a_real_part_no_official_file_holds_is_not_checkable(tmp_path):
+    reg = _registry(tmp_path, [entry(id="B07", part="nw", chapter="selfharm", unit="rate_per_100000", published=474,
+                                     key="selfharm.official.north_west.fy2016_17", data="real",
+                                     expected="not computed", note="no shipped official file holds it")])
+    out = tmp_path / "out"
+    results_file(out / "results", "selfharm", {"selfharm.other": 1})
+    assert claims.main(out_dir=out, registry=reg, strict=True) == 0
+    head = (out / "claims.md").read_text().split("## Every claim")[0]
+    assert "0 reproduced, 0 differs, 1 not checkable" in head and "no shipped official file holds it" in head
+    with pytest.raises(claims.ClaimsError, match="not computed is for a real-data part"):
+        claims.validate_entries([entry(expected="not computed", note="x")])

@@ -39,7 +39,7 @@ from scipy import stats as st
 from .. import stats as rstats
 from ..data import school_phase, take_rows
 from ..public import DFE_COUNT_RATE
-from .. import calendar
+from .. import calendar, figures
 
 # --------------------------------------------------------------------------- constants
 #: The three DfE measures: count column of the DfE files, published rate column, interval type.
@@ -57,8 +57,19 @@ AREA = "Blackpool"
 REGION = "North West"
 NATION = "England"
 AREA_COLOURS = {AREA: "#c0392b", REGION: "#2471a3", NATION: "#555555"}
-DFE_SOURCE = ("Source: DfE, Permanent and fixed-period exclusions in England (SFR35/2017), "
-              "local-authority tables. Open Government Licence v3.0. Real public data.")
+DFE_SOURCE = ("DfE, Permanent and fixed-period exclusions in England (SFR35/2017), "
+              "local-authority tables, Open Government Licence v3.0")
+DFE_2023_SOURCE = ("DfE, Suspensions and permanent exclusions in England, 2022/23 release "
+                   "(exc_nat_region_la.csv), Open Government Licence v3.0")
+DFE_NATIONAL_SOURCE = ("DfE, Permanent and fixed-period exclusions in England (SFR35/2017), national tables "
+                       "by pupil characteristic, Open Government Licence v3.0")
+#: First school year of the programme (HeadStart Blackpool, from September 2016).
+PROGRAMME_START = "2016/17"
+#: Partial school years (COVID-19 school closures; the DfE's notes say so).
+COVID_YEARS = ("2019/20", "2020/21")
+#: From 2021/22 the DfE calls the fixed-period exclusion a "suspension".
+SUSPENSION_RENAMED = "2021/22"
+SUSPENSION_LABEL = "Suspensions (fixed-period exclusions before 2021/22) per 100 pupils"
 Z95 = float(st.norm.ppf(0.975))
 
 
@@ -119,14 +130,16 @@ def _intervals(measure: pd.Series, count: np.ndarray, n: np.ndarray,
 
 
 def dfe_rates(df: pd.DataFrame, *, interval_levels: Iterable[str] = ("Local authority",),
-              confidence: float = 0.95) -> pd.DataFrame:
+              confidence: float = 0.95, dp: int | None = None) -> pd.DataFrame:
     """DfE rates recomputed from counts, checked against the published rates, with intervals.
 
     ``df``: rows of the DfE local-authority file (:func:`rrlib.public.load_dfe_exclusions` or
     :func:`rrlib.public.read_dfe_la_file`). Returns :func:`dfe_long` plus
 
     * ``rate``: count / headcount x 100 (unrounded);
-    * ``rate_2dp``: the same rounded half up to 2 places (local authorities only: their counts
+    * ``rate_2dp``: the same rounded half up to ``dp`` places (the published precision: 2 in
+      SFR35/2017, 5 in the 2022/23 release; default ``df.attrs["rate_decimals"]`` or 2)
+      (local authorities only: their counts
       are exact; regional and national counts are rounded to 5, so no exact recomputation);
     * ``matches_published``: local authorities, ``rate_2dp == published_rate``; regions and
       England, the published rate lies within what counts rounded to the nearest 5 allow
@@ -141,7 +154,8 @@ def dfe_rates(df: pd.DataFrame, *, interval_levels: Iterable[str] = ("Local auth
         out["rate"] = np.where(n > 0, c / n * 100, np.nan)
     la = (out["level"] == "Local authority").to_numpy()
     exact = la & np.isfinite(c) & (c == np.floor(c))
-    out["rate_2dp"] = np.where(exact, round_half_up_rate(c, n), np.nan)
+    dp = int(df.attrs.get("rate_decimals", 2)) if dp is None else dp
+    out["rate_2dp"] = np.where(exact, round_half_up_rate(c, n, dp=dp), np.nan)
     pub = out["published_rate"].to_numpy(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         slack = np.where(n > 0, 2.5 / n * 100 + 0.005 + 1e-9, np.nan)
@@ -169,7 +183,7 @@ def recomputation_check(rates: pd.DataFrame) -> pd.DataFrame:
     g = (r[known].groupby(["level", "measure"], sort=True)["matches_published"]
          .agg(compared="size", agree=lambda s: int(s.astype(bool).sum())).reset_index())
     g["disagree"] = g["compared"] - g["agree"]
-    g["rule"] = np.where(g["level"] == "Local authority", "exact to 2 dp (half up)",
+    g["rule"] = np.where(g["level"] == "Local authority", "exact at the published precision (half up)",
                          "published rate within rounding of counts to 5")
     return g
 
@@ -299,6 +313,206 @@ def funnel_data(rates: pd.DataFrame, year: str, measure: str = "suspension", *,
     return pts, limits
 
 
+# --------------------------------------------------------------------------- part A: 2006/07-2022/23
+def _yk(year: str) -> str:
+    return str(year).replace("/", "_")
+
+
+def latest_year(df: pd.DataFrame, area: str = AREA) -> str:
+    """The latest school year in which ``area`` has a headcount (the default year of part A)."""
+    y = df[(df["la_name"] == area) & (df["headcount"] > 0)]["year"]
+    if y.empty:
+        from ..chapter import NotComputed
+        raise NotComputed(f"the DfE table has no rows for {area}")
+    return str(sorted(y)[-1])
+
+
+def choose_comparators(la: pd.DataFrame, fsm: pd.DataFrame, *, year: str = "2015/16", k: int = 5,
+                       area: str = AREA) -> pd.DataFrame:
+    """The ``k`` local authorities closest to ``area`` on ``year``'s suspension rate and FSM share.
+
+    Used when the DfE's statistical-neighbour list is not at hand: Euclidean distance on the two
+    variables, each standardised by its standard deviation across local authorities (z-scores), in
+    ``year`` (the last school year before the programme) and the FSM share of the January census of
+    that year (:func:`rrlib.public.load_fsm_2016`). Matched on ``area_code`` (the 2022/23 file's
+    ``new_la_code``). Returns area, area_code, suspension_rate, fsm_percent, distance, rank
+    (``area`` itself first, distance 0).
+    """
+    if "area_code" not in la.columns:
+        from ..chapter import NotComputed
+        raise NotComputed("the DfE table has no area codes (the SFR35/2017 layout) to match the FSM table on")
+    d = la[(la["level"] == "Local authority") & (la["year"] == year) & (la["headcount"] > 0)]
+    d = d[["la_name", "area_code", "fixed_excl_rate"]].merge(fsm[["area_code", "fsm_percent"]], on="area_code")
+    d = d.dropna()
+    if area not in set(d["la_name"]):
+        from ..chapter import NotComputed
+        raise NotComputed(f"{area} has no {year} suspension rate or January FSM share to match on")
+    z = (d[["fixed_excl_rate", "fsm_percent"]] - d[["fixed_excl_rate", "fsm_percent"]].mean()) \
+        / d[["fixed_excl_rate", "fsm_percent"]].std()
+    me = z[d["la_name"] == area].iloc[0]
+    d = d.assign(distance=np.sqrt(((z - me) ** 2).sum(axis=1)))
+    d = d.sort_values(["distance", "la_name"]).head(k + 1).reset_index(drop=True)
+    d = d.rename(columns={"la_name": "area", "fixed_excl_rate": "suspension_rate"})
+    d["rank"] = np.arange(len(d))
+    return d[["area", "area_code", "suspension_rate", "fsm_percent", "distance", "rank"]]
+
+
+def series(rates: pd.DataFrame, comparators: Sequence[str], *, measure: str = "suspension",
+           areas: Sequence[str] = (AREA, REGION, NATION)) -> pd.DataFrame:
+    """Published ``measure`` rate by year for ``areas``, each comparator and their mean.
+
+    ``rates``: :func:`dfe_rates` of :func:`rrlib.public.load_dfe_exclusions_la`. Long frame:
+    year, start (first calendar year of the school year), area, rate, group ("area", "comparator",
+    "comparators' mean"), covid (a partial school year), label of the measure for that year
+    (fixed-period exclusion or suspension).
+    """
+    r = rates[(rates["measure"].astype(str) == measure) & (rates["school_type"] == "Total")]
+    r = r[r["area"].isin(list(areas) + list(comparators))][["year", "area", "published_rate"]]
+    r = r.rename(columns={"published_rate": "rate"})
+    r["group"] = np.where(r["area"].isin(list(comparators)), "comparator", "area")
+    mean = (r[r["group"] == "comparator"].groupby("year", as_index=False)["rate"].mean()
+            .assign(area="Comparable authorities (mean)", group="comparators' mean"))
+    out = pd.concat([r, mean], ignore_index=True)
+    out["start"] = np.asarray(calendar.start_year(out["year"]), dtype=int)
+    out["covid"] = out["year"].isin(COVID_YEARS)
+    out["name"] = np.where(out["year"] >= SUSPENSION_RENAMED, "suspension", "fixed-period exclusion")
+    return out.sort_values(["group", "area", "year"]).reset_index(drop=True)
+
+
+#: Comparison series of the before/after analysis: key -> area name in :func:`series`.
+COMPARISONS = {"comparators": "Comparable authorities (mean)", "north_west": REGION, "england": NATION}
+
+
+def before_after(ser: pd.DataFrame, *, start: str = PROGRAMME_START, covid: Sequence[str] = COVID_YEARS,
+                 measure: str = "suspension", area: str = AREA, maxlags: int = 1) -> pd.DataFrame:
+    """Comparative interrupted time series of ``area`` against each comparison series.
+
+    For each comparison (:data:`COMPARISONS`) and each handling of the partial COVID-19 years
+    (``excluded``, the main analysis, and ``included``, the sensitivity analysis):
+    :func:`rrlib.stats.its.comparative_its` on the gap (``area`` minus comparison, rate per 100
+    pupils) with the programme's first school year ``start``. Tidy frame for
+    :meth:`rrlib.chapter.Chapter.record_frame`: key ``exclusions.its.<measure>.<comparison>.<covid>.<term>``,
+    estimate, lower, upper, unit ("points"), method, n (school years), note.
+    """
+    from ..stats import its
+
+    s0 = int(str(start)[:4])
+    rows = []
+    for ck, cname in COMPARISONS.items():
+        if cname not in set(ser["area"]):
+            continue
+        gap = its.gap_series(ser, time="start", value="rate", group="area", treated=area, comparison=cname)
+        for handling, excl in (("excluded", [int(y[:4]) for y in covid]), ("included", [])):
+            r = its.comparative_its(gap, start=s0, exclude=excl, maxlags=maxlags, label=f"{ck}.{handling}")
+            first, last = int(gap["time"].min()), int(gap["time"].max())
+            for _, t in r.iterrows():
+                rows.append({
+                    "key": f"exclusions.its.{measure}.{ck}.covid_{handling}.{t['term']}",
+                    "estimate": t["estimate"], "lower": t["lower"], "upper": t["upper"], "unit": "points",
+                    "method": t["method"], "n": int(t["n"]),
+                    "note": (f"{area} minus {cname}, {measure} rate per 100 pupils, school years "
+                             f"{first}/{(first + 1) % 100:02d}-{last}/{(last + 1) % 100:02d}; after = from {start}; "
+                             f"COVID-19 partial years {', '.join(covid)} {handling}; observational "
+                             "(whole-town comparison)")})
+    if not rows:
+        from ..chapter import NotComputed
+        raise NotComputed("no comparison series (comparable authorities, North West, England) in the DfE table")
+    return pd.DataFrame(rows)
+
+
+def a11_official(rates: pd.DataFrame, year: str = "2018/19",
+                 areas: dict | None = None) -> pd.DataFrame:
+    """A11's three rates in ``year`` recomputed from the DfE counts (suspensions / headcount x 100).
+
+    Tidy frame: key ``exclusions.a11.official.<area>_rate``, value, lower, upper (Byars), unit,
+    method, n (pupils), note (the counts and the published rate).
+    """
+    areas = areas or {"blackpool": AREA, "north_west": REGION, "england": NATION}
+    r = rates[(rates["year"] == year) & (rates["measure"].astype(str) == "suspension")
+              & (rates["school_type"] == "Total")].set_index("area")
+    missing = [a for a in areas.values() if a not in r.index]
+    if missing:
+        from ..chapter import NotComputed
+        raise NotComputed(f"the DfE table has no {year} suspension rate for {', '.join(missing)}")
+    rows = []
+    for k, a in areas.items():
+        x = r.loc[a]
+        ci = rstats.rate_ci(float(x["count"]), float(x["headcount"]), multiplier=100)
+        rows.append({"key": f"exclusions.a11.official.{k}_rate", "value": float(x["rate"]),
+                     "lower": float(ci.lower), "upper": float(ci.upper), "unit": "rate_per_100",
+                     "method": "count / headcount x 100; Byars interval", "n": int(x["headcount"]),
+                     "note": f"{a}, {year}, Total: {int(x['count']):,} suspensions / {int(x['headcount']):,} pupils "
+                             f"(published {x['published_rate']:.2f}); official statistics (DfE 2022/23 release)"})
+    return pd.DataFrame(rows)
+
+
+def rank_and_funnel(rates: pd.DataFrame, year: str, *, area: str = AREA) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Ranks (every year) and the funnel-plot data of ``year``, with their results as a tidy frame.
+
+    Returns (ranks, results, funnels): ranks from :func:`rank_area`; results with keys
+    ``exclusions.dfe.<area>.y<year>.total.<measure>_rank`` and ``..._above_99_8``; funnels
+    measure -> (points, limits) of :func:`funnel_data`.
+    """
+    ranks = rank_area(rates, area)
+    yk, ak = _yk(year), area.lower().replace(" ", "_")
+    rows, funnels = [], {}
+    for _, r in ranks[ranks["year"] == year].iterrows():
+        rows.append({"key": f"exclusions.dfe.{ak}.y{yk}.total.{r['measure']}_rank", "value": int(r["rank"]),
+                     "unit": "count", "n": int(r["n_areas"]),
+                     "note": f"rank among {int(r['n_areas'])} local authorities (1 = highest rate; ties share the "
+                             "best rank); official statistics"})
+    for m in MEASURES:
+        pts, lim = funnel_data(rates, year, m, highlight=area)
+        funnels[m] = (pts, lim)
+        h = pts[pts["highlight"]]
+        if len(h):
+            rows.append({"key": f"exclusions.dfe.{ak}.y{yk}.total.{m}_above_99_8",
+                         "value": bool(h["position"].iloc[0] == "above 99.8%"), "unit": "boolean",
+                         "note": f"funnel plot position: {h['position'].iloc[0]} (target England "
+                                 f"{h['target'].iloc[0]:.2f}); official statistics"})
+    return ranks, pd.DataFrame(rows), funnels
+
+
+def plot_before_after(ser: pd.DataFrame, *, start: str = PROGRAMME_START, covid: Sequence[str] = COVID_YEARS,
+                      source: str = DFE_2023_SOURCE):
+    """Blackpool's suspension rate against the North West, England and comparable authorities.
+
+    Comparators thin grey, their mean dashed; the programme's start a vertical line; the
+    partial COVID-19 school years shaded; the measure is labelled fixed-period exclusion before
+    2021/22 and suspension from it.
+    """
+    import matplotlib.pyplot as plt
+
+    years = sorted(ser["year"].unique())
+    pos = {y: i for i, y in enumerate(years)}
+    fig, ax = plt.subplots(figsize=(8.2, 4.4))
+    for y in covid:
+        if y in pos:
+            ax.axvspan(pos[y] - 0.5, pos[y] + 0.5, color="#f4d03f", alpha=0.25, lw=0)
+    if start in pos:
+        ax.axvline(pos[start] - 0.5, color="black", lw=0.8, ls="--")
+        ax.text(pos[start] - 0.4, 0.98, "Resilience Revolution from " + start, transform=ax.get_xaxis_transform(),
+                fontsize=7, va="top")
+    colours = {**AREA_COLOURS, "Comparable authorities (mean)": "#7d3c98"}
+    for (grp, area), g in ser.groupby(["group", "area"], sort=True):
+        x = g["year"].map(pos)
+        if grp == "comparator":
+            ax.plot(x, g["rate"], color="#bbbbbb", lw=0.8, label=None)
+        else:
+            ax.plot(x, g["rate"], marker="o", ms=3, lw=1.6 if area == AREA else 1.2,
+                    ls="--" if grp == "comparators' mean" else "-", color=colours.get(area, "black"), label=area)
+    ax.plot([], [], color="#bbbbbb", lw=0.8, label="Comparable authorities")
+    ax.plot([], [], color="#f4d03f", alpha=0.5, lw=6, label="Partial school years (COVID-19)")
+    ax.set_xticks(range(len(years)), years, rotation=45, ha="right", fontsize=7)
+    ax.set_ylabel("per 100 pupils on roll")
+    ax.set_ylim(bottom=0)
+    ax.set_title(SUSPENSION_LABEL + ",\nall state-funded and special schools", fontsize=10)
+    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    figures.source_note(fig, source, official=True)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig
+
+
 # --------------------------------------------------------------------------- national characteristics
 #: Characteristic groups of the DfE national file used for the England pattern, with the
 #: reference category for rate ratios.
@@ -395,7 +609,7 @@ def plot_time_series(wide: pd.DataFrame, *, school_type: str = "Total",
     title = "all state-funded and special schools" if school_type == "Total" else "state-funded secondary schools"
     fig.suptitle(f"School exclusions: Blackpool, North West and England, {title} "
                  f"(shaded: Blackpool 95% CI)", fontsize=10)
-    fig.text(0.01, 0.005, source, fontsize=6.5, ha="left", va="bottom", color="#444444")
+    figures.source_note(fig, source, official=True)
     fig.tight_layout(rect=(0, 0.04, 1, 0.95))
     return fig
 
@@ -424,10 +638,10 @@ def plot_funnel(points: pd.DataFrame, limits: pd.DataFrame, *, source: str = DFE
     kind = ("Wilson-score limits" if MEASURES[m]["kind"] == "pupils"
             else "exact Poisson limits (Spiegelhalter 2005)")
     ax.set_title(f"{MEASURES[m]['label']}, local authorities, {points['year'].iloc[0]} "
-                 f"({points['school_type'].iloc[0]}): {kind}", fontsize=9)
+                 f"({points['school_type'].iloc[0]})\n{kind} around England's rate", fontsize=9)
     ax.legend(fontsize=7, frameon=False, loc="upper right")
     ax.set_ylim(bottom=0)
-    fig.text(0.01, 0.005, source, fontsize=6.5, ha="left", va="bottom", color="#444444")
+    figures.source_note(fig, source, official=True)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 
@@ -876,29 +1090,14 @@ def back_on_track_exclusions(interventions: pd.DataFrame, exclusions: pd.DataFra
     if consent_only and "education_data_consent" in iv.columns:
         iv = iv[iv["education_data_consent"].astype(bool)]
     iv = iv[iv["start_date"] <= cut]
-    iv["end"] = iv["end_date"].where(iv["end_date"].notna() & (iv["end_date"] <= cut), cut)
-    win = {
-        "before": (iv["start_date"] - pd.Timedelta(days=window_days), iv["start_date"]),
-        "during": (iv["start_date"], iv["end"]),
-        "after": (iv["end"], (iv["end"] + pd.Timedelta(days=window_days)).clip(upper=cut)),
-    }
-    sus = exclusions[exclusions["category"] == "suspension"][["pupil_id", "exclusion_date"]]
-    per = []
-    for period, (lo, hi) in win.items():
-        w = iv.assign(lo=lo, hi=hi)
-        m = w.merge(sus, left_on="person_id", right_on="pupil_id", how="left")
-        # before: [start - 365, start); during: [start, end]; after: (end, end + 365]
-        if period == "before":
-            inside = (m["exclusion_date"] >= m["lo"]) & (m["exclusion_date"] < m["hi"])
-        elif period == "during":
-            inside = (m["exclusion_date"] >= m["lo"]) & (m["exclusion_date"] <= m["hi"])
-        else:
-            inside = (m["exclusion_date"] > m["lo"]) & (m["exclusion_date"] <= m["hi"])
-        cnt = m[inside].groupby("episode_id").size().reindex(w["episode_id"]).fillna(0).astype(int)
-        years = ((w["hi"] - w["lo"]).dt.days.clip(lower=0) / 365.25).to_numpy()
-        per.append(pd.DataFrame({"episode_id": w["episode_id"].to_numpy(), "person_id": w["person_id"].to_numpy(),
-                                 "period": period, "suspensions": cnt.to_numpy(), "pupil_years": years}))
-    long = pd.concat(per, ignore_index=True)
+    # the one definition of the windows, shared with the targeted chapter (rrlib.chapters.common)
+    from .common import back_on_track_windows, count_in_windows
+
+    win = back_on_track_windows(iv, cutoff=cut, before_days=window_days, after_days=window_days)
+    sus = exclusions[exclusions["category"] == "suspension"]
+    long = count_in_windows(win, sus).rename(columns={"window": "period", "events": "suspensions",
+                                                      "years": "pupil_years"})
+    long["period"] = long["period"].astype(str)
     tot = long.groupby("period", sort=False).agg(young_people=("person_id", "nunique"),
                                                  with_suspension=("suspensions", lambda s: int((s > 0).sum())),
                                                  suspensions=("suspensions", "sum"),
@@ -922,7 +1121,7 @@ def back_on_track_exclusions(interventions: pd.DataFrame, exclusions: pd.DataFra
 
 
 # --------------------------------------------------------------------------- part B figures
-def plot_forest(groups: pd.DataFrame, adjusted: pd.DataFrame | None = None, *, source: str = ""):
+def plot_forest(groups: pd.DataFrame, adjusted: pd.DataFrame | None = None, *, source: str = "", official: bool = False):
     """Forest plot of risk ratios (one or more suspensions in a year) by characteristic.
 
     ``groups``: :func:`group_rates` (crude risk ratios, black); ``adjusted``: optional
@@ -967,13 +1166,13 @@ def plot_forest(groups: pd.DataFrame, adjusted: pd.DataFrame | None = None, *, s
     ax.set_title("Who is suspended: risk ratios by pupil characteristic", fontsize=10)
     ax.legend(fontsize=7, frameon=False, loc="lower right")
     if source:
-        fig.text(0.01, 0.005, source, fontsize=6.5, ha="left", va="bottom", color="#444444")
+        figures.source_note(fig, source, official=official)
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 
 
 def plot_town_vs_dfe(town: pd.DataFrame, wide: pd.DataFrame, *, measures: Sequence[str] = tuple(MEASURES),
-                     source: str = ""):
+                     source: str = DFE_SOURCE, official: bool = True):
     """Rates from pupil records (points, 95% CI) over the DfE's published series (lines)."""
     import matplotlib.pyplot as plt
 
@@ -997,12 +1196,12 @@ def plot_town_vs_dfe(town: pd.DataFrame, wide: pd.DataFrame, *, measures: Sequen
     fig.suptitle("Exclusion rates from pupil records (DfE definitions) against the published DfE series",
                  fontsize=10)
     if source:
-        fig.text(0.01, 0.005, source, fontsize=6.5, ha="left", va="bottom", color="#444444")
+        figures.source_note(fig, source, official=official, note="Town: pupil records of the data folder.")
     fig.tight_layout(rect=(0, 0.04, 1, 0.95))
     return fig
 
 
-def plot_targeted_comparison(table: pd.DataFrame, *, source: str = ""):
+def plot_targeted_comparison(table: pd.DataFrame, *, source: str = "", official: bool = False):
     """Share not permanently excluded after support started: supported vs matched comparison."""
     import matplotlib.pyplot as plt
 
@@ -1023,13 +1222,13 @@ def plot_targeted_comparison(table: pd.DataFrame, *, source: str = ""):
     ax.set_xlabel("% not permanently excluded after support started (95% CI)")
     ax.set_title("Targeted support and permanent exclusion: observational comparison", fontsize=10)
     if source:
-        fig.text(0.01, 0.005, source, fontsize=6.5, ha="left", va="bottom", color="#444444")
+        figures.source_note(fig, source, official=official)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
 
 
 def plot_age_profile(by_age: pd.DataFrame, national: pd.DataFrame | None = None, *, measure: str = "one_plus",
-                     source: str = ""):
+                     source: str | None = None, official: bool = True):
     """Rate by age (31 August) in the town's pupil records, with England's (DfE national file) if given."""
     import matplotlib.pyplot as plt
 
@@ -1046,9 +1245,259 @@ def plot_age_profile(by_age: pd.DataFrame, national: pd.DataFrame | None = None,
     ax.set_xlabel("Age on 31 August before the school year")
     ax.set_ylabel("per 100 pupils")
     ax.set_title(f"{MEASURES[measure]['label']} by age", fontsize=10)
+    if source is None:
+        source = DFE_NATIONAL_SOURCE if national is not None else ""
     ax.legend(fontsize=7, frameon=False)
     ax.set_ylim(bottom=0)
     if source:
-        fig.text(0.01, 0.005, source, fontsize=6.5, ha="left", va="bottom", color="#444444")
+        figures.source_note(fig, source, official=official, note="Town: pupil records of the data folder.")
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
+
+
+# =========================================================================== results as tidy frames
+def _fin(v):
+    return float(v) if v is not None and np.isfinite(v) else None
+
+
+def dfe_reference_results(rates: pd.DataFrame, check: pd.DataFrame, year: str, *, area: str = AREA,
+                          source: str = "DfE SFR35/2017") -> pd.DataFrame:
+    """Results of ``area``'s DfE rates, counts and headcount in ``year`` (Total), and the checks.
+
+    Keys ``exclusions.dfe.<area>.y<year>.total.<measure>_rate|_count``, ``...headcount`` and
+    ``exclusions.dfe.check.*``. Raises NotComputed if ``year`` is not in the table.
+    """
+    from ..chapter import require_values
+    require_values(rates[rates["area"] == area]["year"], year, f"DfE rates of {area} for school year")
+    ref = rates[(rates["area"] == area) & (rates["school_type"] == "Total") & (rates["year"] == year)]
+    ref = ref.set_index(ref["measure"].astype(str))
+    p = f"exclusions.dfe.{area.lower().replace(' ', '_')}.y{_yk(year)}.total."
+    notes = {"suspension": "suspensions", "one_plus": "pupils with one or more suspensions",
+             "permanent": "permanent exclusions"}
+    rows = []
+    for m, what in notes.items():
+        r = ref.loc[m]
+        rows.append({"key": p + f"{m}_rate", "value": float(r["rate"]), "lower": float(r["lower"]),
+                     "upper": float(r["upper"]), "unit": "rate_per_100", "method": str(r["ci_method"]),
+                     "n": int(r["headcount"]),
+                     "note": f"recomputed from DfE counts ({what} / pupils on roll x 100); published "
+                             f"{r['published_rate']:.2f}; official statistics ({source})"})
+        rows.append({"key": p + f"{m}_count", "value": int(r["count"]), "unit": "count",
+                     "note": f"{what}, {area}, all state-funded and special schools ({source})"})
+    rows.append({"key": p + "headcount", "value": int(ref["headcount"].iloc[0]), "unit": "count",
+                 "note": f"pupils on roll at the January census ({source})"})
+    la, nr = check[check["level"] == "Local authority"], check[check["level"] != "Local authority"]
+    rows += [{"key": "exclusions.dfe.check.la_rates_compared", "value": int(la["compared"].sum()), "unit": "count",
+              "note": f"{area} rates (3 measures x school types x years) recomputed from counts"},
+             {"key": "exclusions.dfe.check.la_rates_disagree", "value": int(la["disagree"].sum()), "unit": "count",
+              "note": "recomputed rates (2 dp, half up) that differ from the published ones"},
+             {"key": "exclusions.dfe.check.region_nation_rates_outside_rounding", "value": int(nr["disagree"].sum()),
+              "unit": "count", "note": "NW/England published rates outside the range their rounded counts allow"}]
+    return pd.DataFrame(rows)
+
+
+def all_la_check_results(check: pd.DataFrame) -> pd.DataFrame:
+    """Results of the recomputation check over every local authority and year."""
+    lac = check[check["level"] == "Local authority"]
+    return pd.DataFrame([
+        {"key": "exclusions.dfe.all_las.rates_compared", "value": int(lac["compared"].sum()), "unit": "count",
+         "note": "local-authority rates recomputed from whole-number counts, every LA and year (2006/07-2022/23)"},
+        {"key": "exclusions.dfe.all_las.rates_disagree", "value": int(lac["disagree"].sum()), "unit": "count",
+         "note": "recomputed LA rates (published precision, half up) differing from the published ones"}])
+
+
+#: England facts of the campaign (A12): key -> (group, characteristic_1, column, unit, note).
+NATIONAL_FACTS = {
+    "boys_suspension_ratio": ("sex", "Gender_male", "suspension_ratio", "ratio", "boys' suspension rate / girls'"),
+    "fsm_suspension_ratio": ("fsm", "FSM_Eligible", "suspension_ratio", "ratio",
+                             "FSM-eligible pupils' suspension rate / not eligible"),
+    "sen_support_suspension_ratio": ("sen_provision", "SEN_provision_SEN_without_statement", "suspension_ratio",
+                                     "ratio", "SEN without a statement (SEN support) / no SEN"),
+    "gypsy_roma_suspension_rate": ("ethnicity", "Ethnicity_Minor_Gypsy_Roma", "suspension_rate", "rate_per_100",
+                                   "Gypsy/Roma pupils, suspensions per 100 pupils"),
+    "gypsy_roma_one_plus_rate": ("ethnicity", "Ethnicity_Minor_Gypsy_Roma", "one_plus_rate", "rate_per_100",
+                                 "Gypsy/Roma pupils with one or more suspensions per 100"),
+}
+
+
+def national_results(national: pd.DataFrame) -> pd.DataFrame:
+    """England's pattern (:func:`national_pattern`) as results ``exclusions.national.y<year>.*``."""
+    year = national["year"].iloc[0]
+    idx = national.set_index(["group", "characteristic_1"])
+    rows = [{"key": f"exclusions.national.y{_yk(year)}.{k}", "value": float(idx.loc[(g, c), col]), "unit": unit,
+             "note": f"England {year}, all schools; {note} (DfE SFR35/2017 national tables, official statistics)"}
+            for k, (g, c, col, unit, note) in NATIONAL_FACTS.items()]
+    rows.append({"key": f"exclusions.national.y{_yk(year)}.peak_age_suspension",
+                 "value": national_peak_age(national)["age"], "unit": "count",
+                 "note": "age (31 August) with England's highest suspension rate (official statistics)"})
+    return pd.DataFrame(rows)
+
+
+def town_results(town: pd.DataFrame) -> pd.DataFrame:
+    """Rates from pupil records by school year: ``exclusions.town.y<year>.<measure>_rate``."""
+    return pd.DataFrame({
+        "key": [f"exclusions.town.y{_yk(y)}.{m}_rate" for y, m in zip(town["year"], town["measure"].astype(str))],
+        "value": town["rate"].astype(float), "lower": town["lower"].astype(float),
+        "upper": town["upper"].astype(float), "unit": "rate_per_100", "method": town["ci_method"].astype(str),
+        "n": town["headcount"].astype(int), "note": "pupil records, DfE definitions, state-funded and special schools"})
+
+
+def a11_pupil_result(town: pd.DataFrame, year: str) -> pd.DataFrame:
+    """A11 from pupil records: the suspension rate of ``year`` (NotComputed without that census)."""
+    from ..chapter import require_values
+    require_values(town["year"], year, "a school census for A11's year")
+    a = town[(town["year"] == year) & (town["measure"].astype(str) == "suspension")].iloc[0]
+    return pd.DataFrame([{"key": "exclusions.a11.suspension_rate", "value": float(a["rate"]),
+                          "lower": float(a["lower"]), "upper": float(a["upper"]), "unit": "rate_per_100",
+                          "method": str(a["ci_method"]), "n": int(a["headcount"]),
+                          "note": f"{year}, suspensions per 100 pupils (DfE Total), pupil records"}])
+
+
+def _group_key(variable, category) -> tuple[str, str]:
+    return str(variable), {"True": "1", "False": "0"}.get(str(category), str(category))
+
+
+def hidden_groups(published: pd.DataFrame) -> set[tuple[str, str]]:
+    """(variable, category) of the published "who is suspended" table whose events are suppressed."""
+    from ..disclosure import suppressed_keys
+    return {_group_key(v, c) for v, c in suppressed_keys(published, ["variable", "category"], ["events"])}
+
+
+def shown(frame: pd.DataFrame, hidden: set) -> pd.Series:
+    """True for the rows of ``frame`` (variable, category) that are not hidden."""
+    return pd.Series([_group_key(v, c) not in hidden for v, c in zip(frame["variable"], frame["category"])],
+                     index=frame.index)
+
+
+def who_results(who: pd.DataFrame, model: pd.DataFrame, eth: pd.DataFrame, by_age: pd.DataFrame,
+                hidden: set, years: Sequence[str]) -> pd.DataFrame:
+    """Who is suspended (A12) as results: crude and adjusted risk ratios (groups not hidden), the
+    White and Black Caribbean share, the peak age and "boys more likely"."""
+    yrs = "; ".join(years)
+    rows = []
+    for _, r in who[~who["reference"] & who["rr"].notna() & shown(who, hidden)].iterrows():
+        rows.append({"key": f"exclusions.who.rr.{r['variable']}_{str(r['category']).lower()}", "value": float(r["rr"]),
+                     "lower": _fin(r["rr_lower"]), "upper": _fin(r["rr_upper"]), "unit": "ratio",
+                     "method": "risk ratio, log method", "n": int(r["n"]),
+                     "note": f"one or more suspensions in the year, {yrs}, against the reference group"
+                             + ("" if np.isfinite(r["rr_lower"]) else "; no interval (zero events)")})
+    adj = model.dropna(subset=["variable"])
+    adj = adj[adj["variable"].isin(list(GROUPS))]
+    for _, r in adj[shown(adj, hidden)].iterrows():
+        rows.append({"key": f"exclusions.who.adjusted_rr.{r['variable']}_{str(r['category']).lower()}",
+                     "value": float(r["ratio"]), "lower": _fin(r["ratio_lower"]), "upper": _fin(r["ratio_upper"]),
+                     "unit": "ratio", "method": str(r["method"]), "n": int(r["n"])})
+    e = eth.set_index("category")
+    if "MWBC" in e.index:
+        rows.append({"key": "exclusions.who.white_black_caribbean_percent", "value": float(e.loc["MWBC", "percent"]),
+                     "lower": float(e.loc["MWBC", "lower"]), "upper": float(e.loc["MWBC", "upper"]),
+                     "unit": "percent", "method": "Wilson score", "n": int(e.loc["MWBC", "n"]),
+                     "note": f"White and Black Caribbean pupils with one or more suspensions, {yrs}"})
+    pk = peak_age(by_age, "one_plus")
+    boys = who[(who["variable"] == "sex") & (who["category"] == "M")].iloc[0]
+    rows += [{"key": "exclusions.who.peak_age", "value": pk, "unit": "count",
+              "note": "age (31 August) with the highest one-or-more suspension rate"},
+             {"key": "exclusions.who.peak_age_12_to_13", "value": bool(pk in (12, 13)), "unit": "boolean",
+              "note": f"the one-or-more suspension rate peaks at age 12 or 13 (peak: {pk})"},
+             {"key": "exclusions.who.boys_more_likely", "value": bool(boys["rr_lower"] > 1), "unit": "boolean",
+              "note": f"boys' risk ratio {boys['rr']:.2f} (95% CI {boys['rr_lower']:.2f} to {boys['rr_upper']:.2f}) "
+                      "for one or more suspensions: lower limit above 1"}]
+    return pd.DataFrame(rows)
+
+
+def adjusted_table(model: pd.DataFrame, hidden: set) -> pd.DataFrame:
+    """The model's adjusted risk ratios for display, ``c`` where the group's count is suppressed."""
+    adj = model.dropna(subset=["variable"])
+    out = adj[["variable", "category"]].assign(
+        **{c: adj[c].map("{:.2f}".format) for c in ("ratio", "ratio_lower", "ratio_upper")},
+        p_value=adj["p_value"].map(lambda p: "<0.0001" if p < 1e-4 else f"{p:.4f}"))
+    out.loc[~shown(adj, hidden).to_numpy(), ["ratio", "ratio_lower", "ratio_upper", "p_value"]] = "c"
+    return out
+
+
+def targeted_results(a07: dict, matched: dict) -> pd.DataFrame:
+    """A07 and the matched comparison as results ``exclusions.targeted.*``."""
+    return pd.DataFrame([
+        {"key": "exclusions.targeted.not_permanently_excluded_percent", "value": float(a07["percent"]),
+         "lower": float(a07["lower"]), "upper": float(a07["upper"]), "unit": "percent", "method": a07["method"],
+         "n": a07["n"], "note": "young people with a started targeted intervention not permanently excluded on or "
+                                "after their first start date"},
+        {"key": "exclusions.targeted.young_people", "value": a07["n"], "unit": "count"},
+        {"key": "exclusions.targeted.matched.supported_percent", "value": float(matched["supported_percent"]),
+         "lower": float(matched["supported_lower"]), "upper": float(matched["supported_upper"]), "unit": "percent",
+         "n": matched["matched_supported"], "method": matched["method"]},
+        {"key": "exclusions.targeted.matched.comparison_percent", "value": float(matched["comparison_percent"]),
+         "lower": float(matched["comparison_lower"]), "upper": float(matched["comparison_upper"]),
+         "unit": "percent", "n": matched["matched_controls"], "method": matched["method"],
+         "note": f"weighted; effective size {matched['effective_controls']:.0f}; matched on {matched['match_on']}"},
+        {"key": "exclusions.targeted.matched.difference", "value": float(matched["difference"]),
+         "lower": float(matched["difference_lower"]), "upper": float(matched["difference_upper"]), "unit": "points",
+         "method": matched["method"], "note": "supported minus comparison, percentage points; observational"}])
+
+
+def activity_results(a08: pd.DataFrame) -> pd.DataFrame:
+    """Co-production and Friend for Life (A08) as results ``exclusions.coproduction_ffl.*``."""
+    r = a08.set_index("group").loc["all"]
+    p = "exclusions.coproduction_ffl."
+    return pd.DataFrame([
+        {"key": p + "young_people", "value": int(r["young_people"]), "unit": "count"},
+        {"key": p + "excluded_after_first", "value": int(r["excluded_after_first"]), "unit": "count",
+         "note": "young people with any exclusion on or after their first attended activity"},
+        {"key": p + "excluded_ever", "value": int(r["excluded_ever"]), "unit": "count"},
+        {"key": p + "none_excluded", "value": bool(r["excluded_ever"] == 0), "unit": "boolean",
+         "note": "no young person in co-production or Friend for Life has any exclusion in the exclusions return"}])
+
+
+def back_on_track_results(a19: dict, periods: pd.DataFrame, note: str) -> pd.DataFrame:
+    """Back on Track (A19) as results ``exclusions.back_on_track.*``."""
+    rows = [{"key": f"exclusions.back_on_track.{k}", "value": a19[k], "unit": "count", "note": note}
+            for k in ("young_people", "with_suspension_before_during", "suspensions_before_during",
+                      "suspensions_after", "with_suspension_after")]
+    rows += [{"key": f"exclusions.back_on_track.rate_{r['period']}", "value": float(r["rate"]),
+              "lower": float(r["lower"]), "upper": float(r["upper"]), "unit": "rate",
+              "method": "exact Poisson (< 10) / Byars", "note": "suspensions per pupil-year"}
+             for _, r in periods.iterrows() if np.isfinite(r["rate"])]
+    return pd.DataFrame(rows)
+
+
+def rate_table_spec(id_cols: Sequence[str]) -> dict:
+    """Disclosure arguments of a table of the three measures' counts, rates and intervals."""
+    cols = [f"{m}_{v}" for m in MEASURES for v in ("rate", "lower", "upper")]
+    return dict(preset="dfe", counts=[f"{m}_count" for m in MEASURES],
+                derived={c: [c.rsplit("_", 1)[0] + "_count"] for c in cols}, decimals={c: 2 for c in cols},
+                id_cols=list(id_cols))
+
+
+def town_table(town: pd.DataFrame) -> pd.DataFrame:
+    """Rates from pupil records wide by measure: year, headcount, <measure>_count|rate|lower|upper."""
+    tw = town.assign(measure=town["measure"].astype(str)).pivot(index="year", columns="measure",
+                                                                  values=["count", "rate", "lower", "upper"])
+    tw.columns = [f"{m}_{v}" for v, m in tw.columns]
+    tw = tw.reset_index().merge(town.groupby("year")["headcount"].first().astype(int).reset_index(), on="year")
+    return tw[["year", "headcount"] + [f"{m}_{v}" for m in MEASURES for v in ("count", "rate", "lower", "upper")]]
+
+
+def before_after_table(ba: pd.DataFrame) -> pd.DataFrame:
+    """The before/after results for display: comparison, COVID years, term, estimate (95% CI)."""
+    k = ba["key"].str.split(".", expand=True)
+    out = pd.DataFrame({"comparison": k[3], "covid_years": k[4].str.replace("covid_", ""), "term": k[5],
+                        "estimate": ba["estimate"].round(2), "lower": ba["lower"].round(2),
+                        "upper": ba["upper"].round(2), "years": ba["n"]})
+    return out[out["term"] != "pre_slope"].reset_index(drop=True)
+
+
+def comparators_text(comparators: pd.DataFrame) -> str:
+    """One sentence naming the comparable authorities with what they were matched on."""
+    me = comparators.iloc[0]
+    named = ", ".join(f"{a} ({r:.2f}, FSM {f:.1f}%)" for a, r, f in
+                      comparators.iloc[1:][["area", "suspension_rate", "fsm_percent"]].itertuples(index=False))
+    return (f"Comparable authorities (2015/16 suspension rate, January 2016 FSM share): {named}; "
+            f"{me['area']} {me['suspension_rate']:.2f}, FSM {me['fsm_percent']:.1f}%.")
+
+
+def rank_text(ranks: pd.DataFrame, year: str) -> str:
+    """One sentence with the ranks of ``year`` (1 = highest rate)."""
+    r = ranks[ranks["year"] == year].set_index("measure")
+    return (f"In {year} Blackpool ranked {r.loc['suspension', 'rank']} of {r.loc['suspension', 'n_areas']} local "
+            f"authorities on suspensions, {r.loc['one_plus', 'rank']} on pupils with one or more suspensions and "
+            f"{r.loc['permanent', 'rank']} on permanent exclusions (1 = highest rate). Ranks by year:")

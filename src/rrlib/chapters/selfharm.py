@@ -16,11 +16,20 @@ Definitions
   because one person can be admitted repeatedly: person counts by (age band, number of
   admissions in the year) give the variance; frequencies are counted per person within each
   financial year and age band. :func:`rrlib.stats.dsr` implements both.
-* **England comparison**: England's published DSRs (B07) are read from the shipped public table
-  ``data/raw/public/self_harm_england.csv``, never recomputed. The 2017/18 ratio (A10 "about
-  twice the national rate") is Blackpool's 2017/18 DSR over England's value for the reference
-  year (default 2016/17, the latest published England value at or before 2017/18 in the table;
-  the sensitivity against 2019/20 is reported as well).
+* **Official statistics** (OHID/PHE Fingertips indicator 90813, shipped as cuts in
+  ``data/raw/public/``, read with :mod:`rrlib.public`): the published A10 and B07 figures are checked
+  against them, never against the synthetic records. Blackpool's 2017/18 DSR (1009.63, 95%
+  884.38-1147.65) and England's (421.20) are Fingertips' values and limits, recorded as official
+  statistics and not recomputed: the cut has the total count and denominator but not the age-band
+  counts :func:`rrlib.stats.dsr` would need. "About twice the national rate" is Blackpool's DSR over
+  England's of the same year, read as a ratio within 10% of 2 (:data:`ABOUT_TWICE`: "about" for
+  a rounded multiple; 2.4 would be "nearly two and a half times"). Blackpool's position among the
+  upper-tier authorities: its rank by DSR (all authorities, rates only), and a funnel plot of the
+  North West authorities, the only ones with counts (PHE's method for DSRs,
+  :mod:`rrlib.stats.funnel`).
+* **Financial year** of the "latest year" results: the ``financial_year`` parameter, by default
+  the latest *complete* financial year of the admissions (one whose 1 April to 31 March lies
+  within the admission dates). A10's year is fixed by the published figure (:data:`A10_YEAR`).
 * **"One in every 100 children and young people aged 10-24 admitted"** (annual health report
   2019): read as admissions per 100 residents aged 10-24 (a crude rate); the distinct people
   admitted per 100 are reported beside it, since repeat admissions make them fewer.
@@ -44,13 +53,12 @@ The supported/not supported comparison is observational: referral was not random
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .. import stats
+from .. import figures, stats
 from ..calendar import start_year as fy_start_year
 
 # ----------------------------------------------------------------------------- constants
@@ -58,8 +66,29 @@ from ..calendar import start_year as fy_start_year
 ESP2013_10_24 = {"10-14": 5500.0, "15-19": 5500.0, "20-24": 6000.0}
 AGE_BANDS = tuple(ESP2013_10_24)
 SELF_HARM_CODES = tuple(f"X{i}" for i in range(60, 85))
-ENGLAND_FILE = "self_harm_england.csv"
-SOURCE_LINE = "Source: A&E (ECDS-like) and hospital admissions (HES-like) extracts; England: OHID Fingertips (B07)."
+#: The focus area, as the processed tables name residence, and the column that holds it. Every
+#: filter on residence goes through :func:`in_area` (one place to change if residence becomes a code).
+AREA = "Blackpool"
+AREA_COLUMN = "area"
+#: The focus area and England in the official statistics.
+AREA_CODE = "E06000009"
+ENGLAND_CODE = "E92000001"
+NORTH_WEST_CODE = "E12000002"
+#: The year of the published A10 figures (234 admissions, "about twice", "one in every 100").
+A10_YEAR = "2017/18"
+#: "About twice": a ratio within 10% of 2.
+ABOUT_TWICE = (1.8, 2.2)
+#: The notebook's parameters (the notebook passes these names to chapter.setup).
+PARAMETERS = ("data_dir", "out_dir", "financial_year", "independent_events", "follow_up_days",
+              "contact_hours", "age_min", "age_max", "prior_days", "km_max_days")
+OFFICIAL = ("OHID Fingertips, indicator 90813 'Hospital admissions as a result of self-harm (10-24 years)' "
+            "(HES; ONS mid-year estimates)")
+SOURCE_LINE = "A&E (ECDS-like) and hospital admissions (HES-like) extracts"
+
+
+def in_area(df: pd.DataFrame, area: str = AREA) -> pd.Series:
+    """Rows of ``df`` whose residence is ``area`` (the one place that reads the residence column)."""
+    return df[AREA_COLUMN] == area
 
 
 def age_band(age) -> pd.Series:
@@ -70,7 +99,7 @@ def age_band(age) -> pd.Series:
 
 
 # ----------------------------------------------------------------------------- admissions
-def selfharm_admissions(admissions: pd.DataFrame, area: str = "Blackpool",
+def selfharm_admissions(admissions: pd.DataFrame, area: str = AREA,
                         ages: tuple[int, int] = (10, 24)) -> pd.DataFrame:
     """Admissions counted by the indicator: emergency, X60-X84 (``self_harm``), residents, ages 10-24.
 
@@ -81,24 +110,24 @@ def selfharm_admissions(admissions: pd.DataFrame, area: str = "Blackpool",
     sh = a["cause_code"].isin(SELF_HARM_CODES) if "cause_code" in a else a["self_harm"].astype(bool)
     keep = sh & (a["admission_method"] == "emergency") & a["age"].between(*ages)
     if area is not None:
-        keep &= a["area"] == area
+        keep &= in_area(a, area)
     out = a.loc[keep].copy()
     out["age_band"] = age_band(out["age"]).to_numpy()
     return out.reset_index(drop=True)
 
 
-def population_bands(population: pd.DataFrame, area: str = "Blackpool") -> pd.DataFrame:
+def population_bands(population: pd.DataFrame, area: str = AREA) -> pd.DataFrame:
     """Population aged 10-24 by mid-year and age band (both sexes): year, age_band, population."""
     p = population[(population["age"].between(10, 24))]
-    if area is not None and "area" in p:
-        p = p[p["area"] == area]
+    if area is not None and AREA_COLUMN in p:
+        p = p[in_area(p, area)]
     p = p.assign(age_band=age_band(p["age"]).to_numpy())
     return (p.groupby(["year", "age_band"], as_index=False)["population"].sum()
             .sort_values(["year", "age_band"]).reset_index(drop=True))
 
 
 def admissions_by_year(adm: pd.DataFrame, population: pd.DataFrame | None = None,
-                       area: str = "Blackpool") -> pd.DataFrame:
+                       area: str = AREA) -> pd.DataFrame:
     """Per financial year: admissions, distinct people admitted, people admitted more than once.
 
     With ``population``: residents aged 10-24 at mid-year and the crude rates
@@ -119,7 +148,7 @@ def admissions_by_year(adm: pd.DataFrame, population: pd.DataFrame | None = None
     return out
 
 
-def dsr_by_year(adm: pd.DataFrame, population: pd.DataFrame, *, area: str = "Blackpool",
+def dsr_by_year(adm: pd.DataFrame, population: pd.DataFrame, *, area: str = AREA,
                 independent_events: bool = False, confidence: float = 0.95,
                 standard: dict[str, float] | None = None) -> pd.DataFrame:
     """DSR per 100,000 by financial year with Dobson limits (see the module docstring).
@@ -173,39 +202,233 @@ def dsr_by_year(adm: pd.DataFrame, population: pd.DataFrame, *, area: str = "Bla
     return out
 
 
-def read_england(public_dir: str | Path | None = None) -> pd.DataFrame:
-    """England's (and the North West's) published DSRs, B07, from the shipped public table, as given."""
-    if public_dir is None:
-        from .. import paths
-        public_dir = paths.PUBLIC_DIR
-    f = Path(public_dir) / ENGLAND_FILE
-    df = pd.read_csv(f, dtype={"financial_year": str, "area_name": str})
-    need = {"area_name", "financial_year", "value"}
-    if not need <= set(df.columns):
-        raise ValueError(f"{f}: columns {sorted(need - set(df.columns))} missing")
-    return df
+def financial_years(adm: pd.DataFrame) -> list[str]:
+    """Financial years of the admissions, sorted."""
+    return sorted(adm["financial_year"].dropna().astype(str).unique())
 
 
-def england_series(england: pd.DataFrame, area_name: str = "England") -> pd.Series:
-    """Published DSR per 100,000 by financial year for one area (England by default)."""
-    e = england[england["area_name"] == area_name]
-    return e.set_index("financial_year")["value"].astype(float).sort_index()
+def latest_complete_financial_year(adm: pd.DataFrame, date_col: str = "admission_date") -> str:
+    """The latest financial year whose 1 April to 31 March lies within the admission dates.
 
-
-def compare_with_england(dsr: pd.DataFrame, england: pd.DataFrame, year: str = "2017/18",
-                         reference_year: str = "2016/17") -> dict:
-    """Blackpool's DSR in ``year`` over England's published DSR in ``reference_year``.
-
-    The limits divide Blackpool's Dobson limits by England's value (England's published value
-    is treated as fixed). Returns a dict: value, lower, upper, blackpool, england, reference_year.
+    Raises :class:`~rrlib.chapter.NotComputed` when no financial year is complete.
     """
-    eng = england_series(england)
-    if reference_year not in eng.index:
-        raise KeyError(f"England has no published value for {reference_year}; have {list(eng.index)}")
-    row = dsr.set_index("financial_year").loc[year]
-    e = float(eng[reference_year])
-    return {"value": float(row["dsr"]) / e, "lower": float(row["lower"]) / e, "upper": float(row["upper"]) / e,
-            "blackpool": float(row["dsr"]), "england": e, "reference_year": reference_year, "year": year}
+    from ..chapter import NotComputed
+
+    if not len(adm):
+        raise NotComputed("no hospital admissions in the data")
+    first, last = pd.Timestamp(adm[date_col].min()).normalize(), pd.Timestamp(adm[date_col].max()).normalize()
+    for fy in reversed(financial_years(adm)):
+        y = int(fy_start_year(pd.Series([fy])).iloc[0])
+        if first <= pd.Timestamp(y, 4, 1) and pd.Timestamp(y + 1, 3, 31) <= last:
+            return fy
+    raise NotComputed(f"no complete financial year in the admissions ({first:%d %b %Y} to {last:%d %b %Y})")
+
+
+def _fy(fy: str) -> str:
+    return "fy" + str(fy).replace("/", "_")
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    cols = ["key", "value", "lower", "upper", "unit", "method", "n", "note"]
+    return pd.DataFrame(rows).reindex(columns=cols)
+
+
+def rates(admissions: pd.DataFrame, population: pd.DataFrame, independent_events: bool = False,
+          area: str = AREA) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The indicator's admissions, their counts by year and their DSRs: (admissions, by_year, dsr).
+
+    Raises :class:`~rrlib.chapter.NotComputed` when no self-harm admission has a population.
+    """
+    from ..chapter import require
+
+    adm = selfharm_admissions(admissions, area)
+    dsr = dsr_by_year(adm, population, area=area, independent_events=independent_events)
+    require(len(dsr) > 0, f"no self-harm admissions of {area} residents aged 10-24 in a year with a population")
+    return adm, admissions_by_year(adm, population, area), dsr
+
+
+def nhs_count(n) -> str:
+    """A count as the NHS rules publish it (1-7 suppressed as c, others rounded to 5), for counts quoted in text."""
+    from .. import disclosure
+
+    shown = disclosure.apply(pd.DataFrame({"n": [int(n)]}), preset="nhs", counts=["n"])[0]["n"].iloc[0]
+    return f"{int(shown):,}" if str(shown).isdigit() else str(shown)
+
+
+def trend_results(dsr: pd.DataFrame) -> pd.DataFrame:
+    """Tidy results of :func:`dsr_by_year`: admissions, people and DSR of every financial year."""
+    rows = []
+    for r in dsr.itertuples(index=False):
+        k = f"selfharm.admissions.{_fy(r.financial_year)}"
+        rows += [dict(key=k + ".count", value=int(r.admissions), unit="count",
+                      note="emergency admissions, ICD-10 X60-X84, residents aged 10-24"),
+                 dict(key=k + ".people", value=int(r.people), unit="count", note="distinct people admitted")]
+        if np.isfinite(r.dsr):
+            rows.append(dict(key=k + ".dsr", value=float(r.dsr), lower=float(r.lower), upper=float(r.upper),
+                             unit="rate_per_100000", method=f"{r.method}; ESP 2013 bands 10-14, 15-19, 20-24"))
+    return _frame(rows)
+
+
+def year_results(dsr: pd.DataFrame, by_year: pd.DataFrame, year: str, prefix: str,
+                 england: pd.Series | None = None, why: str = "") -> pd.DataFrame:
+    """One financial year: count, people, crude rates per 100 and, where England's official DSR
+    for that year is given (``england``: DSR by financial year), the ratio to England.
+
+    Raises :class:`~rrlib.chapter.NotComputed` when the year has no admissions or no population.
+    """
+    from ..chapter import NotComputed
+
+    have = [str(y) for y in dsr["financial_year"]]
+    if str(year) not in have:
+        raise NotComputed(f"{why}no self-harm admissions with a population in financial year {year} "
+                          f"(the data has {', '.join(have) or 'none'})")
+    d = dsr.set_index("financial_year").loc[year]
+    b = by_year.set_index("financial_year").loc[year]
+    pop = int(b["population"])
+    rows = [dict(key=f"{prefix}.financial_year", value=str(year), note="financial year of these results"),
+            dict(key=f"{prefix}.count", value=int(d["admissions"]), unit="count",
+                 note="emergency admissions, ICD-10 X60-X84, residents aged 10-24"),
+            dict(key=f"{prefix}.people", value=int(d["people"]), unit="count", note="distinct people admitted"),
+            dict(key=f"{prefix}.per_100", value=float(b["admissions_per_100"]), unit="rate_per_100", n=pop,
+                 note="admissions per 100 residents aged 10-24 (crude; the 'one in every 100' reading)"),
+            dict(key=f"{prefix}.people_per_100", value=float(b["people_per_100"]), unit="rate_per_100", n=pop,
+                 note="distinct people admitted per 100 residents aged 10-24")]
+    if np.isfinite(d["dsr"]):
+        rows.append(dict(key=f"{prefix}.dsr", value=float(d["dsr"]), lower=float(d["lower"]),
+                         upper=float(d["upper"]), unit="rate_per_100000", method=str(d["method"])))
+        if england is not None and year in england.index:
+            e = float(england[year])
+            rows.append(dict(key=f"{prefix}.ratio_to_england", value=float(d["dsr"]) / e,
+                             lower=float(d["lower"]) / e, upper=float(d["upper"]) / e, unit="ratio",
+                             method=f"DSR over England's official DSR {year} ({e:g}, Fingertips 90813); "
+                                    "limits: the DSR's limits over England's value"))
+    return _frame(rows)
+
+
+# ----------------------------------------------------------------------------- official statistics
+def official_series(utla: pd.DataFrame, code: str = ENGLAND_CODE) -> pd.Series:
+    """Official DSR per 100,000 by financial year for one area code (Fingertips 90813, all authorities)."""
+    e = utla[utla["area_code"] == code]
+    return e.set_index("period")["value"].astype(float).sort_index().rename_axis("financial_year")
+
+
+def official_trend_results(utla: pd.DataFrame, codes: dict | None = None) -> pd.DataFrame:
+    """Official DSRs by year for England and the focus area: keys ``selfharm.official.<name>.<fy>``."""
+    codes = codes or {ENGLAND_CODE: "england", AREA_CODE: "blackpool"}
+    rows = []
+    for code, name in codes.items():
+        for fy, v in official_series(utla, code).dropna().items():
+            rows.append(dict(key=f"selfharm.official.{name}.{_fy(fy)}", value=float(v), unit="rate_per_100000",
+                             method="official statistics: " + OFFICIAL + ", as published in 2019; not recomputed"))
+    return _frame(rows)
+
+
+def official_a10(nw: pd.DataFrame, year: str = A10_YEAR, code: str = AREA_CODE,
+                 about: tuple[float, float] = ABOUT_TWICE) -> pd.DataFrame:
+    """A10 on the official statistics: admissions, DSR with limits, England's DSR, the ratio.
+
+    ``nw``: :func:`rrlib.public.load_fingertips_selfharm_nw`. The DSRs and limits are Fingertips'
+    (the cut has no age-band counts to recompute them). The ratio's limits are Blackpool's limits
+    over England's value (England's own interval is narrow: 417.1-425.3). ``about_twice`` is true
+    when the ratio is within ``about``.
+    """
+    from ..chapter import require_values
+
+    require_values(nw["period"], year, "Fingertips 90813 rows for")
+    d = nw[nw["period"] == year].set_index("area_code")
+    a, e, r = d.loc[code], d.loc[ENGLAND_CODE], d.loc[NORTH_WEST_CODE]
+    src = "official statistics: " + OFFICIAL + f", {year}; Fingertips' value and 95% limits, not recomputed"
+    k = f"selfharm.official.{_fy(year)}"
+    ratio = float(a["value"]) / float(e["value"])
+    return _frame([
+        dict(key=f"{k}.blackpool.count", value=int(a["count"]), unit="count", n=int(a["denominator"]),
+             method=src, note="admissions for self-harm, residents aged 10-24 (n: population aged 10-24)"),
+        dict(key=f"{k}.blackpool.dsr", value=float(a["value"]), lower=float(a["lower_95"]),
+             upper=float(a["upper_95"]), unit="rate_per_100000", n=int(a["denominator"]), method=src),
+        dict(key=f"{k}.blackpool.crude_per_100", value=float(a["count"]) / float(a["denominator"]) * 100,
+             unit="rate_per_100", n=int(a["denominator"]), method="count / denominator of the official statistics"),
+        dict(key=f"{k}.england.dsr", value=float(e["value"]), lower=float(e["lower_95"]),
+             upper=float(e["upper_95"]), unit="rate_per_100000", n=int(e["denominator"]), method=src),
+        dict(key=f"{k}.north_west.dsr", value=float(r["value"]), lower=float(r["lower_95"]),
+             upper=float(r["upper_95"]), unit="rate_per_100000", n=int(r["denominator"]), method=src),
+        dict(key=f"{k}.ratio_to_england", value=ratio, lower=float(a["lower_95"]) / float(e["value"]),
+             upper=float(a["upper_95"]) / float(e["value"]), unit="ratio",
+             method="Blackpool's official DSR over England's (same year); limits: Blackpool's over England's value"),
+        dict(key=f"{k}.about_twice", value=bool(about[0] <= ratio <= about[1]), unit="boolean",
+             note=f"'about twice' read as a ratio from {about[0]} to {about[1]} (within 10% of 2)"),
+    ])
+
+
+def official_rank(utla: pd.DataFrame, year: str = A10_YEAR, code: str = AREA_CODE) -> pd.DataFrame:
+    """The area's rank by DSR among the upper-tier authorities with a published value (1 = highest)."""
+    from ..chapter import require_values
+
+    require_values(utla["period"], year, "Fingertips 90813 rates for")
+    d = utla[(utla["period"] == year) & (utla["area_code"] != ENGLAND_CODE) & utla["value"].notna()]
+    rank = d["value"].rank(ascending=False, method="min")
+    mine = d["area_code"] == code
+    k = f"selfharm.official.{_fy(year)}.blackpool"
+    worse = d["significance"].eq("Worse")
+    return _frame([
+        dict(key=f"{k}.rank", value=int(rank[mine].iloc[0]), unit="count", n=int(len(d)),
+             method="rank by official DSR among upper-tier authorities with a published value (1 = highest)"),
+        dict(key=f"selfharm.official.{_fy(year)}.authorities_worse_than_england", value=int(worse.sum()),
+             unit="count", n=int(len(d)), note="Fingertips' comparison with England (95% limits)"),
+    ])
+
+
+def nw_funnel(nw: pd.DataFrame, year: str = A10_YEAR) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Funnel plot of the North West upper-tier authorities (PHE's method for DSRs, :mod:`rrlib.stats.funnel`).
+
+    Returns (points, limits): points has area_code, area_name, count, value (DSR),
+    denominator_derived, centre, significance; limits is :func:`~rrlib.stats.funnel.dsr_funnel_limits`.
+    """
+    from ..stats import funnel
+
+    d = nw[(nw["period"] == year) & (nw["area_type"] != "England") & (nw["area_type"] != "Region")]
+    d = d.reset_index(drop=True)
+    sig = funnel.dsr_funnel_significance(d["count"], d["value"])
+    pts = pd.concat([d[["area_code", "area_name", "count", "value", "denominator"]],
+                     sig[["denominator_derived", "centre", "significance"]]], axis=1)
+    return pts, funnel.dsr_funnel_limits(d["count"], d["value"])
+
+
+def admissions_table(dsr: pd.DataFrame, by_year: pd.DataFrame, england: pd.Series) -> pd.DataFrame:
+    """Admissions, people and DSR by financial year, with England's official DSR and its source."""
+    t = dsr.merge(by_year[["financial_year", "people_repeat"]], on="financial_year")
+    t = t.merge(england.rename("england_official").reset_index(), on="financial_year", how="left")
+    t = t[["financial_year", "admissions", "people", "people_repeat", "dsr", "lower", "upper", "england_official"]]
+    return t.assign(england_source=np.where(t["england_official"].notna(), "OHID Fingertips 90813 (official statistics)",
+                                            "not in the shipped official statistics"))
+
+
+def official_table(points: pd.DataFrame, nw: pd.DataFrame, year: str = A10_YEAR) -> pd.DataFrame:
+    """The North West table for publication: Fingertips' values with the funnel's verdict and the source."""
+    d = nw[nw["period"] == year][["area_code", "area_name", "count", "denominator", "value", "lower_95",
+                                  "upper_95", "compared_to_england"]]
+    out = d.merge(points[["area_code", "denominator_derived", "significance"]], on="area_code", how="left")
+    out = out.rename(columns={"value": "dsr", "significance": "funnel_nw_average"})
+    out["denominator"] = out["denominator"].round().astype("Int64")
+    out["denominator_derived"] = out["denominator_derived"].round(1)
+    out["source"] = f"{OFFICIAL}, {year} (official statistics)"
+    return out
+
+
+def funnel_results(points: pd.DataFrame, year: str = A10_YEAR, code: str = AREA_CODE) -> pd.DataFrame:
+    """Tidy results of :func:`nw_funnel`: the centre line, the focus area's place, areas above the 99.8% limit."""
+    k = f"selfharm.official.{_fy(year)}.nw_funnel"
+    mine = points[points["area_code"] == code].iloc[0]
+    return _frame([
+        dict(key=f"{k}.centre", value=float(points["centre"].iloc[0]), unit="rate_per_100000", n=int(len(points)),
+             method="PHE funnel plot for DSRs: weighted average of the North West authorities "
+                    "(events over derived denominators)"),
+        dict(key=f"{k}.blackpool", value=str(mine["significance"]), n=int(mine["count"]),
+             method="PHE funnel plot for DSRs (Byar's limits on the derived denominator)"),
+        dict(key=f"{k}.above_998", value=int(points["significance"].eq("High (0.001)").sum()), unit="count",
+             n=int(len(points)), note="North West authorities above the 99.8% limit"),
+        dict(key=f"{k}.blackpool_highest", value=bool(mine["value"] == points["value"].max()), unit="boolean",
+             note="Blackpool has the highest DSR of the North West authorities"),
+    ])
 
 
 # ----------------------------------------------------------------------------- support cohort
@@ -214,7 +437,7 @@ def _contacted(support: pd.DataFrame) -> pd.Series:
 
 
 def support_cohort(ed: pd.DataFrame, support: pd.DataFrame, *, census_ids: Iterable[str] | None = None,
-                   area: str = "Blackpool", age_min: int = 10, age_max: int = 16,
+                   area: str = AREA, age_min: int = 10, age_max: int = 16,
                    period: tuple | None = None, prior_days: int = 365) -> pd.DataFrame:
     """One row per young person in the comparison (see the module docstring).
 
@@ -238,14 +461,14 @@ def support_cohort(ed: pd.DataFrame, support: pd.DataFrame, *, census_ids: Itera
         in_census = sh["person_id"].astype(str).str.startswith("P")
     else:
         in_census = sh["person_id"].isin(set(census_ids))
-    elig = sh[in_census & (sh["area"] == area) & sh["age"].between(age_min, age_max)
+    elig = sh[in_census & in_area(sh, area) & sh["age"].between(age_min, age_max)
               & (sh["arrival_datetime"] >= start) & (sh["arrival_datetime"] < end_excl)]
     # supported: contacted referrals, one per person (their first contacted referral)
     s = sup[_contacted(sup)].merge(
         sh[["attendance_id", "arrival_datetime", "age", "sex", "person_id", "area"]]
         .rename(columns={"attendance_id": "index_attendance_id", "person_id": "_pid"}),
         on="index_attendance_id", how="inner")
-    s = s[(s["_pid"] == s["person_id"]) & s["age"].between(age_min, age_max) & (s["area"] == area)]
+    s = s[(s["_pid"] == s["person_id"]) & s["age"].between(age_min, age_max) & in_area(s, area)]
     s = s.sort_values("referral_datetime").drop_duplicates("person_id")
     sup_rows = pd.DataFrame({
         "person_id": s["person_id"].to_numpy(), "group": "supported",
@@ -445,7 +668,7 @@ def repeat_distribution(ed: pd.DataFrame, bins: Sequence[int] = (1, 2, 3, 4, 5, 
     """
     sh = ed[ed["self_harm"].astype(bool)]
     if area is not None:
-        sh = sh[sh["area"] == area]
+        sh = sh[in_area(sh, area)]
     per = sh.groupby("person_id").size()
     edges = list(bins) + [np.inf]
     labels = []
@@ -470,7 +693,7 @@ def concentration(ed: pd.DataFrame, top_share: float = 0.1, area: str | None = N
     """
     sh = ed[ed["self_harm"].astype(bool)]
     if area is not None:
-        sh = sh[sh["area"] == area]
+        sh = sh[in_area(sh, area)]
     per = np.sort(sh.groupby("person_id").size().to_numpy())[::-1]
     k = int(np.ceil(top_share * len(per)))
     return {"people": int(len(per)), "attendances": int(per.sum()), "repeaters": int((per > 1).sum()),
@@ -493,32 +716,143 @@ def interval_distribution(ed: pd.DataFrame, bins: Sequence[float] = (0, 7, 30, 9
     return out
 
 
+# ----------------------------------------------------------------------------- results frames
+def contact_results(ct: dict, within_hours: float = 24) -> pd.DataFrame:
+    """Tidy results of :func:`contact_times`."""
+    return _frame([
+        dict(key="selfharm.support.contacted_within_24h", value=ct["share"] * 100, lower=ct["lower"] * 100,
+             upper=ct["upper"] * 100, unit="percent", n=ct["n"], method="Wilson score",
+             note=f"first contact within {within_hours:g} hours of the index A&E arrival"),
+        dict(key="selfharm.support.contact_median_hours", value=ct["median"], unit="hours", n=ct["n"],
+             note=f"interquartile range {ct['q1']:.1f} to {ct['q3']:.1f} hours"),
+        dict(key="selfharm.support.young_people", value=ct["n"], unit="count"),
+    ])
+
+
+def no_return_results(nr: dict) -> pd.DataFrame:
+    """Tidy result of :func:`no_return_share` (A09)."""
+    return _frame([dict(
+        key="selfharm.support.no_return_share", value=nr["share"] * 100, lower=nr["lower"] * 100,
+        upper=nr["upper"] * 100, unit="percent", n=nr["n"], method="Wilson score",
+        note=f"no self-harm A&E attendance within {nr['window_days']} days of first contact; supported young "
+             f"people followed for the whole window ({nr['excluded']} with a shorter follow-up left out)")])
+
+
+def km_results(km: pd.DataFrame, day: int = 365) -> pd.DataFrame:
+    """Share free of re-presentation at ``day`` by group, from :func:`kaplan_meier`'s summary."""
+    at0 = km[km["days"] == 0].set_index("group")["at_risk"]
+    r = km[km["days"] == day]
+    return _frame([dict(key=f"selfharm.representation.km_free_{day}d." + g.replace(" ", "_"),
+                        value=s * 100, lower=lo * 100, upper=hi * 100, unit="percent", n=int(at0.get(g, 0)),
+                        method="Kaplan-Meier, Greenwood (log-log) limits",
+                        note=f"no self-harm re-presentation within {day} days of the index attendance")
+                   for g, s, lo, hi in zip(r["group"], r["survival"], r["lower"], r["upper"])])
+
+
+def cox_results(cox: pd.DataFrame) -> pd.DataFrame:
+    """Hazard ratios of being supported (adjusted and crude) from :func:`cox_model` frames."""
+    s = cox[cox["term"] == "supported"].set_index("model")
+    adj, crude = s.loc["adjusted"], s.loc["crude"]
+    return _frame([
+        dict(key="selfharm.representation.hr_adjusted", value=float(adj["hr"]), lower=float(adj["lower"]),
+             upper=float(adj["upper"]), unit="ratio", n=int(adj["n"]),
+             method="Cox proportional hazards (Efron ties, Wald limits), adjusted for age, sex and "
+                    "log(1 + prior self-harm attendances); observational"),
+        dict(key="selfharm.representation.hr_crude", value=float(crude["hr"]), lower=float(crude["lower"]),
+             upper=float(crude["upper"]), unit="ratio", n=int(crude["n"]),
+             method="Cox proportional hazards, supported only; observational"),
+        dict(key="selfharm.representation.events", value=int(adj["events"]), unit="count"),
+    ])
+
+
+def repeat_results(conc: dict, intervals: pd.DataFrame) -> pd.DataFrame:
+    """Tidy results of :func:`concentration` and :func:`interval_distribution`."""
+    iv = intervals.set_index("interval")
+    within30 = float(iv.loc["7-30 days", "cumulative_percent"]) if "7-30 days" in iv.index else np.nan
+    return _frame([
+        dict(key="selfharm.repeats.share_repeaters", value=conc["share_repeaters"], unit="percent",
+             n=conc["people"], note="people with two or more self-harm A&E attendances"),
+        dict(key="selfharm.repeats.top10_share_of_attendances", value=conc["top_share_attendances"],
+             unit="percent", n=conc["attendances"],
+             note="share of self-harm attendances by the 10% most frequent attenders"),
+        dict(key="selfharm.repeats.intervals_within_30_days", value=within30, unit="percent",
+             note="re-attendance intervals of 30 days or less"),
+    ])
+
+
 # ----------------------------------------------------------------------------- figures
-def plot_dsr(dsr: pd.DataFrame, england: pd.DataFrame, area_label: str = "Blackpool"):
-    """DSR per 100,000 by financial year, Blackpool (Dobson 95% limits) against England's published values."""
+def plot_dsr(dsr: pd.DataFrame, england: pd.Series, area_label: str = AREA):
+    """DSR per 100,000 by financial year from the data folder (Dobson 95% limits), with England's
+    official DSRs (``england``: :func:`official_series`) for the years Fingertips gives."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 4.6))
     yrs = list(dsr["financial_year"])
     x = np.arange(len(yrs))
     ax.errorbar(x, dsr["dsr"], yerr=[dsr["dsr"] - dsr["lower"], dsr["upper"] - dsr["dsr"]], fmt="o-",
-                color="tab:red", capsize=3, label=f"{area_label} (95% CI, Dobson)")
-    for name, style in (("England", dict(color="black", marker="s")),
-                        ("North West", dict(color="tab:blue", marker="^"))):
-        e = england_series(england, name)
-        pos = {y: i for i, y in enumerate(yrs)}
-        ex = [pos[y] for y in e.index if y in pos]
-        ev = [float(v) for y, v in e.items() if y in pos]
-        if ex:
-            ax.plot(ex, ev, linestyle="none", markersize=7, label=f"{name} (published)", **style)
+                color="tab:red", capsize=3, label=f"{area_label}, data folder (95% CI, Dobson)")
+    pos = {y: i for i, y in enumerate(yrs)}
+    e = england[[y in pos for y in england.index]].dropna()
+    if len(e):
+        ax.plot([pos[y] for y in e.index], e.to_numpy(), linestyle="none", marker="s", color="black",
+                markersize=7, label="England (official statistics)")
     ax.set_xticks(x, yrs, rotation=45, ha="right")
     ax.set_ylim(0, None)
     ax.set_xlabel("Financial year")
     ax.set_ylabel("Admissions per 100,000 (directly standardised)")
     ax.set_title("Hospital admissions for self-harm, ages 10-24")
     ax.legend(loc="lower left", fontsize=8)
-    fig.text(0.01, 0.005, SOURCE_LINE + " ESP 2013.", fontsize=7, ha="left", va="bottom")
+    figures.source_note(fig, f"{SOURCE_LINE}; England: OHID Fingertips 90813 (official statistics)",
+                        note="ESP 2013.")
     fig.tight_layout(rect=(0, 0.03, 1, 1))
+    return fig
+
+
+def plot_official_trend(utla: pd.DataFrame, code: str = AREA_CODE, label: str = AREA):
+    """Official DSRs 2011/12-2017/18: the focus area against England (Fingertips 90813)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.4))
+    for c, name, style in ((code, label, dict(color="tab:red", marker="o")),
+                           (ENGLAND_CODE, "England", dict(color="black", marker="s"))):
+        s = official_series(utla, c).dropna()
+        ax.plot(list(s.index), s.to_numpy(), label=name, **style)
+    ax.set_ylim(0, None)
+    ax.set_xlabel("Financial year")
+    ax.set_ylabel("Admissions per 100,000 (directly standardised)")
+    ax.set_title(f"Hospital admissions for self-harm, ages 10-24: {label} and England")
+    ax.legend(loc="lower right")
+    figures.source_note(fig, OFFICIAL + ", as published in 2019", official=True)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    return fig
+
+
+def plot_funnel(points: pd.DataFrame, limits: pd.DataFrame, code: str = AREA_CODE, year: str = A10_YEAR):
+    """Funnel plot of DSR against derived denominator (PHE's method), the focus area labelled."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for side, ls, lab in (("2s", "--", "95% limits"), ("3s", ":", "99.8% limits")):
+        ax.plot(limits[f"lower_{side}_population_1_year"], limits[f"lower_{side}_limit"], ls, color="grey",
+                label=lab)
+        ax.plot(limits[f"upper_{side}_population_1_year"], limits[f"upper_{side}_limit"], ls, color="grey")
+    ax.axhline(limits["baseline"].iloc[0], color="black", lw=1, label="North West average (weighted)")
+    mine = points["area_code"] == code
+    ax.scatter(points.loc[~mine, "denominator_derived"], points.loc[~mine, "value"], color="tab:blue",
+               label="North West authorities", zorder=3)
+    ax.scatter(points.loc[mine, "denominator_derived"], points.loc[mine, "value"], color="tab:red", s=60,
+               zorder=4)
+    for r in points[mine].itertuples():
+        ax.annotate(r.area_name, (r.denominator_derived, r.value), xytext=(6, 4), textcoords="offset points")
+    ax.set_xlim(0, points["denominator_derived"].max() * 1.05)
+    ax.set_ylim(0, max(points["value"].max(), limits["upper_2s_limit"].iloc[-1]) * 1.15)
+    ax.set_xlabel("Population (derived: admissions x 100,000 / DSR)")
+    ax.set_ylabel("Admissions per 100,000 (directly standardised)")
+    ax.set_title(f"Self-harm admissions, ages 10-24, North West authorities, {year}")
+    ax.legend(loc="upper right", fontsize=8)
+    figures.source_note(fig, OFFICIAL + f", {year}", official=True,
+                        note="Funnel limits: PHE method for DSRs.")
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
 
 
@@ -555,8 +889,8 @@ def plot_km(curve: pd.DataFrame, summary: pd.DataFrame, max_days: float = 730):
     for sp in ("top", "right", "bottom"):
         tab.spines[sp].set_visible(False)
     tab.tick_params(axis="y", length=0)
-    fig.text(0.01, 0.005, "Source: A&E (ECDS-like) extract and the Resilience Coaches' support log; "
-             "observational comparison.", fontsize=7, ha="left", va="bottom")
+    figures.source_note(fig, "A&E (ECDS-like) extract and the Resilience Coaches' support log",
+                        note="Observational comparison.")
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 
@@ -575,7 +909,88 @@ def plot_repeats(dist: pd.DataFrame):
     ax.set_ylabel("Percent")
     ax.set_title("Repeat self-harm attendance: a few people account for many attendances")
     ax.legend()
-    fig.text(0.01, 0.005, "Source: A&E (ECDS-like) extract, young people aged 10-24.", fontsize=7,
-             ha="left", va="bottom")
+    figures.source_note(fig, "A&E (ECDS-like) extract, young people aged 10-24")
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
+
+
+# ----------------------------------------------------------------------------- text
+def _values(frame: pd.DataFrame, prefix: str = "") -> pd.Series:
+    return frame.set_index("key")["value"].rename(lambda k: k[len(prefix):] if k.startswith(prefix) else k)
+
+
+def check_parameters(params: dict, admission_years: Sequence[str]) -> None:
+    """Bad parameters are one clear error (:class:`~rrlib.chapter.ParameterError`)."""
+    from .. import chapter
+
+    chapter.check_type("financial_year", params.get("financial_year"), str, 'a financial year as text, e.g. "2021/22"')
+    for name in ("follow_up_days", "contact_hours", "age_min", "age_max", "prior_days", "km_max_days"):
+        chapter.check_type(name, params.get(name), (int, float), "a number, e.g. 365")
+    if params.get("financial_year") is not None:
+        chapter.check_choice("financial_year", params["financial_year"], admission_years,
+                             "financial years of the admissions")
+
+
+def official_text(frame: pd.DataFrame, year: str = A10_YEAR) -> str:
+    """What the official statistics say about A10 (from the recorded frame)."""
+    o = _values(frame, f"selfharm.official.{_fy(year)}.")
+    n = int(frame.set_index("key").loc[f"selfharm.official.{_fy(year)}.blackpool.rank", "n"])
+    lo, hi = ABOUT_TWICE
+    return (f"**Official statistics (Fingertips 90813), {year}:** {o['blackpool.count']} admissions of Blackpool "
+            f"residents aged 10-24, a directly standardised rate of **{o['blackpool.dsr']:.2f} per 100,000** against "
+            f"England's {o['england.dsr']:.2f}: **{o['ratio_to_england']:.2f} times** England's rate "
+            f"({'within' if o['about_twice'] else 'outside'} {lo}-{hi}, the reading of 'about twice'). Blackpool "
+            f"ranks {o['blackpool.rank']} of {n} upper-tier authorities with a published rate; among the North West "
+            f"authorities it is {o['nw_funnel.blackpool']} on the funnel plot (PHE's method for DSRs).")
+
+
+def year_text(frame: pd.DataFrame, prefix: str, chosen: bool = True) -> str:
+    """One financial year's admissions, rates and ratio to England (from :func:`year_results`)."""
+    v = _values(frame, prefix + ".")
+    how = "" if chosen else ", the latest complete financial year in the data"
+    text = (f"In {v['financial_year']}{how}: **{v['count']} admissions** for self-harm of about "
+            f"{nhs_count(v['people'])} young people aged 10-24, {v['per_100']:.2f} admissions per 100 residents of "
+            f"that age ({v['people_per_100']:.2f} people per 100)")
+    if "dsr" in v:
+        text += f"; DSR {v['dsr']:.0f} per 100,000"
+    if "ratio_to_england" in v:
+        return text + f", **{v['ratio_to_england']:.2f} times** England's official rate that year."
+    return text + " (England's official rate for that year is not in the shipped statistics, which end in 2017/18)."
+
+
+def support_text(ct: dict, nr: dict | None = None, hours: float = 24) -> str:
+    """Contact times, or (with ``nr``) the A09 share, in words."""
+    if nr is not None:
+        return (f"Of about {nhs_count(nr['n'])} supported young people followed for {nr['window_days']} days after "
+                f"first contact, **{nr['share'] * 100:.1f}%** (95% CI {nr['lower'] * 100:.1f}% to "
+                f"{nr['upper'] * 100:.1f}%) did not return to A&E with self-harm within that window (A09); about "
+                f"{nhs_count(nr['excluded'])} with a shorter follow-up are not counted.")
+    return (f"About {nhs_count(ct['n'])} young people were supported. **{ct['share'] * 100:.1f}%** were contacted "
+            f"within {hours:g} hours of arriving at A&E (95% CI {ct['lower'] * 100:.1f}% to {ct['upper'] * 100:.1f}%, "
+            f"Wilson); median {ct['median']:.1f} hours (IQR {ct['q1']:.1f} to {ct['q3']:.1f}).")
+
+
+def hazard_text(frame: pd.DataFrame) -> str:
+    """The Cox hazard ratios in words (from :func:`cox_results`)."""
+    f = frame.set_index("key")
+    a, c = f.loc["selfharm.representation.hr_adjusted"], f.loc["selfharm.representation.hr_crude"]
+    return (f"Adjusted hazard ratio of re-presenting, supported against not supported: **{a['value']:.2f}** "
+            f"(95% CI {a['lower']:.2f} to {a['upper']:.2f}); crude {c['value']:.2f} "
+            f"({c['lower']:.2f} to {c['upper']:.2f}).")
+
+
+def repeat_text(conc: dict, frame: pd.DataFrame) -> str:
+    """Repeat attendance in words (from :func:`concentration` and :func:`repeat_results`)."""
+    w = _values(frame)["selfharm.repeats.intervals_within_30_days"]
+    return (f"About {nhs_count(conc['people'])} young people made about {nhs_count(conc['attendances'])} A&E "
+            f"attendances for self-harm; {conc['share_repeaters']:.0f}% came more than once, and the 10% who came "
+            f"most often account for **{conc['top_share_attendances']:.0f}%** of attendances. {w:.0f}% of "
+            "re-attendances came within 30 days.")
+
+
+def data_text(ed: pd.DataFrame, adm: pd.DataFrame, support: pd.DataFrame | None = None) -> str:
+    """The data folder's A&E attendances, admissions and referrals, counts rounded as the NHS rules publish them."""
+    ref = "no self-harm support log" if support is None else f"{nhs_count(len(support))} referrals to the self-harm support"
+    return (f"About {nhs_count(len(ed))} A&E attendances ({nhs_count(ed['self_harm'].sum())} for self-harm), "
+            f"{nhs_count(len(adm))} admissions and {ref} (counts rounded to 5 as the NHS rules publish them); A&E data "
+            f"from {ed['arrival_datetime'].min():%d %B %Y} to {ed['arrival_datetime'].max():%d %B %Y} (the censoring date).")

@@ -22,17 +22,31 @@ Definitions (the published figures they reproduce are in brackets):
   points (Edbrooke-Childs et al. 2015) by default. ``rr prepare`` scores the processed
   ``goal_change`` table at that default; the goal functions here take ``threshold=`` and
   recompute reliable change from the ``change`` column, so another threshold is honoured.
-
-Totals relations: every count table states in its docstring the linear relations between its
-cells (row totals, total rows). Notebooks declare exactly those to
-``ch.publish(..., totals=...)`` (:class:`rrlib.disclosure.Totals`) so secondary suppression
-leaves no suppressed cell recoverable from the totals.
 * **Education** (A18, A19): young people whose education data was requested
   (``education_data_consent``) and whose support ended by the cut-off. Attendance (DfE
   definition: sessions attended / possible sessions) in the school term containing the
   referral date and the term containing the end date, pooled over the young people.
   Exclusions before (365 days before the start), during (start to end) and after (365 days
-  after the end, to the cut-off).
+  after the end, to the cut-off): the windows of
+  :func:`rrlib.chapters.common.back_on_track_windows`, the one definition shared with the
+  exclusions chapter's A19.
+
+Sections and windows (issue 17). The notebook runs each part in a ``ch.section``; the
+functions here raise :class:`rrlib.chapter.NotComputed` with a reason when the data cannot
+give a part: a window fixed by a published figure (the A14 cohort and cut-off, A14's 2019/20
+participation year, the goals window, the B08 cohort) that the data's dates stop before
+(:func:`require_covered`, :func:`bot_cohort`), no episode of the programme, no SDQ pair, no goal,
+nobody in the education cohort. The whole programme as the data holds it (:func:`data_window`)
+is derived from the data. :func:`check_parameters` checks the notebook's parameters.
+
+Results (issue 18). ``*_results`` functions return tidy frames (``key, estimate, lower, upper,
+unit, method, n, note``) that the notebook records with one ``ch.record_frame`` per section: the
+results keys live here, not in the notebook.
+
+Totals relations: every count table states in its docstring the linear relations between its
+cells (row totals, total rows). :data:`PUBLISH` declares exactly those to
+``ch.publish(..., totals=...)`` (:class:`rrlib.disclosure.Totals`) so secondary suppression
+leaves no suppressed cell recoverable from the totals.
 """
 from __future__ import annotations
 
@@ -43,7 +57,11 @@ import pandas as pd
 
 from .. import stats
 from ..instruments import gbo
-from ..calendar import academic_year, term as term_of
+from ..calendar import academic_year, start_year, term as term_of
+from ..data.targeted import RESILIENCE_COACH_PROGRAMMES
+from ..chapter import NotComputed, ParameterError, check_choice, check_type
+from ..figures import source_note
+from .common import back_on_track_windows, count_in_windows
 
 DAYS_PER_MONTH = 30.4375
 SDQ_SCALES = ("emotion", "conduct", "hyper", "peer", "total", "impact")
@@ -55,7 +73,7 @@ BAND_ORDER = ["close to average", "slightly raised", "high", "very high"]
 DOMAINS = ("Basics", "Belonging", "Learning", "Coping", "Core Self")
 TOTAL = "Total"          # label of the total row of referrals_table, age_table, support_length_table
 ALL_GOALS = "All goals"  # label of the total row of goal_change_by_domain
-SOURCE = "Source: HeadStart Blackpool case records linked to the school census (rrlib; synthetic unless stated)."
+SOURCE = "HeadStart Blackpool case records linked to the school census"  # the synthetic mark is save_figure's
 
 
 # --------------------------------------------------------------------------- helpers
@@ -200,12 +218,15 @@ def support_length_table(c: pd.DataFrame, bins: Sequence[float] = (0, 6, 12, 18,
     """Ended episodes by length of support (months, intervals closed on the left), with a total row.
 
     Columns ``length`` (``"0-6 months"`` ...; then :data:`TOTAL`, "Total") and ``episodes``.
-    The Total row is the sum of the length rows: ended episodes whose length falls in the bins
-    (raises ``ValueError`` if an ended episode falls outside them, so the total is every ended
-    episode). Totals relation: Total row = sum of the other rows; declare it as
-    ``totals={"row": ("length", "Total")}``.
+    Episodes longer than the last edge (support may run past two years in real extracts, whose
+    dates run to 2023) get further 6-month bins, so the Total row, the sum of the length rows,
+    is every ended episode; a negative length raises ``ValueError``. Totals relation: Total row
+    = sum of the other rows; declare it as ``totals={"row": ("length", "Total")}``.
     """
     m = c.loc[c["ended"], "support_months"]
+    bins = list(bins)
+    while len(m) and m.max() >= bins[-1]:
+        bins.append(bins[-1] + 6)
     labels = [f"{int(a)}-{int(b)} months" for a, b in zip(bins[:-1], bins[1:])]
     cat = pd.cut(m, bins=list(bins), right=False, labels=labels)
     outside = cat.isna() & m.notna()
@@ -551,54 +572,36 @@ def exclusions_windows(ec: pd.DataFrame, exclusions: pd.DataFrame, *, cutoff=Non
                        after_days: int = 365) -> pd.DataFrame:
     """Suspensions and permanent exclusions per young person before, during and after support.
 
-    Windows: before = [start - before_days, start); during = [start, end]; after =
-    (end, end + after_days], cut at ``cutoff``. ``years`` is each window's length in years
-    (for rates per pupil-year). One row per episode and window.
+    Windows of :func:`rrlib.chapters.common.back_on_track_windows` (the one definition, shared
+    with the exclusions chapter's A19): before = [start - before_days, start); during =
+    [start, end]; after = (end, end + after_days], cut at ``cutoff``. ``years`` is each
+    window's length in years (for rates per pupil-year). One row per episode and window.
     """
-    e = exclusions[["pupil_id", "exclusion_date", "category"]].copy()
-    e["exclusion_date"] = pd.to_datetime(e["exclusion_date"])
-    cut = _ts(cutoff) if cutoff is not None else pd.Timestamp.max
-    w = ec[["episode_id", "person_id", "start_date", "end_date"]].copy()
-    w["before_from"] = w["start_date"] - pd.Timedelta(days=before_days)
-    w["after_to"] = (w["end_date"] + pd.Timedelta(days=after_days)).clip(upper=cut)
-    m = w.merge(e, left_on="person_id", right_on="pupil_id", how="left")
-    d = m["exclusion_date"]
-    win = np.select([(d >= m["before_from"]) & (d < m["start_date"]),
-                     (d >= m["start_date"]) & (d <= m["end_date"]),
-                     (d > m["end_date"]) & (d <= m["after_to"])], ["before", "during", "after"], default="")
-    m["window"] = win
-    m = m[m["window"] != ""]
-    cnt = m.groupby(["episode_id", "window", "category"]).size().unstack("category", fill_value=0)
-    rows = []
-    for window, lo, hi in (("before", w["before_from"], w["start_date"]), ("during", w["start_date"], w["end_date"]),
-                           ("after", w["end_date"], w["after_to"])):
-        r = w[["episode_id", "person_id"]].copy()
-        r["window"] = window
-        r["years"] = ((hi - lo).dt.days / 365.25).clip(lower=0).to_numpy()
-        rows.append(r)
-    out = pd.concat(rows, ignore_index=True)
-    for cat in ("suspension", "permanent"):
-        s = cnt[cat] if cat in cnt.columns else pd.Series(dtype=float)
-        out[f"{cat}s"] = [int(s.get((e_, wd), 0)) for e_, wd in zip(out["episode_id"], out["window"])]
-    out["window"] = pd.Categorical(out["window"], ["before", "during", "after"], ordered=True)
+    w = back_on_track_windows(ec, cutoff=cutoff, before_days=before_days, after_days=after_days)
+    out = count_in_windows(w, exclusions, by="category", levels=["suspension", "permanent"])
+    out = out.rename(columns={"suspension": "suspensions", "permanent": "permanents"})
+    out = out[["episode_id", "person_id", "window", "years", "suspensions", "permanents"]]
     return out.sort_values(["episode_id", "window"], kind="mergesort").reset_index(drop=True)
 
 
 def exclusions_summary(xw: pd.DataFrame) -> pd.DataFrame:
     """Per window: young people, how many were suspended, suspensions, permanent exclusions, and the
-    suspension rate per pupil-year with its exact/Byars interval (:func:`rrlib.stats.rate_ci`)."""
+    suspension rate per pupil-year with its exact/Byars interval (:func:`rrlib.stats.rate_ci`).
+
+    ``pupil_years`` is shown to 2 decimals; the rates use the exact sum."""
     g = xw.groupby("window", observed=False)
     out = pd.DataFrame({
         "young_people": g["episode_id"].nunique(),
         "suspended": g["suspensions"].apply(lambda s: int((s > 0).sum())),
         "suspensions": g["suspensions"].sum().astype(int),
         "permanent": g["permanents"].sum().astype(int),
-        "pupil_years": g["years"].sum().round(2),
+        "pupil_years": g["years"].sum(),
     }).reset_index()
     rc = stats.rate_ci(out["suspensions"].to_numpy(), np.maximum(out["pupil_years"].to_numpy(), 1e-9), multiplier=1)
     out["rate_per_pupil_year"] = np.where(out["pupil_years"] > 0, rc.value, np.nan)
     out["rate_lower"] = np.where(out["pupil_years"] > 0, rc.lower, np.nan)
     out["rate_upper"] = np.where(out["pupil_years"] > 0, rc.upper, np.nan)
+    out["pupil_years"] = out["pupil_years"].round(2)  # shown to 2 decimals; the rates use the exact sum
     return out
 
 
@@ -614,10 +617,450 @@ def exclusions_headline(xw: pd.DataFrame) -> dict:
             "suspensions_after": int(after.sum())}
 
 
+# --------------------------------------------------------------------------- parameters and data coverage
+
+#: Notebook parameters that are dates (text ``YYYY-MM-DD``), and the pairs that must be in order.
+DATE_PARAMETERS = ("cohort_start", "cohort_end", "later_cohort_end", "goals_from", "goals_to")
+DATE_ORDER = (("cohort_start", "cohort_end"), ("cohort_end", "later_cohort_end"), ("goals_from", "goals_to"))
+
+
+def check_parameters(p: dict) -> None:
+    """Check the chapter's parameters; raise :class:`rrlib.chapter.ParameterError` (one line) if one is bad.
+
+    Dates (:data:`DATE_PARAMETERS`) are text ``YYYY-MM-DD`` (a YAML date given on the command
+    line reaches the notebook as that text) in order (:data:`DATE_ORDER`); ``active_year`` a
+    school year ``"2019/20"``; ``band_from`` one of the SDQ bands; ``reliable_change`` a positive
+    number; ``before_days`` and ``after_days`` whole days >= 0; ``confidence`` in (0, 1).
+    Parameters absent from ``p`` are not checked.
+    """
+    for name in DATE_PARAMETERS:
+        if name in p:
+            check_type(name, p[name], str, "a date as text, e.g. '2016-11-01'")
+            try:
+                pd.Timestamp(p[name])
+            except ValueError:
+                raise ParameterError(f"parameter {name} = {p[name]!r} is not a date; expected YYYY-MM-DD, "
+                                     f"e.g. '2016-11-01'") from None
+    for a, b in DATE_ORDER:
+        if a in p and b in p and pd.Timestamp(p[a]) > pd.Timestamp(p[b]):
+            raise ParameterError(f"parameter {a} = {p[a]!r} is after {b} = {p[b]!r}; expected {a} <= {b}")
+    if "active_year" in p:
+        check_type("active_year", p["active_year"], str, "a school year as text, e.g. '2019/20'")
+        try:
+            start_year([p["active_year"]])
+        except ValueError:
+            raise ParameterError(f"parameter active_year = {p['active_year']!r} is not a school year; "
+                                 f"expected e.g. '2019/20'") from None
+    if "band_from" in p:
+        check_choice("band_from", p["band_from"], BAND_ORDER, "SDQ self-report bands")
+    if "reliable_change" in p:
+        check_type("reliable_change", p["reliable_change"], (int, float), "a number of points, e.g. 2.45")
+        if isinstance(p["reliable_change"], bool) or not p["reliable_change"] > 0:
+            raise ParameterError(f"parameter reliable_change = {p['reliable_change']!r}; expected a positive "
+                                 f"number of points, e.g. 2.45")
+    for name in ("before_days", "after_days"):
+        if name in p:
+            check_type(name, p[name], int, "a whole number of days, e.g. 365")
+            if isinstance(p[name], bool) or p[name] < 0:
+                raise ParameterError(f"parameter {name} = {p[name]!r}; expected a whole number of days >= 0")
+    if "confidence" in p:
+        check_type("confidence", p["confidence"], float, "a level such as 0.95")
+        if not 0 < p["confidence"] < 1:
+            raise ParameterError(f"parameter confidence = {p['confidence']!r}; expected a level between 0 and 1")
+
+
+def threshold_note(threshold: float) -> str:
+    """Markdown saying that goals use a reliable-change threshold other than the default ('' for the default)."""
+    if float(threshold) == gbo.RELIABLE_CHANGE:
+        return ""
+    return (f"**Reliable change at {threshold:g} points**, not the default {gbo.RELIABLE_CHANGE:g} "
+            "(Edbrooke-Childs et al. 2015): reliable change is recomputed from each goal's change.")
+
+
+def school_year_window(label: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """First and last day of the school year ``"2019/20"`` (1 September to 31 August)."""
+    y = int(start_year([label]).iloc[0])
+    return pd.Timestamp(y, 9, 1), pd.Timestamp(y + 1, 8, 31)
+
+
+def last_date(frame: pd.DataFrame, columns: Sequence[str]) -> pd.Timestamp | None:
+    """The latest date in ``columns`` of ``frame`` (None when there is none)."""
+    d = pd.concat([pd.to_datetime(frame[c]) for c in columns if c in frame.columns], ignore_index=True)
+    d = d.dropna()
+    return d.max() if len(d) else None
+
+
+def require_covered(frame: pd.DataFrame, columns: Sequence[str], until, what: str, table: str) -> None:
+    """Raise :class:`NotComputed` unless the dates of ``table`` run to ``until`` (inclusive).
+
+    A data extract that stops before the end of a window fixed by a published figure cannot
+    reproduce that figure: the window's young people are not all in it, or their episodes are
+    cut short. ``what`` names the window for the reason, e.g. ``"the A14 cohort window
+    2016-11-01 to 2020-08-31 (cohort_start, cohort_end)"``. The start of a window is not
+    checked: an extract that begins with the programme holds everything before it.
+    """
+    last = last_date(frame, columns)
+    if last is None:
+        raise NotComputed(f"the `{table}` table holds no dates, so it does not cover {what}")
+    if last < pd.Timestamp(until):
+        raise NotComputed(f"the `{table}` table ends on {last:%Y-%m-%d}, before the end of {what}")
+
+
+INTERVENTION_DATES = ("referral_date", "start_date", "end_date")
+
+
+def bot_cohort(interventions: pd.DataFrame, pupils: pd.DataFrame, *, start, end, cutoff=None,
+               label: str = "the Back on Track cohort", programme: str = "back_on_track") -> pd.DataFrame:
+    """:func:`cohort`, or :class:`NotComputed` when the data cannot give it.
+
+    Skipped with the reason when the ``interventions`` table does not run to ``end`` (and to
+    ``cutoff`` if later), or when no episode of ``programme`` was referred in [start, end].
+    """
+    until = max(pd.Timestamp(end), pd.Timestamp(cutoff)) if cutoff is not None else pd.Timestamp(end)
+    window = f"{label} ({pd.Timestamp(start):%Y-%m-%d} to {until:%Y-%m-%d})"
+    require_covered(interventions, INTERVENTION_DATES, until, window, "interventions")
+    c = cohort(interventions, pupils, programme=programme, start=start, end=end, cutoff=cutoff)
+    if c.empty:
+        held = sorted(interventions["programme"].unique())
+        raise NotComputed(f"no `{programme}` episode referred between {pd.Timestamp(start):%Y-%m-%d} and "
+                          f"{pd.Timestamp(end):%Y-%m-%d} (programmes in the data: {', '.join(held) or 'none'})")
+    return c
+
+
+def data_window(interventions: pd.DataFrame, programme: str = "back_on_track") -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The window the data holds for ``programme``: its first referral to the table's last date.
+
+    No published figure fixes it: it is derived from the data (the whole programme as at the
+    end of the extract). :class:`NotComputed` when the data has no episode of ``programme``.
+    """
+    ref = pd.to_datetime(interventions.loc[interventions["programme"] == programme, "referral_date"])
+    if ref.empty:
+        held = sorted(interventions["programme"].unique())
+        raise NotComputed(f"no `{programme}` episode in the data (programmes: {', '.join(held) or 'none'})")
+    return ref.min(), last_date(interventions, INTERVENTION_DATES)
+
+
+def cohort_sdq_pairs(scores: pd.DataFrame, c: pd.DataFrame, cutoff) -> pd.DataFrame:
+    """:func:`sdq_pairs` of the cohort ``c`` as at ``cutoff``, or :class:`NotComputed` when the
+    questionnaires (``sdq_targeted_scores``) stop before the cut-off."""
+    require_covered(scores, ["assessment_date"], cutoff, f"the cohort's support (cut-off {pd.Timestamp(cutoff):%Y-%m-%d})",
+                    "sdq_targeted_scores")
+    return sdq_pairs(scores, c["episode_id"], cutoff=cutoff)
+
+
+def goals_covered(goal_change: pd.DataFrame, programmes: Iterable[str], start, end,
+                  episodes: Iterable[str] | None = None) -> pd.DataFrame:
+    """:func:`goals_in_window`, or :class:`NotComputed` when the goal ratings stop before ``end``
+    (the goals window of A16/A17 is fixed by the published figures)."""
+    require_covered(goal_change, ["set_date", "last_date"], end,
+                    f"the goals window {pd.Timestamp(start):%Y-%m-%d} to {pd.Timestamp(end):%Y-%m-%d}", "goal_change")
+    return goals_in_window(goal_change, programmes, start, end, episodes=episodes)
+
+
+def education_cohort_or_skip(c: pd.DataFrame) -> pd.DataFrame:
+    """:func:`education_cohort`, or :class:`NotComputed` when it is empty."""
+    ec = education_cohort(c)
+    if ec.empty:
+        raise NotComputed("no young person of the cohort consented to the education data request and ended "
+                          "support by the cut-off")
+    return ec
+
+
+# --------------------------------------------------------------------------- tidy results frames
+
+RESULT_COLUMNS = ["key", "estimate", "lower", "upper", "unit", "method", "n", "note"]
+
+
+def _results(rows: list[dict]) -> pd.DataFrame:
+    """A tidy results frame (``key, estimate, lower, upper, unit, method, n, note``) from row dicts.
+
+    ``estimate`` and ``n`` are held as objects so that counts stay whole numbers in the results file.
+    """
+    out = pd.DataFrame({c: pd.Series([r.get(c) for r in rows], dtype=object) for c in RESULT_COLUMNS})
+    for c in ("lower", "upper"):
+        out[c] = pd.to_numeric(out[c], errors="coerce")
+    return out
+
+
+def _r(key, estimate, *, lower=None, upper=None, unit=None, method=None, n=None, note=None) -> dict:
+    return {"key": key, "estimate": estimate, "lower": lower, "upper": upper, "unit": unit, "method": method,
+            "n": None if n is None else int(n), "note": note}
+
+
+def values(frame: pd.DataFrame) -> dict:
+    """``{last part of the key: estimate}`` of a results frame, for the notebook's sentences."""
+    return {k.rsplit(".", 1)[-1]: v for k, v in zip(frame["key"], frame["estimate"])}
+
+
+def cohort_results(c: pd.DataFrame, prefix: str, *, window: str | None = None) -> pd.DataFrame:
+    """Young people, share of boys, age at referral and length of support of a cohort.
+
+    Keys under ``prefix``: ``young_people``, ``male_pct``, ``looked_after_pct``, ``age_min``,
+    ``age_max``, ``age_mean``, ``age_sd`` (first referral per young person) and
+    ``support_months_min``/``max``/``mean``/``sd`` (episodes that ended by the cut-off), as
+    :func:`cohort_summary` computes them. ``window`` goes into the note of ``young_people``.
+    """
+    s = cohort_summary(c)
+    n, m = s["young_people"], s["ended"]
+    rows = [_r(f"{prefix}.young_people", n, unit="count", n=n, note=f"referred {window}" if window else None),
+            _r(f"{prefix}.male_pct", s["male_pct"], unit="percent", n=n),
+            _r(f"{prefix}.looked_after_pct", s["looked_after_pct"], unit="percent", n=n,
+               note="looked after in the census of the referral year")]
+    rows += [_r(f"{prefix}.age_{k}", s[f"age_{k}"], unit="years", n=n) for k in ("min", "max", "mean", "sd")]
+    rows += [_r(f"{prefix}.support_months_{k}", s[f"months_{k}"], unit="months", n=m,
+                note="episodes that ended (by the cut-off, if any)") for k in ("min", "max", "mean", "sd")]
+    return _results(rows)
+
+
+def taking_part_results(c: pd.DataFrame, year: str, prefix: str = "targeted.bot") -> pd.DataFrame:
+    """Young people of the cohort taking part at some time in school year ``year`` (A14).
+
+    Key ``<prefix>.taking_part_<year>`` (``2019/20`` -> ``taking_part_2019_20``).
+    """
+    lo, hi = school_year_window(year)
+    people = taking_part(c, lo, hi)["person_id"].nunique()
+    return _results([_r(f"{prefix}.taking_part_{year.replace('/', '_')}", int(people), unit="count",
+                        note=f"episodes in progress between {lo:%Y-%m-%d} and {hi:%Y-%m-%d}")])
+
+
+def sdq_results(pairs: pd.DataFrame, *, band_from: str = "high", confidence: float = 0.95,
+                prefix: str = "targeted.sdq") -> pd.DataFrame:
+    """A15: SDQ before and after, as one tidy frame.
+
+    Keys: ``pairs``; ``total_decreased_pct`` and ``impact_reduced_pct`` (Wilson) with
+    ``total_mean_pct_reduction`` and ``impact_mean_pct_reduction`` (:func:`sdq_decrease_summary`);
+    per scale ``<scale>_<before|after>_in_20`` and ``_band_pct`` (:func:`sdq_band_share`) and
+    ``<scale>_mean_change`` (Student's t, paired), ``_hedges_g``, ``_mean_before``,
+    ``_mean_after`` (:func:`sdq_change_table`). Raises :class:`NotComputed` without pairs.
+    """
+    if len(pairs) == 0:
+        raise NotComputed("no young person of the cohort has an SDQ at the start and at the end of support")
+    dec = sdq_decrease_summary(pairs, "total", confidence=confidence)
+    imp = sdq_decrease_summary(pairs, "impact", confidence=confidence)
+    rows = [_r(f"{prefix}.pairs", len(pairs), unit="count"),
+            _r(f"{prefix}.total_decreased_pct", dec["pct_decreased"], lower=dec["pct_lower"], upper=dec["pct_upper"],
+               unit="percent", method="Wilson score", n=dec["n"]),
+            _r(f"{prefix}.total_mean_pct_reduction", dec["mean_pct_reduction"], unit="percent", n=dec["n_decreased"],
+               note="mean relative fall among those whose total fell"),
+            _r(f"{prefix}.impact_reduced_pct", imp["pct_decreased"], lower=imp["pct_lower"], upper=imp["pct_upper"],
+               unit="percent", method="Wilson score", n=imp["n"]),
+            _r(f"{prefix}.impact_mean_pct_reduction", imp["mean_pct_reduction"], unit="percent",
+               n=imp["n_decreased"], note="mean relative fall among those whose impact fell")]
+    for r in sdq_band_share(pairs, band_from=band_from, confidence=confidence).itertuples():
+        rows.append(_r(f"{prefix}.{r.scale}_{r.when}_in_20", r.in_20, unit="count", n=r.n,
+                       note=f"young people in the {band_from} band or above, per 20 (= {r.pct:.1f}%)"))
+        rows.append(_r(f"{prefix}.{r.scale}_{r.when}_band_pct", r.pct, lower=r.pct_lower, upper=r.pct_upper,
+                       unit="percent", method="Wilson score", n=r.n))
+    for r in sdq_change_table(pairs, confidence=confidence).itertuples():
+        rows += [_r(f"{prefix}.{r.scale}_mean_change", r.mean_change, lower=r.change_lower, upper=r.change_upper,
+                    unit="points", method="Student's t (paired)", n=r.n),
+                 _r(f"{prefix}.{r.scale}_hedges_g", r.hedges_g, lower=r.g_lower, upper=r.g_upper,
+                    method="Hedges' g_av (paired)", n=r.n),
+                 _r(f"{prefix}.{r.scale}_mean_before", r.mean_before, unit="points", n=r.n),
+                 _r(f"{prefix}.{r.scale}_mean_after", r.mean_after, unit="points", n=r.n)]
+    return _results(rows)
+
+
+def sdq_limits_results(pairs: pd.DataFrame, *, alpha: float = 0.05, power: float = 0.8, high_from: float = 18,
+                       prefix: str = "targeted.sdq") -> pd.DataFrame:
+    """What so few pairs can show: the detectable effect (:func:`detectable_effect`) and the change of
+    those who started high against the others (:func:`regression_to_mean`, total difficulties)."""
+    mde = detectable_effect(len(pairs), alpha=alpha, power=power)
+    rtm = regression_to_mean(pairs, "total", high_from=high_from)
+    return _results([
+        _r(f"{prefix}.detectable_effect_dz", mde, n=len(pairs),
+           method=f"paired t test, two-sided, power {power:g} (statsmodels TTestPower)"),
+        _r(f"{prefix}.rtm_change_high", rtm["change_high"], unit="points", n=rtm["n_high"],
+           note=f"total difficulties {high_from:g} or more before"),
+        _r(f"{prefix}.rtm_change_other", rtm["change_other"], unit="points", n=rtm["n_other"]),
+        _r(f"{prefix}.before_after_correlation", rtm["before_after_correlation"], n=len(pairs),
+           method="Pearson correlation of total difficulties before and after")])
+
+
+def goal_results(g: pd.DataFrame, *, threshold: float = gbo.RELIABLE_CHANGE, confidence: float = 0.95,
+                 prefix: str = "targeted.goals.bot") -> pd.DataFrame:
+    """A16, A17: goals of Back on Track, as one tidy frame.
+
+    Keys ``<prefix>_goals``, ``_young_people``, ``_min_per_person``, ``_max_per_person``
+    (:func:`goals_per_person`), ``_mean_change`` (Student's t) and its paired t test
+    ``_mean_change_p``, ``_person_mean_change``, ``_reliable_improvement_pct`` (Wilson)
+    (:func:`goal_change_summary`). Raises :class:`NotComputed` when no goal is in ``g``.
+    """
+    if len(g) == 0:
+        raise NotComputed("no goal of the cohort was set in the goals window")
+    gp = goals_per_person(g)
+    rows = [_r(f"{prefix}_goals", gp["goals"], unit="count"),
+            _r(f"{prefix}_young_people", gp["young_people"], unit="count"),
+            _r(f"{prefix}_min_per_person", gp["min"], unit="count"),
+            _r(f"{prefix}_max_per_person", gp["max"], unit="count")]
+    s = goal_change_summary(g, confidence=confidence, threshold=threshold).set_index("measure")
+    if "mean change per goal" in s.index:
+        r = s.loc["mean change per goal"]
+        rows += [_r(f"{prefix}_mean_change", r["estimate"], lower=r["lower"], upper=r["upper"], unit="points",
+                    method=r["method"], n=r["n"], note=f"paired t test p = {r['p_value']:.2g}"),
+                 _r(f"{prefix}_mean_change_p", r["p_value"], method="paired t test (last vs first rating)")]
+    if "mean change per young person" in s.index:
+        r = s.loc["mean change per young person"]
+        rows.append(_r(f"{prefix}_person_mean_change", r["estimate"], lower=r["lower"], upper=r["upper"],
+                       unit="points", method=r["method"], n=r["n"]))
+    if "goals with reliable improvement (%)" in s.index:
+        r = s.loc["goals with reliable improvement (%)"]
+        rows.append(_r(f"{prefix}_reliable_improvement_pct", r["estimate"], lower=r["lower"], upper=r["upper"],
+                       unit="percent", method=r["method"], n=r["n"], note=f"change of {threshold:g} points or more"))
+    return _results(rows)
+
+
+#: Keys of :func:`goal_domain_results` (a section's ``covers``).
+GOAL_DOMAIN_KEYS = tuple(f"targeted.goals.domain_{d.lower().replace(' ', '_')}" for d in DOMAINS)
+
+
+def goal_domain_results(by_domain: pd.DataFrame) -> pd.DataFrame:
+    """Goals per Resilience Framework section (:func:`goals_by_domain`), keys :data:`GOAL_DOMAIN_KEYS`."""
+    keys = dict(zip(DOMAINS, GOAL_DOMAIN_KEYS))
+    return _results([_r(keys[d], int(x), unit="count", note="all Resilience Coach support, goals window")
+                     for d, x in zip(by_domain["domain"], by_domain["goals"])])
+
+
+def attendance_results(ec: pd.DataFrame, att: pd.DataFrame, prefix: str = "targeted.education") -> pd.DataFrame:
+    """A18: attendance in the term of referral and the term support ended, pooled (DfE definition).
+
+    Keys ``young_people`` (the education cohort), ``attendance_referral_pct``,
+    ``attendance_end_pct`` (:func:`attendance_referral_end`). Raises :class:`NotComputed` when
+    no young person has a school attendance record for either term.
+    """
+    pooled = att[att["episode_id"] == "pooled"].set_index("when")
+    missing = [w for w in ("referral", "end") if w not in pooled.index]
+    if missing:
+        raise NotComputed(f"no young person of the education cohort has school attendance in the term of "
+                          f"{' or '.join(missing)}")
+    how = "DfE: sessions attended / possible, pooled"
+    return _results([_r(f"{prefix}.young_people", len(ec), unit="count")] + [
+        _r(f"{prefix}.attendance_{w}_pct", pooled.loc[w, "attendance_pct"], unit="percent",
+           n=pooled.loc[w, "n_young_people"], method=how) for w in ("referral", "end")])
+
+
+def exclusion_results(xw: pd.DataFrame, prefix: str = "targeted.exclusions") -> pd.DataFrame:
+    """A19: suspensions before, during and after support (:func:`exclusions_headline`), and the
+    suspension rate per pupil-year in each window (:func:`exclusions_summary`, exact/Byars)."""
+    h = exclusions_headline(xw)
+    rows = [_r(f"{prefix}.{k}", v, unit="count") for k, v in h.items()]
+    for r in exclusions_summary(xw).itertuples():
+        if r.pupil_years > 0:
+            rows.append(_r(f"{prefix}.rate_{r.window}", r.rate_per_pupil_year, lower=r.rate_lower, upper=r.rate_upper,
+                           unit="suspensions per pupil-year", method="exact Poisson below 10 events, Byars from 10",
+                           n=r.young_people, note=f"{int(r.suspensions)} suspensions in {r.pupil_years:.1f} pupil-years"))
+    return _results(rows)
+
+
+#: Keys of :func:`goal_results` with the default prefix (a section's ``covers``).
+GOAL_BOT_KEYS = tuple(f"targeted.goals.bot_{k}" for k in (
+    "goals", "young_people", "min_per_person", "max_per_person", "mean_change", "mean_change_p",
+    "person_mean_change", "reliable_improvement_pct"))
+
+
+def taking_part_key(year: str, prefix: str = "targeted.bot") -> str:
+    """Results key of :func:`taking_part_results` for school year ``year``."""
+    return f"{prefix}.taking_part_{year.replace('/', '_')}"
+
+
+def episodes_by_programme(interventions: pd.DataFrame) -> pd.DataFrame:
+    """Episodes and young people per programme (counts)."""
+    g = interventions.groupby("programme")
+    return pd.DataFrame({"episodes": g["episode_id"].size(), "young_people": g["person_id"].nunique()}
+                        ).reset_index()
+
+
+def data_summary(interventions: pd.DataFrame) -> str:
+    """One sentence on the episodes in the data and the dates they span."""
+    first = min(pd.to_datetime(interventions[c]).min() for c in INTERVENTION_DATES)
+    last = last_date(interventions, INTERVENTION_DATES)
+    return (f"{len(interventions):,} support episodes for {interventions['person_id'].nunique():,} young people "
+            f"in {interventions['programme'].nunique()} programmes; dates from {first:%d %B %Y} to {last:%d %B %Y}.")
+
+
+#: Figures and published tables of the notebook, each with the section that writes it.
+OUTPUTS = {
+    "targeted_episodes_by_programme.csv": "targeted.data", "targeted_bot_referrals.csv": "targeted.bot_later",
+    "targeted_bot_ages.csv": "targeted.bot_later", "targeted_bot_support_length.csv": "targeted.bot_later",
+    "targeted_bot_referrals.svg": "targeted.bot_later", "targeted_sdq_paired_change.csv": "targeted.sdq",
+    "targeted_sdq_band_share.csv": "targeted.sdq", "targeted_sdq_band_movement.csv": "targeted.sdq",
+    "targeted_sdq_pairs.svg": "targeted.sdq", "targeted_goal_change_by_domain.csv": "targeted.goals",
+    "targeted_goal_change_by_domain.svg": "targeted.goals", "targeted_goals_by_domain.csv": "targeted.goals_domains",
+    "targeted_bot_exclusions_windows.csv": "targeted.exclusions", "targeted_bot_education.svg": "targeted.education_figure",
+}
+
+
+def check_outputs(results: dict, skipped: dict, outputs) -> None:
+    """The notebook's final checks.
+
+    Every interval holds its estimate; every skipped section names its reason; every figure and
+    table of :data:`OUTPUTS` was written unless its section was skipped, and none was written
+    when it was.
+    """
+    for k, e in results.items():
+        v, lo, hi = e.get("value"), e.get("lower"), e.get("upper")
+        if lo is not None and hi is not None and v is not None and np.isfinite(v):
+            assert lo - 1e-9 <= v <= hi + 1e-9, f"{k}: interval [{lo}, {hi}] does not contain {v}"
+    for k, s in skipped.items():
+        assert s.get("reason"), f"section {k} was skipped without a reason"
+    written = {p.name for p in outputs}
+    for name, section in OUTPUTS.items():
+        if section in skipped:
+            assert name not in written, f"{name} written by section {section}, which was skipped"
+        else:
+            assert name in written, f"{name} not written (section {section} was computed)"
+
+
+_DEC2 = dict.fromkeys(("mean_before", "mean_after", "mean_change", "change_lower", "change_upper", "hedges_g",
+                       "g_lower", "g_upper"), 2)
+#: How each published table goes through disclosure control (``ch.publish(df, name, **PUBLISH[name])``):
+#: count columns, columns derived from counts, decimals, identifying columns and the totals
+#: relations each table's function states in its docstring.
+PUBLISH = {
+    "targeted_episodes_by_programme": dict(counts=["episodes", "young_people"], id_cols=["programme"]),
+    "targeted_bot_referrals": dict(counts=["girls", "boys", "total"], id_cols=["school_year"],
+                                   totals={"columns": {"total": ["girls", "boys"]}, "row": ("school_year", TOTAL)}),
+    "targeted_bot_ages": dict(counts=["girls", "boys", "total"], id_cols=["age_at_referral"],
+                              totals={"columns": {"total": ["girls", "boys"]}, "row": ("age_at_referral", TOTAL)}),
+    "targeted_bot_support_length": dict(counts=["episodes"], id_cols=["length"], totals={"row": ("length", TOTAL)}),
+    "targeted_sdq_paired_change": dict(
+        counts=["n", "n_decreased", "n_same", "n_increased"], derived={k: ["n"] for k in _DEC2},
+        decimals={**_DEC2, "t_p": 3, "wilcoxon_p": 3}, id_cols=["label"],
+        totals={"columns": {"n": ["n_decreased", "n_same", "n_increased"]}}),
+    "targeted_sdq_band_share": dict(
+        counts=["n", "n_band"], derived={k: ["n_band"] for k in ("pct", "pct_lower", "pct_upper", "in_20")},
+        decimals={"pct": 1, "pct_lower": 1, "pct_upper": 1, "in_20": 1}, id_cols=["label", "when"]),
+    "targeted_sdq_band_movement": dict(counts=["n", "moved_down", "same_band", "moved_up"], id_cols=["scale", "label"],
+                                       totals={"columns": {"n": ["moved_down", "same_band", "moved_up"]}}),
+    "targeted_goals_by_domain": dict(counts=["goals"], id_cols=["domain"]),
+    "targeted_goal_change_by_domain": dict(
+        counts=["n", "reliable_improvement"], derived={"mean_change": ["n"], "lower": ["n"], "upper": ["n"]},
+        decimals={"mean_change": 2, "lower": 2, "upper": 2}, id_cols=["domain"], totals={"row": ("domain", ALL_GOALS)}),
+    "targeted_bot_exclusions_windows": dict(
+        counts=["young_people", "suspended", "suspensions", "permanent"],
+        derived={k: ["suspensions"] for k in ("rate_per_pupil_year", "rate_lower", "rate_upper")},
+        decimals={"pupil_years": 1, "rate_per_pupil_year": 2, "rate_lower": 2, "rate_upper": 2}, id_cols=["window"]),
+}
+
+
+def sdq_paired_change_table(pairs: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """The published columns of :func:`sdq_change_table` (p-values to 3 decimals)."""
+    return sdq_change_table(pairs, confidence=confidence)[
+        ["label", "n", "mean_before", "mean_after", "mean_change", "change_lower", "change_upper", "t_p",
+         "wilcoxon_p", "hedges_g", "g_lower", "g_upper", "n_decreased", "n_same", "n_increased"]
+    ].round({"t_p": 3, "wilcoxon_p": 3})
+
+
+def sdq_band_share_table(pairs: pd.DataFrame, band_from: str = "high", confidence: float = 0.95) -> pd.DataFrame:
+    """The published columns of :func:`sdq_band_share`."""
+    return sdq_band_share(pairs, band_from=band_from, confidence=confidence)[
+        ["label", "when", "n", "n_band", "pct", "pct_lower", "pct_upper", "in_20"]]
+
+
 # --------------------------------------------------------------------------- plots
 
 def _source(fig, text: str = SOURCE):
-    fig.text(0.01, 0.005, text, fontsize=7, color="0.35", ha="left", va="bottom")
+    source_note(fig, text)
 
 
 def plot_referrals(c: pd.DataFrame, title: str = "Back on Track: young people referred, by school year and sex"):
@@ -669,7 +1112,7 @@ def plot_sdq_pairs(pairs: pd.DataFrame, scales: Sequence[str] = SDQ_SCALES,
 
 
 def plot_goal_change(by_domain: pd.DataFrame, overall: pd.DataFrame | None = None,
-                     title: str = "Goal Based Outcomes: change from first to last rating, by section",
+                     title: str = "Back on Track goals: change by Resilience Framework section",
                      threshold: float = gbo.RELIABLE_CHANGE):
     """Mean change (points, 0-10 scale) per Resilience Framework section with its interval.
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _st
 
-__all__ = ["CIResult", "normalise_confidence", "z_value"]
+__all__ = ["CIResult", "normalise_confidence", "single_confidence", "z_value"]
 
 
 def normalise_confidence(confidence: float | Sequence[float]) -> tuple[float, ...]:
@@ -40,6 +40,14 @@ def normalise_confidence(confidence: float | Sequence[float]) -> tuple[float, ..
     if len(scaled) == 2 and not (scaled[0] == 0.95 and scaled[1] == 0.998):
         raise ValueError("two confidence levels can only be (0.95, 0.998)")
     return tuple(scaled)
+
+
+def single_confidence(confidence: float, what: str = "this method") -> float:
+    """One confidence level, checked as :func:`normalise_confidence` does (comparisons, models)."""
+    levels = normalise_confidence(confidence)
+    if len(levels) != 1:
+        raise ValueError(f"{what} takes a single confidence level")
+    return levels[0]
 
 
 def z_value(confidence: float) -> float:

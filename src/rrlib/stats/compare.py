@@ -25,17 +25,14 @@ import pandas as pd
 from scipy import stats as _st
 
 from ._basic import wilson_lower, wilson_upper
-from ._result import normalise_confidence, z_value
+from ._result import single_confidence, z_value
 
 __all__ = ["risk_ratio", "rate_ratio", "proportion_difference", "hedges_g", "hedges_g_paired",
            "paired_t", "wilcoxon_signed_rank"]
 
 
 def _conf(confidence: float) -> float:
-    levels = normalise_confidence(confidence)
-    if len(levels) != 1:
-        raise ValueError("comparisons take a single confidence level")
-    return levels[0]
+    return single_confidence(confidence, "comparisons")
 
 
 def _arr(*a):

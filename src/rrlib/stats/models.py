@@ -23,16 +23,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _st
 
-from ._result import normalise_confidence
+from ._result import single_confidence
 
 __all__ = ["fit_glm", "fit_mixed", "fit_cox"]
 
 
 def _conf(confidence: float) -> float:
-    levels = normalise_confidence(confidence)
-    if len(levels) != 1:
-        raise ValueError("model fits take a single confidence level")
-    return levels[0]
+    return single_confidence(confidence, "model fits")
 
 
 def _formula_columns(df: pd.DataFrame, formula: str) -> list[str]:
