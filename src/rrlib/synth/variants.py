@@ -108,13 +108,16 @@ class Variant:
     """One way a real extract differs from the shipped folder.
 
     ``tables``: the raw tables it changes or removes (the chapters reading them are the ones it
-    can affect; :data:`CHAPTER_TABLES`).
+    can affect; :data:`CHAPTER_TABLES`). ``no_input``: the pieces of results keys (dotted parts,
+    e.g. ``y2014_15``, ``fy2017_18``) whose inputs the variant removes: a result of a year the
+    data no longer has is not expected (every result *whose inputs exist* is).
     """
 
     name: str
     description: str
     apply: Callable[[Folder], None]
     tables: tuple[str, ...] = field(default_factory=tuple)
+    no_input: tuple[str, ...] = field(default_factory=tuple)
 
 
 def _census_from_2016_17(f: Folder) -> None:
@@ -239,9 +242,9 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in [
     Variant("census_from_2016_17", "school census (and exclusions, attendance) from 2016/17 only",
             _census_from_2016_17, ("pupils", "exclusions", "school_attendance", "interventions",
                                    "sdq_targeted", "goals", "goal_ratings", "attendance",
-                                   "selfharm_support")),
+                                   "selfharm_support"), no_input=("y2014_15", "y2015_16")),
     Variant("no_admissions_2017_18", "a financial year without admissions (2017/18 removed)",
-            _no_admissions_2017_18, ("admissions",)),
+            _no_admissions_2017_18, ("admissions",), no_input=("fy2017_18",)),
     Variant("seventh_area_sixth_wave", "a seventh survey area and a sixth wave",
             _seventh_area_sixth_wave, ("wmf_survey",)),
     Variant("programme_to_2023", "programme records to 2023 (study window to 31 August 2023)",
