@@ -30,6 +30,13 @@ export OPENBLAS_NUM_THREADS := 1
 export MKL_NUM_THREADS := 1
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
+# DISCLOSURE=tre: one disclosure preset for every published table of the run (rrlib.disclosure
+# PRESETS; "tre" = SACRO/ACRO's minimum cell count 10), instead of each notebook's own.
+DISCLOSURE ?= $(RR_DISCLOSURE_PRESET)
+ifneq ($(strip $(DISCLOSURE)),)
+export RR_DISCLOSURE_PRESET := $(strip $(DISCLOSURE))
+endif
+
 DATA_DIR ?= $(RR_DATA_DIR)
 OUT_DIR ?= $(RR_OUT_DIR)
 ifneq ($(strip $(DATA_DIR)),)
@@ -67,14 +74,14 @@ REPORT := $(RR_OUT)/index.html
 # Chapters read the shipped cuts of the official statistics (data/raw/public) by default;
 # a run may add parameters per notebook, e.g. PARAMS_02_exclusions='-p dfe_la_file=/path/exc_nat_region_la.csv'.
 
-.PHONY: all setup data chapters claims report verify figures-manifest test test-fast bench clean clean-all help strip synth hooks
+.PHONY: all setup data chapters claims report outbox verify figures-manifest test test-fast bench clean clean-all help strip synth hooks lint codecheck
 
 all: $(SETUP) data chapters claims report ## set up, then reproduce every chapter, the claims and the report (default)
 
 help: ## list the targets
 	@echo "Resilience Revolution evaluation compendium. Targets:"
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
-	@echo "Variables: DATA_DIR=<raw data folder> (default data/raw/synthetic)  OUT_DIR=<output folder>"
+	@echo "Variables: DATA_DIR=<raw data folder> (default data/raw/synthetic)  OUT_DIR=<output folder>  DISCLOSURE=tre (one disclosure preset for the run)"
 	@echo "This run: data $(RR_DATA) -> outputs $(RR_OUT), figures $(RR_FIGURES)"
 
 setup: $(SETUP) ## create .venv (Python 3.11+) with the pinned dependencies and rrlib
@@ -99,8 +106,20 @@ synth: $(SETUP) ## regenerate the shipped synthetic data folder from its seed an
 
 chapters: $(EXECUTED) ## run every chapter notebook (only those whose inputs changed)
 
-$(RR_OUT)/notebooks/%.ipynb: notebooks/%.ipynb $(PREPARED) $(PUBLIC_FILES) $$(CHAPTER_DEPS_$$*)
+$(RR_OUT)/notebooks/%.ipynb: notebooks/%.ipynb $(PREPARED) $(PUBLIC_FILES) $$(CHAPTER_DEPS_$$*) $(RR_OUT)/.params/%
 	$(RR) run notebooks/$*.ipynb $(PARAMS_$*)
+
+# A chapter's parameters (PARAMS_<notebook>, e.g. PARAMS_04_self_harm_readmissions='-p financial_year=2018/19')
+# are kept in a stamp, rewritten (when make reads this file) only when they change: make reruns exactly
+# the chapters whose parameters changed, and `make -n`/`-q` stay quiet when none did.
+# Non-default options never go over the reference outputs: give OUT_DIR=... with them (rr run refuses otherwise).
+define params_stamp
+ifneq ($$(if $$(wildcard $(RR_OUT)/.params/$(1)),$$(file <$(RR_OUT)/.params/$(1)),missing:),$$(strip $$(PARAMS_$(1))))
+$$(shell mkdir -p '$(RR_OUT)/.params')
+$$(file >$(RR_OUT)/.params/$(1),$$(strip $$(PARAMS_$(1))))
+endif
+endef
+$(foreach n,$(patsubst notebooks/%.ipynb,%,$(NOTEBOOKS)),$(eval $(call params_stamp,$(n))))
 
 claims: $(CLAIMS) ## compare claims.yml with the chapters' results (claims.json, claims.md)
 
@@ -109,8 +128,11 @@ $(CLAIMS): $(EXECUTED) claims.yml src/rrlib/claims.py src/rrlib/results.py
 
 report: $(REPORT) ## build the HTML report (index.html, opens offline)
 
-$(REPORT): $(EXECUTED) $(CLAIMS) src/rrlib/report.py src/rrlib/claims.py src/rrlib/verify.py $(wildcard figures/MANIFEST) $(wildcard src/rrlib/templates/*)
+$(REPORT): $(EXECUTED) $(CLAIMS) src/rrlib/report.py src/rrlib/claims.py src/rrlib/verify.py $(wildcard figures/MANIFEST) $(wildcard src/rrlib/templates/*) src/rrlib/numbering.py src/rrlib/references.py src/rrlib/references.yml CITATION.cff
 	$(RR) report
+
+outbox: all ## <out>/outbox/: released tables and figures (SVG+PNG) with disclosure records, ACRO bundle
+	$(RR) outbox
 
 verify: all ## rerun, then compare figures with figures/MANIFEST and fail on a claim that differs
 	$(RR) verify
@@ -123,10 +145,19 @@ TEST_OUT := $(CURDIR)/output/.test
 NO_TESTS_OK = || { rc=$$?; if [ $$rc -eq 5 ]; then echo "[make] warning: pytest collected no tests"; else exit $$rc; fi; }
 # The tests read the default run (report in a browser, disclosure scan of published tables), so
 # `make test` first brings it up to date (`make all`: a no-op when nothing changed).
-test: $(SETUP) all ## run the tests: unit, integration, notebooks (nbval), environment
+test: $(SETUP) lint all ## run the tests: lint, unit, integration, notebooks (nbval), environment
 	@rm -rf $(TEST_OUT) && mkdir -p $(TEST_OUT)
 	$(PY) -m pytest -p no:cacheprovider -n $(NPROC) --dist loadfile --durations=15 tests $(NO_TESTS_OK)
 	$(if $(NOTEBOOKS),RR_OUT_DIR=$(TEST_OUT)/nbval $(PY) -m pytest -p no:cacheprovider --nbval-lax --nbval-cell-timeout=900 $(NOTEBOOKS) $(NO_TESTS_OK),@echo "[make] no chapter notebooks yet: nbval skipped")
+
+# ruff's rules are in pyproject.toml ([tool.ruff]); the same checks as .pre-commit-config.yaml, without pre-commit.
+lint: $(SETUP) ## lint the code and the notebooks (ruff) and check for trailing whitespace
+	$(VENV)/bin/ruff check --no-cache .
+	@if git rev-parse --git-dir >/dev/null 2>&1 && git grep -nIE '[[:blank:]]+$$' -- . ':!figures/' ':!data/raw/'; then \
+	  echo "[make] lint: trailing whitespace in the lines above"; exit 1; fi
+
+codecheck: all ## write codecheck.yml (CODECHECK manifest) from figures/MANIFEST and the reference tables
+	$(RR) codecheck
 
 test-fast: $(SETUP) ## unit tests only
 	$(PY) -m pytest -p no:cacheprovider -m "not slow" tests/unit

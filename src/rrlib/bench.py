@@ -48,8 +48,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import paths
+from . import log, paths
 from .io import atomic_write_text, write_json
+
+logger = log.get("bench")
 
 STEPS = ("validate", "clean", "score_wmf", "exclusion_rates", "dsr", "kaplan_meier")
 STEP_DOC = {
@@ -458,7 +460,7 @@ def make_timings(tree: Path, env: dict, chapter_to_touch: str = "01_reach.ipynb"
         if label != "full":
             dry = subprocess.run(make + ["-n", "all"], capture_output=True, text=True, env=env)
             out[label]["nothing_left_to_do"] = dry.stdout.strip() == ""
-        print(f"[bench] make all ({label}): {secs:.1f} s (exit {proc.returncode})", flush=True)
+        logger.info(f"[bench] make all ({label}): {secs:.1f} s (exit {proc.returncode})")
         if proc.returncode != 0:
             out[label]["stderr_tail"] = proc.stderr[-2000:]
     return out
@@ -538,9 +540,9 @@ def naive_baseline(tree: Path, env: dict, work: Path, parameters: dict[str, dict
     ``parameters[name]``), injected with papermill's ``parameterize_notebook`` into a copy first
     (untimed), so both do the same work on the same processed data.
     """
+    import nbformat
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
-    import nbformat
 
     from .runner import kernel_env
 
@@ -561,7 +563,7 @@ def naive_baseline(tree: Path, env: dict, work: Path, parameters: dict[str, dict
         times[nb.name] = {"seconds": round(secs, 2), "exit": proc.returncode}
         if proc.returncode != 0:
             times[nb.name]["stderr_tail"] = proc.stderr[-1500:]
-        print(f"[bench] naive {nb.name}: {secs:.1f} s (exit {proc.returncode})", flush=True)
+        logger.info(f"[bench] naive {nb.name}: {secs:.1f} s (exit {proc.returncode})")
     return {"per_notebook": times, "total_seconds": round(sum(t["seconds"] for t in times.values()), 2),
             "all_ok": all(t["exit"] == 0 for t in times.values())}
 
@@ -674,10 +676,11 @@ def main(scales=(1, 10, 100), steps=STEPS, pipeline: bool = True, naive: bool = 
     the rrlib steps from an earlier ``bench.json`` (its commit and time are recorded) instead of
     measuring them again.
     """
+    log.setup()
     doc: dict = {"machine": machine(), "when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     unknown = [s for s in steps if s not in STEPS]
     if unknown:
-        print(f"rr bench: unknown steps {unknown}; known: {', '.join(STEPS)}", file=sys.stderr)
+        logger.error(f"rr bench: unknown steps {unknown}; known: {', '.join(STEPS)}")
         return 2
     earlier = json.loads(Path(steps_from).read_text(encoding="utf-8")) if steps_from else None
     work = Path(tempfile.mkdtemp(prefix="rr-bench-"))
@@ -688,7 +691,11 @@ def main(scales=(1, 10, 100), steps=STEPS, pipeline: bool = True, naive: bool = 
         env = _clean_env(PYTHONPATH=str(tree / "src"))
         step_env = env  # the steps import the snapshot's rrlib and read its data too
         makes, naives = [], []
-        for r in range(max(1, rounds) if (pipeline or naive) else 0):
+        n_rounds = max(1, rounds) if (pipeline or naive) else 0
+        n_steps = 0 if earlier is not None else len(steps or ()) * len(scales)
+        bar = log.progress(n_rounds + n_steps, "bench", unit="part")
+        advance = bar.__enter__()
+        for r in range(n_rounds):
             if pipeline:
                 m = make_timings(tree, env)
                 m["chapters"] = m["full"].pop("chapters", [])
@@ -697,7 +704,8 @@ def main(scales=(1, 10, 100), steps=STEPS, pipeline: bool = True, naive: bool = 
                 if not (tree / "data" / "processed" / ".prepared.json").exists():
                     subprocess.run(_make_cmd(tree) + ["data"], check=True, capture_output=True, env=env)
                 naives.append(naive_baseline(tree, env, work, _make_parameters()))
-            print(f"[bench] round {r + 1} of {rounds} done", flush=True)
+            logger.info(f"[bench] round {r + 1} of {rounds} done")
+            advance(1, f"round {r + 1}")
         if makes:
             full = [m["full"]["seconds"] for m in makes]
             pick = makes[_median_round(full)]
@@ -724,12 +732,15 @@ def main(scales=(1, 10, 100), steps=STEPS, pipeline: bool = True, naive: bool = 
             for s in steps or ():
                 for k in scales:
                     r = run_step(s, k, env=step_env)
-                    print(f"[bench] {s} x{k}: {r.get('seconds', r.get('error'))} s, "
-                          f"{r.get('peak_rss_mb', '?')} MB", flush=True)
+                    logger.info(f"[bench] {s} x{k}: {r.get('seconds', r.get('error'))} s, "
+                                f"{r.get('peak_rss_mb', '?')} MB")
+                    advance(1, f"{s} x{k}")
                     doc["steps"].append(r)
     finally:
+        if "bar" in locals():
+            bar.__exit__(None, None, None)
         if os.environ.get("RR_BENCH_KEEP"):
-            print(f"[bench] kept {work} (RR_BENCH_KEEP)", flush=True)
+            logger.info(f"[bench] kept {work} (RR_BENCH_KEEP)")
         else:
             shutil.rmtree(work, ignore_errors=True)
     doc["growth"] = growth(doc["steps"])

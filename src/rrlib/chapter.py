@@ -186,19 +186,29 @@ class Chapter:
         self.results.record_frame(frame)
         return frame
 
-    def save_figure(self, fig, name: str, *, mark: bool = True) -> Path:
-        """Save ``fig`` as ``<figures_dir>/<name>.svg`` with its provenance sidecar."""
+    def save_figure(self, fig, name: str, *, mark: bool = True, caption: str | None = None,
+                    alt: str | None = None) -> Path:
+        """Save ``fig`` as ``<figures_dir>/<name>.svg`` with its provenance sidecar.
+
+        The sidecar's ``figure`` entry holds what the report shows with it: ``caption`` (default: the
+        figure's title) and ``alt``, a text alternative (default: computed from the figure's panels,
+        axes and series by :func:`rrlib.figures.describe`)."""
+        described = figures.describe(fig)
         if mark:
             figures.mark_synthetic(fig, self.synthetic)
         path = figures.save(fig, self.layout.figures_dir / f"{name}.svg")
-        self._sidecar(path)
+        info = {"caption": caption or described["title"], "alt": alt or described["alt"],
+                "synthetic_mark": bool(mark and self.synthetic is not False)}
+        self._sidecar(path, extra={"figure": info})
         return path
 
     def publish(self, df: pd.DataFrame, name: str, *, preset: str = "dfe", **kw) -> pd.DataFrame:
         """Publish a table through disclosure control to ``<out>/tables/<name>.csv`` (+ sidecar)."""
-        from . import disclosure
+        from . import disclosure, tre
 
+        preset, kw = tre.for_run(preset, kw)  # RR_DISCLOSURE_PRESET (make ... DISCLOSURE=tre) wins
         out = disclosure.publish(df, name, self.layout.tables_dir, preset=preset, **kw)
+        tre.keep_counts(df, name, self.layout.out_dir, kw)  # for the outbox's ACRO re-check
         published = out[0] if isinstance(out, tuple) else out
         self._sidecar(self.layout.tables_dir / f"{name}.csv",
                       extra={"disclosure": {"preset": preset}})
@@ -227,9 +237,74 @@ class Chapter:
                     "disclosure control; do not publish without checking.")
         return Markdown(head)
 
+    def check(self) -> dict:
+        """The checks every chapter ends with, before its own: a reader would trip on any of these.
+
+        Every recorded number is finite, every interval holds its estimate, every output file
+        exists, and the synthetic flag the banner showed is the one recorded with the results.
+        Returns the recorded results (``{key: entry}``) for the chapter's own checks; shows a
+        one-line summary (results recorded, sections not computed, files written).
+        """
+        import math
+
+        res, skipped = self.results.results, self.results.skipped
+        for key, e in res.items():
+            v = e["value"]
+            if isinstance(v, float):
+                assert math.isfinite(v), f"{key}: not a finite number ({v})"
+            lo, hi = e.get("lower"), e.get("upper")
+            if lo is not None and hi is not None and not isinstance(v, bool):
+                assert lo <= v <= hi, f"{key}: the interval {lo} to {hi} does not hold the estimate {v}"
+        missing = [str(p) for p in self.outputs if not Path(p).exists()]
+        assert not missing, f"output files not written: {missing}"
+        assert self.results.data.get("synthetic") == self.synthetic, "the synthetic flag was not recorded"
+        self.show(f"Checks passed: {len(res)} results recorded, {len(skipped)} section(s) not computed"
+                  + (f" ({', '.join(sorted(skipped))})" if skipped else "")
+                  + f", {len(self.outputs)} files written; synthetic data: {self.synthetic}.")
+        return res
+
     def finish(self) -> Path:
         """Write ``<out>/results/<chapter>.json``; call as the notebook's last step."""
         return self.results.save()
+
+
+def _kind_of(default) -> tuple[tuple[type, ...], str] | None:
+    """The types a parameter may take, from its declared default (``None``: any)."""
+    if default is None:
+        return None
+    if isinstance(default, bool):
+        return (bool,), "true or false"
+    if isinstance(default, int):
+        return (int,), f"a whole number such as {default}"
+    if isinstance(default, float):
+        return (int, float), f"a number such as {default}"
+    if isinstance(default, str):
+        return (str,), f"text such as {default!r} (quote dates and years: -p name=\"'{default}'\")"
+    if isinstance(default, (list, tuple)):
+        return (list, tuple), f"a list such as {list(default)!r}"
+    return None
+
+
+def start(name: str, namespace: dict) -> Chapter:
+    """Start chapter ``name`` from its notebook's globals: ``ch = chapter.start("reach", globals())``.
+
+    The parameters are the names the notebook's ``parameters`` cell declares (read from the
+    notebook, so they are typed once); each value must have the type of its declared default
+    (``None`` defaults take anything), else :class:`ParameterError` names it and what is expected.
+    Then :func:`setup` with ``data_dir``/``out_dir`` from them and every parameter recorded.
+    """
+    nb = NOTEBOOKS.get(name)
+    if nb is None:
+        raise ValueError(f"no chapter notebook calls chapter.start({name!r}) (known: {', '.join(NOTEBOOKS)})")
+    declared = registry.declared_parameters(paths.NOTEBOOKS_DIR / nb)
+    params = {k: namespace.get(k) for k in declared}
+    for k, default in declared.items():
+        kind = _kind_of(default)
+        v = params[k]
+        if kind is not None and v is not None and (not isinstance(v, kind[0])
+                                                   or (isinstance(v, bool) and bool not in kind[0])):
+            raise ParameterError(f"parameter {k} = {v!r} ({type(v).__name__}); expected {kind[1]}")
+    return setup(name, data_dir=params.get("data_dir"), out_dir=params.get("out_dir"), parameters=params)
 
 
 def setup(name: str, data_dir=None, out_dir=None, parameters: dict | None = None) -> Chapter:

@@ -602,27 +602,31 @@ def is_default_data(lay: paths.Layout) -> bool:
 
 def main(data_dir=None, out_dir=None, strict: bool = False, registry: str | Path | None = None) -> int:
     """``rr claims``: check claims.yml against the run's results and write the claims files."""
+    from . import log
+
+    logger = log.get("claims")
+    log.setup()
     lay = paths.layout(data_dir, out_dir)
     try:
         rows, synthetic = run_check(lay, registry)
     except ClaimsError as exc:
-        print(f"rr claims: error: {exc}", file=sys.stderr)
+        logger.error(f"rr claims: {exc}")
         return 2
     written = write_outputs(rows, lay.out_dir, folder=lay.data_dir.name, synthetic=synthetic)
     s = summary(rows)
-    print(f"[rr] claims: {s['total']} checked on {lay.data_dir.name}: "
-          + ", ".join(f"{n} {st}" for st, n in s["status"].items())
-          + f" -> {written[0]}, {written[1].name}, {written[2].name}")
+    logger.info(f"claims: {s['total']} checked on {lay.data_dir.name}: "
+                + ", ".join(f"{n} {st}" for st, n in s["status"].items())
+                + f" -> {written[0]}, {written[1].name}, {written[2].name}")
     if strict:
         bad = strict_failures(rows, default_data=is_default_data(lay))
         if bad:
-            print(f"rr claims: {len(bad)} claim(s) without their expected outcome:",
-                  file=sys.stderr)
+            lines = [f"rr claims: {len(bad)} claim(s) without their expected outcome:"]
             for r in bad:
                 ident = r["id"] + (f" ({r['part']})" if r["part"] else "")
-                print(f"  {ident} [{r['key']}]: {r['status']} (expected {expected_status(r)}): published "
-                      f"{fmt_value(r['published'], r['unit'])}, computed {fmt_value(r['computed'], r['unit'])}"
-                      + (f" ({r['reason']})" if r.get("reason") else ""), file=sys.stderr)
+                lines.append(f"  {ident} [{r['key']}]: {r['status']} (expected {expected_status(r)}): published "
+                             f"{fmt_value(r['published'], r['unit'])}, computed {fmt_value(r['computed'], r['unit'])}"
+                             + (f" ({r['reason']})" if r.get("reason") else ""))
+            logger.error("\n".join(lines))
             return 1
     return 0
 
@@ -670,7 +674,8 @@ def merge_fragments(fragments_dir: str | Path, registry_file: str | Path | None 
     """Merge ``<fragments_dir>/*.yml`` into the registry; return ``(entries, messages)``.
 
     A fragment's entries replace every registry entry with the same reference id (A01, ..., and
-    every ``C-...`` for C): the chapter engineer's keys and parts win. Ids no fragment mentions are kept (``keep_unclaimed``) or dropped.
+    every ``C-...`` for C): the chapter engineer's keys and parts win. Ids no fragment mentions are kept
+    (``keep_unclaimed``) or dropped.
     Invalid fragments are reported and skipped whole. Entries come out in reference order.
     """
     registry_file = Path(registry_file) if registry_file else paths.CLAIMS_FILE

@@ -1,26 +1,49 @@
 """``rr``: the command line of the compendium (also ``python -m rrlib``).
 
 Each sub-command is one step of the pipeline, as the Makefile calls it. ``rr <command> --help``
-tells more.
+tells more. Messages go through :mod:`rrlib.log` (``-v`` for more, ``-q`` for warnings and errors
+only); the steps of a run (prepare, validate, run, claims, report, verify) each write a run log in
+``<out>/logs/``.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
 import sys
+from pathlib import Path
+
+from . import log
 
 
 def _call(module: str, func: str, *args, **kwargs) -> int:
     try:
         mod = importlib.import_module(f"rrlib.{module}")
     except ModuleNotFoundError as exc:
-        print(f"rr: rrlib.{module} is not available ({exc})", file=sys.stderr)
+        log.get("cli").error(f"rrlib.{module} is not available ({exc})")
         return 3
     return int(getattr(mod, func)(*args, **kwargs) or 0)
 
 
+def _verbosity_options(parser: argparse.ArgumentParser, default) -> None:
+    parser.add_argument("-v", "--verbose", action="count", default=default,
+                        help="more messages (debug); the run log always has them")
+    parser.add_argument("-q", "--quiet", action="count", default=default,
+                        help="only warnings and errors")
+
+
+class _SubParsers(argparse._SubParsersAction):
+    """Sub-commands that also take ``-v``/``-q`` (``rr prepare -v`` as well as ``rr -v prepare``)."""
+
+    def add_parser(self, name, **kwargs):
+        sp = super().add_parser(name, **kwargs)
+        _verbosity_options(sp, argparse.SUPPRESS)
+        return sp
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="rr", description=__doc__.split("\n")[0])
+    _verbosity_options(p, 0)
+    p.register("action", "parsers", _SubParsers)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def data_arg(sp, help_="raw data folder (default: RR_DATA_DIR, else data/raw/synthetic)"):
@@ -77,7 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("figures-manifest", help="write figures/MANIFEST (sha256 of the reference figures)")
 
-    s = sub.add_parser("codebook", help="write data/raw/README.md's table of columns from the schemas")
+    s = sub.add_parser("codecheck", help="write codecheck.yml (CODECHECK manifest of figures and tables)")
+    s.add_argument("--check", action="store_true", help="only check that it is up to date")
+
+    s = sub.add_parser("codebook", help="write data/raw/README.md's table of columns from the schemas "
+                       "and data/raw/IMPORTERS.md from the importers' mappings")
     s.add_argument("--check", action="store_true", help="only check that it is up to date")
 
     s = sub.add_parser("bench", help="benchmark the pipeline and rrlib's heavy steps (reports/bench.json)")
@@ -89,6 +116,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="full make runs and naive baselines, alternated; medians reported (default 3)")
     s.add_argument("--steps-from", default=None, metavar="BENCH_JSON",
                    help="take the rrlib steps from an earlier bench.json instead of measuring them")
+
+    s = sub.add_parser("import", help="import real extracts (NPD, HES, ECDS, HeadStart survey) onto the data "
+                       "contract, pseudonymised (key from RR_PSEUDONYMISE_KEY)")
+    s.add_argument("source", help="npd-census, npd-exclusions, hes-apc, ecds, headstart-survey or contract")
+    s.add_argument("files", nargs="+", help="the extract's files (CSV, .gz allowed; never modified)")
+    s.add_argument("--to", required=True, metavar="DATA_DIR", help="data folder to write (tables + MANIFEST)")
+    s.add_argument("--mapping", default=None, help="an edited copy of the source's mapping file (YAML)")
+    s.add_argument("--allow-extra", default="", metavar="FIELDS",
+                   help="comma-separated fields of the extract to leave out instead of refusing them")
+
+    s = sub.add_parser("outbox", help="build <out>/outbox/: released tables and figures with their "
+                       "disclosure records and an ACRO finalise bundle for the output checkers")
+    s.add_argument("--data-dir", default=None)
+    s.add_argument("--out-dir", default=None)
 
     s = sub.add_parser("pseudonymise", help="replace identifiers by keyed hashes (key from RR_PSEUDONYMISE_KEY)")
     s.add_argument("in_file")
@@ -104,14 +145,36 @@ def build_parser() -> argparse.ArgumentParser:
 SKIPPED_OPTIONAL_IMPORTS = ("rfc3987_syntax",)
 
 
+#: Commands that write a run log into ``<out>/logs/``.
+LOGGED = ("validate", "prepare", "run", "claims", "report", "verify")
+
+
 def main(argv: list[str] | None = None) -> int:
     for name in SKIPPED_OPTIONAL_IMPORTS:
         sys.modules.setdefault(name, None)
-    argv = sys.argv[1:] if argv is None else list(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["cut"]:  # its own options (argparse's REMAINDER does not pass --check through)
         from . import cuts
         return cuts.main(argv[1:])
     args = build_parser().parse_args(argv)
+    log.setup((args.verbose or 0) - (args.quiet or 0))
+    if args.command not in LOGGED:
+        return _dispatch(args)
+    from . import paths
+    lay = paths.layout(getattr(args, "data_dir", None), getattr(args, "out_dir", None))
+    parameters = {k: v for k, v in vars(args).items()
+                  if k not in ("command", "verbose", "quiet", "data_dir", "out_dir") and v not in (None, [], False)}
+    name = args.command
+    if args.command == "run":
+        name += "-" + Path(args.notebook).stem
+    with log.run_log("rr " + " ".join(argv), data_dir=lay.data_dir, out_dir=lay.out_dir,
+                     parameters=parameters, name=name) as run:
+        with run.step(args.command):
+            run.exit_code = _dispatch(args)
+    return run.exit_code
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     c = args.command
     if c == "synth":
         from . import paths, synth
@@ -123,10 +186,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             doc = manifest.verify(lay.data_dir)
         except manifest.ManifestError as exc:
-            print(f"rr verify-data: error: {exc}", file=sys.stderr)
+            log.get("cli").error(f"rr verify-data: {exc}")
             return 1
-        print(f"[rr] {lay.data_dir}: {len(doc.get('files', {}))} files match MANIFEST "
-              f"(synthetic: {doc.get('synthetic')})")
+        log.get("cli").info(f"{lay.data_dir}: {len(doc.get('files', {}))} files match MANIFEST "
+                            f"(synthetic: {doc.get('synthetic')})")
         return 0
     if c == "manifest":
         from . import manifest
@@ -147,8 +210,14 @@ def main(argv: list[str] | None = None) -> int:
         return cuts.main(args.rest)
     if c == "params":
         from .runner import declared_parameters
-        for name, default in declared_parameters(args.notebook).items():
+        declared = declared_parameters(args.notebook)
+        for name, default in declared.items():
             print(f"{name} = {default}")
+        options = [n for n in declared if n not in ("data_dir", "out_dir")]
+        if options:
+            print(f"# change one: rr run {args.notebook} -p {options[0]}=VALUE  (a run with non-default "
+                  "options writes to output/<data>-<options>-<hash>/, or to --out-dir; never to reports/)",
+                  file=sys.stderr)
         return 0
     if c == "claims":
         return _call("claims", "main", data_dir=args.data_dir, out_dir=args.out_dir, strict=args.strict)
@@ -158,14 +227,22 @@ def main(argv: list[str] | None = None) -> int:
         return _call("verify", "main", data_dir=args.data_dir, out_dir=args.out_dir)
     if c == "figures-manifest":
         return _call("verify", "write_figures_manifest")
+    if c == "codecheck":
+        return _call("codecheck", "main", check=args.check)
     if c == "codebook":
-        return _call("data", "main_codebook", check=args.check)
+        rc = _call("data", "main_codebook", check=args.check)
+        return rc or _call("importers.docs", "main", check=args.check)  # data/raw/IMPORTERS.md
     if c == "bench":
         from . import bench
         return bench.main(scales=tuple(int(x) for x in args.scales.split(",")),
                           steps=tuple(args.steps.split(",")) if args.steps else bench.STEPS,
                           pipeline=not args.no_pipeline, naive=not args.no_naive,
                           rounds=args.rounds, steps_from=args.steps_from)
+    if c == "import":
+        return _call("importers", "main_import", args.source, args.files, args.to, mapping=args.mapping,
+                     allow_extra=[x.strip() for x in args.allow_extra.split(",") if x.strip()])
+    if c == "outbox":
+        return _call("outbox", "main", data_dir=args.data_dir, out_dir=args.out_dir)
     if c == "pseudonymise":
         return _call("pseudonymise", "main_pseudonymise", args.in_file, args.out_file,
                      [x.strip() for x in args.columns.split(",") if x.strip()])

@@ -25,7 +25,15 @@ Rules applied by :func:`publish`:
    are suppressed (smallest non-zero count first) until no suppressed cell can be solved for
    exactly from those relations. This is checked by linear algebra (a suppressed cell is
    recoverable iff every solution of the relations gives it the same value), not just by
-   "no relation with a single suppressed cell". Bounds from non-negativity are not considered.
+   "no relation with a single suppressed cell". Relations a reader can see without being told
+   are added automatically (:func:`detect_links`: each variable of a long variable/category
+   table adds up to the same total; total rows; total columns; :func:`margin_links`: another
+   table of the same run that publishes this table's group sums). Then bounds: a primary cell
+   is known to be 1..threshold and any suppressed cell >= 0, so cells are suppressed until the
+   feasible interval of every suppressed cell, by linear programming
+   (:func:`scipy.optimize.linprog`), is at least as wide as the primary range
+   (``threshold - 1``) and never one value (Hundepool et al. 2012, 4.3-4.4, interval
+   protection). :func:`attack` runs the same attack on a published table and its record.
 3. *Derived cells*: a rate/percentage declared in ``derived`` (``{"rate": ["count", "pop"]}``)
    is suppressed in every row where any count it is built on is suppressed.
 4. *Rounding* (``"nhs"``): unsuppressed counts are rounded to the nearest 5 (half up) after
@@ -42,7 +50,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -70,6 +78,8 @@ class Rules:
 PRESETS: dict[str, Rules] = {
     "nhs": Rules("nhs", 7, 5, "NHS HES sub-national: counts 1-7 suppressed, others rounded to nearest 5"),
     "dfe": Rules("dfe", 2, None, "DfE: counts 1-2 suppressed"),
+    "tre": Rules("tre", 9, None, "TRE output checking (SACRO/ACRO default safe_threshold 10): counts 1-9 "
+                 "suppressed, so every count shown is at least 10"),
 }
 
 
@@ -169,6 +179,283 @@ def _relations(df: pd.DataFrame, counts: list[str], totals: Totals | None) -> li
     return rels
 
 
+#: Labels of a total row that :func:`detect_links` recognises (compared case-insensitively).
+TOTAL_LABELS = ("total", "all", "all pupils", "all young people", "overall")
+#: Names of the column that says which variable a long (variable, category) table breaks down by.
+VARIABLE_COLUMNS = ("variable", "characteristic", "breakdown", "dimension")
+
+
+def _group_codes(df: pd.DataFrame, cols: Sequence[str]) -> np.ndarray:
+    if not cols:
+        return np.zeros(len(df), dtype=int)
+    keys = df[list(cols)].astype(str).agg("\x1f".join, axis=1)
+    return pd.factorize(keys.to_numpy())[0]
+
+
+def detect_links(df: pd.DataFrame, counts: Sequence[str], id_cols: Sequence[str],
+                 totals: "Totals | None" = None) -> list[dict]:
+    """Linear relations a reader can see in a table without being told, found from the data.
+
+    * ``equal_totals``: a long table with a ``variable`` column (``variable, category, n``):
+      when each variable's categories add up to the same total for a count column (sex, free
+      school meals, ethnicity ... each partition the same pupils), every variable's sum equals
+      every other's: a suppressed category is the difference of two sums (Hundepool et al.
+      2012, 4.3, linked tables).
+    * ``total_row``: a row labelled ``Total``/``All`` in an id column whose counts are the sum of
+      the other rows of its group (the remaining id columns but the label's).
+    * ``total_column``: a count column equal in every row to the sum of two, or of all, other
+      count columns.
+
+    Each link is checked against the values (it must hold exactly in every row or group it
+    covers), so only true relations are added; declared :class:`Totals` are kept as well.
+    """
+    counts = list(counts)
+    id_cols = [c for c in id_cols if c in df.columns]
+    vals = {c: pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float) for c in counts}
+    links: list[dict] = []
+    declared_cols = set((totals.columns if totals else {}) or {})
+    # long variable/category tables
+    for var in [c for c in id_cols if str(c).lower() in VARIABLE_COLUMNS]:
+        rest = [c for c in id_cols if c != var]
+        if not rest:
+            continue
+        for within in [[]] + [[c] for c in rest]:  # e.g. (reach, characteristic, group): within reach
+            if len(within) == len(rest):
+                continue  # the category column itself
+            outer = _group_codes(df, within)
+            cols = []
+            for c in counts:
+                v = vals[c]
+                if np.isnan(v).any():
+                    continue
+                ok = False
+                for o in np.unique(outer):
+                    rows = outer == o
+                    codes = pd.factorize(df[var].astype(str).to_numpy()[rows])[0]
+                    if codes.max() < 1:
+                        continue
+                    sums = np.bincount(codes, weights=v[rows])
+                    if not (np.all(sums == sums[0]) and sums[0] > 0):
+                        ok = False
+                        break
+                    ok = True
+                if ok:
+                    cols.append(c)
+            if cols:
+                links.append({"kind": "equal_totals", "by": var, "within": within, "columns": cols})
+                break
+    # total rows
+    for lab_col in id_cols:
+        labels = df[lab_col].astype(str).str.strip().str.lower()
+        is_total = labels.isin(TOTAL_LABELS).to_numpy()
+        if not is_total.any() or is_total.all():
+            continue
+        if totals is not None and totals.row is not None and totals.row[0] == lab_col:
+            continue
+        label = str(df[lab_col].to_numpy()[np.flatnonzero(is_total)[0]])
+        groups = [c for c in id_cols if c != lab_col]
+        codes = _group_codes(df, groups)
+        cols = []
+        for c in counts:
+            v = vals[c]
+            ok = True
+            for g in np.unique(codes):
+                rows = codes == g
+                t = rows & is_total
+                if t.sum() != 1 or np.isnan(v[rows]).any() or (rows & ~is_total).sum() == 0 or \
+                        v[t][0] != v[rows & ~is_total].sum():
+                    ok = False
+                    break
+            if ok:
+                cols.append(c)
+        if cols:
+            links.append({"kind": "total_row", "label_column": lab_col, "label": label,
+                          "groups": groups, "columns": cols})
+    # total columns
+    for t in counts:
+        if t in declared_cols or np.isnan(vals[t]).any():
+            continue
+        others = [c for c in counts if c != t and not np.isnan(vals[c]).any()]
+        found = None
+        if len(others) > 2 and np.array_equal(sum(vals[c] for c in others), vals[t]):
+            found = others
+        else:
+            for i, a in enumerate(others):
+                for b in others[i + 1:]:
+                    if np.array_equal(vals[a] + vals[b], vals[t]) and vals[t].any():
+                        found = [a, b]
+                        break
+                if found:
+                    break
+        if found:
+            links.append({"kind": "total_column", "total": t, "members": found})
+    return links
+
+
+def _link_relations(df: pd.DataFrame, counts: list[str], links: Sequence[dict]) -> list[dict[int, float]]:
+    """The relations of :func:`detect_links`' links over flat cell ids (right-hand side 0)."""
+    ncol = len(counts)
+    pos = {c: j for j, c in enumerate(counts)}
+    rels: list[dict[int, float]] = []
+    for link in links:
+        kind = link["kind"]
+        if kind == "equal_totals":
+            outer = _group_codes(df, link.get("within") or [])
+            for o in np.unique(outer):
+                rows = np.flatnonzero(outer == o)
+                codes = pd.factorize(df[link["by"]].astype(str).to_numpy()[rows])[0]
+                groups = [rows[codes == g] for g in np.unique(codes)]
+                for c in link["columns"]:
+                    j = pos[c]
+                    for g in groups[1:]:  # each variable's sum equals the first's
+                        r: dict[int, float] = {int(i) * ncol + j: 1.0 for i in g}
+                        for i in groups[0]:
+                            r[int(i) * ncol + j] = -1.0
+                        rels.append(r)
+        elif kind == "total_row":
+            is_total = (df[link["label_column"]].astype(str) == str(link["label"])).to_numpy()
+            codes = _group_codes(df, link["groups"])
+            for g in np.unique(codes):
+                rows = np.flatnonzero(codes == g)
+                t = rows[is_total[rows]]
+                m = rows[~is_total[rows]]
+                if len(t) != 1:
+                    continue
+                for c in link["columns"]:
+                    j = pos[c]
+                    r = {int(i) * ncol + j: 1.0 for i in m}
+                    r[int(t[0]) * ncol + j] = -1.0
+                    rels.append(r)
+        elif kind == "total_column":
+            for i in range(len(df)):
+                r = {i * ncol + pos[m]: 1.0 for m in link["members"]}
+                r[i * ncol + pos[link["total"]]] = -1.0
+                rels.append(r)
+    return rels
+
+
+def intervals(rels: list[dict[int, float]], rhs: Sequence[float], lower: np.ndarray, upper: np.ndarray,
+              cells: Sequence[int]) -> dict[int, tuple[float, float]]:
+    """The interval each of ``cells`` can take given the relations ``sum(coef * x) = rhs`` and the
+    bounds ``lower <= x <= upper`` of every cell (``upper`` may be ``inf``): the attacker's view,
+    by linear programming (:func:`scipy.optimize.linprog`, HiGHS), two programs per cell.
+
+    Cells whose bounds are equal are constants; only relations with an unknown cell are used.
+    """
+    from scipy.optimize import linprog
+
+    free = np.flatnonzero(lower < upper)
+    col = {int(c): k for k, c in enumerate(free)}
+    A, b = [], []
+    for r, v in zip(rels, rhs):
+        if not any(c in col for c in r):
+            continue
+        row = np.zeros(len(free))
+        const = 0.0
+        for c, coef in r.items():
+            if c in col:
+                row[col[c]] += coef
+            else:
+                const += coef * lower[c]
+        A.append(row)
+        b.append(v - const)
+    out: dict[int, tuple[float, float]] = {}
+    bounds = [(float(lower[c]), None if np.isinf(upper[c]) else float(upper[c])) for c in free]
+    for c in cells:
+        c = int(c)
+        if c not in col:
+            out[c] = (float(lower[c]), float(upper[c]))
+            continue
+        if not A:
+            out[c] = (float(lower[c]), float(upper[c]))
+            continue
+        obj = np.zeros(len(free))
+        obj[col[c]] = 1.0
+        lo = linprog(obj, A_eq=np.array(A), b_eq=np.array(b), bounds=bounds, method="highs")
+        hi = linprog(-obj, A_eq=np.array(A), b_eq=np.array(b), bounds=bounds, method="highs")
+        lo_v = lo.fun if lo.status == 0 else float(lower[c])
+        hi_v = -hi.fun if hi.status == 0 else (np.inf if hi.status == 3 else float(upper[c]))
+        out[c] = (float(lo_v), float(hi_v))
+    return out
+
+
+def required_width(threshold: int) -> float:
+    """How wide a suppressed cell's feasible interval must stay: as wide as the primary range
+    ``1..threshold`` (``threshold - 1``), and never a single value."""
+    return float(max(threshold - 1, 1))
+
+
+def _narrow(values: np.ndarray, sup: np.ndarray, primary: np.ndarray, rels, threshold: int) -> list[int]:
+    """Suppressed cells whose interval (attacker knows every other cell exactly, that primary
+    cells are 1..threshold and the others non-negative) is narrower than :func:`required_width`."""
+    vals = np.nan_to_num(values, nan=0.0)
+    lower = vals.copy()
+    upper = vals.copy()
+    lower[sup] = 0.0
+    upper[sup] = np.inf
+    lower[primary & sup] = 1.0
+    upper[primary & sup] = float(threshold)
+    rhs = [sum(coef * vals[c] for c, coef in r.items()) for r in rels]
+    cells = np.flatnonzero(sup)
+    iv = intervals(rels, rhs, lower, upper, cells)
+    need = required_width(threshold) - 1e-7
+    return [c for c in cells if iv[int(c)][1] - iv[int(c)][0] < need and
+            not (primary[c] and threshold <= 1)]
+
+
+def _width(values, sup, primary, rels, threshold, cell) -> float:
+    vals = np.nan_to_num(values, nan=0.0)
+    lower, upper = vals.copy(), vals.copy()
+    lower[sup], upper[sup] = 0.0, np.inf
+    lower[primary & sup], upper[primary & sup] = 1.0, float(threshold)
+    rhs = [sum(coef * vals[c] for c, coef in r.items()) for r in rels]
+    lo, hi = intervals(rels, rhs, lower, upper, [cell])[int(cell)]
+    return hi - lo
+
+
+def _protect_bounds(values: np.ndarray, sup: np.ndarray, primary: np.ndarray, rels, threshold: int,
+                    max_iter: int = 2000) -> np.ndarray:
+    """Extend ``sup`` until every suppressed cell's feasible interval is at least
+    :func:`required_width` wide (bounds included, :func:`intervals`); then no suppressed cell is
+    pinned to one value nor to a range narrower than the primary range."""
+    sup = sup.copy()
+    vals = np.nan_to_num(values, nan=0.0)
+    usable = ~np.isnan(values)
+    member_of: dict[int, list[int]] = {}
+    for k, r in enumerate(rels):
+        for c in r:
+            member_of.setdefault(c, []).append(k)
+    for _ in range(max_iter):
+        weak = _narrow(values, sup, primary, rels, threshold)
+        if not weak:
+            return sup
+        cands, u = [], None
+        for u in map(int, weak):
+            cands = sorted({c for k in member_of.get(u, []) for c in rels[k] if not sup[c] and usable[c]},
+                           key=lambda c: (vals[c] == 0, vals[c], c))
+            if not cands:  # reach one relation further
+                cands = sorted({c for k in member_of.get(u, []) for c0 in rels[k] if sup[c0]
+                                for k2 in member_of.get(c0, []) for c in rels[k2]
+                                if not sup[c] and usable[c]}, key=lambda c: (vals[c] == 0, vals[c], c))
+            if cands:
+                break
+        if not cands:  # every cell the weak cells are linked with is suppressed: nothing more to do
+            return sup
+        # the smallest open cell that widens the weak cell enough; else the one that widens it most
+        best, best_w = cands[0], -1.0
+        for c in cands[:25]:
+            trial = sup.copy()
+            trial[c] = True
+            w = _width(values, trial, primary, rels, threshold, u)
+            if w >= required_width(threshold) - 1e-7:
+                best = c
+                break
+            if w > best_w + 1e-9:
+                best, best_w = c, w
+        sup[best] = True
+    raise RuntimeError("secondary suppression (bounds) did not converge")
+
+
 def _recoverable(rels: list[dict[int, float]], unknown: np.ndarray) -> np.ndarray:
     """Boolean mask over ``unknown`` cell ids: which are determined exactly by the relations."""
     if len(unknown) == 0 or not rels:
@@ -231,6 +518,136 @@ def _secondary(values: np.ndarray, suppressed: np.ndarray, rels, max_iter: int =
     raise RuntimeError("secondary suppression did not converge")
 
 
+
+def _id_columns(pub: pd.DataFrame, record: Mapping) -> list[str]:
+    derived = record.get("derived") or {}
+    return [c for c in pub.columns if c not in record["counts"] and c not in derived]
+
+
+def _shown_number(text) -> float | None:
+    try:
+        return float(str(text).strip())
+    except ValueError:
+        return None
+
+
+#: Tables published by this process, by folder, in order (see :func:`margin_links`).
+_PUBLISHED: dict[str, list[str]] = {}
+
+
+def margin_links(df: pd.DataFrame, counts: Sequence[str], id_cols: Sequence[str], tables_dir: Path,
+                 name: str) -> list[dict]:
+    """Other tables already published in ``tables_dir`` that share margins with this one.
+
+    A published table ``X`` whose id columns are a strict subset of this table's, with count
+    columns in common, is a *coarser* table when, for every row of ``X`` whose count is shown
+    (and not rounded), this table's rows of that group add up to it: ``X`` then publishes the
+    group totals of this table (``{"table", "by", "columns", "direction": "coarser"}``). The
+    other way round (this table coarser than an ``X`` published before it, checked on the rows
+    of ``X`` shown in full) is ``"direction": "finer"``. Hundepool et al. (2012), 4.3: linked
+    tables must be protected together.
+    """
+    links: list[dict] = []
+    if tables_dir is None or not Path(tables_dir).is_dir():
+        return links
+    ids = [c for c in id_cols if c in df.columns]
+    # only tables published by this process (this chapter's run, in its fixed order): a table
+    # left by an earlier run or written by another chapter running at the same time must not
+    # change the result (same inputs, same bytes)
+    for other in _PUBLISHED.get(str(Path(tables_dir).resolve()), []):
+        rec_file = Path(tables_dir) / f"{other}.disclosure.json"
+        if other == name or not (Path(tables_dir) / f"{other}.csv").exists() or not rec_file.exists():
+            continue
+        try:
+            import json
+            rec = json.loads(rec_file.read_text(encoding="utf-8"))
+            pub = pd.read_csv(Path(tables_dir) / f"{other}.csv", dtype=str, keep_default_na=False)
+        except (OSError, ValueError):
+            continue
+        if (rec.get("rules") or {}).get("rounding"):
+            continue  # rounded margins are not exact totals
+        shared = [c for c in counts if c in rec.get("counts", []) and c in pub.columns]
+        if not shared:
+            continue
+        x_ids = [c for c in _id_columns(pub, rec) if c in pub.columns]
+        if x_ids and set(x_ids) < set(ids):
+            fine, coarse, coarse_is_other = df, pub, True
+            by = x_ids
+        elif ids and set(ids) < set(x_ids):
+            fine, coarse, coarse_is_other = pub, df, False
+            by = ids
+        else:
+            continue
+        fkey = fine[by].astype(str).agg("\x1f".join, axis=1)
+        ckey = coarse[by].astype(str).agg("\x1f".join, axis=1)
+        if ckey.duplicated().any() or not set(fkey) <= set(ckey):
+            continue
+        cols = []
+        for c in shared:
+            fv = fine[c].map(_shown_number) if not coarse_is_other else \
+                pd.to_numeric(fine[c], errors="coerce")
+            cv = coarse[c].map(_shown_number) if coarse_is_other else pd.to_numeric(coarse[c], errors="coerce")
+            if not coarse_is_other:  # the other (finer) table: groups shown in full only
+                full = fv.notna().groupby(fkey).all()
+            else:
+                full = pd.Series(True, index=pd.unique(fkey))
+            sums = fv.groupby(fkey).sum(min_count=1)
+            cmap = pd.Series(cv.to_numpy(), index=ckey.to_numpy())
+            checked = [k for k in sums.index if full.get(k, False) and pd.notna(cmap.get(k))]
+            if checked and all(abs(sums[k] - cmap[k]) < 1e-9 for k in checked):
+                cols.append(c)
+        if cols:
+            links.append({"table": other, "by": by, "columns": cols,
+                          "direction": "coarser" if coarse_is_other else "finer"})
+    return links
+
+
+def _margin_effects(df, counts, links, tables_dir, threshold, vals):
+    """Relations this table gains from coarser published tables (group sums known), and the cells
+    of this table to suppress so that a finer published table's suppressed cells stay protected."""
+    import json
+
+    ncol = len(counts)
+    rels: list[dict[int, float]] = []
+    forced = np.zeros(vals.size, dtype=bool)
+    for link in links:
+        pub = pd.read_csv(Path(tables_dir) / f"{link['table']}.csv", dtype=str, keep_default_na=False)
+        by = link["by"]
+        if link["direction"] == "coarser":
+            key = df[by].astype(str).agg("\x1f".join, axis=1).to_numpy()
+            ckey = pub[by].astype(str).agg("\x1f".join, axis=1)
+            for c in link["columns"]:
+                shown = dict(zip(ckey, pub[c].map(_shown_number)))
+                j = counts.index(c)
+                for g in pd.unique(key):
+                    if shown.get(g) is None or pd.isna(shown.get(g)):
+                        continue
+                    rels.append({int(i) * ncol + j: 1.0 for i in np.flatnonzero(key == g)})
+        else:  # the other table is finer: does showing our totals pin its suppressed cells?
+            rec = json.loads((Path(tables_dir) / f"{link['table']}.disclosure.json").read_text())
+            fkey = pub[by].astype(str).agg("\x1f".join, axis=1).to_numpy()
+            key = df[by].astype(str).agg("\x1f".join, axis=1).to_numpy()
+            for c in link["columns"]:
+                j = counts.index(c)
+                for i, g in enumerate(key):
+                    rows = np.flatnonzero(fkey == g)
+                    sup_rows = [r for r in rows if str(pub[c].iloc[r]).strip() == SUPPRESSED]
+                    if not sup_rows or forced[i * ncol + j]:
+                        continue
+                    # the suppressed cells of the group with our total known
+                    lo = np.array([1.0 if any(cl.get("rule") == "primary" and cl["column"] == c and
+                                              all(str(pub[k].iloc[r]) == str(v) for k, v in cl["key"].items()
+                                                  if k in pub.columns)
+                                              for cl in rec.get("cells", [])) else 0.0 for r in sup_rows])
+                    hi = np.where(lo > 0, float(threshold), np.inf)
+                    rest = sum(_shown_number(pub[c].iloc[r]) or 0.0 for r in rows if r not in sup_rows)
+                    total = vals[i, j] - rest
+                    iv = intervals([{k: 1.0 for k in range(len(sup_rows))}], [total], lo, hi,
+                                   list(range(len(sup_rows))))
+                    if any(iv[k][1] - iv[k][0] < required_width(threshold) - 1e-7 for k in iv):
+                        forced[i * ncol + j] = True
+    return rels, forced
+
 # --------------------------------------------------------------------------- main
 def _row_key(df: pd.DataFrame, i: int, id_cols: list[str]) -> Any:
     if id_cols:
@@ -260,7 +677,8 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
           derived: Mapping[str, Sequence[str] | str] | None = None,
           totals: Totals | Mapping | None = None, threshold: int | None = None,
           rounding: int | None = None, decimals: int | Mapping[str, int] | None = None,
-          missing_symbol: str = NOT_APPLICABLE, id_cols: Sequence[str] | None = None
+          missing_symbol: str = NOT_APPLICABLE, id_cols: Sequence[str] | None = None,
+          detect: bool = True, tables_dir: str | Path | None = None, name: str | None = None
           ) -> tuple[pd.DataFrame, dict]:
     """Apply the disclosure rules to ``df`` without writing anything.
 
@@ -295,12 +713,22 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
     flat = vals.reshape(-1)
     primary = (flat > 0) & (flat <= rules.threshold)
     tot = Totals.coerce(totals)
-    rels = _relations(df.reset_index(drop=True), counts, tot)
-    sup = _secondary(flat, primary, rels) if rels else primary.copy()
+    id_cols = list(id_cols) if id_cols is not None else [c for c in df.columns if c not in counts and c not in derived]
+    flat_df = df.reset_index(drop=True)
+    links = detect_links(flat_df, counts, id_cols, tot) if detect else []
+    rels = _relations(flat_df, counts, tot) + _link_relations(flat_df, counts, links)
+    margins = margin_links(flat_df, counts, id_cols, Path(tables_dir), name) \
+        if (detect and tables_dir is not None) else []
+    forced = np.zeros(flat.size, dtype=bool)
+    if margins:
+        m_rels, forced = _margin_effects(flat_df, counts, margins, Path(tables_dir), rules.threshold, vals)
+        rels = rels + m_rels
+    start = primary | forced
+    sup = _secondary(flat, start, rels) if rels else start.copy()
+    if rels and sup.any():
+        sup = _protect_bounds(flat, sup, primary, rels, rules.threshold)
     secondary = sup & ~primary
     sup2 = sup.reshape(vals.shape)
-
-    id_cols = list(id_cols) if id_cols is not None else [c for c in df.columns if c not in counts and c not in derived]
     record: dict[str, Any] = {
         "rules": {"preset": rules.name, "threshold": rules.threshold, "rounding": rules.rounding,
                   "description": rules.description},
@@ -309,8 +737,23 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
         "totals": None if tot is None else {"columns": {k: list(v) for k, v in tot.columns.items()},
                                              "row": list(tot.row) if tot.row else None,
                                              "groups": list(tot.groups), "external": tot.external},
+        "linked": links,
+        "margins": margins,
         "cells": [],
     }
+    if tot is not None and tot.external and tot.groups and tot.row is None:
+        # the group totals published elsewhere (what a reader holds beside this table); a
+        # total that is itself 1..threshold is not given (it would be suppressed there)
+        codes = _group_codes(flat_df, list(tot.groups))
+        ext = []
+        for g in np.unique(codes):
+            rows = np.flatnonzero(codes == g)
+            for j, c in enumerate(counts):
+                k = float(np.nansum(vals[rows, j]))
+                ext.append({"key": {gc: _plain(flat_df.iloc[rows[0]][gc]) for gc in tot.groups},
+                            "column": c,
+                            "total": None if 0 < k <= rules.threshold else _fmt_count(k)})
+        record["external_totals"] = ext
     for cell in np.flatnonzero(sup):
         i, j = divmod(int(cell), ncol)
         record["cells"].append({"key": _row_key(df, i, id_cols), "column": counts[j],
@@ -344,7 +787,8 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
             if hit[i]:
                 col.append(SUPPRESSED)
                 record["cells"].append({"key": _row_key(df, i, id_cols), "column": k,
-                                        "rule": f"derived from suppressed {', '.join(d for d in deps if sup2[i, counts.index(d)])}"})
+                                        "rule": "derived from suppressed "
+                                                + ", ".join(d for d in deps if sup2[i, counts.index(d)])})
             elif np.isnan(v):
                 col.append(missing_symbol)
             elif dec is not None:
@@ -364,7 +808,7 @@ def publish(df: pd.DataFrame, name: str, out_dir: str | Path, *, preset: str | N
             totals: Totals | Mapping | None = None, threshold: int | None = None,
             rounding: int | None = None, decimals: int | Mapping[str, int] | None = None,
             missing_symbol: str = NOT_APPLICABLE, id_cols: Sequence[str] | None = None,
-            index: bool = False) -> tuple[pd.DataFrame, dict]:
+            index: bool = False, detect: bool = True) -> tuple[pd.DataFrame, dict]:
     """Apply disclosure control and write ``<out_dir>/<name>.csv`` and ``<name>.disclosure.json``.
 
     The single entry point chapters use for every published table (DESIGN.md, Conventions).
@@ -378,13 +822,18 @@ def publish(df: pd.DataFrame, name: str, out_dir: str | Path, *, preset: str | N
         raise ValueError(f"publish: invalid table name {name!r}")
     out, record = apply(df, preset=preset, counts=counts, derived=derived, totals=totals,
                         threshold=threshold, rounding=rounding, decimals=decimals,
-                        missing_symbol=missing_symbol, id_cols=id_cols)
+                        missing_symbol=missing_symbol, id_cols=id_cols, detect=detect,
+                        tables_dir=out_dir, name=name)
     out_dir = Path(out_dir)
     csv_path = out_dir / f"{name}.csv"
     text = out.to_csv(index=index, lineterminator="\n")
     atomic_write_text(csv_path, text)
     record = {"table": f"{name}.csv", **record}
     write_json(out_dir / f"{name}.disclosure.json", record)
+    done = _PUBLISHED.setdefault(str(out_dir.resolve()), [])
+    if name in done:
+        done.remove(name)
+    done.append(name)
     return out, record
 
 
@@ -462,3 +911,147 @@ def suppressed_keys(published: pd.DataFrame, id_cols: Sequence[str], columns: Se
         raise ValueError(f"suppressed_keys: column(s) {missing} not in the published table")
     hit = published[list(columns)].astype(str).eq(SUPPRESSED).any(axis=1)
     return {tuple(str(v) for v in row) for row in published.loc[hit, list(id_cols)].itertuples(index=False)}
+def attack(published: pd.DataFrame, record: Mapping, *, tables_dir: str | Path | None = None,
+           margins: Sequence[dict] | None = None) -> list[dict]:
+    """Attack a published table as a reader would: every relation its record declares or
+    detected (``totals``, ``linked``, ``external_totals``), the published cells (a rounded
+    count ``v`` is ``v - base//2 .. v + base//2``; ``low`` is ``1 .. base//2``; ``z`` is 0),
+    primary suppressed cells ``1..threshold`` and other suppressed cells ``>= 0``; the feasible
+    interval of every suppressed cell by linear programming (:func:`intervals`).
+
+    Returns one dict per suppressed count cell: ``row``, ``column``, ``rule``, ``lower``,
+    ``upper``, ``ok`` (the interval is at least :func:`required_width` wide).
+    """
+    counts = list(record["counts"])
+    rules = record["rules"]
+    T = int(rules["threshold"])
+    base = int(rules.get("rounding") or 0)
+    half = base // 2 if base else 0
+    df = published.reset_index(drop=True)
+    n, ncol = len(df), len(counts)
+    lower = np.zeros(n * ncol)
+    upper = np.zeros(n * ncol)
+    sup = np.zeros(n * ncol, dtype=bool)
+    for j, c in enumerate(counts):
+        for i, raw in enumerate(df[c].tolist()):
+            k = i * ncol + j
+            text = str(raw).strip()
+            if text == SUPPRESSED:
+                sup[k] = True
+                lower[k], upper[k] = 0.0, np.inf
+            elif text == LOW:
+                lower[k], upper[k] = 1.0, float(max(half, 1))
+            elif text in (NOT_APPLICABLE, "x", "", "nan"):
+                lower[k] = upper[k] = 0.0
+            else:
+                v = float(text)
+                lower[k], upper[k] = (max(0.0, v - half), v + half) if base and v else (v, v)
+    primary = np.zeros(n * ncol, dtype=bool)
+    for cell in record.get("cells", []):
+        if cell.get("rule") != "primary" or cell["column"] not in counts:
+            continue
+        key = cell["key"]
+        if set(key) == {"row"} and "row" not in df.columns:
+            rows = [int(key["row"])]
+        else:
+            match = np.ones(n, dtype=bool)
+            for kk, v in key.items():
+                match &= (df[kk].astype(str) == str(v)).to_numpy()
+            rows = list(np.flatnonzero(match))
+        for i in rows:
+            k = int(i) * ncol + counts.index(cell["column"])
+            if sup[k]:
+                primary[k] = True
+                lower[k], upper[k] = 1.0, float(T)
+    tot = record.get("totals")
+    tot = Totals.coerce(tot) if tot else None
+    links = list(record.get("linked") or [])
+    # what a reader can see for themselves: in a long (variable, category) table, the variables
+    # whose cells are all shown and add up to the same sum tell that every variable does
+    for var in [c for c in df.columns if str(c).lower() in VARIABLE_COLUMNS]:
+        if any(lk.get("kind") == "equal_totals" and lk.get("by") == var for lk in links):
+            continue
+        cols = []
+        for j, c in enumerate(counts):
+            known = {}
+            for v, rows in df.groupby(var, sort=False).indices.items():
+                ks = [int(i) * ncol + j for i in rows]
+                if not any(sup[k] for k in ks) and all(lower[k] == upper[k] for k in ks):
+                    known[v] = sum(lower[k] for k in ks)
+            if len(known) >= 2 and len(set(known.values())) == 1:
+                cols.append(c)
+        if cols:
+            links.append({"kind": "equal_totals", "by": var, "within": [], "columns": cols})
+    rels = _relations(df, counts, tot) + _link_relations(df, counts, links)
+    rhs = [0.0] * len(rels)
+    if tot is not None and tot.external and tot.groups and tot.row is None:
+        # relations of external groups, in _relations' order: one per (group, column)
+        known = {(tuple(sorted((k, str(v)) for k, v in e["key"].items())), e["column"]): e["total"]
+                 for e in record.get("external_totals") or []}
+        start = len(tot.columns) * n if tot.columns else 0
+        codes = _group_codes(df, list(tot.groups))
+        keep = list(range(start))
+        pos = start
+        for g in np.unique(codes):
+            row0 = int(np.flatnonzero(codes == g)[0])
+            gkey = tuple(sorted((gc, str(df.iloc[row0][gc])) for gc in tot.groups))
+            for c in counts:
+                k = known.get((gkey, c))
+                if k is not None:
+                    rhs[pos] = float(k)
+                    keep.append(pos)
+                pos += 1
+        keep += list(range(pos, len(rels)))
+        rels = [rels[i] for i in keep]
+        rhs = [rhs[i] for i in keep]
+    # group totals published by coarser tables (``margins``, default the record's own)
+    links = list(margins) if margins is not None else \
+        [m for m in record.get("margins") or [] if m.get("direction") == "coarser"]
+    if tables_dir is not None:
+        for link in links:
+            f = Path(tables_dir) / f"{link['table']}.csv"
+            if not f.exists():
+                continue
+            cpub = pd.read_csv(f, dtype=str, keep_default_na=False)
+            key = df[link["by"]].astype(str).agg("\x1f".join, axis=1).to_numpy()
+            ckey = cpub[link["by"]].astype(str).agg("\x1f".join, axis=1)
+            for c in link["columns"]:
+                shown = dict(zip(ckey, cpub[c].map(_shown_number)))
+                j = counts.index(c)
+                for g in pd.unique(key):
+                    k = shown.get(g)
+                    if k is None or pd.isna(k):
+                        continue
+                    rels.append({int(i) * ncol + j: 1.0 for i in np.flatnonzero(key == g)})
+                    rhs.append(float(k))
+    cells = np.flatnonzero(sup)
+    iv = intervals(rels, rhs, lower, upper, cells) if len(cells) else {}
+    need = required_width(T) - 1e-6
+    out = []
+    for c in cells:
+        i, j = divmod(int(c), ncol)
+        lo, hi = iv[int(c)]
+        out.append({"row": i, "column": counts[j], "rule": "primary" if primary[c] else "secondary",
+                    "lower": lo, "upper": hi, "ok": bool(hi - lo >= need)})
+    return out
+
+
+def attack_folder(tables_dir: str | Path) -> dict[str, dict]:
+    """:func:`attack` on every published table of a folder (``<name>.csv`` with its
+    ``<name>.disclosure.json``), each with the group totals every coarser table of the folder
+    publishes (its own record's margins and those other records point at it). Returns
+    ``{table: {"suppressed": n, "narrow": [cells whose interval is narrower than the rule]}}``."""
+    import json
+
+    tables_dir = Path(tables_dir)
+    records = {f.name[: -len(".disclosure.json")]: json.loads(f.read_text(encoding="utf-8"))
+               for f in sorted(tables_dir.glob("*.disclosure.json"))}
+    out = {}
+    for name, record in records.items():
+        pub = pd.read_csv(tables_dir / f"{name}.csv", dtype=str, keep_default_na=False)
+        margins = [m for m in record.get("margins") or [] if m["direction"] == "coarser"]
+        margins += [{**m, "table": other, "direction": "coarser"} for other, r in records.items()
+                    for m in r.get("margins") or [] if m["direction"] == "finer" and m["table"] == name]
+        hits = attack(pub, record, tables_dir=tables_dir, margins=margins)
+        out[name] = {"suppressed": len(hits), "narrow": [h for h in hits if not h["ok"]]}
+    return out

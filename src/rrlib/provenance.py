@@ -8,8 +8,11 @@ the versions of the packages that matter), and when.
 from __future__ import annotations
 
 import functools
+import hashlib
 import importlib.metadata
+import os
 import platform
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -21,20 +24,99 @@ KEY_PACKAGES = ("rrlib", "numpy", "pandas", "scipy", "statsmodels", "lifelines",
                 "seaborn", "pandera", "pyarrow", "papermill")
 
 
+def _git_dir(root: Path) -> Path | None:
+    """The git folder of the checkout at ``root`` (``.git``, or the folder a ``.git`` file names)."""
+    dot = root / ".git"
+    if dot.is_dir():
+        return dot
+    if dot.is_file():  # a worktree or submodule: "gitdir: <path>"
+        text = dot.read_text(encoding="utf-8", errors="replace").strip()
+        if text.startswith("gitdir:"):
+            g = Path(text.split(":", 1)[1].strip())
+            return g if g.is_absolute() else (root / g).resolve()
+    return None
+
+
+def _read_ref(git_dir: Path, ref: str, depth: int = 0) -> str | None:
+    """The commit a ref names, from the loose ref file or ``packed-refs`` (no git process)."""
+    common = git_dir
+    cfile = git_dir / "commondir"
+    if cfile.is_file():
+        c = Path(cfile.read_text(encoding="utf-8").strip())
+        common = c if c.is_absolute() else (git_dir / c).resolve()
+    for base in (git_dir, common):
+        f = base / ref
+        if f.is_file():
+            text = f.read_text(encoding="utf-8", errors="replace").strip()
+            if text.startswith("ref:") and depth < 5:
+                return _read_ref(git_dir, text[4:].strip(), depth + 1)
+            return text if _SHA.match(text) else None
+    packed = common / "packed-refs"
+    if packed.is_file():
+        for line in packed.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line and line[0] not in "#^":
+                sha, _, name = line.partition(" ")
+                if name.strip() == ref and _SHA.match(sha):
+                    return sha
+    return None
+
+
+_SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+
+
+def head_commit(root: Path | None = None) -> str | None:
+    """The commit checked out at ``root`` (default: the compendium), read from ``.git/HEAD`` and
+    the refs directly: no git process, no clean/smudge filter, microseconds whatever the load."""
+    root = Path(root) if root is not None else paths.ROOT
+    g = _git_dir(root)
+    if g is None or not (g / "HEAD").is_file():
+        return None
+    head = (g / "HEAD").read_text(encoding="utf-8", errors="replace").strip()
+    if head.startswith("ref:"):
+        return _read_ref(g, head[4:].strip())
+    return head if _SHA.match(head) else None
+
+
+#: Seconds the dirty check may take before it gives up (the flag is then "unknown").
+DIRTY_TIMEOUT = 5
+
+
+def _dirty(root: Path) -> bool | None:
+    """Whether tracked files differ from the commit: ``git diff --quiet HEAD`` with the
+    notebook filter switched off (``git status`` would run nbstripout over every notebook whose
+    stat data changed: seconds of CPU, minutes under load). The filter's job is to strip outputs
+    from notebooks that are committed stripped, so comparing bytes is the honest answer too.
+    None when git is missing or does not answer within :data:`DIRTY_TIMEOUT` seconds."""
+    try:
+        r = subprocess.run(
+            ["git", "--no-optional-locks", "-C", str(root),
+             "-c", "filter.nbstripout.clean=", "-c", "filter.nbstripout.smudge=",
+             "-c", "filter.nbstripout.process=", "-c", "filter.nbstripout.required=false",
+             "-c", "core.fsmonitor=false",
+             "diff", "--quiet", "--no-ext-diff", "--no-textconv", "HEAD", "--"],
+            capture_output=True, timeout=DIRTY_TIMEOUT, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {0: False, 1: True}.get(r.returncode)
+
+
 @functools.lru_cache(maxsize=1)
 def git_state() -> dict:
-    """The commit of the compendium's checkout and whether its tree is dirty (None outside git)."""
-    def run(*args):
-        return subprocess.run(["git", "-C", str(paths.ROOT), *args], capture_output=True,
-                              text=True, timeout=20)
-    try:
-        head = run("rev-parse", "HEAD")
-        if head.returncode != 0:
-            return {"commit": None, "dirty": None}
-        status = run("status", "--porcelain", "--untracked-files=no")
-        return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
-    except (OSError, subprocess.SubprocessError):
+    """The commit of the compendium's checkout (read without running git, never None in a
+    checkout) and whether its tracked files differ from it (None when that cannot be told
+    quickly); ``{"commit": None, "dirty": None}`` outside git."""
+    commit = head_commit(paths.ROOT)
+    if commit is None:
         return {"commit": None, "dirty": None}
+    return {"commit": commit, "dirty": _dirty(paths.ROOT)}
+
+
+def now_utc() -> str:
+    """The time a file is made, as ``YYYY-MM-DDTHH:MM:SSZ``: ``SOURCE_DATE_EPOCH`` when it is set
+    (reproducible builds: same inputs, same bytes), else the clock."""
+    sde = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    t = int(sde) if sde.isdigit() else int(time.time())
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
 
 
 @functools.lru_cache(maxsize=1)
@@ -51,14 +133,22 @@ def environment() -> dict:
             "packages": versions}
 
 
+def folder_hash(files: dict) -> str:
+    """One sha256 for a data folder: of its sorted ``name sha256`` lines (the content, not the path)."""
+    text = "".join(f"{name} {sha}\n" for name, sha in sorted(files.items()))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 @functools.lru_cache(maxsize=8)
 def data_state(data_dir: str) -> dict:
-    """Synthetic flag and sha256 of every raw input file (from the MANIFEST when it has one)."""
+    """A data folder by name and content: synthetic flag, sha256 of every raw input file (from
+    the MANIFEST when it has one) and of them all; never its absolute path (on real data that
+    path is inside the secure environment)."""
     d = Path(data_dir)
     doc = manifest.read(d)
     files = doc.get("files") or ({p.name: sha256_file(p) for p in manifest.data_files(d)}
                                  if d.exists() else {})
-    return {"folder": str(d), "name": d.name, "synthetic": doc.get("synthetic"),
+    return {"name": d.name, "sha256": folder_hash(files), "synthetic": doc.get("synthetic"),
             "files": dict(sorted(files.items()))}
 
 
@@ -68,11 +158,10 @@ VOLATILE = ("created_utc", "git", "chapter_elapsed_s")
 
 
 def portable(value):
-    """``value`` with absolute paths inside the project, or in the ``shared`` folder beside it
-    (``../shared``: the real DfE files), written relative to the project's root, so that sidecars
-    do not depend on where it was cloned."""
-    import os
-
+    """``value`` with absolute paths made safe to publish: inside the project, or in the ``shared``
+    folder beside it (``../shared``: the real DfE files), relative to the project's root; anywhere
+    else (a secure environment's data or output folder) only the last component's name, so that
+    outputs neither depend on where the project was cloned nor reveal where the data live."""
     if isinstance(value, dict):
         return {k: portable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -83,6 +172,7 @@ def portable(value):
         shared = root.parent / "shared"
         if p == root or root in p.parents or p == shared or shared in p.parents:
             return os.path.relpath(p, root)
+        return p.name
     return str(value) if isinstance(value, Path) else value
 
 
@@ -107,10 +197,10 @@ def sidecar(output: str | Path, *, chapter: str, notebook: str | None, parameter
         "git": git_state(),
         "data": portable(data_state(str(data_dir))),
         "environment": environment(),
-        "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "created_utc": now_utc(),
     }
-    if started is not None:
-        doc["chapter_elapsed_s"] = round(time.time() - started, 1)
+    # ``started`` is accepted for compatibility; the elapsed time is not written (it differs on
+    # every run: sidecars are outputs and must be the same bytes for the same inputs)
     if extra:
         doc.update(extra)
     target = output.with_suffix(".json")

@@ -24,7 +24,6 @@ import hmac
 import io
 import os
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -142,11 +141,15 @@ def main_pseudonymise(in_file, out_file, columns) -> int:
     Prints a one-line summary; on error (no key, missing column, ...) prints the message without
     a traceback and returns 1. Never prints the key.
     """
+    from . import log
+
+    logger = log.get("pseudonymise")
+    log.setup()
     try:
         summary = pseudonymise_file(in_file, out_file, columns)
     except (PseudonymiseError, OSError, pd.errors.ParserError) as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
+        logger.error(str(exc))
         return 1
     cols = ", ".join(f"{c} ({n:,} distinct)" for c, n in summary["columns"].items())
-    print(f"pseudonymised {summary['rows']:,} rows of {in_file} -> {out_file}: {cols}", flush=True)
+    logger.info(f"pseudonymised {summary['rows']:,} rows of {in_file} -> {out_file}: {cols}")
     return 0

@@ -27,7 +27,6 @@ technical notes; Government Statistical Service symbols)
 from __future__ import annotations
 
 import io
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -44,6 +43,7 @@ __all__ = [
     "DFE_EXCLUSIONS", "DFE_LA_COLUMNS", "DFE_COUNT_RATE", "load_dfe_exclusions",
     "read_dfe_la_file", "read_dfe_national_characteristics",
     "SUPPRESSED", "NOT_APPLICABLE", "load_dfe_exclusions_la", "load_fsm_2016",
+    "ONS_POPULATION", "load_ons_population", "DFE_FSM", "load_dfe_fsm",
 ]
 
 #: How many offending rows an error message shows.
@@ -372,6 +372,153 @@ register(PublicTable(
         "one_or_more_fixed_excl_rate": "pupils with one or more fixed-period exclusions per 100 pupils",
     },
     reader=lambda p: _read_dfe_la(p, strict=True),
+))
+
+
+# --------------------------------------------------------------------------- ONS mid-year population (MYE2)
+ONS_POPULATION = "ons_mye2_blackpool_nw_england"
+ONS_POPULATION_SOURCE = ("ONS, mid-year population estimates (MYE2), single year of age, "
+                         "mid-2015 to mid-2020, editions as first published")
+ONS_AREAS = {"E06000009": "Blackpool", "E12000002": "North West", "E92000001": "England"}
+_ONS_AGES = [f"age_{a}" for a in range(90)] + ["age_90plus"]
+ONS_COLUMNS = ["mid_year", "sex", "code", "name", "all_ages", *_ONS_AGES]
+
+
+def _read_ons_population(path: Path) -> pd.DataFrame:
+    path = Path(path)
+    raw = _read_text_csv(path)
+    _check_columns(raw, ONS_COLUMNS, path)
+    problems: list[str] = []
+    nums = {c: _numeric(raw, c, problems, integer=True) for c in ["mid_year", "all_ages", *_ONS_AGES]}
+    if problems:
+        raise PublicDataError(path, problems)
+    wide = pd.DataFrame(nums)
+    if wide.isna().any().any():
+        col = wide.columns[wide.isna().any()][0]
+        raise PublicDataError(path, [f"column '{col}': rule 'no missing values': "
+                                     + _rows(wide[col].isna().to_numpy(), raw[col])])
+    bad = (wide[_ONS_AGES].sum(axis=1) != wide["all_ages"]).to_numpy()
+    if bad.any():
+        raise PublicDataError(path, ["column 'all_ages': rule 'single years of age sum to all ages': "
+                                     + _rows(bad, raw["all_ages"])])
+    for c, allowed in (("sex", {"Persons", "Males", "Females"}), ("code", set(ONS_AREAS))):
+        badv = ~raw[c].isin(allowed).to_numpy()
+        if badv.any():
+            raise PublicDataError(path, [f"column '{c}': rule 'one of {sorted(allowed)}': " + _rows(badv, raw[c])])
+    if raw.duplicated(["mid_year", "sex", "code"]).any():
+        raise PublicDataError(path, ["rows: rule 'one row per mid_year, sex and code': "
+                                     + _rows(raw.duplicated(["mid_year", "sex", "code"]).to_numpy(),
+                                             raw["code"])])
+    long = wide[_ONS_AGES].set_axis(list(range(91)), axis=1)
+    long.index = pd.MultiIndex.from_arrays([wide["mid_year"].astype(int), raw["sex"], raw["code"]],
+                                           names=["mid_year", "sex", "code"])
+    out = long.stack().rename("population").reset_index().rename(columns={"level_3": "age"})
+    out["area"] = out["code"].map(ONS_AREAS)
+    out["age"] = out["age"].astype(int)
+    out["population"] = out["population"].astype("int64")
+    out = out[["mid_year", "sex", "code", "area", "age", "population"]]
+    out.attrs["source_file"] = str(path)
+    return out
+
+
+def load_ons_population(path: str | Path | None = None) -> pd.DataFrame:
+    """ONS mid-year population estimates (MYE2), Blackpool, North West and England, mid-2015 to mid-2020.
+
+    Long form: ``mid_year`` (int), ``sex`` (Persons, Males, Females), ``code`` (ONS area code),
+    ``area`` (Blackpool, North West, England), ``age`` (0-90; 90 means 90 and over) and
+    ``population``. Checked: whole numbers, single years summing to all ages, one row per
+    year, sex and area. Editions as first published (not rebased after Census 2021).
+    Source: ONS (Open Government Licence v3.0); see ``data/raw/public/README.md``.
+    """
+    return _read_ons_population(Path(path) if path is not None else table_path(ONS_POPULATION))
+
+
+register(PublicTable(
+    name=ONS_POPULATION,
+    filename=f"{ONS_POPULATION}.csv",
+    title="ONS mid-year population estimates by single year of age, Blackpool, North West, England, 2015-2020",
+    citation=("Office for National Statistics. Population estimates for the UK, England and Wales, Scotland "
+              "and Northern Ireland, mid-2015 to mid-2020 (MYE2), as first published."),
+    licence="Open Government Licence v3.0",
+    columns={"mid_year": "year of the estimate (30 June)", "sex": "Persons, Males or Females",
+             "code": "ONS area code", "name": "area name as in the workbook",
+             "all_ages": "population, all ages", **{c: f"population aged {c[4:]}" for c in _ONS_AGES}},
+    reader=_read_ons_population,
+))
+
+
+# --------------------------------------------------------------------------- DfE free school meals
+DFE_FSM = "dfe_fsm_blackpool_england"
+DFE_FSM_SOURCE = ("DfE, Schools, pupils and their characteristics: pupils eligible for free school meals "
+                  "at the January census, by local authority")
+DFE_FSM_COLUMNS = ["academic_year", "exam_year", "area_code", "area", "school_type", "fsm_pupils", "pupils",
+                   "fsm_share"]
+FSM_SCHOOL_TYPES = ("Total", "primary", "secondary", "special")
+
+
+def _read_dfe_fsm(path: Path) -> pd.DataFrame:
+    path = Path(path)
+    raw = _read_text_csv(path)
+    _check_columns(raw, DFE_FSM_COLUMNS, path)
+    problems: list[str] = []
+    out = pd.DataFrame(index=raw.index)
+    out["academic_year"] = year_label(raw["academic_year"])
+    bad = ~_year_ok(out["academic_year"])
+    if bad.any():
+        problems.append("column 'academic_year': rule 'DfE year code YYYYYY with consecutive years': "
+                        + _rows(bad, raw["academic_year"]))
+    for c in ("area_code", "area", "school_type"):
+        out[c] = raw[c].str.strip()
+    for c in ("fsm_pupils", "pupils"):
+        out[c] = _numeric(raw, c, problems, integer=True)
+    out["fsm_share"] = _numeric(raw, "fsm_share", problems, integer=False)
+    if problems:
+        raise PublicDataError(path, problems)
+    schema = pa.DataFrameSchema(
+        {"academic_year": pa.Column(str),
+         "area_code": pa.Column(str, pa.Check.str_matches(r"^E(\d{8}|0)$")),  # England is "E0" there
+         "area": pa.Column(str, pa.Check.str_length(min_value=1)),
+         "school_type": pa.Column(str, pa.Check.isin(FSM_SCHOOL_TYPES)),
+         "fsm_pupils": pa.Column(float, pa.Check.ge(0)),
+         "pupils": pa.Column(float, pa.Check.gt(0)),
+         "fsm_share": pa.Column(float, [pa.Check.ge(0), pa.Check.le(1)])},
+        checks=[pa.Check(lambda d: d["fsm_pupils"] <= d["pupils"], name="fsm_pupils <= pupils"),
+                pa.Check(lambda d: (d["fsm_pupils"] / d["pupils"] - d["fsm_share"]).abs() < 1e-6,
+                         name="fsm_share = fsm_pupils / pupils")],
+        unique=["academic_year", "area_code", "school_type"], strict=True)
+    out = _pandera(out, schema, path).reset_index(drop=True)
+    for c in ("fsm_pupils", "pupils"):
+        out[c] = out[c].astype("int64")
+    out.insert(1, "census", "January " + (out["academic_year"].str[:4].astype(int) + 1).astype(str))
+    out.attrs["source_file"] = str(path)
+    return out
+
+
+def load_dfe_fsm(path: str | Path | None = None) -> pd.DataFrame:
+    """Pupils eligible for free school meals at the January census, Blackpool and England, by school type.
+
+    Columns ``academic_year`` (``2015/16`` is the January 2016 census), ``census`` ("January 2016"),
+    ``area_code``, ``area``, ``school_type`` (Total = state-funded primary, secondary and special,
+    or primary, secondary, special), ``fsm_pupils``, ``pupils`` and ``fsm_share`` (a fraction, as
+    published). Checked: whole counts, share = count / pupils, one row per year, area, school type.
+    Source: DfE (Open Government Licence v3.0); see ``data/raw/public/README.md``.
+    """
+    return _read_dfe_fsm(Path(path) if path is not None else table_path(DFE_FSM))
+
+
+register(PublicTable(
+    name=DFE_FSM,
+    filename=f"{DFE_FSM}.csv",
+    title="Pupils eligible for free school meals, Blackpool and England, January 2016 onwards",
+    citation=("Department for Education. Schools, pupils and their characteristics (January census), pupils "
+              "eligible for free school meals by local authority, as reshaped in cadwalladered/rsic_resources."),
+    licence="Open Government Licence v3.0",
+    columns={"academic_year": "DfE year code (201516 = January 2016 census)",
+             "exam_year": "calendar year of the census",
+             "area_code": "ONS area code", "area": "Blackpool or England",
+             "school_type": "Total, primary, secondary or special", "fsm_pupils": "pupils eligible for FSM",
+             "pupils": "pupils on roll", "fsm_share": "fsm_pupils / pupils (fraction)"},
+    reader=_read_dfe_fsm,
 ))
 
 

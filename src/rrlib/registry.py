@@ -30,7 +30,7 @@ SRC = Path(__file__).resolve().parent          # src/rrlib
 ROOT = SRC.parents[1]
 NOTEBOOKS_DIR = ROOT / "notebooks"
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
-_SETUP_RE = re.compile(r"chapter\.setup\(\s*[\"']([a-z][a-z0-9_]*)[\"']")
+_SETUP_RE = re.compile(r"chapter\.(?:setup|start)\(\s*[\"']([a-z][a-z0-9_]*)[\"']")
 _TITLE_RE = re.compile(r"^#\s+(?:Chapter\s+\d+\.\s*)?(.+?)\s*$", re.M)
 
 
@@ -94,6 +94,23 @@ def chapters(notebooks_dir: Path | None = None) -> list[Chapter]:
 
 def by_key(notebooks_dir: Path | None = None) -> dict[str, Chapter]:
     return {c.key: c for c in chapters(notebooks_dir)}
+
+
+def declared_parameters(nb_path: Path) -> dict:
+    """``{name: default}`` of the notebook's cell tagged ``parameters`` (literals only, in order)."""
+    for c in _cells(nb_path):
+        if "parameters" in (c.get("metadata", {}).get("tags") or []):
+            out = {}
+            for node in ast.parse(_source(c)).body:
+                if not (isinstance(node, ast.Assign) and len(node.targets) == 1
+                        and isinstance(node.targets[0], ast.Name)):
+                    raise RegistryError(f"{nb_path.name}: the parameters cell may hold only `name = literal` lines")
+                try:
+                    out[node.targets[0].id] = ast.literal_eval(node.value)
+                except ValueError:
+                    raise RegistryError(f"{nb_path.name}: parameter {node.targets[0].id} is not a literal") from None
+            return out
+    raise RegistryError(f"{nb_path.name}: no cell tagged 'parameters'")
 
 
 # --------------------------------------------------------------------------- import graph

@@ -8,6 +8,12 @@
   nbconvert from the executed notebooks in ``<out>/notebooks/``, followed by the chapter's figures
   (inlined as data URIs) with their provenance, and its published tables.
 * ``claims.html`` (also written by ``rr claims``).
+* Figures and tables are numbered per chapter (Figure 2.3, Table 2.1; :mod:`rrlib.numbering`), with
+  a caption, a text alternative (alt text; :func:`rrlib.figures.describe`), a link to the notebook
+  cell that made each (reader and full versions) and to its provenance sidecar, copied into
+  ``html/provenance/`` so that the folder stays self-contained. Each chapter page ends with its
+  References (the entries of ``src/rrlib/references.yml`` it cites as ``[@id]`` or relies on) and a
+  "How to cite" box from ``CITATION.cff``; the index ends with the whole bibliography.
 
 Every page is self-contained and opens offline from disk: styles are inlined, figures are data
 URIs, and nbconvert's template is stripped of the scripts it would fetch from CDNs (require.js,
@@ -21,11 +27,12 @@ import html
 import json
 import os
 import re
-import time
 from html.parser import HTMLParser
 from pathlib import Path
 
-from . import __version__, chapter as chapter_mod, claims, manifest, paths, provenance, registry, verify
+from . import __version__, claims, manifest, numbering, paths, provenance, registry, verify
+from . import chapter as chapter_mod
+from . import references as refs_mod
 from .io import atomic_write_text, sha256_file
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -128,7 +135,7 @@ def collect_figures(lay: paths.Layout) -> list[dict]:
         p = Path(r["path"])
         side = _sidecar(p)
         status = r["status"] if reference is not None else "unregistered"
-        out.append({**r, "status": status, "file": p.name, "sidecar": side,
+        out.append({**r, "path": str(provenance.portable(p)), "status": status, "file": p.name, "sidecar": side,
                     "chapter": (side or {}).get("chapter"), "data_uri": _data_uri(p)})
     return out
 
@@ -216,7 +223,7 @@ def _reader_copy(nb):
 _SAVE_FIGURE = re.compile(r"""save_figure\(\s*[^,()]+,\s*["']([\w.-]+)["']""")
 
 
-def _show_saved_figures(nb, figures_dir: Path | None) -> None:
+def _show_saved_figures(nb, figures_dir: Path | None, numbers: dict | None = None) -> None:
     """Show each figure where the notebook saved it.
 
     ``ch.save_figure(fig, "name")`` writes the SVG and closes the figure, so the executed notebook
@@ -233,12 +240,30 @@ def _show_saved_figures(nb, figures_dir: Path | None) -> None:
         outputs = cell.get("outputs", [])
         if any(k.startswith("image/") for o in outputs for k in (o.get("data") or {})):
             continue
-        for name in _SAVE_FIGURE.findall(cell.source):
+        names = _SAVE_FIGURE.findall(cell.source)
+        if numbers:   # the chapter's numbered figures that this cell's save_figure calls made
+            pats = [p for kind, p in numbering._calls(cell.source) if kind == "figure"]
+            names += sorted((Path(n).stem for n in numbers if any(p.fullmatch(Path(n).stem) for p in pats)),
+                            key=lambda s: [int(x) for x in numbers[f"{s}.svg"]["number"].split(".")])
+            names = list(dict.fromkeys(n.removesuffix(".svg") for n in names))
+        for name in names:
             f = figures_dir / (name if name.endswith(".svg") else f"{name}.svg")
             if f.exists():
                 outputs.append(new_output("display_data", data={
                     "image/svg+xml": f.read_text(encoding="utf-8"), "text/plain": f"<figure {f.name}>"}))
+                info = (numbers or {}).get(f.name)
+                if info:
+                    outputs.append(new_output("display_data", data={
+                        "text/html": _caption_html(info, link=True), "text/plain": info["label"]}))
         cell.outputs = outputs
+
+
+def _caption_html(info: dict, link: bool = False) -> str:
+    """``<p class="rr-caption"><strong>Figure 2.3.</strong> Caption</p>`` (escaped)."""
+    e = html.escape
+    more = (f' <a href="#fig-{e(info["name"])}">Details and provenance</a>' if link else "")
+    return (f'<p class="rr-caption" data-number="{e(info["number"])}"><strong>{e(info["label"])}.</strong> '
+            f'{e(info["caption"])}{more}</p>')
 
 
 def render_chapter(nb_path: Path, *, reader: bool, context: dict) -> str:
@@ -246,7 +271,10 @@ def render_chapter(nb_path: Path, *, reader: bool, context: dict) -> str:
     import nbformat
 
     nb = nbformat.read(str(nb_path), as_version=4)
-    _show_saved_figures(nb, context.get("figures_dir"))
+    _show_saved_figures(nb, context.get("figures_dir"),
+                        {f["file"]: f for f in context.get("figures", []) if f.get("label")})
+    if context.get("bibliography") is not None:
+        refs_mod.link_citations(nb, context["bibliography"], href="#rr-references")
     if reader:
         nb = _reader_copy(nb)
     title = f"{context['title']} ({'reader version' if reader else 'full version with code'})"
@@ -322,7 +350,7 @@ def chapter_runs(lay: paths.Layout) -> list[dict]:
                 meta = json.loads(nb.read_text(encoding="utf-8")).get("metadata", {}).get("papermill", {})
             except ValueError:
                 meta = {}
-            info["duration"] = meta.get("duration")
+            # papermill's run time is not shown: the page must be the same bytes for the same inputs
             info["parameters"] = meta.get("parameters")
         info["status"] = ("failed" if info["failed"] else "run" if nb is not None else "not run")
         runs.append(info)
@@ -362,11 +390,64 @@ def data_provenance(lay: paths.Layout) -> dict:
         public = {p.relative_to(paths.PUBLIC_DIR).as_posix(): sha256_file(p)
                   for p in sorted(paths.PUBLIC_DIR.rglob("*")) if p.is_file()}
     synthetic = bool(doc["synthetic"]) if "synthetic" in doc else None
-    return {"folder": str(d), "name": d.name, "exists": d.exists(), "synthetic": synthetic,
+    return {"folder": str(provenance.portable(d)), "name": d.name, "exists": d.exists(), "synthetic": synthetic,
             "manifest": {k: v for k, v in doc.items() if k != "files"}, "files": listed,
             "actual": actual, "public": public,
             "all_match": bool(listed) and all(actual.get(k) == v for k, v in listed.items())
             and set(actual) <= set(listed)}
+
+
+def number_outputs(runs: list[dict], lay: paths.Layout) -> dict[str, str]:
+    """Number each run's figures and tables (``run["figures"]``, ``run["tables"]``, in place) and add
+    caption, alt text, the links to the cell that made each and to its provenance sidecar, which is
+    returned as an extra page ``{"html/provenance/<file>.json": text}``."""
+    extra: dict[str, str] = {}
+    for no, run in enumerate(runs, 1):
+        nb = None
+        if run.get("executed") is not None:
+            try:
+                nb = numbering.read_notebook(run["executed"])
+            except Exception:   # an unreadable notebook still gets numbered outputs, without cells
+                nb = None
+        figs = {Path(f["file"]).stem: f for f in run.get("figures", [])}
+        tabs = {Path(t["file"]).stem: t for t in run.get("tables", [])}
+        nums = numbering.number_chapter(no, nb, list(figs), list(tabs))
+        for (kind, stem), d in nums.items():
+            item = (figs if kind == "figure" else tabs)[stem]
+            side = item.get("sidecar") if kind == "figure" else _sidecar(lay.tables_dir / item["file"])
+            described = (side or {}).get("figure") or {}
+            section = d["section"]
+            caption = (described.get("caption") if kind == "figure" else None) or (
+                f"{numbering.humanise(stem, run['name'])}" + (f" ({section})" if section else ""))
+            alt = described.get("alt") or f"{d['label']}: {caption}."
+            if kind == "figure" and described.get("synthetic_mark"):
+                alt += " Stamped SYNTHETIC: made from synthetic data."
+            cell = d["cell_id"]
+            item.update({
+                "number": d["number"], "label": d["label"], "caption": caption, "alt": alt,
+                "section": section, "cell_id": cell,
+                "cell_href": f"#cell-id={cell}" if cell else None,
+                "code_cell_href": f"{Path(run['full_href']).name}#cell-id={cell}" if cell else None,
+                "sidecar_href": None})
+            if side is not None:
+                rel = f"html/provenance/{Path(item['file']).stem}.json"
+                extra[rel] = json.dumps(side, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+                item["sidecar_href"] = f"provenance/{Path(item['file']).stem}.json"
+        key = lambda x: [int(p) for p in x.get("number", "0.0").split(".")]  # noqa: E731
+        run["figures"] = sorted(run.get("figures", []), key=key)
+        run["tables"] = sorted(run.get("tables", []), key=key)
+    return extra
+
+
+def references_of(run: dict, entries: list[dict]) -> list[dict]:
+    """The bibliography entries of one chapter: those its notebook cites, then those registered for it."""
+    cited: list[str] = []
+    if run.get("executed") is not None:
+        try:
+            cited = refs_mod.cited_in(numbering.read_notebook(run["executed"]))
+        except Exception:
+            cited = []
+    return refs_mod.for_chapter(run["name"], entries, cited)
 
 
 # --------------------------------------------------------------------------------------------
@@ -388,17 +469,24 @@ def build(lay: paths.Layout) -> dict[str, str]:
     runs = chapter_runs(lay)
     pages: dict[str, str] = {}
     jobs: list[tuple] = []
+    bibliography = refs_mod.load()
+    cite = refs_mod.how_to_cite()
+    for run in runs:
+        run["figures"] = [f for f in figures if f.get("chapter") == run["name"] and f["data_uri"]]
+        run["tables"] = [t for t in tables if t["chapter"] == run["name"]]
+    pages.update(number_outputs(runs, lay))
     for run in runs:
         ch_claims = [r for r in rows if r["chapter"] == run["name"]]
         run["claims"] = claims.summary(ch_claims)
-        run["figures"] = [f for f in figures if f.get("chapter") == run["name"] and f["data_uri"]]
-        run["tables"] = [t for t in tables if t["chapter"] == run["name"]]
+        run["references"] = [{"id": e["id"], "label": refs_mod.cite_label(e), "html": refs_mod.format_html(e)}
+                             for e in references_of(run, bibliography)]
         if run["executed"] is None:
             continue
         ctx = {"title": f"{run['title']} ({run['notebook']})", "failed": run["failed"],
                "figures": run["figures"], "tables": run["tables"], "data_class": data_class,
                "data_banner": banner, "figures_dir": lay.figures_dir, "reader_href": Path(run["reader_href"]).name,
-               "full_href": Path(run["full_href"]).name}
+               "full_href": Path(run["full_href"]).name, "references": run["references"],
+               "bibliography": bibliography, "cite": cite}
         jobs += [(run["reader_href"], run["executed"], True, ctx), (run["full_href"], run["executed"], False, ctx)]
     pages.update(_render_pages(jobs))
 
@@ -414,8 +502,8 @@ def build(lay: paths.Layout) -> dict[str, str]:
         "python": e(env["python"]),
         "requirements.lock sha256": f"<code>{e(str(env.get('lock_sha256')))}</code>",
         "packages": ", ".join(f"{e(k)} {e(str(v))}" for k, v in env["packages"].items()),
-        "report built (UTC)": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()),
-        "output folder": f"<code>{e(str(lay.out_dir))}</code>",
+        "report built (UTC)": provenance.now_utc().replace("T", " ").rstrip("Z"),
+        "output folder": f"<code>{e(str(provenance.portable(lay.out_dir)))}</code>",
     }
     env_j = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                                autoescape=jinja2.select_autoescape(["html", "j2"]),
@@ -427,6 +515,9 @@ def build(lay: paths.Layout) -> dict[str, str]:
         claims_summary=Markup(claims.summary_html(rows) + claims.official_html(rows)),
         claims_table=Markup(claims.claims_table_html(rows, link_chapters=links)),
         figures=figures, manifest_exists=verify.MANIFEST_FILE.exists(),
+        bibliography=[(title, [{"id": e["id"], "label": refs_mod.cite_label(e), "html": refs_mod.format_html(e)}
+                               for e in group]) for title, group in refs_mod.grouped(bibliography)],
+        cite=cite,
         manifest_path=str(verify.MANIFEST_FILE), data=data,
         data_files=Markup(_sha_table(data["files"], data["actual"])
                                                   if data["files"] else ""),
@@ -447,16 +538,18 @@ def build(lay: paths.Layout) -> dict[str, str]:
 
 def main(data_dir=None, out_dir=None) -> int:
     """``rr report``: build ``<out>/index.html`` and the chapter pages of a run."""
-    import sys
+    from . import log
 
+    logger = log.get("report")
+    log.setup()
     lay = paths.layout(data_dir, out_dir)
     try:
         pages = build(lay)
     except (claims.ClaimsError, ExternalResourceError) as exc:
-        print(f"rr report: error: {exc}", file=sys.stderr)
+        logger.error(f"rr report: {exc}")
         return 2
     for rel, page in sorted(pages.items()):
         atomic_write_text(lay.out_dir / rel, page)
-    n_ch = sum(1 for k in pages if k.startswith("html/") and not k.endswith("-code.html"))
-    print(f"[rr] report: {lay.report_html} ({n_ch} chapter(s), reader and full versions; claims.html)")
+    n_ch = sum(1 for k in pages if k.startswith("html/") and k.endswith(".html") and not k.endswith("-code.html"))
+    logger.info(f"report: {lay.report_html} ({n_ch} chapter(s), reader and full versions; claims.html)")
     return 0

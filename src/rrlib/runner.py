@@ -8,16 +8,25 @@
 * The executed copy is written to ``<out>/notebooks/<name>.ipynb`` only when every cell ran: a
   failed run leaves ``<name>.failed.ipynb`` beside it and the failing cell's error on stderr,
   so ``make`` never mistakes a failed chapter for a finished one.
+* The kernel talks to us over IPC (Unix sockets in a private temporary folder), not TCP: ipykernel
+  warns that TCP is unencrypted, and a local run has no reason to open ports. At shutdown the kernel,
+  idle, is asked to stop without being interrupted first (jupyter_client's ``shutdown_kernel`` sends
+  SIGINT before the shutdown request; when it lands while the kernel handles a message, ipykernel
+  logs "ERROR | KeyboardInterrupt caught in kernel", which is not an error of the chapter).
+  :class:`ChapterKernelManager` does both; a normal run prints no WARNING or ERROR line.
 """
 from __future__ import annotations
 
 import os
 import re
-import sys
+import shutil
+import tempfile
 import time
 from pathlib import Path
 
-from . import paths
+from . import log, paths
+
+logger = log.get("runner")
 
 KERNEL = "python3"
 LANGUAGE = "python"
@@ -156,6 +165,42 @@ def check_parameter_type(name: str, value, default_source: str | None,
     return f"parameter {name}: expected {expected}{example}, got {_describe(value)}{quote}"
 
 
+def _is_input(name: str) -> bool:
+    """Parameters that name input files or folders (``data_dir``, ``dfe_la_file``) choose data;
+    the others are the chapter's options."""
+    return name in ("data_dir", "out_dir") or name.endswith(("_file", "_dir", "_path"))
+
+
+def changed_options(notebook: str | Path, parameters: dict) -> dict:
+    """The options in ``parameters`` whose values differ from the notebook's defaults."""
+    import ast
+
+    declared = declared_parameters(notebook)
+    out = {}
+    for name, value in parameters.items():
+        if _is_input(name):
+            continue
+        try:
+            default = ast.literal_eval(str(declared.get(name)))
+        except (ValueError, SyntaxError):
+            default = declared.get(name)
+        if value != default:
+            out[name] = value
+    return out
+
+
+def params_folder(data_name: str, changed: dict) -> str:
+    """The output folder of a run with non-default options: ``<data>-<slug>-<hash>``, e.g.
+    ``synthetic-financial_year-2018-19-1a2b3c``; the hash is of the options' canonical JSON."""
+    import hashlib
+    import json
+
+    text = json.dumps(changed, sort_keys=True, default=str)
+    slug = "-".join(f"{k}-{v}" for k, v in sorted(changed.items()))
+    slug = re.sub(r"[^A-Za-z0-9_.]+", "-", slug).strip("-")[:48]
+    return f"{data_name}-{slug}-{hashlib.sha256(text.encode()).hexdigest()[:6]}"
+
+
 def parse_assignments(items: list[str]) -> dict:
     """``["name=value", ...]`` from the command line; values are YAML literals (``5``, ``true``, ``[a, b]``)."""
     import yaml
@@ -169,6 +214,31 @@ def parse_assignments(items: list[str]) -> dict:
     return out
 
 
+def kernel_manager_class():
+    """The kernel manager of chapter runs: IPC transport in a private folder, no interrupt at shutdown."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class ChapterKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            # Unix sockets need a short path (about 100 bytes): a fresh folder under the system's tmp.
+            self._ipc_dir = tempfile.mkdtemp(prefix="rr-kernel-")
+            self.transport = "ipc"
+            self.ip = os.path.join(self._ipc_dir, "kernel")
+
+        async def _async_interrupt_kernel(self):
+            if self.shutting_down:   # the notebook has finished: nothing to interrupt
+                return
+            await super()._async_interrupt_kernel()
+
+        async def _async_cleanup_resources(self, restart: bool = False):
+            await super()._async_cleanup_resources(restart=restart)
+            if not restart:
+                shutil.rmtree(self._ipc_dir, ignore_errors=True)
+
+    return ChapterKernelManager
+
+
 def kernel_env() -> dict:
     return {"SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH, "PYTHONHASHSEED": "0", "MPLBACKEND": "agg",
             "MATPLOTLIBRC": str(paths.MATPLOTLIBRC), "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
@@ -177,17 +247,26 @@ def kernel_env() -> dict:
 def run_chapter(notebook: str | Path, *, data_dir=None, out_dir=None, parameters: dict | None = None,
                 timeout: int = CELL_TIMEOUT, quiet: bool = False) -> Path:
     """Execute ``notebook`` into the run's ``notebooks/`` folder; returns the executed copy's path."""
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
 
     notebook = Path(notebook)
     if not notebook.is_absolute():
         notebook = (paths.NOTEBOOKS_DIR / notebook) if not notebook.exists() else notebook.resolve()
     if not notebook.exists():
         raise FileNotFoundError(f"no chapter notebook {notebook}")
+    check_parameters(notebook, {"data_dir": None, "out_dir": None, **(parameters or {})})
+    changed = changed_options(notebook, parameters or {})
     lay = paths.layout(data_dir, out_dir)
-    params = {"data_dir": str(lay.data_dir), "out_dir": str(lay.out_dir), **(parameters or {})}
-    check_parameters(notebook, params)
+    if changed and lay.default:
+        if out_dir is not None or os.environ.get(paths.OUT_ENV):
+            raise NotebookParameterError(
+                f"{notebook.name}: non-default parameters ({', '.join(sorted(changed))}) are never "
+                "written over the reference outputs (figures/, reports/); give another --out-dir "
+                "(make: OUT_DIR=...) or none (then output/<data>-<parameters>/)")
+        lay = paths.layout(data_dir, paths.ROOT / "output" / params_folder(lay.data_dir.name, changed))
+    # the folders reach the kernel through RR_DATA_DIR / RR_OUT_DIR, not as injected parameters:
+    # the executed notebook (an output) then holds no absolute path (on real data, a path inside
+    # the secure environment)
+    params = dict(parameters or {})
 
     target = lay.executed_dir / notebook.name
     tmp = target.with_name(f".{notebook.stem}.running.ipynb")
@@ -197,14 +276,62 @@ def run_chapter(notebook: str | Path, *, data_dir=None, out_dir=None, parameters
         stale.unlink(missing_ok=True)
 
     os.environ.update(kernel_env())
+    saved = {k: os.environ.get(k) for k in (paths.DATA_ENV, paths.OUT_ENV)}
+    os.environ[paths.DATA_ENV] = str(lay.data_dir)
+    os.environ[paths.OUT_ENV] = str(lay.out_dir)
+    try:
+        return _execute(notebook, tmp, target, failed, lay, params, timeout, quiet)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _portable_metadata(path: Path, lay) -> None:
+    """papermill records the notebook's absolute input and output paths: made portable
+    (:func:`rrlib.provenance.portable`) so that the executed notebook names no folder outside
+    the project."""
+    import json
+
+    from .io import atomic_write_text
+    from .provenance import portable
+
+    text = path.read_text(encoding="utf-8")
+    # the run's folders in cell outputs (a returned Path, a printed message): project-relative,
+    # or the folder's name when it is outside the project (a secure environment's path)
+    for folder in sorted({str(lay.out_dir), str(lay.data_dir), str(lay.processed_dir),
+                          str(lay.figures_dir)}, key=len, reverse=True):
+        text = text.replace(json.dumps(folder)[1:-1], json.dumps(str(portable(folder)))[1:-1])
+    root = json.dumps(str(paths.ROOT) + "/")[1:-1]
+    text = text.replace(root, "")
+    nb = json.loads(text)
+    meta = nb.get("metadata", {}).get("papermill")
+    if not isinstance(meta, dict):
+        atomic_write_text(path, json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+        return
+    for key in ("input_path", "output_path", "cwd"):
+        if meta.get(key):
+            meta[key] = portable(meta[key])
+    if isinstance(meta.get("parameters"), dict):
+        meta["parameters"] = portable(meta["parameters"])
+    atomic_write_text(path, json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+def _execute(notebook, tmp, target, failed, lay, params, timeout, quiet) -> Path:
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
     t0 = time.time()
     if not quiet:
-        print(f"[rr] running {notebook.name} on {lay.data_dir} -> {lay.out_dir}", flush=True)
+        logger.info(f"running {notebook.name} on {lay.data_dir} -> {lay.out_dir}")
+    logger.debug("parameters: %s", params)
     try:
         papermill.execute_notebook(
             str(notebook), str(tmp), parameters=params, kernel_name=KERNEL, language=LANGUAGE,
             cwd=str(paths.ROOT), execution_timeout=timeout, progress_bar=False,
-            request_save_on_cell_execute=False)
+            request_save_on_cell_execute=False, kernel_manager_class=kernel_manager_class())
     except PapermillExecutionError as exc:
         if tmp.exists():
             os.replace(tmp, failed)
@@ -218,9 +345,11 @@ def run_chapter(notebook: str | Path, *, data_dir=None, out_dir=None, parameters
         if tmp.exists():
             os.replace(tmp, failed)
         raise
+    _portable_metadata(tmp, lay)
     os.replace(tmp, target)
+    log.record_step(f"execute {notebook.name}", time.time() - t0)
     if not quiet:
-        print(f"[rr] {notebook.name} done in {time.time() - t0:.1f} s -> {target}", flush=True)
+        logger.info(f"{notebook.name} done in {time.time() - t0:.1f} s -> {target}")
     return target
 
 
@@ -229,6 +358,6 @@ def main_run(notebook: str, *, data_dir=None, out_dir=None, assignments=(), time
         run_chapter(notebook, data_dir=data_dir, out_dir=out_dir,
                     parameters=parse_assignments(list(assignments)), timeout=timeout)
     except (NotebookParameterError, ChapterFailed, FileNotFoundError) as exc:
-        print(f"rr run: error: {exc}", file=sys.stderr)
+        logger.error(f"rr run: {exc}")
         return 2 if isinstance(exc, NotebookParameterError) else 1
     return 0

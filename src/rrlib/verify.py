@@ -14,11 +14,12 @@ exit code is non-zero when anything differs.
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
-from . import paths
+from . import log, paths
 from .io import atomic_write_text, sha256_file
+
+logger = log.get("verify")
 
 FIGURES_DIR = paths.ROOT / "figures"
 MANIFEST_FILE = FIGURES_DIR / "MANIFEST"
@@ -43,14 +44,14 @@ def manifest_text(figures_dir: str | Path) -> str:
 
 def write_figures_manifest(figures_dir: str | Path | None = None) -> int:
     """Write ``<figures_dir>/MANIFEST`` (default: the committed reference figures)."""
+    log.setup()
     d = Path(figures_dir) if figures_dir else FIGURES_DIR
     files = figure_files(d)
     if not files:
-        print(f"rr figures-manifest: error: no figures ({FIGURE_GLOB}) in {d}: run `make all` first",
-              file=sys.stderr)
+        logger.error(f"rr figures-manifest: no figures ({FIGURE_GLOB}) in {d}: run `make all` first")
         return 1
     atomic_write_text(d / "MANIFEST", manifest_text(d))
-    print(f"[rr] wrote {d / 'MANIFEST'}: {len(files)} figures")
+    logger.info(f"wrote {d / 'MANIFEST'}: {len(files)} figures")
     return 0
 
 
@@ -95,38 +96,39 @@ def main(data_dir=None, out_dir=None) -> int:
     """``rr verify``: the run's figures against figures/MANIFEST, then the strict claims check."""
     from . import claims
 
+    log.setup()
     lay = paths.layout(data_dir, out_dir)
     code = 0
     try:
         manifest = read_manifest()
     except FiguresManifestError as exc:
-        print(f"rr verify: error: {exc}", file=sys.stderr)
+        logger.error(f"rr verify: {exc}")
         manifest = None
         code = 1
     if manifest is not None:
         rows = compare_figures(lay.figures_dir, manifest)
         counts = {s: sum(r["status"] == s for r in rows) for s in FIGURE_STATUSES}
         where = "the reference figures" if lay.figures_dir == FIGURES_DIR else str(lay.figures_dir)
-        print(f"[rr] verify: {len(rows)} figures of {where} against {MANIFEST_FILE}: "
+        logger.info(f"verify: {len(rows)} figures of {where} against {MANIFEST_FILE}: "
               + ", ".join(f"{n} {s}" for s, n in counts.items()))
         for r in rows:
             if r["status"] == "identical":
-                print(f"  identical  {r['name']}")
+                logger.info(f"  identical  {r['name']}")
             elif r["status"] == "changed":
-                print(f"  CHANGED    {r['name']}: new file {r['path']} (sha256 {r['sha256'][:12]}..., "
-                      f"MANIFEST {r['expected'][:12]}...)")
+                logger.info(f"  CHANGED    {r['name']}: new file {r['path']} (sha256 {r['sha256'][:12]}..., "
+                            f"MANIFEST {r['expected'][:12]}...)")
             elif r["status"] == "missing":
-                print(f"  MISSING    {r['name']}: in the MANIFEST, not made by this run")
+                logger.info(f"  MISSING    {r['name']}: in the MANIFEST, not made by this run")
             else:
-                print(f"  NEW        {r['name']}: {r['path']} is not in the MANIFEST")
+                logger.info(f"  NEW        {r['name']}: {r['path']} is not in the MANIFEST")
         if not rows:
-            print("rr verify: error: no figures to compare", file=sys.stderr)
+            logger.error("rr verify: no figures to compare")
             code = 1
         if any(r["status"] != "identical" for r in rows):
             code = 1
     claims_code = claims.main(data_dir=data_dir, out_dir=out_dir, strict=True)
     if claims_code:
         code = 1
-    print("[rr] verify: " + ("OK: figures identical and every claim has its expected outcome" if code == 0
-                             else "DIFFERENCES found (see above)"))
+    logger.info("verify: " + ("OK: figures identical and every claim has its expected outcome" if code == 0
+                              else "DIFFERENCES found (see above)"))
     return code

@@ -1,7 +1,6 @@
 """Fast tests of rrlib.bench: the replication behind the scale runs, the report table, one tiny step."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 

@@ -109,3 +109,21 @@ def test_record_frame(tmp_path):
     with pytest.raises(ValueError, match="key"):
         r.record_frame(pd.DataFrame({"value": [1]}))
     json.dumps(r.results)
+
+
+@pytest.mark.parametrize("name, value, ok", [
+    ("a11_year", "2017/18", True), ("a11_year", None, True), ("a11_year", 2018, False),
+    ("a11_year", __import__("datetime").date(2018, 9, 1), False), ("who_years", "2018/19", False),
+    ("who_years", ["2017/18"], True),
+])
+def test_start_checks_parameter_types_against_the_declared_defaults(tmp_path, name, value, ok):
+    from rrlib import paths, registry
+    ns = dict(registry.declared_parameters(paths.NOTEBOOKS_DIR / "02_exclusions.ipynb"))
+    ns.update(out_dir=str(tmp_path), **{name: value})
+    if ok:
+        ch = chapter.start("exclusions", ns)
+        assert ch.parameters[name] == value and set(ch.parameters) == set(
+            registry.declared_parameters(paths.NOTEBOOKS_DIR / "02_exclusions.ipynb"))
+    else:
+        with pytest.raises(chapter.ParameterError, match=f"parameter {name} = .*expected"):
+            chapter.start("exclusions", ns)

@@ -283,7 +283,8 @@ def test_exclusion_model_recovers_planted_risk_ratios():
     r = res.dropna(subset=["variable"]).set_index(["variable", "category"])
     assert r.loc[("sex", "M"), "ratio_lower"] < 2.0 < r.loc[("sex", "M"), "ratio_upper"]
     assert r.loc[("fsm", "1"), "ratio_lower"] < 1.8 < r.loc[("fsm", "1"), "ratio_upper"]
-    assert r.loc[("sen_provision", "sen_support"), "ratio_lower"] < 2.0 < r.loc[("sen_provision", "sen_support"), "ratio_upper"]
+    sen = ("sen_provision", "sen_support")
+    assert r.loc[sen, "ratio_lower"] < 2.0 < r.loc[sen, "ratio_upper"]
     assert "cluster" in res["method"].iloc[0]
 
 

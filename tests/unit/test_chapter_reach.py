@@ -5,6 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from rrlib import public
+from rrlib.chapter import NotComputed
 from rrlib.chapters import reach
 
 
@@ -149,7 +151,7 @@ def test_population_and_coverage():
     pop = pd.concat([pop, pop.assign(area="Elsewhere", population=99)])
     assert reach.population_10_16(pop, 2016) == 70
     assert reach.ever_10_16_population(pop, 2016, 2018) == 90
-    with pytest.raises(ValueError):
+    with pytest.raises(NotComputed, match="mid-2030: not in the data .*2016, 2017, 2018"):
         reach.population_10_16(pop, 2030)
     _, att = _log()
     cov = reach.coverage_by_year(att, _pupils(), pop).set_index("academic_year")
@@ -170,7 +172,11 @@ def test_schools_ara_charter():
     })
     acts, _ = _log()
     s = reach.schools_taking_part(acts, schools)
-    assert s == {"schools_taking_part": 2, "schools_open": 2, "open_schools_taking_part": 2}
+    # the period is the log's own first and last activity (3 October 2016 to 1 September 2018)
+    assert s == {"start": pd.Timestamp("2016-10-03"), "end": pd.Timestamp("2018-09-01"),
+                 "schools_taking_part": 2, "schools_open": 2, "open_schools_taking_part": 2}
+    # a period before S003 closed counts it as open
+    assert reach.schools_taking_part(acts, schools, "2016-01-01", "2016-12-31")["schools_open"] == 3
     pup = _pupils()
     # census day 2016/17 is 19 January 2017: S001 (start 19 Jan) counts, S002 (20 Jan) does not
     assert reach.census_date(pd.Series(["2016/17", "2020/21"])).dt.strftime("%Y-%m-%d").tolist() == \
@@ -223,3 +229,125 @@ def test_figures_build():
     for f in figs:
         assert f.axes[0].get_title(loc="left")
         plt.close(f)
+
+
+# ----------------------------------------------------------------------------- results frames and sections
+def test_results_frames_carry_the_hand_counts():
+    acts, att = _log()
+    opp = reach.opportunities_results(att).set_index("key")["value"]
+    # young people attended: ACT1 P1 P2, ACT2 P1 P4, ACT3 P2, ACT4 P3, ACT5 P5 = 7; adults: A1, A10 twice = 3
+    assert opp["reach.opportunities.young_people"] == 7 and isinstance(opp["reach.opportunities.young_people"], int)
+    assert opp["reach.opportunities.supporting_adults"] == 3
+    assert opp["reach.opportunities.practitioners_volunteers"] == 1
+    assert opp["reach.opportunities.registered_young_people"] == 8
+    b03 = reach.first_two_years_results(att, "2016-09-01", "2018-08-31").set_index("key")["value"]
+    assert b03["reach.first_two_years.resilience_coach"] == 1      # P3 on 31 August 2018
+    assert b03["reach.first_two_years.walk_and_talk"] == 0         # P5 on 1 September 2018: outside
+    fsm = reach.fsm_results(reach.fsm_share(_pupils(), "2016/17")).set_index("key")
+    assert fsm.loc["reach.context.fsm_pupils", "value"] == 3
+    assert fsm.loc["reach.context.fsm_share", "lower"] < 50 < fsm.loc["reach.context.fsm_share", "upper"]
+
+
+def test_parts_whose_year_is_missing_are_not_computed_with_the_reason():
+    _, att = _log()
+    pup = _pupils()    # census 2016/17 only: A13's 2014/15 and 2015/16 are absent
+    with pytest.raises(NotComputed, match="2014/15, 2015/16: not in the data .*2016/17"):
+        reach.fsm_share(pup, ["2014/15", "2015/16"])
+    with pytest.raises(NotComputed, match="2020/21"):
+        reach.ara_results(pup, pd.DataFrame({"school_id": ["S001"], "ara_start_date": [pd.NaT]}), "2020/21")
+    # the log starts in October 2016 and ends in September 2018: a window from 2015 is not covered
+    with pytest.raises(NotComputed, match="does not cover 2015-09-01"):
+        reach.first_two_years_results(att, "2015-09-01", "2017-08-31")
+    with pytest.raises(NotComputed, match="no `population` table"):
+        reach.need({"attendance": att}, "attendance", "population")
+
+
+def test_a_reach_section_on_a_census_from_2016_17_skips_alone(tmp_path):
+    from rrlib import chapter
+    from rrlib.results import Results
+    ch = chapter.Chapter.__new__(chapter.Chapter)
+    ch.results = Results("reach", tmp_path / "reach.json")
+    ch.shown = []
+    ch.show = ch.shown.append
+    _, att = _log()
+    with ch.section("reach.context.fsm", covers=["reach.context.fsm_share"]) as fsm:
+        ch.record_frame(reach.fsm_results(reach.fsm_share(_pupils(), ["2014/15", "2015/16"])))
+    with ch.section("reach.opportunities") as opp:
+        ch.record_frame(reach.opportunities_results(att))
+    assert not fsm.computed and "2014/15" in fsm.reason and opp.computed
+    assert ch.results.get("reach.opportunities.young_people") == 7
+    assert "reach.context.fsm_share" not in ch.results.results
+
+
+def _ons():
+    rows = []
+    for year, base in ((2016, 100), (2017, 200)):
+        for sex, k in (("Persons", 2), ("Males", 1), ("Females", 1)):
+            for area, code in (("Blackpool", "E06000009"), ("England", "E92000001")):
+                rows += [{"mid_year": year, "sex": sex, "code": code, "area": area, "age": a,
+                          "population": k * (base + a) * (1 if area == "Blackpool" else 50)} for a in range(91)]
+    return pd.DataFrame(rows)
+
+
+def test_official_population_sums_persons_aged_10_to_16():
+    o = reach.official_population_10_16(_ons()).set_index("mid_year")
+    # persons = 2 x (base + age); ages 10..16 sum to 7 x base + 91
+    assert o.loc[2016, "population_10_16"] == 2 * (700 + 91)
+    assert o.loc[2017, "population_10_16"] == 2 * (1400 + 91)
+    assert "official statistics" in o.loc[2016, "source"]
+    r = reach.official_population_results(_ons(), 2016)
+    assert r["key"].tolist() == ["reach.context.official.population_10_16_2016"] and r["value"][0] == 1582
+    with pytest.raises(NotComputed, match="mid-2030"):
+        reach.official_population_results(_ons(), 2030)
+
+
+def test_official_fsm_from_counts():
+    dfe = pd.DataFrame({"academic_year": ["2015/16", "2016/17", "2015/16"], "census": ["January 2016",
+                        "January 2017", "January 2016"], "area": ["Blackpool", "Blackpool", "England"],
+                        "school_type": "Total", "fsm_pupils": [25, 30, 1000], "pupils": [100, 120, 8000]})
+    r = reach.official_fsm_results(dfe, ["2015/16", "2016/17"]).set_index("key")["value"]
+    assert r["reach.context.official.fsm_jan2016.fsm_pupils"] == 25
+    assert r["reach.context.official.fsm_jan2016.percent"] == pytest.approx(25.0)
+    assert r["reach.context.official.fsm_jan2017.percent"] == pytest.approx(25.0)
+    assert r["reach.context.official.fsm_jan2017.pupils"] == 120
+    with pytest.raises(NotComputed, match="2017/18"):
+        reach.official_fsm_results(dfe, ["2017/18"])
+    text = reach.official_text(pd.concat([reach.official_population_results(_ons(), 2016),
+                                          reach.official_fsm_results(dfe, ["2015/16"])]))
+    assert text == ("Official statistics: ONS mid-2016: **1,582** aged 10-16; DfE January 2016 census: "
+                    "**25 of 100** pupils on free school meals (25.0%).")
+
+
+def test_official_values_from_the_shipped_cuts():
+    """The shipped ONS and DfE cuts give the values their SOURCE.md states (ONS mid-2016 10-16:
+    10,501; DfE January 2016: 4,789 of 19,005; January 2017: 4,930 of 18,977)."""
+    ons = public.load_ons_population()
+    pop = reach.official_population_10_16(ons).set_index("mid_year")["population_10_16"]
+    assert pop.to_dict() == {2015: 10619, 2016: 10501, 2017: 10456, 2018: 10692, 2019: 10990, 2020: 11110}
+    fsm = reach.official_fsm_results(public.load_dfe_fsm()).set_index("key")["value"]
+    assert (fsm["reach.context.official.fsm_jan2016.fsm_pupils"], fsm["reach.context.official.fsm_jan2016.pupils"]) \
+        == (4789, 19005)
+    assert (fsm["reach.context.official.fsm_jan2017.fsm_pupils"], fsm["reach.context.official.fsm_jan2017.pupils"]) \
+        == (4930, 18977)
+    assert round(fsm["reach.context.official.fsm_jan2016.percent"], 1) == 25.2
+    england = reach.official_fsm(public.load_dfe_fsm(), "England").set_index("census")["percent"]
+    assert round(england["January 2016"], 1) == 14.3     # SOURCE.md: England, Jan 2016: 14.3%
+    assert len(reach.official_fsm(public.load_dfe_fsm())) == 11    # January 2016 to January 2026
+
+
+def test_public_loaders_refuse_bad_files(tmp_path):
+    f = tmp_path / "fsm.csv"
+    text = public.table_path(public.DFE_FSM).read_text()
+    f.write_text(text.replace(",4789,19005,", ",4789,19006,", 1))
+    line = 1 + next(i for i, ln in enumerate(text.splitlines()) if ",4789,19005," in ln)
+    rule = f"(?s)fsm.csv.*fsm_share = fsm_pupils / pupils.*line {line}\\b"
+    with pytest.raises(public.PublicDataError, match=rule) as e:
+        public.load_dfe_fsm(f)
+    assert "fsm_pupils <= pupils" not in str(e.value)
+    g = tmp_path / "ons.csv"
+    lines = public.table_path(public.ONS_POPULATION).read_text().splitlines()
+    cells = lines[1].split(",")
+    cells[10] = str(int(cells[10]) + 1)    # age_5 no longer sums to all_ages
+    g.write_text("\n".join([lines[0], ",".join(cells), *lines[2:]]) + "\n")
+    with pytest.raises(public.PublicDataError, match="(?s)ons.csv.*all_ages.*sum to all ages.*line 2"):
+        public.load_ons_population(g)

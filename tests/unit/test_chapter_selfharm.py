@@ -189,7 +189,8 @@ def test_year_results_skip_a_missing_year_and_latest_complete_year():
     dsr, by = S.dsr_by_year(a, pop), S.admissions_by_year(a, pop)
     eng = pd.Series({"2017/18": 400.0})
     r = S.year_results(dsr, by, "2017/18", "selfharm.a10", eng).set_index("key")["value"]
-    assert r["selfharm.a10.count"] == 12 and r["selfharm.a10.per_100"] == pytest.approx(12 / 3000 * 100)  # 2 sexes x 15 ages x 100
+    # 2 sexes x 15 ages x 100
+    assert r["selfharm.a10.count"] == 12 and r["selfharm.a10.per_100"] == pytest.approx(12 / 3000 * 100)
     assert r["selfharm.a10.ratio_to_england"] == pytest.approx(r["selfharm.a10.dsr"] / 400)
     with pytest.raises(NotComputed, match="financial year 2018/19 \\(the data has 2017/18\\)"):
         S.year_results(dsr, by, "2018/19", "selfharm.a10", eng)

@@ -456,10 +456,8 @@ def test_sdq_goal_attendance_and_exclusion_frames_match_the_tables():
     assert xv["rate_before"] == pytest.approx(1 / (2 * 365 / 365.25))
 
 
-def test_check_outputs_and_notebook_parameters(tmp_path):
+def test_check_outputs(tmp_path):
     from pathlib import Path
-
-    from rrlib.chapters.common import notebook_parameters
 
     res = {"targeted.a.x": {"value": 5.0, "lower": 4.0, "upper": 6.0}}
     every = [Path(n) for n in T.OUTPUTS]
@@ -472,6 +470,3 @@ def test_check_outputs_and_notebook_parameters(tmp_path):
     with pytest.raises(AssertionError, match="which was skipped"):
         T.check_outputs(res, skipped, every)
     T.check_outputs(res, skipped, [p for p in every if T.OUTPUTS[p.name] != "targeted.sdq"])
-    ns = {"data_dir": None, "cohort_end": "2020-08-31", "confidence": 0.95, "In": ["x"], "_": 1, "pd": pd,
-          "get_ipython": print, "PROGRAMMES": ["a", "b"]}
-    assert notebook_parameters(ns) == {"data_dir": None, "cohort_end": "2020-08-31", "confidence": 0.95}

@@ -97,13 +97,18 @@ def test_fit_random_intercept_matches_statsmodels_reml():
     d = _mixed_data()
     X = W.design(d, numeric=["x1", "x2"])
     fit = W.fit_random_intercept(d["y"], X, d["g"])
-    ref = stats.fit_mixed(d, "y ~ x1 + x2", "g").set_index("term")
+    import statsmodels.formula.api as smf
+    ref = smf.mixedlm("y ~ x1 + x2", d, groups=d["g"]).fit(reml=True)
+    ci = ref.conf_int()
     t = fit.tidy().set_index("term")
     for term in ("Intercept", "x1", "x2"):
-        assert t.loc[term, "estimate"] == pytest.approx(ref.loc[term, "estimate"], abs=1e-5)
-        assert t.loc[term, "lower"] == pytest.approx(ref.loc[term, "lower"], abs=1e-4)
-        assert t.loc[term, "upper"] == pytest.approx(ref.loc[term, "upper"], abs=1e-4)
-    assert fit.tau2 == pytest.approx(ref.loc["group_var", "estimate"], rel=1e-3)
+        assert t.loc[term, "estimate"] == pytest.approx(ref.fe_params[term], abs=1e-5)
+        assert t.loc[term, "lower"] == pytest.approx(ci.loc[term, 0], abs=1e-4)
+        assert t.loc[term, "upper"] == pytest.approx(ci.loc[term, 1], abs=1e-4)
+    assert fit.tau2 == pytest.approx(float(ref.cov_re.iloc[0, 0]), rel=1e-3)
+    assert fit.sigma2 == pytest.approx(float(ref.scale), rel=1e-3)
+    # the chapter uses the one model API of rrlib.stats
+    assert W.fit_random_intercept is stats.models.fit_random_intercept
     assert fit.n == len(d) and fit.n_groups == 12
 
 
@@ -265,3 +270,95 @@ def test_plots_return_figures():
     for fig in (W.plot_forest(comp), W.plot_trends(means), W.plot_prevalence(prev)):
         assert isinstance(fig, matplotlib.figure.Figure)
         matplotlib.pyplot.close(fig)
+
+
+# ----------------------------------------------------------------------------- areas and waves from the data
+def _any_shape(areas=("Blackpool", "Kent", "Hull", "Isle of Wight"),
+               waves=("2016/17", "2017/18", "2018/19", "2019/20", "2020/21", "2021/22"), per=24, seed=3):
+    """A seventh-area, sixth-wave style frame (no wave_index column: the chapter derives it)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for w, wave in enumerate(waves):
+        for area in areas:
+            for k in range(per):
+                up = 0.1 * w if area == "Blackpool" else 0.0
+                rows.append({"area": area, "wave": wave, "school_id": f"W-{area[:3].upper()}-{k % 3 + 1:03d}",
+                             "year_group": 9, "sample": "snapshot", "sex": "F" if k % 2 else "M",
+                             "fsm": bool(k % 4 == 0), "respondent_id": f"WR{len(rows):07d}",
+                             "srs_school_connection": 3.0 + up + 0.2 * (area == "Blackpool") + rng.normal(0, 0.3),
+                             "srs_family_connection": 3.0 - 0.3 * (area == "Blackpool") + rng.normal(0, 0.3)})
+    return pd.DataFrame(rows)
+
+
+def test_areas_and_waves_follow_the_data():
+    df = _any_shape()
+    assert W.areas_of(df) == ["Blackpool", "Hull", "Isle of Wight", "Kent"]
+    assert W.waves_of(df)[-1] == "2021/22" and len(W.waves_of(df)) == 6
+    assert W.reference_of(df, "Blackpool") == ["Hull", "Isle of Wight", "Kent"]
+    out = W.compare_areas(df, outcomes=["srs_school_connection"])       # every wave, every other area
+    assert out["wave"].tolist() == W.waves_of(df)
+    assert (out["n_reference"] == 3 * 24).all() and (out["n_focus"] == 24).all()
+    keys = W.comparison_results(out)["key"].tolist()
+    assert "wmf.compare.2021_22.school_connection.diff" in keys and len(keys) == 12
+    # the wave index is derived from the labels when the data has none: the same fit as with it
+    sy = df["wave"].str[:4].astype(int)
+    t_derived = W.trend(df, "srs_school_connection").set_index("contrast")
+    t_given = W.trend(df.assign(wave_index=sy - 2016), "srs_school_connection").set_index("contrast")
+    assert t_derived.loc["focus", "estimate"] == pytest.approx(t_given.loc["focus", "estimate"], abs=1e-12)
+    assert t_derived.loc["relative", "lower"] > 0        # Blackpool rises 0.1 a wave, the others do not
+
+
+def test_the_focus_area_is_a_parameter():
+    df = _any_shape()
+    out = W.compare_areas(df, outcomes=["srs_family_connection"], focus="Isle of Wight", waves=["2021/22"])
+    assert out.iloc[0]["n_reference"] == 3 * 24
+    prev_rows = [("Isle of Wight", "2016/17", "F", HI, AV), ("Isle of Wight", "2016/17", "M", AV, AV),
+                 ("Kent", "2016/17", "F", HI, HI)]
+    p = W.prevalence(_scores(prev_rows), by=("wave", "area"))
+    r = W.prevalence_results(p, "Isle of Wight").set_index("key")
+    assert r.loc["wmf.prevalence.emotion.2016_17.isle_of_wight", "value"] == pytest.approx(50.0)
+    assert r.loc["wmf.prevalence.conduct.2016_17.isle_of_wight", "n"] == 2
+
+
+def test_b04_and_a20_keep_their_published_wave_and_skip_without_it():
+    from rrlib.chapter import NotComputed
+    df = _any_shape(waves=("2017/18", "2018/19", "2020/21"))
+    with pytest.raises(NotComputed, match="2016/17: not in the data"):
+        W.first_wave_results(df, "2016/17")
+    with pytest.raises(NotComputed, match="no cohort sample"):
+        W.retention_results(W.cohort_retention(df))
+    with pytest.raises(NotComputed, match="2019/20: not in the data .*2017/18, 2018/19, 2020/21"):
+        W.a20(df, "2019/20")
+    with pytest.raises(NotComputed, match="first survey, wave 2016/17"):
+        W.b04_comparison(_scores([("Kent", "2017/18", "F", HI, AV)]), "2016/17")
+
+
+def test_a20_on_its_own_equals_the_chapter_models():
+    df = _any_shape(per=30)
+    directions, res = W.a20(df, "2019/20")
+    r = res.set_index("key")
+    comp = W.compare_areas(df, outcomes=["srs_school_connection", "srs_family_connection"], waves=["2019/20"])
+    fc = comp[comp["outcome"] == "srs_family_connection"].iloc[0]
+    assert r.loc["wmf.a20.family_connection_gap", "value"] == pytest.approx(fc["diff"])
+    assert r.loc["wmf.a20.home_support_lower", "value"] is True     # planted -0.3
+    assert r.loc["wmf.a20.school_support_higher", "value"] is True   # planted +0.2 plus the rise
+    assert r.loc["wmf.a20.school_connection_gain_relative", "value"] is True
+    assert set(directions["statement"]) >= {"school_support_higher", "home_support_lower"}
+
+
+def test_results_frames_keys_and_values():
+    rows = [("Blackpool", "2016/17", "F", HI, AV), ("Blackpool", "2016/17", "M", AV, VH),
+            ("Kent", "2016/17", "F", VH, AV), ("Kent", "2016/17", "M", AV, AV)]
+    b04 = W.b04_comparison(_scores(rows), "2016/17")
+    r = W.b04_results(b04, "2016/17").set_index("key")
+    assert r.loc["wmf.b04.emotional.overall", "value"] == pytest.approx(50.0)
+    assert r.loc["wmf.b04.emotional.girls", "value"] == pytest.approx(100.0)
+    assert r.loc["wmf.b04.behavioural.boys", "n"] == 2
+    assert "wmf.b04.pupils" not in r.index     # counts are recorded by first_wave_results
+    sc = pd.DataFrame({"swemwbs_metric": [20.0, np.nan], "sdq_total": [10.0, 12.0], "swemwbs_items_missing": [0, 7],
+                       "sdq_items_missing": [0, 0]})
+    s = W.scoring_results(sc, W.scoring_summary(sc), W.item_missingness(sc)).set_index("key")["value"]
+    assert s["wmf.scoring.respondents"] == 2
+    assert s["wmf.scoring.swemwbs.percent_scored"] == pytest.approx(50.0)
+    assert s["wmf.missing.swemwbs.percent_any_missing"] == pytest.approx(50.0)
+    assert W.area_key("Isle of Wight") == "isle_of_wight"

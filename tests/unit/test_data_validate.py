@@ -191,7 +191,7 @@ CASES = {
     "not UTF-8": (_not_utf8, ["schools.csv", "UTF-8 encoding", "line 3"]),
     "two files for one table": (_both_files, ["population.csv", "one file per table"]),
     "inconsistent row": (_inconsistent_rows, ["pupils.csv.gz", "sen_primary_need_iff_sen_provision"]),
-    "ragged row": (_ragged_row, ["population.csv.gz", "CSV format", "line 4"]),
+    "ragged row": (_ragged_row, ["population.csv.gz", "same number of fields", "line 4: 7 fields, the header has 5"]),
     "not gzip": (_not_gzip, ["schools.csv.gz", "gzip format"]),
     "missing value": (_missing_value, ["pupils.csv.gz", "column 'fsm'", "not_nullable", "line 10"]),
 }
@@ -328,3 +328,25 @@ def test_typed_arrow_reader_gives_what_the_rules_give_on_every_shipped_table():
     hexa = data.Table(name="h", schema=pa.DataFrameSchema({"n": pa.Column("int64")}),
                       description="", source="", columns={"n": ""})
     assert V._read_arrow_typed(b"n\n0x1F\n", hexa) is None  # Arrow would read 31
+
+
+@pytest.mark.parametrize("shift", ["lost field", "extra field"])
+def test_row_shape_is_the_only_problem_of_its_file(raw, shift):
+    """A row that lost an empty field (values shift left) or has one too many is refused with
+    one problem naming the file and the line, in every reader path: a file with another bad
+    value too (which the fast typed reader refuses, so the rule-by-rule readers read it) reports
+    the row shape only, not the shifted values or a spurious index column (issue 15)."""
+    text = gzip.decompress((raw / "schools.csv.gz").read_bytes()).decode()
+    lines = text.split("\n")
+    n = lines[0].count(",") + 1
+    i = next(k for k, line in enumerate(lines[1:], start=1) if ",," in line)
+    lines[i] = lines[i].replace(",,", ",", 1) if shift == "lost field" else lines[i] + ",x"
+    lines[i + 1] = lines[i + 1].replace("primary", "college", 1)  # a bad value as well
+    (raw / "schools.csv.gz").write_bytes(gzip.compress("\n".join(lines).encode()))
+    with pytest.raises(data.DataValidationError) as info:
+        data.validate(raw)
+    mine = [p for p in info.value.problems if p.file == "schools.csv.gz"]
+    assert len(mine) == 1, [p.format() for p in mine]
+    got = n - 1 if shift == "lost field" else n + 1
+    assert mine[0].rule == "same number of fields in every row"
+    assert f"line {i + 1}: {got} fields, the header has {n}" in mine[0].format()

@@ -55,12 +55,59 @@ def test_missing_is_not_applicable():
 
 def test_secondary_suppression_table_with_margins():
     out, rec = d.apply(table(), counts=["boys", "girls", "all"], totals=MARGINS)
-    # B boys (1) and C girls (2) primary; B girls and C boys close both leaks (2x2 pattern)
-    assert out["boys"].tolist() == ["10", "c", "c", "31"]
-    assert out["girls"].tolist() == ["12", "c", "c", "29"]
+    # B boys (1) and C girls (2) primary. The 2x2 pattern (B girls, C boys) is not enough once
+    # bounds count: boys B + boys C = 21 and boys C = 22 - girls C >= 20 pin boys B to 1.
+    # Suppressing row A as well (a 3x2 pattern) leaves every cell a range.
+    assert out["boys"].tolist() == ["c", "c", "c", "31"]
+    assert out["girls"].tolist() == ["c", "c", "c", "29"]
     assert out["all"].tolist() == ["22", "16", "22", "60"]
-    assert rec["n_primary"] == 2 and rec["n_secondary"] == 2
+    assert rec["n_primary"] == 2 and rec["n_secondary"] == 4
     assert d.check(out, "dfe", counts=["boys", "girls", "all"], totals=MARGINS) == []
+    hits = d.attack(out, json.loads(json.dumps(rec)))
+    assert len(hits) == 6 and all(h["ok"] for h in hits), hits
+    assert {(h["row"], h["column"]): (h["lower"], h["upper"]) for h in hits}[(1, "boys")] == (1.0, 2.0)
+
+
+def test_2x2_pattern_leaks_through_bounds():
+    """The classic 2x2 pattern: no cell is determined by the relations alone, yet the bounds
+    (a suppressed count is 1..threshold, others >= 0) pin boys B to 1: the LP attack sees it."""
+    out = table().astype(str)
+    out.loc[1, ["boys", "girls"]] = "c"
+    out.loc[2, ["boys", "girls"]] = "c"
+    rec = {"counts": ["boys", "girls", "all"], "rules": {"threshold": 2, "rounding": None},
+           "totals": MARGINS, "linked": [],
+           "cells": [{"key": {"school": "B"}, "column": "boys", "rule": "primary"},
+                     {"key": {"school": "C"}, "column": "girls", "rule": "primary"},
+                     {"key": {"school": "B"}, "column": "girls", "rule": "secondary"},
+                     {"key": {"school": "C"}, "column": "boys", "rule": "secondary"}]}
+    hits = {(h["row"], h["column"]): h for h in d.attack(out, rec)}
+    assert (hits[(1, "boys")]["lower"], hits[(1, "boys")]["upper"]) == (1.0, 1.0)
+    assert not hits[(1, "boys")]["ok"]
+
+
+def test_long_variable_table_is_linked_automatically():
+    """exclusions_who_is_suspended: each variable's categories add up to the same total, so a
+    single suppressed category is the difference of two sums (1092 - 1090 = 2), and three
+    suppressed categories adding up to 3 are each 1. Detected without declaring totals."""
+    who = pd.DataFrame({"variable": ["sex", "sex"] + ["eth"] * 5,
+                        "category": ["F", "M", "A", "B", "C", "D", "W"],
+                        "events": [313, 779, 6, 9, 2, 66, 1009]})
+    out, rec = d.apply(who, counts=["events"], id_cols=["variable", "category"])
+    assert rec["linked"] and rec["linked"][0]["kind"] == "equal_totals"
+    assert rec["n_secondary"] >= 1
+    hits = d.attack(out, json.loads(json.dumps(rec)))
+    assert hits and all(h["ok"] for h in hits), hits
+    three = pd.DataFrame({"variable": ["sex", "sex"] + ["eth"] * 5,
+                          "category": ["F", "M", "A", "B", "C", "D", "W"],
+                          "events": [300, 700, 1, 1, 1, 97, 900]})
+    out, rec = d.apply(three, counts=["events"], id_cols=["variable", "category"])
+    hits = d.attack(out, json.loads(json.dumps(rec)))
+    assert all(h["ok"] for h in hits), hits
+    # before: primary suppression alone pins each of the three to 1
+    naive, rec0 = d.apply(three, counts=["events"], id_cols=["variable", "category"], detect=False)
+    rec0 = json.loads(json.dumps(rec0))
+    rec0["linked"] = rec["linked"]
+    assert not all(h["ok"] for h in d.attack(naive, rec0))
 
 
 def test_secondary_suppression_long_table_within_groups():
@@ -138,7 +185,8 @@ def test_empty_and_bad_name(tmp_path):
 
 @st.composite
 def margin_tables(draw):
-    r = draw(st.integers(2, 4)); c = draw(st.integers(2, 3))
+    r = draw(st.integers(2, 4))
+    c = draw(st.integers(2, 3))
     cells = np.array(draw(st.lists(st.integers(0, 12), min_size=r * c, max_size=r * c))).reshape(r, c)
     cols = [f"c{j}" for j in range(c)]
     t = pd.DataFrame(cells, columns=cols)
@@ -168,3 +216,34 @@ def test_property_no_small_cell_and_nothing_recoverable(tm, preset):
     rels = d._relations(t, counts, d.Totals.coerce(totals))
     assert not d._recoverable(rels, np.flatnonzero(sup)).any()
     assert rec["n_primary"] + rec["n_secondary"] == int(sup.sum())
+
+
+@pytest.mark.parametrize("order", ["fine first", "coarse first"])
+def test_tables_sharing_margins_are_protected_together(tmp_path, order):
+    """A table by area and sex and a table by area (its margin), published in either order into
+    the same folder: the link is detected and the LP attack on both tables together recovers
+    nothing (without the link, 1 = 41 - 40)."""
+    fine = pd.DataFrame({"area": ["a", "a", "b", "b"], "sex": ["F", "M", "F", "M"], "n": [1, 40, 30, 31]})
+    coarse = fine.groupby("area", as_index=False)["n"].sum()
+    first, second = (("fine", fine), ("coarse", coarse)) if order == "fine first" else \
+        (("coarse", coarse), ("fine", fine))
+    for name, df in (first, second):
+        d.publish(df, name, tmp_path, counts=["n"])
+    recs = {n: json.loads((tmp_path / f"{n}.disclosure.json").read_text()) for n in ("fine", "coarse")}
+    pub = pd.read_csv(tmp_path / "fine.csv", dtype=str, keep_default_na=False)
+    margins = [m for m in recs["fine"]["margins"] if m["direction"] == "coarser"]
+    margins += [{**m, "table": "coarse", "direction": "coarser"} for m in recs["coarse"]["margins"]
+                if m["direction"] == "finer"]
+    assert margins, recs
+    hits = d.attack(pub, recs["fine"], tables_dir=tmp_path, margins=margins)
+    assert hits and all(h["ok"] for h in hits), hits
+    # the same tables published apart (no link): the attack with the margin recovers the 1
+    lone = tmp_path / "lone"
+    d.publish(fine, "fine", lone, counts=["n"])
+    d.publish(coarse, "coarse", lone / "x", counts=["n"])
+    (lone / "coarse.csv").write_bytes((lone / "x" / "coarse.csv").read_bytes())
+    rec = json.loads((lone / "fine.disclosure.json").read_text())
+    pub = pd.read_csv(lone / "fine.csv", dtype=str, keep_default_na=False)
+    hits = d.attack(pub, rec, tables_dir=lone, margins=[{"table": "coarse", "by": ["area"], "columns": ["n"],
+                                                          "direction": "coarser"}])
+    assert not all(h["ok"] for h in hits)

@@ -27,7 +27,13 @@ def environment_pins() -> dict:
     doc = yaml.safe_load((paths.ROOT / "environment.yml").read_text())
     pins = {}
     for dep in doc["dependencies"]:
-        if isinstance(dep, dict) or dep in ("pip",) or dep.startswith("python="):
+        if isinstance(dep, dict):  # packages only on PyPI, pinned name==version under pip:
+            for p in dep.get("pip", []):
+                m = re.fullmatch(r"([A-Za-z0-9_.\-]+)==([^=\s]+)", str(p).split("#")[0].strip())
+                if m:
+                    pins[norm(m[1])] = m[2]
+            continue
+        if dep in ("pip",) or dep.startswith("python="):
             continue
         m = re.fullmatch(r"([A-Za-z0-9_.\-]+)=([^=\s]+)", dep)
         assert m, f"environment.yml: dependency {dep!r} is not pinned exactly (name=version)"

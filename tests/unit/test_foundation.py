@@ -1,9 +1,8 @@
 """The foundation: paths from the package, results files, MANIFEST checks, the strict runner."""
 import json
-import os
 import subprocess
-import time
 import sys
+import time
 
 import nbformat
 import pytest
@@ -142,9 +141,12 @@ def test_sidecar_is_portable_and_kept_when_the_bytes_are_the_same(tmp_path, monk
     doc = json.loads(first)
     assert doc["parameters"]["data_dir"] == "data/raw/synthetic"
     assert doc["parameters"]["dfe"] == "../shared/x.csv"
-    assert doc["parameters"]["elsewhere"] == "/elsewhere/x.csv" and doc["parameters"]["n"] == 3
-    assert doc["parameters"]["beside"] == str(paths.ROOT.parent / "other" / "y.csv")
-    assert doc["data"]["folder"] == "data/raw/synthetic"
+    # outside the project: the name only (a secure environment's paths are never published)
+    assert doc["parameters"]["elsewhere"] == "x.csv" and doc["parameters"]["n"] == 3
+    assert doc["parameters"]["beside"] == "y.csv"
+    assert doc["data"]["name"] == "synthetic" and len(doc["data"]["sha256"]) == 64
+    assert "folder" not in doc["data"] and "chapter_elapsed_s" not in doc
+    assert str(paths.ROOT) not in first and "/elsewhere" not in first
     real_gmtime = time.gmtime
     monkeypatch.setattr(provenance.time, "gmtime", lambda *a: real_gmtime(0))
     provenance.sidecar(out, **kw)
@@ -160,7 +162,8 @@ def test_rr_skips_only_the_slow_optional_iri_checker():
     by notebook validation); notebooks still validate, and a broken one is still refused."""
     code = ("import sys; from rrlib import cli; cli.main(['params', 'notebooks/01_reach.ipynb']); "
             "import nbformat, jsonschema; assert sys.modules['rfc3987_syntax'] is None; "
-            "nb = nbformat.v4.new_notebook(); nbformat.validate(nb); nb.cells.append({'cell_type': 'bogus', 'source': '', 'metadata': {}}); "
+            "nb = nbformat.v4.new_notebook(); nbformat.validate(nb); "
+            "nb.cells.append({'cell_type': 'bogus', 'source': '', 'metadata': {}}); "
             "import pytest; pytest.raises(nbformat.ValidationError, nbformat.validate, nb); print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=paths.ROOT)
     assert out.returncode == 0, out.stderr[-2000:]

@@ -68,9 +68,11 @@ def test_sdq_impact_rules():
     base = {f"sdq_{i}": 0 for i in range(1, 26)}
     rows = [
         {"sdq_ebddiff": 0, "sdq_distres": 3, "sdq_imphome": 3, "sdq_impfrie": 3, "sdq_impclas": 3, "sdq_impleis": 3},
-        {"sdq_ebddiff": 2, "sdq_distres": 3, "sdq_imphome": np.nan, "sdq_impfrie": 1, "sdq_impclas": 2, "sdq_impleis": np.nan},
+        {"sdq_ebddiff": 2, "sdq_distres": 3, "sdq_imphome": np.nan, "sdq_impfrie": 1, "sdq_impclas": 2,
+         "sdq_impleis": np.nan},
         {"sdq_ebddiff": 1, **{c: np.nan for c in IMPACT}},
-        {"sdq_ebddiff": np.nan, "sdq_distres": 3, "sdq_imphome": 3, "sdq_impfrie": 3, "sdq_impclas": 3, "sdq_impleis": 3},
+        {"sdq_ebddiff": np.nan, "sdq_distres": 3, "sdq_imphome": 3, "sdq_impfrie": 3, "sdq_impclas": 3,
+         "sdq_impleis": 3},
         {"sdq_ebddiff": 3, "sdq_distres": 3, "sdq_imphome": 3, "sdq_impfrie": 3, "sdq_impclas": 3, "sdq_impleis": 3},
         {"sdq_ebddiff": 1, "sdq_distres": 1, "sdq_imphome": 1, "sdq_impfrie": 1, "sdq_impclas": 1, "sdq_impleis": 1},
     ]
@@ -177,7 +179,8 @@ def test_swemwbs_missing_and_range():
 def test_swemwbs_metric_increases_with_any_item(items, k):
     if items[k] == 5:
         return
-    up = list(items); up[k] += 1
+    up = list(items)
+    up[k] += 1
     s = swemwbs.score(pd.DataFrame([items, up], columns=swemwbs.ITEMS))["swemwbs_metric"]
     assert s.iloc[1] > s.iloc[0]
 

@@ -48,3 +48,33 @@ def test_kernel_metadata(nb):
     meta = load(nb)["metadata"]
     assert meta.get("kernelspec", {}).get("name") == "python3"
     assert meta.get("language_info", {}).get("name") == "python"
+
+
+def _code_lines(nb) -> list[str]:
+    return [ln for c in load(nb)["cells"] if c["cell_type"] == "code"
+            for ln in "".join(c["source"]).splitlines() if ln.strip() and not ln.strip().startswith("#")]
+
+
+def test_notebooks_are_thin():
+    """The work is in rrlib: at most 600 lines of code in the five chapters' notebooks together (issue 18)."""
+    chapters = [nb for nb in NOTEBOOKS if nb.name[:2] in ("01", "02", "03", "04", "05")]
+    sizes = {nb.name: len(_code_lines(nb)) for nb in chapters}
+    assert sum(sizes.values()) <= 600, f"{sum(sizes.values())} lines of code in the notebooks: {sizes}"
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_results_are_recorded_by_the_module_not_built_in_the_notebook(nb):
+    """No loop that records results and no result key built in the notebook: the results-claims
+    contract lives in the chapter's module (ch.record_frame of the frames it returns)."""
+    tree = ast.parse("\n".join("".join(c["source"]) for c in load(nb)["cells"] if c["cell_type"] == "code"
+                               and not "".join(c["source"]).lstrip().startswith(("%", "!"))))
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.For, ast.While, ast.comprehension)):
+            body = node if not isinstance(node, ast.comprehension) else node.iter
+            for inner in ast.walk(body):
+                if isinstance(inner, ast.Call) and isinstance(inner.func, ast.Attribute) \
+                        and inner.func.attr in ("record", "record_frame"):
+                    pytest.fail(f"{nb.name} line {inner.lineno}: results recorded in a loop")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "record" \
+                and node.args and isinstance(node.args[0], ast.JoinedStr):
+            pytest.fail(f"{nb.name} line {node.lineno}: a result key built with an f-string in the notebook")

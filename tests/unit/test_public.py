@@ -1,7 +1,6 @@
 """rrlib.public: the shipped DfE exclusions table, its schema and the readers of the full DfE files."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -155,7 +154,8 @@ def test_full_file_reader_tolerates_dfe_quirks(tmp_path):
 
 def test_national_reader_parses_thousands_separators(tmp_path):
     hdr = ",".join(public.NATIONAL_COLUMNS)
-    rows = ['201516,NATIONAL,E92000001,England,Total,Gender,Gender_male,Total,"4,034,250",5225,0.13,249445,6.18,121590,3.01',
+    rows = ['201516,NATIONAL,E92000001,England,Total,Gender,Gender_male,Total,"4,034,250",5225,0.13,'
+            '249445,6.18,121590,3.01',
             "201516,NATIONAL,E92000001,England,Total,Gender,Gender_female,Total,3881975,1460,0.04,x,x,45535,1.17"]
     d = public.read_dfe_national_characteristics(_write(tmp_path, rows, header=hdr))
     assert d.loc[0, "headcount"] == 4034250 and d.loc[0, "year"] == "2015/16"

@@ -21,8 +21,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats as sst
 
-from rrlib.stats import (ESP2013, byars_lower, byars_upper, dsr, exact_poisson_lower,
-                         exact_poisson_upper, mean_ci, proportion_ci, rate_ci)
+from rrlib.stats import (
+    ESP2013,
+    byars_lower,
+    byars_upper,
+    dsr,
+    exact_poisson_lower,
+    exact_poisson_upper,
+    mean_ci,
+    proportion_ci,
+    rate_ci,
+)
 
 FAST = settings(max_examples=40, deadline=None)
 
@@ -61,7 +70,8 @@ def test_wilson_zero_and_all():
 
 
 def test_proportion_vectorised_equals_scalar():
-    x = np.array([0, 3, 65, 1045]); n = np.array([10, 7, 100, 5000])
+    x = np.array([0, 3, 65, 1045])
+    n = np.array([10, 7, 100, 5000])
     r = proportion_ci(x, n)
     assert isinstance(r.lower, np.ndarray) and r.lower.shape == (4,)
     for i in range(4):
@@ -71,7 +81,8 @@ def test_proportion_vectorised_equals_scalar():
 
 
 def test_proportion_keeps_series_index():
-    x = pd.Series([1, 2], index=["a", "b"]); n = pd.Series([10, 10], index=["a", "b"])
+    x = pd.Series([1, 2], index=["a", "b"])
+    n = pd.Series([10, 10], index=["a", "b"])
     assert list(proportion_ci(x, n).to_frame().index) == ["a", "b"]
 
 
@@ -200,7 +211,8 @@ def test_dsr_self_harm_bands_10_24():
 def test_dsr_reduces_to_crude_rate_when_standard_matches_population():
     # With standard proportional to the local population, DSR = crude rate and Dobson's
     # limits reduce to Byar's limits for the crude rate (PHE guide, Appendix 4).
-    n = np.array([1000.0, 3000.0, 6000.0]); x = np.array([5, 20, 40])
+    n = np.array([1000.0, 3000.0, 6000.0])
+    x = np.array([5, 20, 40])
     r = dsr(x, n, n * 7.5)
     c = rate_ci(x.sum(), n.sum())
     assert (r.value, r.lower, r.upper) == pytest.approx((c.value, c.lower, c.upper), rel=1e-12)
@@ -329,9 +341,18 @@ def test_mean_interval_contains_mean(v):
 
 
 # ------------------------------------------------------------------ comparisons
-from rrlib.stats import (fit_cox, fit_glm, fit_mixed, hedges_g, hedges_g_paired,  # noqa: E402
-                         paired_t, proportion_difference, rate_ratio, risk_ratio,
-                         wilcoxon_signed_rank)
+from rrlib.stats import (  # noqa: E402
+    fit_cox,
+    fit_glm,
+    fit_mixed,
+    hedges_g,
+    hedges_g_paired,
+    paired_t,
+    proportion_difference,
+    rate_ratio,
+    risk_ratio,
+    wilcoxon_signed_rank,
+)
 
 
 def test_newcombe_difference_published_examples():
@@ -386,7 +407,8 @@ def test_rate_ratio_log_method_and_poisson_glm_agree():
 
 def test_hedges_g_matches_statsmodels_and_borenstein():
     from statsmodels.stats.meta_analysis import effectsize_smd
-    a = np.array([9, 7, 8, 9, 8, 9, 9, 10, 9, 9.]); b = np.array([9, 6, 7, 8, 7, 9, 8, 8, 7, 7.])
+    a = np.array([9, 7, 8, 9, 8, 9, 9, 10, 9, 9.])
+    b = np.array([9, 6, 7, 8, 7, 9, 8, 8, 7, 7.])
     g_sm, _ = effectsize_smd(a.mean(), a.std(ddof=1), 10, b.mean(), b.std(ddof=1), 10)
     r = hedges_g(a, b)
     assert r["estimate"].item() == pytest.approx(g_sm, abs=1e-12)
@@ -458,6 +480,23 @@ def test_fit_mixed_recovers_fixed_effect():
     assert m.loc["fsm", "estimate"] == pytest.approx(0.5, abs=0.15)
     assert m.loc["fsm", "lower"] < 0.5 < m.loc["fsm", "upper"]
     assert m.loc["group_var", "estimate"] > 0.5 and np.isnan(m.loc["fsm", "ratio"])
+
+
+def test_fit_mixed_matches_statsmodels_mixedlm_reml():
+    import statsmodels.formula.api as smf
+    d = _sim()
+    ours = fit_mixed(d, "score ~ fsm", "school").set_index("term")
+    ref = smf.mixedlm("score ~ fsm", d.dropna(subset=["score", "fsm", "school"]),
+                      groups=d.dropna(subset=["score", "fsm", "school"])["school"]).fit(reml=True)
+    ci = ref.conf_int()
+    for term in ("Intercept", "fsm"):
+        assert ours.loc[term, "estimate"] == pytest.approx(ref.fe_params[term], abs=1e-5)
+        assert ours.loc[term, "se"] == pytest.approx(ref.bse[term], rel=1e-3)
+        assert ours.loc[term, "lower"] == pytest.approx(ci.loc[term, 0], rel=1e-4, abs=1e-4)
+        assert ours.loc[term, "p_value"] == pytest.approx(ref.pvalues[term], rel=1e-2, abs=1e-12)
+    assert ours.loc["group_var", "estimate"] == pytest.approx(float(ref.cov_re.iloc[0, 0]), rel=1e-3)
+    with pytest.raises(ValueError, match="REML"):
+        fit_mixed(d, "score ~ fsm", "school", reml=False)
 
 
 def test_fit_cox_hazard_ratio_and_categorical():

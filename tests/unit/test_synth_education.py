@@ -2,8 +2,6 @@
 realistic structure (progression, clustering, risk factors, absence)."""
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
 import pytest
 
 from rrlib import synth

@@ -1,7 +1,6 @@
 """Programme domain generator: schemas, calibration targets, planted reach-equity effect, determinism."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 

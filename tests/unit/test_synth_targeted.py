@@ -50,7 +50,8 @@ def fake_education(seed: int = 1, per_cohort: int = 900) -> dict[str, pd.DataFra
     k = rng.poisson(risk.to_numpy() * (pupils["nc_year"].to_numpy() >= 5) * 3)
     ex = pupils.loc[pupils.index.repeat(k), ["pupil_id", "academic_year", "school_id"]].reset_index(drop=True)
     ys = ex["academic_year"].str[:4].astype(int)
-    ex["exclusion_date"] = pd.to_datetime(ys.astype(str) + "-09-05") + pd.to_timedelta(rng.integers(0, 320, len(ex)), unit="D")
+    ex["exclusion_date"] = (pd.to_datetime(ys.astype(str) + "-09-05")
+                            + pd.to_timedelta(rng.integers(0, 320, len(ex)), unit="D"))
     ex["category"] = np.where(rng.random(len(ex)) < 0.02, "permanent", "suspension")
     ex["sessions"] = 2
     ex["reason_code"] = "PD"

@@ -1,11 +1,5 @@
 """Building blocks shared by chapters (one of each: issue 18.3).
 
-Notebook parameters
--------------------
-:func:`notebook_parameters` collects a notebook's parameters (the literals of its
-``parameters`` cell, after papermill's injected values) so that they are typed once:
-``chapter.setup(..., parameters=notebook_parameters(globals()))``.
-
 Back on Track windows
 ---------------------
 The evaluation (slides on the Resilience Revolution, 2021: "five young people with fixed-term
@@ -28,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["WINDOWS", "back_on_track_windows", "count_in_windows", "notebook_parameters"]
+__all__ = ["WINDOWS", "back_on_track_windows", "count_in_windows"]
 
 #: The three windows, in order.
 WINDOWS = ("before", "during", "after")
@@ -114,20 +108,3 @@ def count_in_windows(windows: pd.DataFrame, events: pd.DataFrame, *, person: str
         col = cnt[lev] if lev in cnt.columns else pd.Series(0, index=cnt.index)
         out[lev] = col.reindex(out.index, fill_value=0).astype(int).to_numpy()
     return out
-
-
-def notebook_parameters(namespace: dict) -> dict:
-    """The parameters of a chapter notebook: the literal values among its global names.
-
-    Call it in the cell right after the ``parameters`` cell, before anything else is assigned:
-    at that point the only public globals holding ``None``, text, numbers, booleans or lists
-    of them are the parameters (IPython's own names start with ``_`` or are not literals).
-    Upper-case names are constants, never parameters (``from x import SOME_TUPLE`` is left out).
-    """
-    def literal(v) -> bool:
-        if isinstance(v, (list, tuple)):
-            return all(literal(x) for x in v)
-        return v is None or isinstance(v, (str, int, float, bool))
-
-    return {k: v for k, v in namespace.items()
-            if not k.startswith("_") and not k.isupper() and k not in ("In", "Out") and literal(v)}

@@ -36,10 +36,10 @@ import numpy as np
 import pandas as pd
 from scipy import stats as st
 
+from .. import calendar, figures
 from .. import stats as rstats
 from ..data import school_phase, take_rows
 from ..public import DFE_COUNT_RATE
-from .. import calendar, figures
 
 # --------------------------------------------------------------------------- constants
 #: The three DfE measures: count column of the DfE files, published rate column, interval type.

@@ -52,8 +52,10 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .. import stats
-from ..calendar import academic_year, start_year as year_start
+from .. import figures, stats
+from ..calendar import academic_year
+from ..calendar import start_year as year_start
+from ..chapter import NotComputed
 
 # ----------------------------------------------------------------------------- definitions
 YOUNG_PERSON = "young_person"
@@ -70,7 +72,7 @@ FIRST_TWO_YEARS = ("2016-09-01", "2018-08-31")
 AGE_MIN, AGE_MAX = 10, 16
 GROUP_LABELS = {YOUNG_PERSON: "young people", "supporting_adults": "supporting adults",
                 "other_adults": "practitioners and volunteers"}
-SOURCE = "Source: HeadStart Blackpool monitoring log (activities, attendance) and January school census"
+SOURCE = "HeadStart Blackpool monitoring log and January school census"
 DEPTH_BINS = ((1, 1, "1"), (2, 5, "2-5"), (6, np.inf, "6+"))
 DEPTH_BINS_FINE = ((1, 1, "1"), (2, 2, "2"), (3, 5, "3-5"), (6, 10, "6-10"), (11, 20, "11-20"),
                    (21, 50, "21-50"), (51, np.inf, "51+"))
@@ -247,7 +249,9 @@ def population_10_16(population: pd.DataFrame, year: int, area: str = "Blackpool
     p = population
     sel = (p["area"] == area) & (p["year"] == year) & p["age"].between(*ages)
     if not sel.any():
-        raise ValueError(f"population has no rows for area {area!r}, year {year}, ages {ages}")
+        held = sorted(p.loc[p["area"] == area, "year"].unique())
+        raise NotComputed(f"population estimates for {area}, mid-{year}: not in the data (it holds "
+                          f"{', '.join(map(str, held)) or 'no year for that area'})")
     return int(p.loc[sel, "population"].sum())
 
 
@@ -322,14 +326,21 @@ def unique_in_window(attendance: pd.DataFrame, project: str, start: str = FIRST_
 
 # ----------------------------------------------------------------------------- schools
 def schools_taking_part(activities: pd.DataFrame, schools: pd.DataFrame,
-                        start: str = "2016-09-01", end: str = "2022-03-31") -> dict:
-    """Schools with at least one activity, and schools open at some point in the period."""
+                        start: str | None = None, end: str | None = None) -> dict:
+    """Schools with at least one activity, and schools open at some point in the period.
+
+    The period defaults to the monitoring log's first and last activity dates (from the data,
+    not fixed programme dates); the dict gives the ``start`` and ``end`` used.
+    """
     s = schools
+    dates = pd.to_datetime(activities["activity_date"])
+    start = pd.Timestamp(start) if start is not None else dates.min().normalize()
+    end = pd.Timestamp(end) if end is not None else dates.max().normalize()
     opened = pd.to_datetime(s["open_date"])
     closed = pd.to_datetime(s["close_date"])
     open_in = (opened <= pd.Timestamp(end)) & (closed.isna() | (closed >= pd.Timestamp(start)))
     took_part = set(activities["school_id"].dropna())
-    return {"schools_taking_part": len(took_part),
+    return {"start": start, "end": end, "schools_taking_part": len(took_part),
             "schools_open": int(open_in.sum()),
             "open_schools_taking_part": int(s.loc[open_in, "school_id"].isin(took_part).sum())}
 
@@ -548,8 +559,12 @@ def fsm_share(pupils: pd.DataFrame, years: str | Sequence[str], confidence: floa
     """
     years = [years] if isinstance(years, str) else list(years)
     p = pupils.loc[pupils["academic_year"].isin(years)]
-    if len(p) == 0:
-        raise ValueError(f"the census has no rows for {years!r}")
+    have = set(pupils["academic_year"].astype(str))
+    missing = [y for y in years if y not in have]
+    if missing:
+        held = sorted(have)
+        raise NotComputed(f"census year(s) {', '.join(missing)}: not in the data (it holds "
+                          f"{held[0] + ' to ' + held[-1] if held else 'none'})")
     ever = p.assign(fsm=p["fsm"].astype(bool)).groupby("pupil_id")["fsm"].max()
     x, n = int(ever.sum()), int(len(ever))
     ci = stats.proportion_ci(x, n, confidence=confidence, multiplier=100)
@@ -568,7 +583,8 @@ def fsm_share_by_year(pupils: pd.DataFrame) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- figures
 def _finish(fig, ax, title: str, source: str = SOURCE):
     ax.set_title(title, loc="left")
-    fig.text(0.01, -0.02, source, fontsize=7, color="dimgrey", ha="left", va="top")
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    figures.source_note(fig, source)
     return fig
 
 
@@ -595,7 +611,7 @@ def plot_opportunities_by_year(by_year_strand: pd.DataFrame, value: str = "young
 
 
 def plot_cumulative_reach(cum: pd.DataFrame, population_2016: int | None = None,
-                          ever_population: int | None = None):
+                          ever_population: int | None = None, first_year: int = 2016):
     """Cumulative distinct young people reached, against the 10-16 population."""
     import matplotlib.pyplot as plt
 
@@ -606,7 +622,7 @@ def plot_cumulative_reach(cum: pd.DataFrame, population_2016: int | None = None,
             color="#4C72B0", lw=2.2)
     if population_2016 is not None:
         ax.axhline(population_2016, color="#C44E52", lw=1, ls=":",
-                   label="population aged 10-16, mid-2016")
+                   label=f"population aged 10-16, mid-{first_year}")
     if ever_population is not None:
         ax.axhline(ever_population, color="#C44E52", lw=1.2, ls="-.",
                    label="population ever aged 10-16 in the period (cohorts)")
@@ -615,8 +631,8 @@ def plot_cumulative_reach(cum: pd.DataFrame, population_2016: int | None = None,
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.set_ylim(bottom=0)
     ax.legend(loc="lower right")
-    return _finish(fig, ax, "Young people reached since September 2016",
-                   SOURCE + "; ONS-style mid-year population estimates (data folder's population table)")
+    return _finish(fig, ax, f"Young people reached since {pd.Timestamp(cum['period_end'].min()):%B %Y}",
+                   SOURCE + "; population table of the data folder")
 
 
 def plot_engagement_depth(per_person: pd.Series):
@@ -665,7 +681,7 @@ def plot_reach_equity(equity: pd.DataFrame):
     ax.set_xlabel("Share of young people reached / share of the census (log scale; 1 = in proportion)")
     ax.legend(loc="lower right")
     return _finish(fig, ax, "Who is reached: reach equity ratios with 95% intervals",
-                   SOURCE + "; census: pupils in Years 6-11; Wilson intervals")
+                   SOURCE + " (Years 6-11); Wilson intervals")
 
 
 def plot_schools_over_time(ara: pd.DataFrame, charter: pd.DataFrame):
@@ -682,4 +698,337 @@ def plot_schools_over_time(ara: pd.DataFrame, charter: pd.DataFrame):
     ax.set_ylim(bottom=0)
     ax.legend(loc="upper left")
     return _finish(fig, ax, "Schools in the whole-school approaches",
-                   "Source: schools table (ARA start and Charter signing dates)")
+                   "schools table (ARA start and Charter signing dates)")
+
+
+# ----------------------------------------------------------------------------- results frames
+# Each function returns a tidy frame (key, value, lower, upper, unit, method, n, note) that the
+# notebook records with one ``ch.record_frame`` call: the results keys live here, not in the notebook.
+def _frame(rows) -> pd.DataFrame:
+    cols = ["key", "value", "lower", "upper", "unit", "method", "n", "note"]
+    # object columns keep counts as Python ints (a float column would record 4789 as 4789.0)
+    return pd.DataFrame({c: pd.Series([r.get(c) for r in rows], dtype=object) for c in cols}, columns=cols)
+
+
+#: The processed tables the chapter reads.
+TABLES = ("activities", "attendance", "pupils", "schools", "population")
+
+
+def need(tables: dict, *names: str):
+    """The named frames of ``tables``; :class:`NotComputed` naming those the data folder lacks."""
+    missing = [n for n in names if n not in tables]
+    if missing:
+        raise NotComputed("the data folder has no " + ", ".join(f"`{n}`" for n in missing)
+                          + (" table" if len(missing) == 1 else " tables"))
+    out = tuple(tables[n] for n in names)
+    return out[0] if len(out) == 1 else out
+
+
+def data_summary(tables: dict) -> str:
+    """One paragraph on what the data folder holds (whichever of :data:`TABLES` exist)."""
+    parts = []
+    if "activities" in tables and "attendance" in tables:
+        a = tables["activities"]["activity_date"]
+        parts.append(f"Monitoring log: {len(tables['activities']):,} activities from {a.min():%d %B %Y} to "
+                     f"{a.max():%d %B %Y}, {len(tables['attendance']):,} registered places.")
+    if "pupils" in tables:
+        p = tables["pupils"]
+        parts.append(f"Census: {p['pupil_id'].nunique():,} pupils, {p['academic_year'].min()} to "
+                     f"{p['academic_year'].max()}.")
+    if "schools" in tables:
+        parts.append(f"{len(tables['schools'])} schools.")
+    if "population" in tables:
+        y = tables["population"]["year"]
+        parts.append(f"Population estimates mid-{y.min()} to mid-{y.max()}.")
+    missing = [n for n in TABLES if n not in tables]
+    if missing:
+        parts.append("Not in this data folder: " + ", ".join(f"`{n}`" for n in missing)
+                     + " (the sections that need them say so).")
+    return " ".join(parts)
+
+
+_SHARE = {c: ["fsm"] for c in ("share", "lower", "upper")}
+_COUNTS = ["young_people", "supporting_adults", "other_adults", "activities", "young_people_unique"]
+#: Disclosure-control settings of each published table (``ch.publish(df, name, **PUBLISH[name])``).
+PUBLISH = {
+    "reach_opportunities_by_role": dict(counts=["registered", "opportunities", "people"]),
+    "reach_opportunities_by_project": dict(counts=_COUNTS),
+    "reach_opportunities_by_setting": dict(counts=_COUNTS),
+    "reach_opportunities_by_year_strand": dict(counts=_COUNTS),
+    "reach_coverage_by_year": dict(counts=["young_people_10_16", "population_10_16"], decimals=1,
+                                   derived={c: ["young_people_10_16"] for c in ("coverage", "lower", "upper")}),
+    "reach_ara_pupils_by_year": dict(counts=["pupils", "pupils_at_ara_school"], decimals=1,
+                                     derived={"share": ["pupils_at_ara_school"]}),
+    "reach_workforce": dict(counts=["participants", "people", "activities"], totals={"row": ("role", "all")}),
+    "reach_attendance_rate_by_strand": dict(counts=["attended", "registered"],
+                                            derived={c: ["attended"] for c in ("rate", "lower", "upper")}),
+    "reach_engagement_depth": dict(counts=["young_people", "opportunities"], decimals=1,
+                                   derived={c: ["young_people"] for c in ("share", "lower", "upper")}
+                                   | {"share_of_opportunities": ["opportunities"]}),
+    "reach_equity": dict(counts=["census", "census_total", "reached", "reached_total"],
+                         derived={c: ["reached", "census"] for c in ("census_share", "reached_share", "ratio",
+                                                                      "lower", "upper", "reach_rate")},
+                         decimals={"census_share": 1, "reached_share": 1, "ratio": 2, "lower": 2, "upper": 2,
+                                   "reach_rate": 1},
+                         totals={"groups": ["reach", "characteristic"], "external": True}),
+    "reach_fsm_by_year": dict(counts=["fsm", "pupils"], derived=_SHARE, decimals=1),
+    "reach_official_population_10_16": dict(counts=["population_10_16", "population_all_ages"]),
+    "reach_official_fsm": dict(counts=["fsm_pupils", "pupils"], derived={"percent": ["fsm_pupils"]}, decimals=1),
+}
+EQUITY_COLUMNS = ["reach", "characteristic", "group", "census", "census_total", "reached", "reached_total",
+                  "census_share", "reached_share", "ratio", "lower", "upper", "reach_rate"]
+
+
+def opportunities_results(attendance: pd.DataFrame) -> pd.DataFrame:
+    """A01, A02 and the other opportunity totals (``reach.opportunities.*``)."""
+    totals = opportunity_totals(attendance)
+    return _frame([
+        {"key": "reach.opportunities.young_people", "value": young_people_opportunities(attendance),
+         "unit": "count", "method": "attended places (attended = true) with role young_person, every project"},
+        {"key": "reach.opportunities.supporting_adults", "value": supporting_adult_opportunities(attendance),
+         "unit": "count", "method": "attended places with role parent_carer or school_staff, every project"},
+        {"key": "reach.opportunities.practitioners_volunteers",
+         "value": int(totals.loc[totals["group"] == "other_adults", "opportunities"].sum()), "unit": "count"},
+        {"key": "reach.opportunities.registered_young_people",
+         "value": int(totals.loc[totals["role"] == YOUNG_PERSON, "registered"].sum()), "unit": "count"},
+    ])
+
+
+def young_people_results(attendance: pd.DataFrame, pupils: pd.DataFrame) -> pd.DataFrame:
+    """B02: distinct young people reached at 10-16 and at any age (``reach.young_people.*``)."""
+    return _frame([
+        {"key": "reach.young_people.unique_10_16", "value": unique_young_people(attendance, pupils, True),
+         "unit": "count", "method": "distinct young people with an attended place at age 10-16"},
+        {"key": "reach.young_people.unique_any_age", "value": unique_young_people(attendance, pupils, False),
+         "unit": "count"},
+    ])
+
+
+def population_key(year: int) -> str:
+    """The results key of B01 for ``year`` (``reach.context.population_10_16_2016``)."""
+    return f"reach.context.population_10_16_{int(year)}"
+
+
+def population_results(population: pd.DataFrame, year: int, area: str = "Blackpool") -> pd.DataFrame:
+    """B01 from the data folder's population table: aged 10-16 in ``area``, mid-``year``."""
+    return _frame([{"key": population_key(year),
+                    "value": population_10_16(population, int(year), area), "unit": "count",
+                    "method": f"population table, {area}, mid-{int(year)}, ages 10-16"}])
+
+
+def coverage_results(cc: dict) -> pd.DataFrame:
+    """Cumulative coverage of the population ever aged 10-16 (``reach.coverage.cumulative_share``)."""
+    return _frame([{"key": "reach.coverage.cumulative_share", "value": cc["share"],
+                    "lower": cc["lower"], "upper": cc["upper"], "unit": "percent", "n": cc["population"],
+                    "method": "Wilson score; denominator: 10-16 in mid-first year plus later 10-year-olds",
+                    "note": f"school years starting {cc['first_year']} to {cc['last_year']}"}])
+
+
+def first_two_years_results(attendance: pd.DataFrame, start: str = FIRST_TWO_YEARS[0],
+                            end: str = FIRST_TWO_YEARS[1]) -> pd.DataFrame:
+    """B03: young people with Resilience Coaches and Walk and Talk from ``start`` to ``end``.
+
+    Not computed when the monitoring log does not cover the window's school years (its first
+    activity in a later school year than ``start``, or its last in an earlier one than ``end``):
+    a partial window would undercount.
+    """
+    d = pd.to_datetime(attendance["activity_date"])
+    ay = academic_year(pd.Series([d.min(), d.max(), pd.Timestamp(start), pd.Timestamp(end)])) if len(d) else None
+    if ay is None or ay.iloc[0] > ay.iloc[2] or ay.iloc[1] < ay.iloc[3]:
+        held = f"{d.min():%d %B %Y} to {d.max():%d %B %Y}" if len(d) else "no activities"
+        raise NotComputed(f"the monitoring log does not cover {start} to {end} (it holds {held})")
+    method = f"distinct young people with an attended place, {start} to {end}"
+    return _frame([
+        {"key": "reach.first_two_years.resilience_coach", "value": unique_in_window(attendance, RESILIENCE_COACH,
+                                                                                    start, end),
+         "unit": "count", "method": method},
+        {"key": "reach.first_two_years.walk_and_talk", "value": unique_in_window(attendance, WALK_AND_TALK,
+                                                                                 start, end),
+         "unit": "count", "method": method},
+    ])
+
+
+def ara_results(pupils: pd.DataFrame, schools: pd.DataFrame, census_year: str = "2020/21") -> pd.DataFrame:
+    """A03 at the January census of ``census_year`` (fixed by the published figure; not computed if absent)."""
+    years = sorted(pupils["academic_year"].astype(str).unique())
+    if census_year not in years:
+        raise NotComputed(f"census year {census_year} (A03: the January 2021 census): not in the data "
+                          f"(it holds {years[0] + ' to ' + years[-1] if years else 'none'})")
+    return _frame([{"key": "reach.ara.young_people", "value": ara_pupils(pupils, schools, census_year),
+                    "unit": "count",
+                    "method": f"pupils on roll at the {census_year} January census at a school with ARA by census day"}])
+
+
+def schools_results(activities: pd.DataFrame, schools: pd.DataFrame) -> pd.DataFrame:
+    """A04 and B02 (schools): Charter schools, schools open and schools taking part (``reach.charter``, ``reach.schools``)."""
+    part = schools_taking_part(activities, schools)
+    period = f"{part['start']:%d %B %Y} to {part['end']:%d %B %Y} (the monitoring log's first and last activity)"
+    return _frame([
+        {"key": "reach.charter.schools", "value": charter_schools(schools), "unit": "count",
+         "method": "schools with a charter_signed_date"},
+        {"key": "reach.schools.taking_part", "value": part["open_schools_taking_part"], "unit": "count",
+         "method": "schools open during the programme with at least one activity", "note": period},
+        {"key": "reach.schools.open", "value": part["schools_open"], "unit": "count", "note": period},
+    ])
+
+
+def workforce_results(wf: pd.DataFrame, co: dict) -> pd.DataFrame:
+    """A05 (workforce) and A06 (co-production attendance)."""
+    a = wf.set_index("role").loc["all"]
+    return _frame([
+        {"key": "reach.workforce.participants", "value": int(a["participants"]), "unit": "count",
+         "method": "attended places in workforce-strand activities, every role"},
+        {"key": "reach.workforce.activities", "value": int(a["activities"]), "unit": "count"},
+        {"key": "reach.workforce.people", "value": int(a["people"]), "unit": "count"},
+        {"key": "reach.coproduction.attendance_rate", "value": co["rate"], "lower": co["lower"],
+         "upper": co["upper"], "unit": "percent", "n": co["registered"],
+         "method": "attended / registered places, co-production strand; Wilson score"},
+    ])
+
+
+DEPTH_KEYS = {"1": "once", "2-5": "two_to_five", "6+": "six_plus"}
+
+
+def depth_results(depth: pd.DataFrame, summary: dict) -> pd.DataFrame:
+    """Depth of engagement: shares by band (``reach.depth.<band>_share``), median and mean."""
+    d = depth[depth["band"].isin(list(DEPTH_KEYS))]
+    out = pd.DataFrame({"key": "reach.depth." + d["band"].map(DEPTH_KEYS) + "_share", "value": d["share"],
+                        "lower": d["lower"], "upper": d["upper"], "unit": "percent", "method": "Wilson score",
+                        "n": summary["young_people"]})
+    return pd.concat([out, _frame([
+        {"key": "reach.depth.median", "value": summary["median"], "unit": "count"},
+        {"key": "reach.depth.mean", "value": summary["mean"], "unit": "count"}])], ignore_index=True)
+
+
+EQUITY_KEYS = {"free school meals": "fsm", "SEN support": "sen_support", "EHC plan": "ehc_plan",
+               "looked after": "looked_after", "boys": "boys"}
+
+
+def equity_results(equity: pd.DataFrame) -> pd.DataFrame:
+    """Reach equity ratios of the groups in :data:`EQUITY_KEYS` (``reach.equity.<reach>.<group>_ratio``)."""
+    e = equity[equity["group"].isin(list(EQUITY_KEYS)) & np.isfinite(equity["ratio"].astype(float))]
+    return pd.DataFrame({"key": "reach.equity." + e["reach"] + "." + e["group"].map(EQUITY_KEYS) + "_ratio",
+                         "value": e["ratio"], "lower": e["lower"], "upper": e["upper"], "unit": "ratio",
+                         "n": e["reached_total"].astype(int),
+                         "method": "share reached / census share; Wilson interval of the share reached"})
+
+
+def fsm_results(fsm: dict) -> pd.DataFrame:
+    """A13 from the data folder's census (``reach.context.fsm_share``, ``fsm_pupils``, ``fsm_census_pupils``)."""
+    years = " or ".join(fsm["years"])
+    return _frame([
+        {"key": "reach.context.fsm_share", "value": fsm["share"], "lower": fsm["lower"], "upper": fsm["upper"],
+         "unit": "percent", "n": fsm["pupils"],
+         "method": f"distinct pupils on roll at the {years} census on FSM at either"},
+        {"key": "reach.context.fsm_pupils", "value": fsm["fsm"], "unit": "count"},
+        {"key": "reach.context.fsm_census_pupils", "value": fsm["pupils"], "unit": "count"},
+    ])
+
+
+# ----------------------------------------------------------------------------- official statistics (real)
+def official_population_10_16(ons: pd.DataFrame, area: str = "Blackpool") -> pd.DataFrame:
+    """ONS mid-year estimates aged 10-16 (persons) of ``area``, every mid-year in ``ons``.
+
+    ``ons``: :func:`rrlib.public.load_ons_population` (real official statistics). Columns
+    ``mid_year``, ``area``, ``population_10_16``, ``population_all_ages``, ``source``.
+    """
+    from ..public import ONS_POPULATION_SOURCE
+
+    p = ons[(ons["area"] == area) & (ons["sex"] == "Persons")]
+    if p.empty:
+        raise NotComputed(f"the ONS estimates have no rows for {area}")
+    g = p.groupby("mid_year")
+    out = pd.DataFrame({"population_10_16": g.apply(lambda d: int(d.loc[d["age"].between(AGE_MIN, AGE_MAX),
+                                                                          "population"].sum()),
+                                                    include_groups=False),
+                        "population_all_ages": g["population"].sum()}).reset_index()
+    out.insert(1, "area", area)
+    out["source"] = f"{ONS_POPULATION_SOURCE} ({figures.OFFICIAL})"
+    return out
+
+
+def official_population_results(ons: pd.DataFrame, year: int, area: str = "Blackpool") -> pd.DataFrame:
+    """B01 on official statistics: ONS mid-``year`` estimate aged 10-16 (``reach.context.official.population_10_16_<year>``)."""
+    o = official_population_10_16(ons, area).set_index("mid_year")
+    if int(year) not in o.index:
+        raise NotComputed(f"ONS mid-{year} estimates: not in the shipped cut (it holds "
+                          f"{o.index.min()} to {o.index.max()})")
+    return _frame([{"key": f"reach.context.official.population_10_16_{int(year)}",
+                    "value": int(o.loc[int(year), "population_10_16"]), "unit": "count",
+                    "method": f"ONS MYE2 mid-{int(year)}, {area}, persons, single years of age 10 to 16 summed",
+                    "note": "official statistics (ONS, as first published)"}])
+
+
+def official_fsm(dfe: pd.DataFrame, area: str = "Blackpool", school_type: str = "Total") -> pd.DataFrame:
+    """DfE free school meals at each January census of ``area``: pupils, FSM-eligible, share (percent).
+
+    ``dfe``: :func:`rrlib.public.load_dfe_fsm`. The share is recomputed from the counts
+    (``100 * fsm_pupils / pupils``). Columns ``academic_year``, ``census``, ``area``,
+    ``school_type``, ``fsm_pupils``, ``pupils``, ``percent``, ``source``.
+    """
+    from ..public import DFE_FSM_SOURCE
+
+    d = dfe[(dfe["area"] == area) & (dfe["school_type"] == school_type)]
+    if d.empty:
+        raise NotComputed(f"the DfE free-school-meals table has no rows for {area}, {school_type}")
+    out = d[["academic_year", "census", "area", "school_type", "fsm_pupils", "pupils"]].copy()
+    out["percent"] = 100 * out["fsm_pupils"] / out["pupils"]
+    out["source"] = f"{DFE_FSM_SOURCE} ({figures.OFFICIAL})"
+    return out.sort_values("academic_year").reset_index(drop=True)
+
+
+def official_fsm_results(dfe: pd.DataFrame, censuses=("2015/16", "2016/17"), area: str = "Blackpool") -> pd.DataFrame:
+    """A13 on official statistics: DfE FSM-eligible pupils, pupils and percent at each January census.
+
+    Keys ``reach.context.official.fsm_jan<YYYY>.{fsm_pupils, pupils, percent}`` (``2015/16`` is
+    January 2016). All state-funded primary, secondary and special schools (DfE ``Total``).
+    """
+    o = official_fsm(dfe, area)
+    have = list(o["academic_year"])
+    missing = [c for c in censuses if c not in have]
+    if missing:
+        raise NotComputed(f"DfE census year(s) {', '.join(missing)}: not in the shipped cut (it holds "
+                          f"{have[0]} to {have[-1]})")
+    rows = []
+    for r in o[o["academic_year"].isin(list(censuses))].itertuples(index=False):
+        base = f"reach.context.official.fsm_jan{int(r.academic_year[:4]) + 1}"
+        method = (f"DfE January census {int(r.academic_year[:4]) + 1}, {area}, state-funded primary, secondary "
+                  "and special schools")
+        rows += [{"key": base + ".fsm_pupils", "value": int(r.fsm_pupils), "unit": "count", "method": method},
+                 {"key": base + ".pupils", "value": int(r.pupils), "unit": "count", "method": method},
+                 {"key": base + ".percent", "value": float(r.percent), "unit": "percent", "n": int(r.pupils),
+                  "method": method + "; 100 x FSM-eligible / pupils on roll (a full count: no interval)"}]
+    return _frame(rows)
+
+
+def plot_official_fsm(dfe: pd.DataFrame, areas=("Blackpool", "England")):
+    """Share of pupils eligible for free school meals at each January census, ``areas`` (DfE,
+    all state-funded schools): official statistics, with their source line."""
+    import matplotlib.pyplot as plt
+
+    from ..public import DFE_FSM_SOURCE
+
+    fig, ax = plt.subplots()
+    for area, colour in zip(areas, ("#C44E52", "#4C72B0", "#55A868")):
+        o = official_fsm(dfe, area)
+        ax.plot(o["census"].str[-4:], o["percent"], marker="o", ms=4, color=colour, label=area)
+    ax.set_xlabel("January census")
+    ax.set_ylabel("Pupils eligible for free school meals (%)")
+    ax.set_ylim(bottom=0)
+    ax.legend(loc="upper left")
+    ax.set_title("Pupils eligible for free school meals, January census", loc="left")
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    figures.source_note(fig, f"{DFE_FSM_SOURCE}; all state-funded schools", official=True)
+    return fig
+
+
+def official_text(results: pd.DataFrame) -> str:
+    """One sentence from the official results frames (:func:`official_population_results` and
+    :func:`official_fsm_results`): the ONS 10-16 estimate and each DfE census's FSM count."""
+    v = results.set_index("key")["value"]
+    parts = [f"ONS mid-{k[-4:]}: **{v[k]:,}** aged 10-16" for k in v.index if ".population_10_16_" in k]
+    for k in [k for k in v.index if k.endswith(".fsm_pupils")]:
+        base = k.removesuffix(".fsm_pupils")
+        parts.append(f"DfE January {base[-4:]} census: **{v[k]:,} of {v[base + '.pupils']:,}** pupils on free "
+                     f"school meals ({v[base + '.percent']:.1f}%)")
+    return "Official statistics: " + "; ".join(parts) + "."

@@ -78,9 +78,6 @@ NORTH_WEST_CODE = "E12000002"
 A10_YEAR = "2017/18"
 #: "About twice": a ratio within 10% of 2.
 ABOUT_TWICE = (1.8, 2.2)
-#: The notebook's parameters (the notebook passes these names to chapter.setup).
-PARAMETERS = ("data_dir", "out_dir", "financial_year", "independent_events", "follow_up_days",
-              "contact_hours", "age_min", "age_max", "prior_days", "km_max_days")
 OFFICIAL = ("OHID Fingertips, indicator 90813 'Hospital admissions as a result of self-harm (10-24 years)' "
             "(HES; ONS mid-year estimates)")
 SOURCE_LINE = "A&E (ECDS-like) and hospital admissions (HES-like) extracts"

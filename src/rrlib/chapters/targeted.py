@@ -56,11 +56,12 @@ import numpy as np
 import pandas as pd
 
 from .. import stats
-from ..instruments import gbo
-from ..calendar import academic_year, start_year, term as term_of
-from ..data.targeted import RESILIENCE_COACH_PROGRAMMES
+from ..calendar import academic_year, start_year
+from ..calendar import term as term_of
 from ..chapter import NotComputed, ParameterError, check_choice, check_type
+from ..data.targeted import RESILIENCE_COACH_PROGRAMMES  # noqa: F401  (the notebook reads it from here)
 from ..figures import source_note
+from ..instruments import gbo
 from .common import back_on_track_windows, count_in_windows
 
 DAYS_PER_MONTH = 30.4375

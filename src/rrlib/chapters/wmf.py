@@ -10,9 +10,9 @@ return matplotlib Figures. Methods and references:
   with Wilson score intervals (:func:`rrlib.stats.proportion_ci`; PHE technical guide).
 * Adjusted differences: linear mixed model with a random intercept (schools, or respondents
   for the cohort), fitted by restricted maximum likelihood (REML; Patterson & Thompson 1971;
-  Laird & Ware 1982) with :func:`fit_random_intercept`, an exact vectorised implementation for
-  one grouping factor that gives the same estimates as statsmodels ``MixedLM`` (checked in the
-  unit tests) in a fraction of the time. Wald intervals (normal quantile), as statsmodels.
+  Laird & Ware 1982) with :func:`rrlib.stats.models.fit_random_intercept`, the compendium's one
+  mixed-model API (exact for one grouping factor; tested against statsmodels ``MixedLM``).
+  Wald intervals (normal quantile), as statsmodels.
 * Standardised differences: Hedges' g for an adjusted difference, ``g = J * b / s_pooled`` with
   ``s_pooled`` the pooled within-group standard deviation of the outcome (Blackpool and the
   reference areas, model sample) and ``J = 1 - 3 / (4 (n1 + n2) - 9)`` (Hedges & Olkin 1985);
@@ -21,18 +21,23 @@ return matplotlib Figures. Methods and references:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, sparse
-from scipy import stats as st
 
-from .. import stats
+from .. import figures, stats
+from ..calendar import start_year
+from ..chapter import NotComputed
+from ..stats.models import MixedFit, design, fit_random_intercept  # noqa: F401 (the model API, rrlib.stats)
 
+#: The shipped data's areas and waves (documentation and examples only: every function takes the
+#: areas and waves that are in the data it is given; a seventh area or a sixth wave works the same).
 AREAS = ("Blackpool", "Cornwall", "Hull", "Kent", "Newham", "Wolverhampton")
 WAVES = ("2016/17", "2017/18", "2018/19", "2019/20", "2020/21")
 FOCUS = "Blackpool"
+FIRST_WAVE = "2016/17"   # B04: the first HeadStart survey (2017)
+CLAIM_WAVE = "2019/20"   # A20: "a cross comparison of WMF data from 2019-2020"
 
 #: outcomes of the area comparison: score column -> label
 OUTCOMES = {
@@ -70,7 +75,7 @@ PUBLISHED_B04 = {
     "behavioural.boys": ("behavioural problems, boys (about)", 23.0, "percent"),
     "behavioural.girls": ("behavioural problems, girls (about)", 15.0, "percent"),
 }
-SOURCE = "Source: HeadStart Wellbeing Measurement Framework survey (secondary), six HeadStart areas"
+SOURCE = "HeadStart Wellbeing Measurement Framework survey (secondary), HeadStart areas"
 
 
 #: short names of outcomes in results keys
@@ -95,9 +100,32 @@ def _check_columns(df: pd.DataFrame, cols, fn: str) -> None:
 
 
 # =============================================================================== data steps
-def select(scores: pd.DataFrame, areas=AREAS, waves=WAVES) -> pd.DataFrame:
-    """Rows of ``scores`` in ``areas`` and ``waves`` (raises on unknown names or an empty result)."""
+def areas_of(scores: pd.DataFrame) -> list:
+    """The survey areas in the data, sorted."""
+    return sorted(scores["area"].dropna().astype(str).unique())
+
+
+def waves_of(scores: pd.DataFrame) -> list:
+    """The survey waves in the data, in order ("2016/17" < "2017/18" ...)."""
+    return sorted(scores["wave"].dropna().astype(str).unique())
+
+
+def reference_of(scores: pd.DataFrame, focus: str = FOCUS, reference=None) -> list:
+    """The reference areas: ``reference`` if given, else every area in the data but ``focus``."""
+    return list(reference) if reference is not None else [a for a in areas_of(scores) if a != focus]
+
+
+def area_key(area: str) -> str:
+    """Results-key form of an area: "Blackpool" -> "blackpool", "Isle of Wight" -> "isle_of_wight"."""
+    return re.sub(r"[^a-z0-9]+", "_", str(area).lower()).strip("_")
+
+
+def select(scores: pd.DataFrame, areas=None, waves=None) -> pd.DataFrame:
+    """Rows of ``scores`` in ``areas`` and ``waves`` (default: every area / wave in the data;
+    raises on unknown names)."""
     _check_columns(scores, ["area", "wave"], "select")
+    areas = areas_of(scores) if areas is None else areas
+    waves = waves_of(scores) if waves is None else waves
     unknown = sorted(set(areas) - set(scores["area"].unique()))
     if unknown:
         raise ValueError(f"select: areas not in the data: {unknown}")
@@ -193,7 +221,7 @@ def cohort_retention(scores: pd.DataFrame) -> pd.DataFrame:
         base = ids.get(area, set())
         rows.append({"area": area, "wave": wave, "respondents": len(g), "first_wave": len(base),
                      "also_in_first": int(g["respondent_id"].isin(base).sum())})
-    out = pd.DataFrame(rows)
+    out = pd.DataFrame(rows, columns=["area", "wave", "respondents", "first_wave", "also_in_first"])
     out["percent_of_first"] = 100 * out["also_in_first"] / out["first_wave"]
     return out
 
@@ -247,7 +275,7 @@ def prevalence(scores: pd.DataFrame, by=("wave", "area", "sex"), scales=tuple(PR
     return out
 
 
-def b04_comparison(scores: pd.DataFrame, wave: str = WAVES[0], confidence: float = 0.95) -> pd.DataFrame:
+def b04_comparison(scores: pd.DataFrame, wave: str = FIRST_WAVE, confidence: float = 0.95) -> pd.DataFrame:
     """The first wave against the published national figures of B04 (Deighton et al. 2018).
 
     One row per measure: key, measure, published, computed, lower, upper, numerator,
@@ -255,7 +283,8 @@ def b04_comparison(scores: pd.DataFrame, wave: str = WAVES[0], confidence: float
     """
     w = scores[scores["wave"] == wave]
     if w.empty:
-        raise ValueError(f"b04_comparison: no respondents in wave {wave!r}")
+        raise NotComputed(f"B04 compares the first survey, wave {wave}: not in the data (it holds "
+                          f"{', '.join(waves_of(scores)) or 'no wave'})")
     tot = sample_totals(scores, wave)
     allp = prevalence(w, by=(), confidence=confidence).set_index("scale")
     bysex = prevalence(w, by=("sex",), confidence=confidence).set_index(["scale", "sex"])
@@ -276,129 +305,6 @@ def b04_comparison(scores: pd.DataFrame, wave: str = WAVES[0], confidence: float
 
 
 # =============================================================================== mixed models
-@dataclass
-class MixedFit:
-    """A linear mixed model with one random intercept, fitted by REML (:func:`fit_random_intercept`)."""
-
-    names: list
-    beta: np.ndarray
-    cov: np.ndarray
-    sigma2: float
-    tau2: float
-    n: int
-    n_groups: int
-    outcome: str
-    group: str
-    confidence: float = 0.95
-    method: str = field(default="")
-
-    @property
-    def icc(self) -> float:
-        """Intra-class correlation tau2 / (tau2 + sigma2)."""
-        return self.tau2 / (self.tau2 + self.sigma2)
-
-    def tidy(self) -> pd.DataFrame:
-        """Fixed effects: term, estimate, se, lower, upper, p_value, n, n_groups, method."""
-        se = np.sqrt(np.diag(self.cov))
-        z = st.norm.ppf(0.5 + self.confidence / 2)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            p = 2 * st.norm.sf(np.abs(self.beta / se))
-        return pd.DataFrame({"term": self.names, "estimate": self.beta, "se": se,
-                             "lower": self.beta - z * se, "upper": self.beta + z * se, "p_value": p,
-                             "n": self.n, "n_groups": self.n_groups, "method": self.method})
-
-    def contrast(self, weights: dict) -> dict:
-        """A linear combination sum(w * beta) with its Wald interval: estimate, se, lower, upper, p_value."""
-        w = np.array([float(weights.get(n, 0.0)) for n in self.names])
-        unknown = set(weights) - set(self.names)
-        if unknown:
-            raise KeyError(f"contrast: terms not in the model: {sorted(unknown)}")
-        est = float(w @ self.beta)
-        se = float(np.sqrt(w @ self.cov @ w))
-        z = st.norm.ppf(0.5 + self.confidence / 2)
-        p = float(2 * st.norm.sf(abs(est / se))) if se > 0 else np.nan
-        return {"estimate": est, "se": se, "lower": est - z * se, "upper": est + z * se, "p_value": p}
-
-
-def design(df: pd.DataFrame, numeric=(), categorical: dict | None = None) -> pd.DataFrame:
-    """Design matrix: intercept, ``numeric`` columns as they are, and treatment-coded dummies of
-    ``categorical`` (``{column: reference level}``; levels absent from ``df`` are dropped).
-    Constant columns other than the intercept are dropped (e.g. one year group in a wave)."""
-    cols = {"Intercept": np.ones(len(df))}
-    for c in numeric:
-        cols[c] = df[c].to_numpy(dtype=float)
-    for c, ref in (categorical or {}).items():
-        v = df[c].astype(object).to_numpy()
-        for lev in sorted({x for x in v if x != ref}, key=str):
-            cols[f"{c}[{lev}]"] = (v == lev).astype(float)
-    X = pd.DataFrame(cols, index=df.index)
-    keep = ["Intercept"] + [c for c in X.columns[1:] if X[c].nunique() > 1]
-    return X[keep]
-
-
-def fit_random_intercept(y, X: pd.DataFrame, groups, confidence: float = 0.95,
-                         outcome: str = "y", group: str = "group") -> MixedFit:
-    """Linear mixed model ``y = X b + u_group + e`` (random intercept), restricted maximum likelihood.
-
-    With ``V_i = sigma2 (I + gamma J)`` for a group of size ``n_i`` (gamma = tau2 / sigma2),
-    ``V_i^-1 = (I - c_i J) / sigma2`` with ``c_i = gamma / (1 + n_i gamma)``, so every quantity
-    of the REML likelihood (Patterson & Thompson 1971; Harville 1977) reduces to group sums:
-    ``A = X'X - sum_i c_i s_i s_i'`` (``s_i`` the column sums of X in group i), ``b = A^-1
-    (X'y - sum_i c_i s_i t_i)``, residual form ``Q = y'y - sum_i c_i t_i^2 - b'(X'y - ...)``,
-    and the profile REML log-likelihood ``-1/2 [(n - p) log(Q / (n - p)) + sum_i log(1 + n_i
-    gamma) + log det A]`` is maximised over log gamma (bounded Brent search). Then ``sigma2 =
-    Q / (n - p)``, ``tau2 = gamma sigma2``, ``cov(b) = sigma2 A^-1``. Same estimates as
-    statsmodels ``MixedLM(...).fit(reml=True)``; rows with any missing value must be removed first.
-    """
-    y = np.asarray(y, dtype=float)
-    Xv = np.asarray(X, dtype=float)
-    names = list(X.columns) if isinstance(X, pd.DataFrame) else [f"x{i}" for i in range(Xv.shape[1])]
-    n, p = Xv.shape
-    if len(y) != n:
-        raise ValueError("fit_random_intercept: y and X have different numbers of rows")
-    if np.isnan(y).any() or np.isnan(Xv).any():
-        raise ValueError("fit_random_intercept: missing values in y or X (use complete cases)")
-    codes, uniq = pd.factorize(pd.Series(np.asarray(groups)), sort=True)
-    if (codes < 0).any():
-        raise ValueError("fit_random_intercept: missing group labels")
-    m = len(uniq)
-    if m < 2:
-        raise ValueError("fit_random_intercept: need at least 2 groups")
-    if n <= p + 1:
-        raise ValueError("fit_random_intercept: too few observations for the model")
-    G = sparse.csr_matrix((np.ones(n), (codes, np.arange(n))), shape=(m, n))
-    ni = np.asarray(G.sum(axis=1)).ravel()
-    S = np.asarray(G @ Xv)              # m x p
-    t = np.asarray(G @ y).ravel()       # m
-    XtX, Xty, yty = Xv.T @ Xv, Xv.T @ y, float(y @ y)
-    if np.linalg.matrix_rank(XtX) < p:
-        raise ValueError(f"fit_random_intercept: the design matrix is rank deficient ({names})")
-
-    def parts(theta):
-        gam = np.exp(theta)
-        c = gam / (1 + ni * gam)
-        A = XtX - S.T @ (c[:, None] * S)
-        bvec = Xty - S.T @ (c * t)
-        beta = np.linalg.solve(A, bvec)
-        Q = yty - float(c @ t**2) - float(bvec @ beta)
-        return gam, A, beta, Q
-
-    def negll(theta):
-        gam, A, _, Q = parts(theta)
-        sign, logdet = np.linalg.slogdet(A)
-        return 0.5 * ((n - p) * np.log(Q / (n - p)) + np.log1p(ni * gam).sum() + logdet)
-
-    res = optimize.minimize_scalar(negll, bounds=(-18.0, 8.0), method="bounded",
-                                   options={"xatol": 1e-7})
-    theta = float(res.x)
-    gam, A, beta, Q = parts(theta)
-    sigma2 = Q / (n - p)
-    cov = sigma2 * np.linalg.inv(A)
-    return MixedFit(names=names, beta=beta, cov=cov, sigma2=float(sigma2), tau2=float(gam * sigma2),
-                    n=int(n), n_groups=int(m), outcome=outcome, group=group, confidence=confidence,
-                    method=f"linear mixed model, random intercept by {group} (REML)")
-
-
 def _model_frame(df: pd.DataFrame, outcome: str, extra=()) -> pd.DataFrame:
     """Complete cases for ``outcome``, free school meals and ``extra`` columns; sex grouped."""
     d = df.dropna(subset=[outcome, "fsm", *extra]).copy()
@@ -419,8 +325,8 @@ def pooled_sd(a, b) -> float:
     return float(np.sqrt(((n1 - 1) * a.var(ddof=1) + (n2 - 1) * b.var(ddof=1)) / (n1 + n2 - 2)))
 
 
-def compare_areas(scores: pd.DataFrame, outcomes=tuple(OUTCOMES), waves=WAVES, focus: str = FOCUS,
-                  reference=tuple(a for a in AREAS if a != FOCUS), confidence: float = 0.95) -> pd.DataFrame:
+def compare_areas(scores: pd.DataFrame, outcomes=tuple(OUTCOMES), waves=None, focus: str = FOCUS,
+                  reference=None, confidence: float = 0.95) -> pd.DataFrame:
     """Blackpool (``focus``) against the ``reference`` areas, per wave and outcome.
 
     Model (per wave, all respondents of the wave in the focus and reference areas, complete
@@ -433,6 +339,8 @@ def compare_areas(scores: pd.DataFrame, outcomes=tuple(OUTCOMES), waves=WAVES, f
     ``diff`` is the adjusted difference focus minus reference in the outcome's units; ``g`` is
     Hedges' g of that difference (see the module docstring).
     """
+    waves = waves_of(scores) if waves is None else list(waves)
+    reference = reference_of(scores, focus, reference)
     if focus in reference:
         raise ValueError("compare_areas: the focus area is also in the reference set")
     rows = []
@@ -464,7 +372,7 @@ def compare_areas(scores: pd.DataFrame, outcomes=tuple(OUTCOMES), waves=WAVES, f
 
 
 def trend(scores: pd.DataFrame, outcome: str, series: str = "year9", focus: str = FOCUS,
-          reference=tuple(a for a in AREAS if a != FOCUS), confidence: float = 0.95) -> pd.DataFrame:
+          reference=None, confidence: float = 0.95) -> pd.DataFrame:
     """Change over the waves in the focus area against the reference areas.
 
     ``series="year9"``: the Year 9 respondents of each wave (:func:`year9_series`), model
@@ -483,13 +391,17 @@ def trend(scores: pd.DataFrame, outcome: str, series: str = "year9", focus: str 
         d, group, gname = cohort(scores), "respondent_id", "respondent"
     else:
         raise ValueError(f"trend: series must be 'year9' or 'cohort', not {series!r}")
+    reference = reference_of(scores, focus, reference)
     d = d[d["area"].isin([focus, *reference])]
+    if "wave_index" not in d.columns:  # waves counted from the first in the data
+        sy = start_year(d["wave"])
+        d = d.assign(wave_index=sy - sy.min())
     d = _model_frame(d, outcome, extra=("wave_index",))
     is_f = (d["area"] == focus).to_numpy(float)
     d = d.assign(focus=is_f, wave_index=d["wave_index"].astype(float),
                  focus_x_wave=is_f * d["wave_index"].to_numpy(float))
     if d["wave_index"].nunique() < 2:
-        raise ValueError("trend: need at least two waves")
+        raise NotComputed(f"the {series} trend needs respondents in at least two waves")
     X = design(d, numeric=["focus", "wave_index", "focus_x_wave", "fsm_i"], categorical={"sex_g": "M"})
     fit = fit_random_intercept(d[outcome], X, d[group], confidence, outcome=outcome, group=gname)
     rows = []
@@ -501,9 +413,10 @@ def trend(scores: pd.DataFrame, outcome: str, series: str = "year9", focus: str 
 
 
 def area_means(scores: pd.DataFrame, outcome: str, series: str = "year9", focus: str = FOCUS,
-               reference=tuple(a for a in AREAS if a != FOCUS), confidence: float = 0.95) -> pd.DataFrame:
+               reference=None, confidence: float = 0.95) -> pd.DataFrame:
     """Mean of ``outcome`` per area and wave (plus the reference areas pooled as "Other areas"),
     with Student's t intervals. Columns: series, outcome, area, wave, n, mean, lower, upper."""
+    reference = reference_of(scores, focus, reference)
     d = year9_series(scores) if series == "year9" else cohort(scores)
     d = d[d["area"].isin([focus, *reference])].dropna(subset=[outcome])
     d = pd.concat([d, d[d["area"].isin(list(reference))].assign(area="Other areas")], ignore_index=True)
@@ -592,8 +505,8 @@ def plot_forest(comparison: pd.DataFrame, focus: str = FOCUS):
     axes[0][0].set_ylabel("wave")
     fig.suptitle(f"{focus} against the other HeadStart areas: adjusted standardised differences "
                  "(positive = higher in " + focus + "; for difficulties, more difficulties)", fontsize=10)
-    fig.text(0.01, 0.01, SOURCE + ". Mixed model: school random intercept; year group, sex, free "
-             "school meals. 95% intervals.", fontsize=7, ha="left", va="bottom")
+    figures.source_note(fig, SOURCE, note="Mixed model: school random intercept; year group, sex, free "
+                        "school meals. 95% intervals.")
     fig.tight_layout(rect=(0, 0.05, 1, 0.93))
     return fig
 
@@ -606,8 +519,8 @@ def plot_trends(means: pd.DataFrame, focus: str = FOCUS):
     ncol = min(2, len(panels))
     nrow = int(np.ceil(len(panels) / ncol))
     fig, axes = plt.subplots(nrow, ncol, figsize=(6 * ncol, 3.6 * nrow), squeeze=False)
-    titles = {"year9": "Year 9 each wave", "cohort": "Cohort, Year 7 (2016/17) to Year 11 (2020/21)"}
     waves = sorted(means["wave"].unique())
+    titles = {"year9": "Year 9 each wave", "cohort": f"Cohort, {waves[0]} to {waves[-1]}" if waves else "Cohort"}
     for ax, (series, oc) in zip(axes.ravel(), panels):
         d = means[(means["series"] == series) & (means["outcome"] == oc)]
         for area, g in d.groupby("area", sort=True):
@@ -625,8 +538,7 @@ def plot_trends(means: pd.DataFrame, focus: str = FOCUS):
     for ax in axes.ravel()[len(panels):]:
         ax.set_visible(False)
     axes.ravel()[0].legend(fontsize=7, ncol=2)
-    fig.text(0.01, 0.01, SOURCE + ". Student's t intervals shown for " + focus + " and the other areas pooled.",
-             fontsize=7, ha="left", va="bottom")
+    figures.source_note(fig, SOURCE, note=f"Student's t intervals shown for {focus} and the other areas pooled.")
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
 
@@ -658,6 +570,174 @@ def plot_prevalence(prev: pd.DataFrame, title: str = ""):
     fig.legend(handles, labels, loc="upper right", ncol=len(labels), fontsize=8, frameon=False)
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.text(0.01, 0.01, SOURCE + ".", fontsize=7, ha="left", va="bottom")
+    figures.source_note(fig, SOURCE)
     fig.tight_layout(rect=(0, 0.04, 1, 0.95 if title else 1))
     return fig
+
+
+# =============================================================================== results frames
+# Each returns a tidy frame (key, value, lower, upper, unit, method, n, note) for ``ch.record_frame``:
+# the results keys live here, not in the notebook.
+_FRAME = ["key", "value", "lower", "upper", "unit", "method", "n", "note"]
+
+
+def _frame(d: dict) -> pd.DataFrame:
+    n = max(len(v) for v in d.values() if isinstance(v, (list, np.ndarray, pd.Series)))
+    cols = {c: (pd.Series(list(v), dtype=object) if isinstance(v, (list, np.ndarray, pd.Series))
+                else pd.Series([v] * n, dtype=object)) for c, v in d.items()}
+    return pd.DataFrame({c: cols.get(c, pd.Series([None] * n, dtype=object)) for c in _FRAME})
+
+
+SCORING_KEYS = {"swemwbs_metric": "swemwbs", "sdq_total": "sdq_total", "sdq_emotion": "sdq_emotion",
+                "srs_school_connection": "srs_school_connection", "srs_family_connection": "srs_family_connection"}
+MISSING_KEYS = {"SWEMWBS": "swemwbs", "SDQ": "sdq", "SDQ impact (ebddiff)": "sdq_ebddiff", "SRS": "srs"}
+
+
+def scoring_results(scores: pd.DataFrame, scoring: pd.DataFrame, missing: pd.DataFrame) -> pd.DataFrame:
+    """Respondents, share scored per instrument and item missingness (``wmf.scoring.*``, ``wmf.missing.*``)."""
+    sc = scoring[scoring["score"].isin(list(SCORING_KEYS))]
+    ms = missing[missing["instrument"].isin(list(MISSING_KEYS))]
+    return pd.concat([
+        _frame({"key": ["wmf.scoring.respondents"], "value": [int(len(scores))], "unit": "count"}),
+        _frame({"key": ("wmf.scoring." + sc["score"].map(SCORING_KEYS) + ".percent_scored").tolist(),
+                "value": sc["percent_scored"].astype(float).tolist(), "unit": "percent",
+                "n": sc["respondents"].astype(int).tolist(),
+                "note": [f"{int(k)} respondents scored" for k in sc["scored"]]}),
+        _frame({"key": ("wmf.missing." + ms["instrument"].map(MISSING_KEYS) + ".percent_any_missing").tolist(),
+                "value": ms["percent_any_missing"].astype(float).tolist(), "unit": "percent",
+                "n": ms["respondents"].astype(int).tolist(), "note": "respondents with at least one item missing"}),
+    ], ignore_index=True)
+
+
+def first_wave_results(scores_all: pd.DataFrame, first_wave: str = FIRST_WAVE) -> pd.DataFrame:
+    """B04's sample: questionnaires and schools in ``first_wave``, every area (``wmf.sample.first_wave.*``).
+
+    Not computed when the data has no ``first_wave`` (the published figure fixes it).
+    """
+    if first_wave not in set(scores_all["wave"]):
+        raise NotComputed(f"B04 counts the first survey, wave {first_wave}: not in the data (it holds "
+                          f"{', '.join(waves_of(scores_all)) or 'no wave'})")
+    tot = sample_totals(scores_all, first_wave)
+    n_areas = scores_all.loc[scores_all["wave"] == first_wave, "area"].nunique()
+    return _frame({"key": ["wmf.sample.first_wave.pupils", "wmf.sample.first_wave.schools"],
+                   "value": [tot["pupils"], tot["schools"]], "unit": "count",
+                   "note": [f"questionnaires in {first_wave}, {n_areas} areas", f"schools in {first_wave}, {n_areas} areas"]})
+
+
+def retention_results(retention: pd.DataFrame) -> pd.DataFrame:
+    """Cohort members of the first wave who answered in the last wave in the data
+    (``wmf.sample.cohort_retention_last_wave``); not computed without a cohort sample."""
+    if retention.empty:
+        raise NotComputed("the survey has no cohort sample")
+    last_wave, first = retention["wave"].max(), retention["wave"].min()
+    last = retention[retention["wave"] == last_wave]
+    return _frame({"key": ["wmf.sample.cohort_retention_last_wave"],
+                   "value": [float(100 * last["also_in_first"].sum() / last["first_wave"].sum())], "unit": "percent",
+                   "note": f"cohort members of {first} who answered in {last_wave}, all selected areas"})
+
+
+def b04_results(b04: pd.DataFrame, first_wave: str = FIRST_WAVE) -> pd.DataFrame:
+    """B04's prevalences from :func:`b04_comparison` (``wmf.b04.<problem>.<group>``)."""
+    b = b04[b04["unit"] != "count"]
+    n_note = f"{first_wave}, every HeadStart area in the data"
+    return _frame({"key": ("wmf.b04." + b["key"]).tolist(), "value": b["computed"].astype(float).tolist(),
+                   "lower": b["lower"].astype(float).tolist(), "upper": b["upper"].astype(float).tolist(),
+                   "unit": "percent", "method": "Wilson score; SDQ self-report band high or very high",
+                   "n": b["denominator"].astype(int).tolist(), "note": n_note})
+
+
+def prevalence_results(p_area: pd.DataFrame, focus: str = FOCUS) -> pd.DataFrame:
+    """The focus area's prevalences by wave (``wmf.prevalence.<scale>.<wave>.<area>``)."""
+    p = p_area[p_area["area"] == focus]
+    return _frame({"key": [f"wmf.prevalence.{s}.{wave_key(w)}.{area_key(focus)}" for s, w in zip(p["scale"], p["wave"])],
+                   "value": p["percent"].astype(float).tolist(), "lower": p["lower"].astype(float).tolist(),
+                   "upper": p["upper"].astype(float).tolist(), "unit": "percent", "method": "Wilson score",
+                   "n": p["respondents"].astype(int).tolist()})
+
+
+def comparison_results(comparison: pd.DataFrame) -> pd.DataFrame:
+    """Adjusted differences and Hedges' g per wave and outcome (``wmf.compare.<wave>.<outcome>.{diff,g}``)."""
+    c = comparison
+    base = [f"wmf.compare.{wave_key(w)}.{outcome_key(o)}" for w, o in zip(c["wave"], c["outcome"])]
+    n = c["n"].astype(int).tolist()
+    return pd.concat([
+        _frame({"key": [b + ".diff" for b in base], "value": c["diff"].astype(float).tolist(),
+                "lower": c["lower"].astype(float).tolist(), "upper": c["upper"].astype(float).tolist(),
+                "unit": "points", "n": n,
+                "method": (c["method"] + "; fixed effects area, year group, sex, free school meals").tolist()}),
+        _frame({"key": [b + ".g" for b in base], "value": c["g"].astype(float).tolist(),
+                "lower": c["g_lower"].astype(float).tolist(), "upper": c["g_upper"].astype(float).tolist(),
+                "unit": "hedges_g", "n": n, "method": "adjusted difference / pooled SD, Hedges' correction"}),
+    ], ignore_index=True)
+
+
+def trend_results(trends: pd.DataFrame, focus: str = FOCUS) -> pd.DataFrame:
+    """Slopes per wave (``wmf.trend.<series>.<outcome>.<contrast>``)."""
+    t = trends
+    notes = {"relative": f"{focus} slope minus the reference areas' slope", "focus": f"{focus}'s own slope",
+             "reference": "the reference areas' slope"}
+    return _frame({"key": [f"wmf.trend.{s}.{outcome_key(o)}.{c}" for s, o, c in
+                           zip(t["series"], t["outcome"], t["contrast"])],
+                   "value": t["estimate"].astype(float).tolist(), "lower": t["lower"].astype(float).tolist(),
+                   "upper": t["upper"].astype(float).tolist(), "unit": "points per wave",
+                   "method": t["method"].tolist(), "n": t["n"].astype(int).tolist(),
+                   "note": t["contrast"].map(notes).tolist()})
+
+
+def a20(scores: pd.DataFrame, wave: str = CLAIM_WAVE, focus: str = FOCUS, reference=None,
+        confidence: float = 0.95) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A20 on its own: the ``wave`` comparison of school and family connection and the Year 9 and
+    cohort trends of school connection (the same models as :func:`compare_areas` and :func:`trend`).
+
+    Returns ``(directions, results)``: :func:`a20_directions` and the tidy results frame
+    (``wmf.a20.<statement>`` booleans and ``wmf.a20.family_connection_gap``). Not computed when
+    ``wave`` (fixed by the published figure) is not in the data.
+    """
+    if wave not in set(scores["wave"]):
+        raise NotComputed(f"A20 compares wave {wave}: not in the data (it holds {', '.join(waves_of(scores))})")
+    outcomes = ["srs_school_connection", "srs_family_connection"]
+    comparison = compare_areas(scores, outcomes=outcomes, waves=[wave], focus=focus, reference=reference,
+                               confidence=confidence)
+    if set(comparison["outcome"]) != set(outcomes):
+        raise NotComputed(f"A20: fewer than two respondents with school and family connection in {focus} "
+                          f"or the other areas in {wave}")
+    t9 = trend(scores, "srs_school_connection", "year9", focus, reference, confidence)
+    c = cohort(scores)
+    tc = (trend(scores, "srs_school_connection", "cohort", focus, reference, confidence)
+          if c["wave"].nunique() >= 2 else None)
+    d = a20_directions(comparison, t9, tc, wave=wave)
+    fc = comparison[comparison["outcome"] == "srs_family_connection"].iloc[0]
+    res = pd.concat([
+        _frame({"key": ("wmf.a20." + d["statement"]).tolist(), "value": [bool(v) for v in d["value"]],
+                "unit": "boolean",
+                "note": [f"{b}: estimate {e:.3f} ({lo:.3f} to {hi:.3f})" for b, e, lo, hi in
+                         zip(d["basis"], d["estimate"], d["lower"], d["upper"])]}),
+        _frame({"key": ["wmf.a20.family_connection_gap"], "value": [float(fc["diff"])], "lower": float(fc["lower"]),
+                "upper": float(fc["upper"]), "unit": "points", "method": fc["method"], "n": int(fc["n"]),
+                "note": f"{focus} minus the other areas, family connection, {wave}"}),
+    ], ignore_index=True)
+    return d, res
+
+
+#: Disclosure-control settings of each published table (``ch.publish(df, name, **PUBLISH[name])``).
+_PCT = {c: ["problems", "respondents"] for c in ("percent", "lower", "upper")}
+PUBLISH = {
+    "wmf_scoring_summary": dict(counts=["respondents", "scored", "not_scored"], decimals=1,
+                                derived={"percent_scored": ["scored", "respondents"]},
+                                totals={"columns": {"respondents": ["scored", "not_scored"]}}),
+    "wmf_item_missingness": dict(counts=["respondents", "any_missing", "all_missing"],
+                                 derived={"percent_any_missing": ["any_missing", "respondents"]},
+                                 decimals={"percent_any_missing": 2}, id_cols=["instrument"]),
+    "wmf_sample_by_area_wave": dict(counts=["respondents"]),
+    "wmf_cohort_retention": dict(counts=["respondents", "first_wave", "also_in_first"], decimals=1,
+                                 derived={"percent_of_first": ["also_in_first", "first_wave"]},
+                                 id_cols=["area", "wave"]),
+    "wmf_b04_first_wave": dict(counts=["numerator", "denominator"], decimals=2,
+                               derived={c: ["numerator", "denominator"] for c in ("computed", "lower", "upper")}),
+    "wmf_prevalence_by_area_sex": dict(counts=["problems", "respondents"], derived=_PCT, decimals=1),
+    "wmf_prevalence_by_year_group": dict(counts=["problems", "respondents"], derived=_PCT, decimals=1),
+    "wmf_prevalence_by_area": dict(counts=["problems", "respondents"], derived=_PCT, decimals=1),
+    "wmf_blackpool_vs_others": dict(counts=["n", "n_focus", "n_reference"], decimals=4,
+                                    derived={"mean_focus": ["n_focus"], "mean_reference": ["n_reference"]}),
+    "wmf_means_by_area_wave": dict(counts=["n"], derived={c: ["n"] for c in ("mean", "lower", "upper")}, decimals=3),
+}

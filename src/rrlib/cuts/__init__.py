@@ -30,8 +30,10 @@ from typing import Callable
 
 import pandas as pd
 
-from .. import paths
+from .. import log, paths
 from ..io import atomic_write_text
+
+logger = log.get("cuts")
 
 OGL = "Open Government Licence v3.0 (© Crown copyright)"
 
@@ -95,10 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--check", action="store_true", help="compare, do not write; exit 1 on a difference")
     p.add_argument("--shared", default=None, help="folder of the full files (default ../shared/data)")
     a = p.parse_args(argv)
+    log.setup()
     cuts = all_cuts()
     unknown = sorted(set(a.names) - set(cuts))
     if unknown:
-        print(f"rr cut: unknown cut(s) {', '.join(unknown)}; known: {', '.join(cuts)}", file=sys.stderr)
+        logger.error(f"rr cut: unknown cut(s) {', '.join(unknown)}; known: {', '.join(cuts)}")
         return 2
     status = 0
     for name in a.names or list(cuts):
@@ -106,18 +109,18 @@ def main(argv: list[str] | None = None) -> int:
         try:
             text = cut.build(Path(a.shared) if a.shared else None)
         except (FileNotFoundError, ValueError) as exc:
-            print(f"rr cut: {exc}", file=sys.stderr)
+            logger.error(f"rr cut: {exc}")
             status = max(status, 2)
             continue
         same = cut.path.exists() and cut.path.read_text(encoding="utf-8") == text
         if a.check:
-            print(f"[rr] cut {name}: {'identical to' if same else 'DIFFERS from'} what {cut.source} gives")
+            logger.info(f"cut {name}: {'identical to' if same else 'DIFFERS from'} what {cut.source} gives")
             status = status if same else max(status, 1)
         elif not same:
             atomic_write_text(cut.path, text)
-            print(f"[rr] cut {name}: wrote data/raw/public/{name}.csv from {cut.source}")
+            logger.info(f"cut {name}: wrote data/raw/public/{name}.csv from {cut.source}")
         else:
-            print(f"[rr] cut {name}: unchanged")
+            logger.info(f"cut {name}: unchanged")
     return status
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import Cut
 from ..calendar import year_label
+from . import Cut
 
 AREAS = ("Blackpool", "North West", "England")
 SCHOOL_TYPES = ("Secondary", "Total")

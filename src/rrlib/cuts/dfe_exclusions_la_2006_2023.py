@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import Cut
 from ..calendar import year_label
+from . import Cut
 
 #: Columns kept (renamed to the compendium's names; values as text, unchanged).
 COLUMNS = {"time_period": "year", "geographic_level": "level", "new_la_code": "area_code",

@@ -243,6 +243,9 @@ def pd_to_int(s):
     return pd.to_numeric(s, errors="coerce")
 
 
+from .codebook import main_codebook, render_codebook  # noqa: E402
+from .load import load, load_all  # noqa: E402
+from .prepare import STAMP_NAME, main_prepare, prepare  # noqa: E402
 from .validate import (  # noqa: E402  (the public API, after Table is defined)
     DataValidationError,
     check,
@@ -252,9 +255,6 @@ from .validate import (  # noqa: E402  (the public API, after Table is defined)
     read_raw,
     validate,
 )
-from .prepare import STAMP_NAME, main_prepare, prepare  # noqa: E402
-from .load import load, load_all  # noqa: E402
-from .codebook import main_codebook, render_codebook  # noqa: E402
 
 __all__ = [
     "DOMAINS", "Table", "domain_modules", "tables",

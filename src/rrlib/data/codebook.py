@@ -162,7 +162,8 @@ def _fmt_value(v) -> str:
 
 
 def _calibration_section() -> list[str]:
-    from ..synth import PARAMS_DIR, DOMAINS as SYNTH_DOMAINS
+    from ..synth import DOMAINS as SYNTH_DOMAINS
+    from ..synth import PARAMS_DIR
 
     out = ["## Calibration of the synthetic data", "",
            "Every calibration target of the generator (`rrlib.synth`, parameter files "

@@ -19,12 +19,11 @@ Year 8 pupils are 12, Year 9 pupils 13.
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from . import Table, academic_year_check, id_check, school_phase
 from .. import calendar
+from . import Table, academic_year_check, id_check, school_phase
 
 # --------------------------------------------------------------------------- codes
 

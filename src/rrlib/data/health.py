@@ -32,9 +32,9 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
+from ..calendar import financial_year
 from . import PUPIL_ID, Table, id_pattern, matches_check, sorted_by
 from .areas import LOOKUP_SOURCE, ONS_CODE_RE, area_names, lookup
-from ..calendar import financial_year
 
 #: Names of residence areas in the shipped synthetic data (processed column ``area``; the raw
 #: column ``area_code`` holds ONS codes, named by :mod:`rrlib.data.areas`). Not a rule.
@@ -73,7 +73,7 @@ ED_SCHEMA = pa.DataFrameSchema(
         "financial_year": pa.Column(str, matches_check(FY_RE)),
         "age": pa.Column(int, pa.Check.in_range(10, 24)),
         "sex": pa.Column(str, pa.Check.isin(SEXES)),
-        "area_code": pa.Column(str, matches_check(ONS_CODE_RE)),
+        "area_code": pa.Column(str, matches_check(ONS_CODE_RE), nullable=True),
         "self_harm": pa.Column(bool),
         "disposal": pa.Column(str, pa.Check.isin(DISPOSALS)),
     },
@@ -91,7 +91,7 @@ ADM_SCHEMA = pa.DataFrameSchema(
         "financial_year": pa.Column(str, matches_check(FY_RE)),
         "age": pa.Column(int, pa.Check.in_range(10, 24)),
         "sex": pa.Column(str, pa.Check.isin(SEXES)),
-        "area_code": pa.Column(str, matches_check(ONS_CODE_RE)),
+        "area_code": pa.Column(str, matches_check(ONS_CODE_RE), nullable=True),
         "admission_method": pa.Column(str, pa.Check.isin(ADMISSION_METHODS)),
         "cause_code": pa.Column(str, matches_check(r"^[V-Y]\d{2}$"), nullable=True),
         "self_harm": pa.Column(bool),
@@ -155,8 +155,8 @@ _COMMON = {
     "sex": "Sex as recorded (F, M).",
     "area_code": ("Local authority of residence, ONS code (E06000009 Blackpool, E07000119 Fylde, E07000128 "
                   "Wyre, ...; ECDS/HES residence LA). `rr prepare` adds its name as `area` from the lookup "
-                  "src/rrlib/data/ons_local_authorities.csv ('Other' for codes outside it); the Blackpool "
-                  "rates count Blackpool residents only."),
+                  "src/rrlib/data/ons_local_authorities.csv ('Other' for codes outside it); empty when "
+                  "not known (no name). The Blackpool rates count Blackpool residents only."),
 }
 
 TABLES = [

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -154,8 +153,7 @@ def prepare(data_dir: str | Path, processed_dir: str | Path, *, verify_manifest:
                 raw_files[f.name] = verified.get(f.name) or sha256_file(f)
         outputs = list(written)
         stamp = {
-            "data_dir": str(data_dir),
-            "data_folder": data_dir.name,
+            "data_folder": data_dir.name,  # by name and content (sha256 sums), never its path
             "synthetic": doc.get("synthetic") if doc else None,
             "manifest": ({"sha256": sha256_file(data_dir / manifest.MANIFEST_NAME),
                           "generator": doc.get("generator"), "seed": doc.get("seed"),
@@ -187,23 +185,25 @@ def main_prepare(data_dir: str | Path, processed_dir: str | Path) -> int:
 
     Prints one line per table and whether the checksums were verified; on bad data prints the message (no traceback) and returns 1.
     """
-    from .. import manifest
+    from .. import log, manifest
 
+    logger = log.get("data")
+    log.setup()
     t0 = time.perf_counter()
-    print(f"preparing {data_dir} -> {processed_dir}", flush=True)
+    logger.info(f"preparing {data_dir} -> {processed_dir}")
     try:
-        out = prepare(data_dir, processed_dir, progress=_print_progress())
+        with log.progress(None, "prepare", unit="table") as advance:
+            out = prepare(data_dir, processed_dir, progress=_print_progress(advance=advance))
     except (DataValidationError, manifest.ManifestError) as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        print(f"nothing written to {processed_dir}", file=sys.stderr, flush=True)
+        logger.error(f"{exc}\nnothing written to {processed_dir}")
         return 1
     import json
 
     stamp = json.loads((Path(processed_dir) / STAMP_NAME).read_text(encoding="utf-8"))
     if stamp.get("manifest"):
-        print(f"checksums: {len(stamp['manifest']['files'])} files match the MANIFEST "
-              f"(synthetic: {stamp.get('synthetic')})", flush=True)
+        logger.info(f"checksums: {len(stamp['manifest']['files'])} files match the MANIFEST "
+                    f"(synthetic: {stamp.get('synthetic')})")
     else:
-        print("note: no MANIFEST in the data folder: checksums not verified, data treated as real", flush=True)
-    print(f"ok: {len(out)} processed tables in {processed_dir} ({time.perf_counter() - t0:.1f} s)", flush=True)
+        logger.info("note: no MANIFEST in the data folder: checksums not verified, data treated as real")
+    logger.info(f"ok: {len(out)} processed tables in {processed_dir} ({time.perf_counter() - t0:.1f} s)")
     return 0

@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from . import PUPIL_ID, Table, id_pattern, matches_check, sorted_by, take_rows
 from ..calendar import academic_year
+from . import PUPIL_ID, Table, id_pattern, matches_check, sorted_by, take_rows
 
 #: Projects of the monitoring log, with their strand.
 PROJECTS = {

@@ -11,17 +11,18 @@ import copy
 import gzip
 import io
 import re
-import sys
 import time
 import zlib
-from dataclasses import dataclass, field, replace as dc_replace
+from dataclasses import dataclass, field
+from dataclasses import replace as dc_replace
 from pathlib import Path
 from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
 
-from . import Table, tables as registered_tables
+from . import Table
+from . import tables as registered_tables
 
 #: How many offending rows a message shows per problem.
 MAX_ROWS_SHOWN = 5
@@ -168,6 +169,11 @@ def _decode(path: Path) -> tuple[bytes | None, list[Problem]]:
         return None, [Problem(fname, "not empty", detail="the file is empty (no header, no rows)")]
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
+    if b"\0" in raw:  # a NUL byte is never text: a binary or corrupted file
+        at = raw.index(b"\0")
+        return None, [Problem(fname, "no NUL bytes", rows=[(raw[:at].count(b"\n") + 1, "NUL")],
+                              count=raw.count(b"\0"),
+                              detail="the file holds NUL (0x00) bytes: not a text CSV file")]
     if _is_utf8(raw):
         return raw, []
     try:
@@ -324,8 +330,11 @@ def _read(data_dir: Path, t: Table) -> tuple[pd.DataFrame | None, list[Problem],
     if raw is None:
         return None, problems, fname
     typed = _read_arrow_typed(raw, t)
-    if typed is not None:
+    if typed is not None:  # Arrow refuses ragged rows: every row has the header's fields
         return typed, [], fname
+    shape = _row_shape_problems(raw, fname)
+    if shape:  # values shifted by a lost or extra field: nothing else in the file is trusted
+        return None, shape, fname
     fast = _read_arrow(raw, t, fname)
     if fast is not None:
         return fast[0], fast[1], fname
@@ -341,6 +350,82 @@ def _read(data_dir: Path, t: Table) -> tuple[pd.DataFrame | None, list[Problem],
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         return None, [Problem(fname, "CSV format", detail=str(exc).strip())], fname
     return out, problems, fname
+
+
+#: Rule named when a data row does not have the header's number of fields.
+ROW_SHAPE_RULE = "same number of fields in every row"
+
+
+def _row_shape_problems(raw: bytes, fname: str) -> list[Problem]:
+    """Every data row must have exactly the header's number of fields.
+
+    A row that lost an empty field (values shifted left) or has one too many would otherwise
+    be read with its values under the wrong columns (pandas pads short rows with missing values
+    and takes an extra leading field as the index). One problem for the file, naming the
+    lines: "line L: N fields, the header has M". Counted with Python's :mod:`csv` module
+    (the contract's dialect: comma, double quotes), line by line, so a quote left open does not
+    swallow the rest of the file; line numbers count the header as line 1 and blank lines are
+    skipped, as the readers skip them.
+    """
+    import csv
+
+    if not _arrow_sees_ragged_rows(raw):  # the C++ parser first: most files that get here are fine
+        return []
+    bad: list[tuple[int, int]] = []
+    n_bad = 0
+    header_n = None
+    text = io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8", errors="replace", newline="")
+    for lineno, line in enumerate(text, start=1):
+        body = line.rstrip("\r\n")
+        if not body.strip():
+            continue
+        if '"' not in body and "\0" not in body:
+            n = body.count(",") + 1
+        else:
+            try:
+                n = len(next(csv.reader([body.replace("\0", "")], strict=False)))
+            except (csv.Error, StopIteration):
+                n = body.count(",") + 1
+        if header_n is None:
+            header_n = n
+            continue
+        if n != header_n:
+            n_bad += 1
+            if len(bad) < MAX_ROWS_SHOWN:
+                bad.append((lineno, n))
+    if not n_bad:
+        return []
+    shown = "; ".join(f"line {ln}: {n} fields, the header has {header_n}" for ln, n in bad)
+    more = f" (and {n_bad - len(bad)} more)" if n_bad > len(bad) else ""
+    return [Problem(fname, ROW_SHAPE_RULE, None, [], n_bad,
+                    detail=f"{n_bad} row{'s' if n_bad != 1 else ''} with a different number of fields "
+                           f"than the header: {shown}{more}")]
+
+
+def _arrow_sees_ragged_rows(raw: bytes) -> bool:
+    """Whether pyarrow's CSV parser (C++, one pass) finds a row whose number of fields differs
+    from the header's (True also when it cannot parse the file: the line scan then decides)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    found = []
+
+    def handler(row):
+        found.append(row.number)
+        return "skip"
+    try:
+        reader = pacsv.open_csv(pa.BufferReader(raw), read_options=pacsv.ReadOptions(
+            use_threads=False, block_size=_ARROW_BLOCK), parse_options=pacsv.ParseOptions(
+            delimiter=",", quote_char='"', double_quote=True, escape_char=False,
+            newlines_in_values=False, ignore_empty_lines=True, invalid_row_handler=handler),
+            convert_options=pacsv.ConvertOptions(column_types={}, check_utf8=False,
+                                                 auto_dict_encode=False, strings_can_be_null=True))
+        for _ in reader:
+            if found:
+                return True
+    except (pa.ArrowException, ValueError):
+        return True
+    return bool(found)
 
 
 _NULLABLE = {"int64": "Int64", "bool": "boolean"}
@@ -843,11 +928,22 @@ def check(data_dir: str | Path, *, only: list[str] | None = None,
 
 # --------------------------------------------------------------------------- command line
 
-def _print_progress(stream=None):
-    stream = stream or sys.stdout
+def _print_progress(stream=None, advance=None):
+    """One message per table read or written (the ``rrlib`` logger, or ``stream`` when given); each
+    is also a step of the current run log, and advances the progress bar ``advance`` if any."""
+    from .. import log
+
+    logger = log.get("data")
 
     def report(name, fname, rows, seconds):
-        print(f"  {fname:<28} {rows:>10,} rows  {seconds:6.2f} s", file=stream, flush=True)
+        line = f"  {fname:<28} {rows:>10,} rows  {seconds:6.2f} s"
+        if stream is not None:
+            print(line, file=stream, flush=True)
+        else:
+            logger.info(line)
+        log.record_step(f"{name}: {fname.strip()}", seconds, rows=rows)
+        if advance is not None:
+            advance(1, fname.strip())
     return report
 
 
@@ -857,23 +953,26 @@ def main_validate(data_dir: str | Path, *, verify_manifest: bool = True) -> int:
     Prints one line per table and a summary; on bad data prints the message (no traceback)
     to stderr and returns 1; returns 0 when the folder meets the contract.
     """
-    from .. import manifest
+    from .. import log, manifest
 
+    logger = log.get("data")
+    log.setup()
     data_dir = Path(data_dir)
     t0 = time.perf_counter()
     try:
         doc = manifest.verify(data_dir) if verify_manifest and (data_dir / manifest.MANIFEST_NAME).exists() else {}
         flag = {True: "synthetic", False: "real (not synthetic)"}.get(doc.get("synthetic"), "no MANIFEST")
-        print(f"validating {data_dir} ({flag})", flush=True)
+        logger.info(f"validating {data_dir} ({flag})")
         from .window import StudyWindow, WindowError
         try:
             window = StudyWindow.parse(doc.get("window")) if doc else StudyWindow.of_folder(data_dir)
         except WindowError as exc:
             raise DataValidationError([Problem("MANIFEST", "window", detail=str(exc))], data_dir) from None
-        frames = check(data_dir, progress=_print_progress(), window=window)
+        with log.progress(None, "validate", unit="table") as advance:
+            frames = check(data_dir, progress=_print_progress(advance=advance), window=window)
     except (DataValidationError, manifest.ManifestError) as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
+        logger.error(str(exc))
         return 1
-    print(window.describe(), flush=True)
-    print(f"ok: {len(frames)} tables meet the data contract ({time.perf_counter() - t0:.1f} s)", flush=True)
+    logger.info(window.describe())
+    logger.info(f"ok: {len(frames)} tables meet the data contract ({time.perf_counter() - t0:.1f} s)")
     return 0

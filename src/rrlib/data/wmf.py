@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from . import Table, academic_year_check, id_pattern, matches_check
 from ..instruments import sdq, srs, swemwbs
+from . import Table, academic_year_check, id_pattern, matches_check
 
 #: The six HeadStart partnerships and five waves of the shipped data. Not rules: a folder may hold
 #: any set of areas and any waves (academic years); the chapter's focus area is a parameter.

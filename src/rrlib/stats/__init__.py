@@ -8,9 +8,19 @@
 
 Every function names its reference in its docstring.
 """
-from ._basic import (ESP2013, byars_lower, byars_upper, dsr, exact_poisson_lower,
-                     exact_poisson_upper, mean_ci, proportion_ci, rate_ci, wilson_lower,
-                     wilson_upper)
+from ._basic import (
+                     ESP2013,
+                     byars_lower,
+                     byars_upper,
+                     dsr,
+                     exact_poisson_lower,
+                     exact_poisson_upper,
+                     mean_ci,
+                     proportion_ci,
+                     rate_ci,
+                     wilson_lower,
+                     wilson_upper,
+)
 from ._result import CIResult, normalise_confidence
 
 __all__ = [
@@ -20,8 +30,15 @@ __all__ = [
     "exact_poisson_lower", "exact_poisson_upper",
 ]
 
-from .compare import (hedges_g, hedges_g_paired, paired_t, proportion_difference, rate_ratio,
-                      risk_ratio, wilcoxon_signed_rank)
+from .compare import (
+                     hedges_g,
+                     hedges_g_paired,
+                     paired_t,
+                     proportion_difference,
+                     rate_ratio,
+                     risk_ratio,
+                     wilcoxon_signed_rank,
+)
 from .models import fit_cox, fit_glm, fit_mixed
 
 __all__ += ["risk_ratio", "rate_ratio", "proportion_difference", "hedges_g", "hedges_g_paired",

@@ -140,7 +140,8 @@ def proportion_ci(x, n, confidence: float | Sequence[float] = 0.95, multiplier: 
     if np.any(x > n):
         raise ValueError("numerators must be less than or equal to denominators for a Wilson score")
     limits = {c: (wilson_lower(x, n, c) * multiplier, wilson_upper(x, n, c) * multiplier) for c in levels}
-    stat = "proportion" if multiplier == 1 else ("percentage" if multiplier == 100 else f"proportion per {multiplier:g}")
+    stat = ("proportion" if multiplier == 1
+            else ("percentage" if multiplier == 100 else f"proportion per {multiplier:g}"))
     return CIResult.build(x / n * multiplier, limits, "Wilson", levels, stat, scalar,
                           extra={"numerator": x, "denominator": n}, index=index)
 

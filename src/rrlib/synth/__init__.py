@@ -33,7 +33,6 @@ import importlib
 import io
 import os
 import shutil
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -149,6 +148,7 @@ def _csv_bytes_arrow(df: pd.DataFrame) -> bytes | None:
     """The same bytes as :func:`_csv_bytes_pandas`, several times faster, when no text value
     needs quoting (otherwise None)."""
     import csv
+
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -287,16 +287,22 @@ def generate(out_dir: str | Path, seed: int = DEFAULT_SEED, scale: float = 1, *,
 
 def main_generate(out_dir: str | Path, seed: int = DEFAULT_SEED, scale: float = 1) -> int:
     """``rr synth OUT_DIR --seed --scale``: generate, printing one line per table; returns 0."""
+    from .. import log
+
+    logger = log.get("synth")
+    log.setup()
     t0 = time.perf_counter()
-    print(f"generating synthetic data in {out_dir} (seed {seed}, scale {scale})", flush=True)
+    logger.info(f"generating synthetic data in {out_dir} (seed {seed}, scale {scale})")
 
-    def report(domain, name, rows, seconds):
-        print(f"  {domain:<10} {name + '.csv.gz':<28} {rows:>10,} rows  {seconds:6.2f} s", flush=True)
+    with log.progress(None, "synth", unit="table") as advance:
+        def report(domain, name, rows, seconds):
+            logger.info(f"  {domain:<10} {name + '.csv.gz':<28} {rows:>10,} rows  {seconds:6.2f} s")
+            advance(1, name)
 
-    try:
-        out = generate(out_dir, seed=seed, scale=scale, progress=report)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr, flush=True)
-        return 1
-    print(f"ok: {len(out)} tables and MANIFEST written ({time.perf_counter() - t0:.1f} s)", flush=True)
+        try:
+            out = generate(out_dir, seed=seed, scale=scale, progress=report)
+        except ValueError as exc:
+            logger.error(str(exc))
+            return 1
+    logger.info(f"ok: {len(out)} tables and MANIFEST written ({time.perf_counter() - t0:.1f} s)")
     return 0

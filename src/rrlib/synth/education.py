@@ -336,8 +336,10 @@ def _transition(ctx, pupils: _Pupils, schools, prev: dict, yi: int, year: str, n
                 s[to_new] = new_sec[rng.integers(0, len(new_sec), to_new.sum())]
                 change &= ~to_new
         s[change] = _assign_school(rng, schools, w_school, phase_to, int(change.sum()))
-        rows["k"].append(k[idx]); rows["grade"].append(newg)
-        rows["phase"].append(np.full(len(idx), phase_to)); rows["school"].append(s)
+        rows["k"].append(k[idx])
+        rows["grade"].append(newg)
+        rows["phase"].append(np.full(len(idx), phase_to))
+        rows["school"].append(s)
 
     keep(stay_ap, AP)
     for b, (m, pr) in groups.items():
@@ -364,8 +366,10 @@ def _transition(ctx, pupils: _Pupils, schools, prev: dict, yi: int, year: str, n
         else:
             newg = _grades(rng, n_new, prof[b])
         kk = pupils.add(rng, p, newg, y0, yi, newcomer=True)
-        rows["k"].append(kk); rows["grade"].append(newg)
-        rows["phase"].append(np.full(n_new, b)); rows["school"].append(_assign_school(rng, schools, w_school, b, n_new))
+        rows["k"].append(kk)
+        rows["grade"].append(newg)
+        rows["phase"].append(np.full(n_new, b))
+        rows["school"].append(_assign_school(rng, schools, w_school, b, n_new))
     return {f: np.concatenate(v).astype(np.int64) for f, v in rows.items()}
 
 
@@ -580,7 +584,8 @@ def _exclusions(ctx, pupils: _Pupils, schools, cur: dict, yi: int, year: str):
     dd = ex["days"]
     length_days = np.array([float(x) for x in dd])
     lp = np.array([dd[x] for x in dd], dtype=float)
-    sess = np.maximum(1, np.round(2 * length_days[rng.choice(len(lp), size=len(row), p=lp / lp.sum())])).astype(np.int64)
+    draw = rng.choice(len(lp), size=len(row), p=lp / lp.sum())
+    sess = np.maximum(1, np.round(2 * length_days[draw])).astype(np.int64)
     tot = np.bincount(row, weights=sess, minlength=n)
     over = tot[row] > 90
     sess[over] = np.maximum(1, np.floor(sess[over] * 90 / tot[row][over])).astype(np.int64)
@@ -905,7 +910,8 @@ def generate(ctx) -> dict[str, pd.DataFrame]:
         exc_frames.append(pd.DataFrame({
             "pupil_id": pid[cur["k"][r]], "school_id": sid[cur["school"][r]],
             "exclusion_date": ev["date"].astype("datetime64[ns]"), "academic_year": year,
-            "category": ev["category"], "sessions": pd.array(np.where(ev["sessions"] > 0, ev["sessions"], 0), dtype="Int64"),
+            "category": ev["category"],
+            "sessions": pd.array(np.where(ev["sessions"] > 0, ev["sessions"], 0), dtype="Int64"),
             "reason_code": ev["reason"],
         }))
     exc = pd.concat(exc_frames, ignore_index=True)

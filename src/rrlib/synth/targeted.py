@@ -17,10 +17,8 @@ import numpy as np
 import pandas as pd
 
 from .. import calendar
+from ..data.targeted import DOMAINS, RESILIENCE_COACH_PROGRAMMES, SDQ_IMPACT, SDQ_ITEMS
 from ..instruments import sdq as _sdq
-
-from ..data.targeted import (DOMAINS, PROGRAMMES, RESILIENCE_COACH_PROGRAMMES, SDQ_IMPACT,
-                             SDQ_ITEMS)
 
 DAYS_PER_MONTH = 30.4375
 SCALES = ("emotion", "conduct", "hyper", "peer")
@@ -406,8 +404,9 @@ def _fix_permanent(ctx, ep, py, excl, op, exclude_pupils, bot_start=None):
     """Re-draw people so that round(share x people) are permanently excluded after starting (A07).
 
     "After starting": on or after the start date of the person's first started episode; people
-    whose support never started are not counted (as :mod:`rrlib.chapters.exclusions` does). Back on Track young people (``exclude_pupils``) count in the
-    denominator; none of them is permanently excluded after starting (checked by the tests).
+    whose support never started are not counted (as :mod:`rrlib.chapters.exclusions` does). Back on Track young
+    people (``exclude_pupils``) count in the denominator; none of them is permanently excluded after starting
+    (checked by the tests).
     """
     rng = ctx.rng("A07 permanent")
     perm = excl[excl["category"] == "permanent"].groupby("pupil_id")["exclusion_date"].max()
@@ -620,7 +619,8 @@ def _solve_a15(ctx, sp, draws=20000):
     ib = np.concatenate([i0[k], rng.integers(0, 3, n - ni)]).astype(float)
     ia = np.concatenate([i1[k], np.full(n - ni, np.nan)]).astype(float)
     prosoc = np.clip(rng.binomial(10, 0.68, n), 0, 10)
-    before = pd.DataFrame(S[:, 0], columns=list(SCALES)); before["prosoc"] = prosoc
+    before = pd.DataFrame(S[:, 0], columns=list(SCALES))
+    before["prosoc"] = prosoc
     after = pd.DataFrame(S[:, 1], columns=list(SCALES))
     after["prosoc"] = np.clip(prosoc + rng.integers(0, 2, n), 0, 10)
     return before, after, ib, ia
@@ -707,7 +707,9 @@ def _goal_counts(rng, n_people, total, lo=1, hi=5):
         c[j] = lo
         k = np.flatnonzero((c < hi) & (np.arange(n_people) != j))
         for kk in k:
-            add = min(d, hi - c[kk]); c[kk] += add; d -= add
+            add = min(d, hi - c[kk])
+            c[kk] += add
+            d -= add
             if d == 0:
                 break
     return c
@@ -768,7 +770,6 @@ def _goal_tables(ctx, bot, others, p):
                         float(bp["goal_change_sd"]), 0)
     frames_g, frames_r = [gb], [rb]
     # Resilience Coach 1:1 and group (A17): exact domain counts in the window (scaled)
-    total_rc = ctx.n(int(op["goals"]["window_goals_scale1"]))
     target = {d: ctx.n(a17[d]) if ctx.scale != 1 else a17[d] for d in DOMAINS}
     bot_counts = pd.Series(dom_b).value_counts()
     need = {d: max(target[d] - int(bot_counts.get(d, 0)), 0) for d in DOMAINS}
@@ -785,12 +786,12 @@ def _goal_tables(ctx, bot, others, p):
     while short > 0 and len(c) > 0:   # top up to the exact number
         j = i % len(c)
         if c[j] < 5:
-            c[j] += 1; short -= 1
+            c[j] += 1
+            short -= 1
         i += 1
         if i > 10 * len(c) + 100:
             break
     dom_rc = rng.permutation(np.repeat(list(DOMAINS), [need[d] for d in DOMAINS]))[: int(c.sum())]
-    change_mean = rc_in["programme"].map(op["goals"]["change_mean"]).to_numpy(float)
     for prog in ("resilience_coach_1to1", "resilience_coach_group"):
         m = (rc_in["programme"] == prog).to_numpy()
         if not m.any():
@@ -799,7 +800,8 @@ def _goal_tables(ctx, bot, others, p):
         doms = np.concatenate([dom_rc[a:a + b] for a, b in zip(lo_i, c[m])]) if m.any() else []
         g, r = _goals_for(rng, rc_in[m], c[m], g0, g1, doms, float(op["goals"]["change_mean"][prog]),
                           float(op["goals"]["change_sd"]), 0)
-        frames_g.append(g); frames_r.append(r)
+        frames_g.append(g)
+        frames_r.append(r)
     # goals set after the window (assumption), for later Resilience Coach and Back on Track episodes
     later = pd.concat([rc[rc["start_date"] > g1], bot[bot["start_date"] > g1]])
     later = later[later["start_date"] <= ts(cut["data_end"]) - pd.Timedelta(days=60)]
@@ -811,14 +813,17 @@ def _goal_tables(ctx, bot, others, p):
         dom2 = rng.choice(list(DOMAINS), size=int(c2[keep].sum()), p=weights)
         g, r = _goals_for(rng, later[keep], c2[keep], g1 + pd.Timedelta(days=1), ts(cut["data_end"]), dom2,
                           2.5, 2.0, 0)
-        frames_g.append(g); frames_r.append(r)
+        frames_g.append(g)
+        frames_r.append(r)
     # ids
     goals, ratings = [], []
     offset = 0
     for g, r in zip(frames_g, frames_r):
-        r = r.copy(); r["gidx"] += offset
+        r = r.copy()
+        r["gidx"] += offset
         offset += len(g)
-        goals.append(g); ratings.append(r)
+        goals.append(g)
+        ratings.append(r)
     goals = pd.concat(goals, ignore_index=True)
     ratings = pd.concat(ratings, ignore_index=True)
     order = np.lexsort((goals["episode_id"].to_numpy(), goals["set_date"].to_numpy()))
@@ -848,7 +853,8 @@ def generate(ctx) -> dict[str, pd.DataFrame]:
     allep = allep.sort_values(["referral_date", "person_id", "programme"], kind="mergesort").reset_index(drop=True)
     allep["episode_id"] = [f"EP{i:06d}" for i in range(1, len(allep) + 1)]
     key = allep.set_index(["person_id", "programme", "referral_date"])["episode_id"]
-    bot["episode_id"] = key.reindex(pd.MultiIndex.from_frame(bot[["person_id", "programme", "referral_date"]])).to_numpy()
+    bot["episode_id"] = key.reindex(
+        pd.MultiIndex.from_frame(bot[["person_id", "programme", "referral_date"]])).to_numpy()
     others = allep[~allep["_bot"]].copy()
     interventions = allep.rename(columns={"consent": "education_data_consent"})[
         ["episode_id", "person_id", "programme", "referral_date", "start_date", "end_date", "end_reason",

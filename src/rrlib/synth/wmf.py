@@ -31,7 +31,6 @@ import numpy as np
 import pandas as pd
 
 from ..instruments import sdq as _sdq
-
 from . import SynthContext, load_params
 
 TABLE = "wmf_survey"

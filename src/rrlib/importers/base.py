@@ -1,0 +1,312 @@
+"""The machinery every importer shares: mapping files, reading extracts, field checks, recoding,
+pseudonymisation and writing a data folder with its MANIFEST.
+
+A *mapping* (``rrlib/importers/mappings/<source>.yml``, documented and editable) names the
+source's fields, which contract column each becomes, the code lists used to recode them, and
+the public documentation the names come from. The Python module of each source does what a
+table of names cannot (spells from episodes, self-harm flags from codes, ids).
+
+Field names are matched case-insensitively after removing a suffix the source adds per
+collection (NPD: ``_SPR16``, ``_EXC17``...); a field may have several accepted names (``Sex`` or
+``Gender``). A required field that is absent, or a field that the mapping does not know (neither
+used nor listed under ``ignore``), stops the import with an :class:`ImportFieldError` naming
+the fields, the file and the source; nothing is written.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from .. import pseudonymise
+
+MAPPINGS_DIR = Path(__file__).with_name("mappings")
+
+
+class ImportFieldError(ValueError):
+    """An extract does not have the fields (or codes) its source's mapping expects."""
+
+
+@dataclass
+class Mapping:
+    """One source's mapping file, parsed."""
+
+    source: str
+    title: str
+    tables: list[str]
+    citations: list[str]
+    fields: dict[str, dict]
+    codes: dict[str, dict] = field(default_factory=dict)
+    ignore: list[str] = field(default_factory=list)
+    ignore_patterns: list[str] = field(default_factory=list)
+    suffix: str | None = None
+    notes: list[str] = field(default_factory=list)
+    path: Path | None = None
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.path.read_bytes()).hexdigest() if self.path else ""
+
+    def accepted_names(self, canonical: str) -> list[str]:
+        spec = self.fields[canonical]
+        return [canonical, *spec.get("also", [])]
+
+
+def load_mapping(source: str, path: str | Path | None = None) -> Mapping:
+    """The mapping of ``source`` (``mappings/<source>.yml``, or ``path`` for an edited copy)."""
+    p = Path(path) if path else MAPPINGS_DIR / f"{source}.yml"
+    if not p.is_file():
+        raise ImportFieldError(f"no mapping file for source {source!r} ({p.name})")
+    doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    missing = [k for k in ("source", "title", "tables", "citations", "fields") if k not in doc]
+    if missing:
+        raise ImportFieldError(f"mapping {p.name}: missing keys {missing}")
+    if doc["source"] != source:
+        raise ImportFieldError(f"mapping {p.name} is for source {doc['source']!r}, not {source!r}")
+    fields = {str(k): (v or {}) for k, v in doc["fields"].items()}
+    for k, v in fields.items():
+        v["also"] = [str(a) for a in v.get("also", [])]
+    codes = {str(k): {_code_key(c): m for c, m in (v or {}).items()} for k, v in (doc.get("codes") or {}).items()}
+    return Mapping(source=source, title=doc["title"], tables=list(doc["tables"]),
+                   citations=list(doc["citations"]), fields=fields, codes=codes,
+                   ignore=[str(x) for x in doc.get("ignore", [])],
+                   ignore_patterns=[str(x) for x in doc.get("ignore_patterns", [])], suffix=doc.get("suffix"),
+                   notes=list(doc.get("notes", [])), path=p)
+
+
+def _code_key(c) -> str:
+    """Code list keys as text (YAML reads ``01`` as 1 and ``2A`` as text): ``"01"`` stays ``"01"``
+    only when quoted in the file; unquoted numbers are written without leading zeros."""
+    if isinstance(c, bool):
+        return str(c).lower()
+    return str(c)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_extract(path: str | Path) -> pd.DataFrame:
+    """A CSV extract (``.csv``/``.csv.gz``/``.tsv``; UTF-8, BOM allowed) read as text, empty = missing."""
+    p = Path(path)
+    if not p.is_file():
+        raise ImportFieldError(f"{p.name}: no such file")
+    raw = p.read_bytes()
+    if p.name.endswith(".gz"):
+        raw = gzip.decompress(raw)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ImportFieldError(f"{p.name}: not UTF-8 (line {line}); re-save the extract as UTF-8") from None
+    sep = "\t" if p.name.endswith((".tsv", ".tsv.gz", ".txt")) else ","
+    df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False)
+    df = df.apply(lambda s: s.str.strip())
+    return df.where(df != "", np.nan)
+
+
+def match_fields(df: pd.DataFrame, m: Mapping, file_name: str, *, allow_extra: Iterable[str] = ()
+                 ) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Rename the extract's fields to the mapping's canonical names.
+
+    Returns ``(frame, suffixes)`` where ``suffixes`` maps canonical names to the collection
+    suffix that was removed (``{"FSMeligible": "_SPR16"}``). Raises :class:`ImportFieldError`
+    naming missing required fields and unknown fields (with the file and the source).
+    """
+    suffix_re = re.compile(f"({m.suffix})$", re.IGNORECASE) if m.suffix else None
+    lookup: dict[str, str] = {}
+    for canon in m.fields:
+        for name in m.accepted_names(canon):
+            lookup[name.lower()] = canon
+    ignore = {x.lower() for x in [*m.ignore, *allow_extra]}
+    rename, suffixes, unknown, seen = {}, {}, [], {}
+    for col in df.columns:
+        base, suf = str(col), ""
+        if suffix_re is not None:
+            mm = suffix_re.search(base)
+            if mm:
+                base, suf = base[: mm.start()], mm.group(1)
+        canon = lookup.get(base.lower())
+        if canon is None:
+            if (base.lower() not in ignore and str(col).lower() not in ignore
+                    and not any(re.search(rx, str(col), re.IGNORECASE) for rx in m.ignore_patterns)):
+                unknown.append(str(col))
+            continue
+        if canon in seen:
+            raise ImportFieldError(f"{file_name} ({m.source}): fields {seen[canon]!r} and {col!r} "
+                                   f"both map to {canon!r}; keep one")
+        seen[canon] = str(col)
+        rename[col] = canon
+        if suf:
+            suffixes[canon] = suf
+    missing = [c for c, spec in m.fields.items() if spec.get("required", True) and c not in seen]
+    problems = []
+    if missing:
+        problems.append("missing required field(s): " + ", ".join(
+            " or ".join(m.accepted_names(c)) for c in missing))
+    if unknown:
+        problems.append("unknown field(s): " + ", ".join(unknown)
+                        + " (not in the mapping; list them under 'ignore' in the mapping file or pass "
+                        "--allow-extra to drop them)")
+    if problems:
+        raise ImportFieldError(f"{file_name} (source {m.source}): " + "; ".join(problems))
+    out = df[list(rename)].rename(columns=rename)
+    for canon in m.fields:
+        if canon not in out.columns:
+            out[canon] = np.nan
+    return out, suffixes
+
+
+# --------------------------------------------------------------------------- recoding
+
+
+class Dropped:
+    """Rows left out on import, counted by reason (reported and written to the MANIFEST)."""
+
+    def __init__(self):
+        self.counts: dict[str, int] = {}
+
+    def add(self, reason: str, n: int) -> None:
+        if n:
+            self.counts[reason] = self.counts.get(reason, 0) + int(n)
+
+
+def recode(s: pd.Series, m: Mapping, code_list: str, file_name: str, *, field_name: str | None = None
+           ) -> pd.Series:
+    """Map the codes of ``s`` through ``m.codes[code_list]``; missing stays missing.
+
+    A code not in the list stops the import (the error names the codes, the field, the file and
+    the source, and the mapping file to extend). Values are compared as text, with integer-like
+    values also tried without leading zeros and decimals (``"02"`` and ``"2.0"`` match ``2``).
+    A ``"*"`` entry maps every other code (e.g. residence outside the study area -> Other).
+    The mapped value ``drop`` marks rows to leave out (the caller drops them and counts them).
+    """
+    table = m.codes[code_list]
+    vals = s.astype("string")
+
+    def look(v):
+        if v in table:
+            return table[v]
+        try:
+            f = float(v)
+            if f.is_integer() and str(int(f)) in table:
+                return table[str(int(f))]
+        except (TypeError, ValueError):
+            pass
+        up = str(v).upper()
+        return table.get(up, table.get("*", _UNKNOWN))
+
+    uniq = vals.dropna().unique()
+    mapped = {v: look(v) for v in uniq}
+    bad = sorted(str(v) for v, r in mapped.items() if r is _UNKNOWN)
+    if bad:
+        shown = ", ".join(repr(b) for b in bad[:12]) + (f" and {len(bad) - 12} more" if len(bad) > 12 else "")
+        raise ImportFieldError(
+            f"{file_name} (source {m.source}), field {field_name or code_list}: unknown code(s) {shown}; "
+            f"known: {', '.join(sorted(map(str, table)))} (add them under codes.{code_list} in "
+            f"{m.path.name if m.path else 'the mapping'})")
+    return vals.map(lambda v: mapped.get(v) if v is not pd.NA else None).astype(object).where(vals.notna(), None)
+
+
+_UNKNOWN = object()
+
+
+def parse_dates(s: pd.Series, file_name: str, source: str, field_name: str) -> pd.Series:
+    """Dates given as ISO ``YYYY-MM-DD``, ``DD/MM/YYYY`` or ``YYYYMMDD`` (the forms the NPD and NHS
+    extracts use); anything else stops the import naming the field and a few values."""
+    txt = s.astype("string").str.slice(0, 10)
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    for fmt, rx in (("%Y-%m-%d", r"^\d{4}-\d{2}-\d{2}$"), ("%d/%m/%Y", r"^\d{2}/\d{2}/\d{4}$"),
+                    ("%Y%m%d", r"^\d{8}$")):
+        hit = txt.str.fullmatch(rx).fillna(False).astype(bool)
+        if hit.any():
+            out[hit] = pd.to_datetime(txt[hit], format=fmt, errors="coerce")
+    bad = txt.notna() & out.isna()
+    if bad.any():
+        vals = ", ".join(repr(v) for v in txt[bad].unique()[:5])
+        raise ImportFieldError(f"{file_name} (source {source}), field {field_name}: {int(bad.sum())} "
+                               f"value(s) not a date (YYYY-MM-DD, DD/MM/YYYY or YYYYMMDD): {vals}")
+    return out
+
+
+def to_int(s: pd.Series, file_name: str, source: str, field_name: str) -> pd.Series:
+    """Whole numbers (``"3"``, ``"3.0"``); anything else stops the import."""
+    num = pd.to_numeric(s, errors="coerce")
+    bad = s.notna() & (num.isna() | (num.notna() & (num % 1 != 0)))
+    if bad.any():
+        vals = ", ".join(repr(v) for v in s[bad].unique()[:5])
+        raise ImportFieldError(f"{file_name} (source {source}), field {field_name}: "
+                               f"{int(bad.sum())} value(s) not a whole number: {vals}")
+    return num.astype("Int64")
+
+
+def to_bool(s: pd.Series, file_name: str, source: str, field_name: str) -> pd.Series:
+    """Flags written 1/0, true/false, Y/N, T/F (any case)."""
+    t = s.astype("string").str.strip().str.lower()
+    out = t.map(lambda v: True if v in {"1", "true", "t", "y", "yes", "1.0"} else
+                (False if v in {"0", "false", "f", "n", "no", "0.0"} else None) if v is not pd.NA else None)
+    bad = t.notna() & out.isna()
+    if bad.any():
+        vals = ", ".join(repr(v) for v in s[bad].unique()[:5])
+        raise ImportFieldError(f"{file_name} (source {source}), field {field_name}: "
+                               f"value(s) not a flag (1/0, true/false, Y/N): {vals}")
+    return out.astype("boolean")
+
+
+def academic_year_label(s: pd.Series, file_name: str, source: str, field_name: str) -> pd.Series:
+    """Academic years as the contract writes them (``2016/17``) from ``2016/17``, ``2016/2017``,
+    ``2016-17``, ``201617`` or ``2016`` (the year it starts)."""
+    t = s.astype("string").str.strip()
+    first = pd.Series(pd.NA, index=s.index, dtype="Int64")
+    for rx in (r"^(\d{4})[/-](\d{2})$", r"^(\d{4})[/-](\d{4})$", r"^(\d{4})(\d{2})$", r"^(\d{4})$"):
+        mm = t.str.extract(rx)
+        ok = mm[0].notna()
+        if len(mm.columns) > 1:
+            a = pd.to_numeric(mm[0], errors="coerce")
+            b = pd.to_numeric(mm[1], errors="coerce")
+            ok &= ((a + 1) % 100 == b % 100)
+        first[ok & first.isna()] = pd.to_numeric(mm[0][ok & first.isna()])
+    bad = t.notna() & first.isna()
+    if bad.any():
+        vals = ", ".join(repr(v) for v in s[bad].unique()[:5])
+        raise ImportFieldError(f"{file_name} (source {source}), field {field_name}: not an academic year "
+                               f"(2016/17, 2016/2017, 201617): {vals}")
+    return first.map(lambda y: None if y is pd.NA else f"{int(y)}/{(int(y) + 1) % 100:02d}").astype(object)
+
+
+# --------------------------------------------------------------------------- identifiers
+
+
+def pseudo_ids(s: pd.Series, key: bytes, prefix: str, *, allowed: tuple[str, ...] = ()) -> pd.Series:
+    """Pseudonymise an identifier column with :func:`rrlib.pseudonymise.pseudonym`.
+
+    Each pseudonym is ``prefix`` + the 16 keyed-hash digits of the identifier *as given* (so the
+    same raw identifier in two extracts, or in a file pseudonymised with ``rr pseudonymise``
+    whose identifiers start with that prefix, gets the same pseudonym and tables still join).
+    With ``allowed`` (e.g. ``("P", "H")``), a raw value that starts with one of those letters
+    keeps it as its prefix. Missing stays missing; two identifiers with one pseudonym stop.
+    """
+    codes, uniq = pd.factorize(s.astype("string"), use_na_sentinel=True)
+    out_u = []
+    for u in uniq:
+        u = str(u)
+        p = prefix
+        for a in allowed:
+            if u.startswith(a) and u[len(a):len(a) + 1].isdigit():
+                p = a
+        out_u.append(p + pseudonymise.pseudonym(u, key, keep_prefix=False))
+    if len(set(out_u)) != len(out_u):
+        raise pseudonymise.PseudonymiseError(f"column {s.name!r}: two identifiers got the same pseudonym")
+    arr = np.array(out_u + [None], dtype=object)
+    return pd.Series(arr[np.where(codes >= 0, codes, len(out_u))], index=s.index, name=s.name)
+
+
+def sha256_bytes(b: bytes) -> str:
+    return hashlib.sha256(b).hexdigest()

@@ -1,0 +1,60 @@
+"""``make outbox DISCLOSURE=tre`` end to end on a small synthetic data folder (scale 0.2): every
+published table is either in the outbox and registered in ACRO's results.json, or withheld with
+its reasons; the figures come as SVG and PNG; no path and no results file leaves."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+pytest.importorskip("acro", reason="ACRO (PyPI acro) is not installed: `make setup` installs it")
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    base = tmp_path_factory.mktemp("outbox")
+    data, out = base / "small", base / "out"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS", "RR_"))}
+    r = subprocess.run([sys.executable, "-m", "rrlib", "synth", "--out", str(data), "--scale", "0.2"],
+                       cwd=ROOT, capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = subprocess.run(["make", "-C", str(ROOT), "outbox", f"DATA_DIR={data}", f"OUT_DIR={out}", "DISCLOSURE=tre"],
+                       capture_output=True, text=True, env=env, timeout=3000)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    return data, out
+
+
+def test_every_table_is_released_and_registered_or_withheld_with_reasons(run):
+    data, out = run
+    box = out / "outbox"
+    published = sorted(p.name for p in (out / "tables").glob("*.csv"))
+    released = sorted(p.name for p in (box / "tables").glob("*.csv"))
+    withheld = json.loads((box / "withheld.json").read_text())["withheld"]
+    held = sorted(Path(w["output"]).name for w in withheld if w["output"].startswith("tables/"))
+    assert sorted(released + held) == published
+    assert all(w["reasons"] for w in withheld)
+    results = json.loads((box / "acro" / "results.json").read_text())["results"]
+    for name in released:
+        assert f"tables_{name}" in results
+        assert (box / "tables" / name.replace(".csv", ".disclosure.json")).exists()
+    # under the tre preset every small count was suppressed: ACRO's threshold check withholds none
+    assert not [w for w in withheld if "MinimumThresholdCheck" in " ".join(w["reasons"])]
+
+
+def test_figures_svg_and_png_and_nothing_private(run):
+    data, out = run
+    box = out / "outbox"
+    for svg in (box / "figures").glob("*.svg"):
+        assert svg.with_suffix(".png").exists() and svg.with_name(svg.stem + ".disclosure.json").exists()
+    from rrlib import outbox
+    assert outbox.scan_for_paths(box, extra=[str(data), str(out), str(ROOT)]) == []
+    names = {p.relative_to(box).parts[0] for p in box.rglob("*")}
+    assert names <= {"tables", "figures", "acro", "README.md", "withheld.json"}
+    for p in (box / "tables").glob("*.disclosure.json"):
+        assert json.loads(p.read_text())["rules"]["preset"] == "tre"
