@@ -56,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("verify-data", help="check a data folder's files against its MANIFEST sha256 sums")
     data_arg(s)
+    s = sub.add_parser("manifest", help="rewrite a data folder's MANIFEST sums after editing it on purpose")
+    s.add_argument("data_dir")
+    s.add_argument("--window", nargs=2, metavar=("START", "END"), default=None,
+                   help="declare the study window (dates YYYY-MM-DD)")
+    g = s.add_mutually_exclusive_group()
+    g.add_argument("--synthetic", dest="synthetic", action="store_true", default=None)
+    g.add_argument("--real", dest="synthetic", action="store_false")
     s = sub.add_parser("validate", help="check every raw table against its schema and cross-table keys")
     data_arg(s)
     s = sub.add_parser("prepare", help="validate, clean and score the raw tables into Parquet")
@@ -184,6 +191,9 @@ def _dispatch(args: argparse.Namespace) -> int:
         log.get("cli").info(f"{lay.data_dir}: {len(doc.get('files', {}))} files match MANIFEST "
                             f"(synthetic: {doc.get('synthetic')})")
         return 0
+    if c == "manifest":
+        from . import manifest
+        return manifest.main_refresh(args.data_dir, window=args.window, synthetic=args.synthetic)
     if c == "validate":
         from . import paths
         return _call("data", "main_validate", str(paths.layout(args.data_dir).data_dir))

@@ -7,6 +7,7 @@ Format (YAML)::
     generator: rrlib.synth 0.1.0 # synthetic only: generator, seed, scale, parameter file hash
     seed: 20160901
     scale: 1
+    window: {start: 2016-09-01, end: 2022-08-31}   # the study window (rrlib.data.window); optional
     files:
       pupils.csv.gz: 3b1f...     # sha256 of the file's bytes
 
@@ -88,3 +89,41 @@ def verify(data_dir: str | Path) -> dict:
             "(raw data must not be edited; regenerate it with `rr synth` or restore it with git):\n"
             + "\n".join(problems))
     return doc
+
+
+def refresh(data_dir: str | Path, *, window: tuple[str, str] | None = None,
+            synthetic: bool | None = None) -> Path:
+    """Rewrite the MANIFEST of a folder edited on purpose: the sha256 of every file as it is now,
+    every other field kept; ``window`` (start, end) replaces the study window, ``synthetic`` the
+    flag (a folder without a MANIFEST needs it)."""
+    doc = read(data_dir)
+    doc.pop("files", None)
+    flag = doc.pop("synthetic", None) if synthetic is None else bool(synthetic)
+    doc.pop("synthetic", None)
+    if flag is None:
+        raise ManifestError(f"{Path(data_dir) / MANIFEST_NAME}: no MANIFEST; say whether the data are "
+                            "synthetic (--synthetic / --real)")
+    if window is not None:
+        doc["window"] = {"start": str(window[0]), "end": str(window[1])}
+    return write(data_dir, synthetic=flag, **doc)
+
+
+def main_refresh(data_dir: str | Path, *, window=None, synthetic=None) -> int:
+    """``rr manifest DATA_DIR [--window START END] [--synthetic|--real]``."""
+    import sys
+
+    try:
+        if window is not None:
+            from .data.window import StudyWindow, WindowError
+            try:
+                StudyWindow.parse({"start": window[0], "end": window[1]})
+            except WindowError as exc:
+                raise ManifestError(str(exc)) from None
+        f = refresh(data_dir, window=window, synthetic=synthetic)
+    except ManifestError as exc:
+        print(f"rr manifest: error: {exc}", file=sys.stderr)
+        return 1
+    doc = read(data_dir)
+    print(f"[rr] wrote {f}: {len(doc.get('files', {}))} files, synthetic: {doc.get('synthetic')}, "
+          f"window: {doc.get('window', 'not declared (derived by rr validate)')}")
+    return 0

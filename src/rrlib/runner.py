@@ -55,8 +55,12 @@ def declared_parameters(notebook: str | Path) -> dict:
 
 
 def check_parameters(notebook: str | Path, parameters: dict) -> None:
-    """Refuse any parameter the notebook does not declare (papermill only warns)."""
-    declared = declared_parameters(notebook)
+    """Refuse any parameter the notebook does not declare (papermill only warns), and any value
+    whose type is not the type of the notebook's declared default (:func:`check_parameter_type`)."""
+    import papermill
+
+    info = papermill.inspect_notebook(str(notebook))
+    declared = {name: p.get("default") for name, p in info.items()}
     if not declared:
         raise NotebookParameterError(f"{notebook}: has no cell tagged 'parameters'")
     unknown = sorted(set(parameters) - set(declared))
@@ -64,6 +68,101 @@ def check_parameters(notebook: str | Path, parameters: dict) -> None:
         raise NotebookParameterError(
             f"{Path(notebook).name}: unknown parameter(s) {', '.join(unknown)}; "
             f"the notebook declares: {', '.join(sorted(declared))}")
+    for name, value in parameters.items():
+        problem = check_parameter_type(name, value, declared[name],
+                                       info[name].get("inferred_type_name"))
+        if problem:
+            raise NotebookParameterError(f"{Path(notebook).name}: {problem}")
+
+
+# --------------------------------------------------------------------------- parameter types
+# A parameter's expected type is the type of the notebook's declared default (a literal of the
+# `parameters` cell), or its annotation (``x: str = None``) when it has one. A default of None
+# ("from the data") with no annotation accepts any literal but a date: notebooks take literals
+# only, so a YAML date (an unquoted 2017-04-01) is never what a notebook declares.
+
+_KIND_WORDS = {str: "text", int: "a whole number", float: "a number", bool: "true or false",
+               list: "a list", dict: "a mapping", tuple: "a list"}
+_ANNOTATIONS = {"str": str, "int": int, "float": float, "bool": bool, "list": list, "dict": dict,
+                "tuple": tuple}
+
+
+def _describe(value) -> str:
+    import datetime as dt
+
+    if isinstance(value, dt.datetime):
+        return f"a date-time {value.isoformat(sep=' ')}"
+    if isinstance(value, dt.date):
+        return f"a date {value.isoformat()}"
+    if value is None:
+        return "nothing (null)"
+    kind = type(value)
+    if kind is bool:
+        return f"the boolean {str(value).lower()}"
+    word = _KIND_WORDS.get(kind, kind.__name__)
+    return f"{word} {value!r}" if kind is not str else f"text {value!r}"
+
+
+def _fits(value, kind: type, example=None) -> bool:
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            return False
+        items = [type(x) for x in (example or []) if x is not None]
+        if items and all(t is items[0] for t in items):  # every item of the default has one type
+            return all(_fits(v, items[0]) for v in value)
+        return True
+    return isinstance(value, kind)
+
+
+def check_parameter_type(name: str, value, default_source: str | None,
+                         annotation: str | None = None) -> str | None:
+    """Why ``value`` does not fit the parameter ``name`` declared with ``default_source`` (the
+    literal's source text, as papermill reports it) and an optional annotation; None if it fits.
+
+    The message is one line naming the parameter, what it expects (with the declared default as
+    an example) and what it got; for a YAML date it says how to pass it as text.
+    """
+    import ast
+    import datetime as dt
+
+    try:
+        default = ast.literal_eval(default_source) if default_source not in (None, "") else None
+    except (ValueError, SyntaxError):
+        return None  # not a literal (an expression): nothing to compare with
+    kind = None
+    ann = (annotation or "").replace("Optional[", "").replace("]", "").replace(" ", "")
+    ann_types = [_ANNOTATIONS[a.split("[")[0]] for a in ann.split("|") if a.split("[")[0] in _ANNOTATIONS]
+    if ann_types:
+        kind = ann_types[0]
+    elif default is not None:
+        kind = type(default)
+    is_date = isinstance(value, (dt.date, dt.datetime))
+    quote = (f" (YAML reads an unquoted date as a date: quote it, -p '{name}=\"{value}\"')"
+             if is_date else "")
+    if kind is None:  # default None and no annotation: any literal but a date
+        if isinstance(value, (list, tuple)) and any(isinstance(v, (dt.date, dt.datetime)) for v in value):
+            return (f"parameter {name}: expected a list of text or numbers, got {_describe(value)} "
+                    "(YAML reads an unquoted date as a date: quote each one, e.g. [\"2016-09-01\"])")
+        if is_date:
+            return f"parameter {name}: expected text or a number, got {_describe(value)}{quote}"
+        return None
+    if value is None and (default is None or "None" in ann):
+        return None
+    if _fits(value, kind, default if isinstance(default, (list, tuple)) else None):
+        return None
+    expected = _KIND_WORDS.get(kind, kind.__name__)
+    if kind in (list, tuple) and isinstance(default, (list, tuple)) and default:
+        item = type(default[0])
+        expected = f"a list of {_KIND_WORDS.get(item, item.__name__)}"
+        if item is str and any(isinstance(v, (dt.date, dt.datetime)) for v in (value or [])
+                               if isinstance(value, (list, tuple))):
+            quote = " (YAML reads an unquoted date as a date: quote each one, e.g. [\"2016-09-01\"])"
+    example = f" like {default_source}" if default is not None else ""
+    return f"parameter {name}: expected {expected}{example}, got {_describe(value)}{quote}"
 
 
 def _is_input(name: str) -> bool:

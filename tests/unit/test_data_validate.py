@@ -82,7 +82,7 @@ def test_plain_csv_is_accepted(raw):
 # --------------------------------------------------------------------------- bad data
 
 def _missing_file(d):
-    (d / "exclusions.csv.gz").unlink()
+    (d / "pupils.csv.gz").unlink()  # required (only schools and pupils are)
 
 
 def _missing_column(d):
@@ -174,7 +174,7 @@ def _not_gzip(d):
 
 CASES = {
     # case: (mutation, strings the message must contain)
-    "missing file": (_missing_file, ["exclusions.csv.gz", "file present", "missing"]),
+    "missing file": (_missing_file, ["pupils.csv.gz", "file present", "missing"]),
     "missing column": (_missing_column, ["pupils.csv.gz", "column 'sex'", "column present"]),
     "wrong type": (_wrong_type, ["pupils.csv.gz", "column 'nc_year'", "type integer", "line 5 'seven'"]),
     "wrong date": (_wrong_date, ["exclusions.csv.gz", "column 'exclusion_date'", "type date", "line 4 '03/02/2019'"]),

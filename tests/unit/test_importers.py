@@ -89,7 +89,7 @@ def npd_exclusions_file(d: Path) -> Path:
 
 
 ADMIMETH = {"emergency": "21", "elective": "11", "transfer": "81", "other": "31"}
-ONS = {"Blackpool": "E06000009", "Fylde": "E07000119", "Wyre": "E07000128", "Other": "E08000012"}
+
 
 
 def hes_file(d: Path) -> Path:
@@ -106,7 +106,7 @@ def hes_file(d: Path) -> Path:
         "ADMIDATE": a["admission_date"], "EPISTART": a["admission_date"],
         "EPIEND": a["discharge_date"], "DISDATE": a["discharge_date"], "EPIORDER": "01",
         "ADMIMETH": a["admission_method"].map(ADMIMETH), "STARTAGE": a["age"],
-        "SEX": a["sex"].map({"M": "1", "F": "2"}), "RESLADST_ONS": a["area"].map(ONS),
+        "SEX": a["sex"].map({"M": "1", "F": "2"}), "RESLADST_ONS": a["area_code"],
         "DIAG_4_01": np.where(cause != "", "T391", "R104"), "DIAG_4_02": cause, "DIAG_4_03": "",
         "DIAG_3_01": "", "FYEAR": "",
     })
@@ -134,7 +134,7 @@ def ecds_file(d: Path) -> Path:
         "PupilMatchingRefAnonymous": np.where(pupil, e["person_id"], ""),
         "Arrival_Date": e["arrival_datetime"].str[:10], "Arrival_Time": e["arrival_datetime"].str[11:] + ":00",
         "Age_At_Arrival": e["age"], "Sex": e["sex"].map({"M": "1", "F": "2"}),
-        "Residence_LA_ONS": e["area"].map(ONS),
+        "Residence_LA_ONS": e["area_code"],
         "EC_Chief_Complaint_SNOMED_CT": np.where(sh & alt, "248062006", "21522001"),
         "EC_Injury_Intent_SNOMED_CT": np.where(sh & ~alt, "276853009", ""),
         "Discharge_Destination_SNOMED_CT": np.where(e["disposal"] == "admitted", "306706006", "306689006"),
@@ -418,6 +418,6 @@ def test_hes_episodes_become_spells_without_a_spell_id(tmp_path):
     assert list(a["discharge_date"]) == ["2018-05-04", "2019-01-10"]
     assert list(a["cause_code"]) == ["X61", ""] and list(a["self_harm"]) == ["true", "false"]
     assert list(a["admission_method"]) == ["emergency", "elective"]
-    assert list(a["area"]) == ["Blackpool", "Fylde"] and list(a["sex"]) == ["F", "M"]
+    assert list(a["area_code"]) == ["E06000009", "E07000119"] and list(a["sex"]) == ["F", "M"]
     assert list(a["financial_year"]) == ["2018/19", "2018/19"]
     assert a["person_id"].str.fullmatch(r"H\d{16}").all()

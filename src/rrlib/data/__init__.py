@@ -80,6 +80,9 @@ class Table:
         free-text codebook notes (calibration, caveats).
     ``required``
         a missing file is an error (True) or the table is skipped (False).
+    ``window_dates``
+        the date (or date-time text) columns that must fall in the folder's study window
+        (:mod:`rrlib.data.window`: declared in the MANIFEST, or derived from the data).
     """
 
     name: str
@@ -94,6 +97,7 @@ class Table:
     key: tuple[str, ...] = ()
     codes: dict = field(default_factory=dict)
     counterpart: str = ""
+    window_dates: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> list[str]:

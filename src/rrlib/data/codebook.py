@@ -45,8 +45,18 @@ columns below) and runs `make all DATA_DIR=/path/to/extracts`.
 - Identifiers are text with a prefix: pupils `P0000123`, schools `S012`, activities `ACT000001`,
   adults `A000123`. Real extracts must be pseudonymised first (`rr pseudonymise`: keyed HMAC-SHA256;
   the key comes from the environment variable `RR_PSEUDONYMISE_KEY` and is never stored).
+- Only `schools` and `pupils` (the census) are required; every other table is optional (the chapter
+  sections that need a missing table say so), but a table whose foreign keys refer to a table the
+  folder does not have is an error.
 - `MANIFEST` (YAML) lists the sha256 of every file and says whether the folder is synthetic;
-  `make data` checks the sums and stops on a mismatch.
+  `make data` checks the sums and stops on a mismatch (`rr manifest DATA_DIR` rewrites the sums of
+  a folder you edited on purpose).
+- The study window is the folder's: `window: {start: 2016-09-01, end: 2022-08-31}` in the MANIFEST.
+  The dates of the programme's own records (the columns marked *in window* below) must fall in it;
+  without a declared window, `rr validate` derives it from the data and reports it.
+- Survey areas and waves are any set; residence is an ONS local authority code named from the lookup
+  `src/rrlib/data/ons_local_authorities.csv`; exclusion reason codes must be valid in the exclusion's
+  academic year (each code's years are listed with it).
 - `rr validate DATA_DIR` checks every rule below (types, allowed values, ranges, unique keys, foreign
   keys between tables) and names the file, column, rule and first offending rows of every violation;
   `rr prepare` writes nothing unless every table passes.
@@ -107,6 +117,8 @@ def _table_section(t, domain: str) -> list[str]:
         unique = " unique" if getattr(col, "unique", False) else ""
         rule = _describe_checks(col)
         rule = (rule + ";" if rule and unique else rule) + unique
+        if cname in getattr(t, "window_dates", ()):
+            rule = (rule + "; " if rule else "") + "in window (the folder's study window)"
         out.append(f"| `{cname}` | {_type_name(t, cname, col)} | {'yes' if col.nullable else 'no'} | "
                    f"{_cell(rule.strip())} | {_cell(t.columns.get(cname, ''))} |")
     missing_doc = [c for c in cols if not t.columns.get(c)]

@@ -97,21 +97,62 @@ EXCLUSION_CATEGORY = {
     "permanent": "permanent exclusion (census category PERM)",
 }
 
-#: DfE exclusion reason codes (the twelve codes used to 2019/20).
+#: DfE exclusion reason codes (school census exclusions module, main reason), every year's.
+#: Sources: DfE school census guides (exclusions module, reason codes; the twelve codes used to
+#: 2019/20); from 1 September 2020 (academic year 2020/21) DfE added OW, LG, DS, MT and PH and
+#: withdrew OT "Other" (as local authorities' guidance to schools recorded the change, e.g. North
+#: Yorkshire Council, "Suspensions/Exclusions from School Update": "in the Autumn 2020 they revised
+#: the suspension/exclusion codes to include some additional codes and removed the use of OT";
+#: Derbyshire County Council: "The DfE has amended the exclusion reason codes and descriptions with
+#: effect from 1 September 2020"). See also DfE, "Pupil exclusion statistics: methodology"
+#: (explore-education-statistics.service.gov.uk).
 REASON_CODES = {
     "PP": "Physical assault against a pupil",
     "PA": "Physical assault against an adult",
     "VP": "Verbal abuse / threatening behaviour against a pupil",
     "VA": "Verbal abuse / threatening behaviour against an adult",
+    "OW": "Use or threat of use of an offensive weapon or prohibited item",
     "BU": "Bullying",
     "RA": "Racist abuse",
+    "LG": "Abuse against sexual orientation and gender identity (for example LGBT+)",
+    "DS": "Abuse relating to disability",
     "SM": "Sexual misconduct",
     "DA": "Drug and alcohol related",
     "DM": "Damage",
     "TH": "Theft",
     "PD": "Persistent disruptive behaviour",
+    "MT": "Inappropriate use of social media or online technology",
+    "PH": "Wilful and repeated transgression of protective measures in place to protect public health",
     "OT": "Other",
 }
+
+#: First and last academic year (its first calendar year: 2020 = 2020/21) each code is valid
+#: for; None = open (every year before / every year since).
+REASON_CODE_YEARS = {code: (None, None) for code in REASON_CODES}
+REASON_CODE_YEARS.update({"OT": (None, 2019),
+                          **{c: (2020, None) for c in ("OW", "LG", "DS", "MT", "PH")}})
+
+
+def reason_code_years(code: str) -> str:
+    """The academic years a reason code applies to, in words ("every year", "to 2019/20", ...)."""
+    first, last = REASON_CODE_YEARS[code]
+    def lab(y: int) -> str:
+        return f"{y}/{(y + 1) % 100:02d}"
+
+    if first is None and last is None:
+        return "every year"
+    if first is None:
+        return f"to {lab(last)}"
+    if last is None:
+        return f"from {lab(first)}"
+    return f"{lab(first)} to {lab(last)}"
+
+
+def reason_codes_of_year(academic_year: str) -> list[str]:
+    """The reason codes valid in one academic year (``"2020/21"``)."""
+    y = int(str(academic_year)[:4])
+    return [c for c, (a, b) in REASON_CODE_YEARS.items() if (a is None or y >= a) and (b is None or y <= b)]
+
 
 TERMS = {
     "autumn": "autumn term (September to December)",
@@ -150,6 +191,16 @@ def _date_in_academic_year(date_col: str):
     return ok
 
 
+def _reason_valid_for_year(df: pd.DataFrame) -> pd.Series:
+    """reason_code is one DfE used in the academic year (unknown codes: the isin rule reports them)."""
+    start = pd.to_numeric(df["academic_year"].astype(str).str[:4], errors="coerce")
+    years = df["reason_code"].map(REASON_CODE_YEARS)
+    known = years.notna() & start.notna()
+    first = years.where(known, None).map(lambda v: v[0] if isinstance(v, tuple) and v[0] is not None else -1)
+    last = years.where(known, None).map(lambda v: v[1] if isinstance(v, tuple) and v[1] is not None else 9999)
+    return ~known | ((start >= first) & (start <= last))
+
+
 def _sessions_for_suspensions(df: pd.DataFrame) -> pd.Series:
     return (df["category"] != "suspension") | df["sessions"].notna()
 
@@ -175,6 +226,7 @@ SCHOOLS = Table(
     counterpart="GIAS establishment records for Blackpool local authority (LA 890) plus the programme team's school log.",
     key=("school_id",),
     dates=("open_date", "close_date", "ara_start_date", "charter_signed_date"),
+    window_dates=("ara_start_date", "charter_signed_date"),
     columns={
         "school_id": "Pseudonymous school identifier `S` + 3 digits (real extracts: hash of the URN).",
         "school_name": "School name (synthetic in the shipped data: 'Synthetic Primary 07').",
@@ -264,7 +316,8 @@ PUPILS = Table(
 
 EXCLUSIONS = Table(
     name="exclusions",
-    description=(
+    required=False,  # optional: sections that need it say so when it is absent
+       description=(
         "Exclusions from Blackpool schools: one row per suspension (fixed-period exclusion) or "
         "permanent exclusion, with its DfE category, length and reason."),
     source="DfE school census exclusions module / local authority exclusions return.",
@@ -282,14 +335,18 @@ EXCLUSIONS = Table(
         "sessions": "Length of a suspension in sessions (half days, 1-90); empty for permanent exclusions.",
         "reason_code": "DfE reason code (main reason).",
     },
-    codes={"category": EXCLUSION_CATEGORY, "reason_code": REASON_CODES},
+    codes={"category": EXCLUSION_CATEGORY,
+           "reason_code": {c: f"{m} ({reason_code_years(c)})" for c, m in REASON_CODES.items()}},
     notes=(
         "Counts follow DfE: suspensions = rows of category suspension; pupils with one or more "
         "suspensions = distinct pupil_id among them; permanent exclusions = rows of category permanent, "
         "each in the academic year of its date; DfE 'Total' excludes the alternative_provision school.",
-        "From 2020/21 DfE added reason codes (offensive weapon, abuse relating to sexual orientation, "
-        "disability, online behaviour, public health measures); the shipped synthetic data use only the "
-        "twelve long-standing codes, a real extract would need them added to the contract.",
+        "Reason codes change over the years: from 2020/21 DfE added OW, LG, DS, MT and PH and withdrew "
+        "OT; each code's years are listed with it and an exclusion's code must be valid in its academic "
+        "year. Sources: DfE school census guides (exclusions module); DfE, Pupil exclusion statistics: "
+        "methodology; North Yorkshire Council, Suspensions/Exclusions from School Update (autumn 2020 "
+        "changes, OT removed). The synthetic data draw the former OT share of 2020/21 onwards from the "
+        "new codes (assumption, see params/education.yml).",
     ),
     schema=pa.DataFrameSchema(
         {
@@ -305,6 +362,8 @@ EXCLUSIONS = Table(
         checks=[
             pa.Check(_date_in_academic_year("exclusion_date"), name="exclusion_date_in_academic_year",
                      error="exclusion_date falls in academic_year (1 September to 31 August)"),
+            pa.Check(_reason_valid_for_year, name="reason_code_valid_in_academic_year",
+                     error="reason_code is one DfE used in the exclusion's academic_year (see the codes' years)"),
             pa.Check(_sessions_for_suspensions, name="suspension_has_sessions",
                      error="a suspension has a length in sessions"),
         ],
@@ -313,7 +372,8 @@ EXCLUSIONS = Table(
 
 SCHOOL_ATTENDANCE = Table(
     name="school_attendance",
-    description=(
+    required=False,  # optional: sections that need it say so when it is absent
+       description=(
         "School attendance: sessions possible and attended per pupil, academic year, term and school "
         "(a pupil who moved school in a term has a row for each school)."),
     source="DfE school census attendance module (sessions possible, authorised and unauthorised absence), pupil level.",
@@ -351,7 +411,8 @@ SCHOOL_ATTENDANCE = Table(
 
 POPULATION = Table(
     name="population",
-    description="Mid-year resident population by area, calendar year, sex and single year of age (0-24).",
+    required=False,  # optional: sections that need it say so when it is absent
+       description="Mid-year resident population by area, calendar year, sex and single year of age (0-24).",
     source="ONS mid-year population estimates (MYE2), local authority level.",
     counterpart="ONS mid-year estimates for Blackpool (E06000009), single year of age and sex.",
     key=("area", "year", "sex", "age"),
@@ -397,10 +458,14 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     - ``school_attendance`` + ``absent_sessions``.
     - ``schools`` and ``population`` unchanged.
 
+    Only ``schools`` and ``pupils`` are required; the other tables are processed when the folder
+    has them.
+
     The big tables (pupils, school attendance) are not copied: the processed frames share the raw
     columns and only the derived columns are new. Exclusions are matched to the census rows of
     their pupils only (not the whole census).
     """
+    out = {n: raw[n] for n in ("schools", "population") if n in raw}
     schools = raw["schools"]
     pupils = raw["pupils"].copy(deep=False)
     start = calendar.start_year(pupils["academic_year"]).to_numpy()
@@ -409,7 +474,19 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
                      - (pupils["birth_month"].to_numpy() >= 9).astype(int)).astype("int64")
     pupils["in_dfe_total"] = pupils["phase"].isin(_DFE_TOTAL_PHASES).to_numpy()
 
-    exc = raw["exclusions"].copy(deep=False)
+    out["pupils"] = pupils
+    if "exclusions" in raw:
+        out["exclusions"] = _exclusions(raw["exclusions"], pupils, schools, start)
+    if "school_attendance" in raw:
+        att = raw["school_attendance"].copy(deep=False)
+        att["absent_sessions"] = att["possible_sessions"].to_numpy() - att["attended_sessions"].to_numpy()
+        out["school_attendance"] = att
+    return {n: out[n] for n in ("schools", "pupils", "exclusions", "school_attendance", "population") if n in out}
+
+
+def _exclusions(exc: pd.DataFrame, pupils: pd.DataFrame, schools: pd.DataFrame, start: np.ndarray) -> pd.DataFrame:
+    """Exclusions with their school's phase, term and the pupil's census characteristics."""
+    exc = exc.copy(deep=False)
     exc["phase"] = school_phase(exc["school_id"], schools)
     exc["in_dfe_total"] = exc["phase"].isin(_DFE_TOTAL_PHASES).to_numpy()
     exc["term"] = calendar.term(exc["exclusion_date"])
@@ -429,8 +506,4 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     exc["age"] = exc["age"].astype("Int64")
     exc["fsm"] = exc["fsm"].astype("boolean")
     exc["looked_after"] = exc["looked_after"].astype("boolean")
-
-    att = raw["school_attendance"].copy(deep=False)
-    att["absent_sessions"] = att["possible_sessions"].to_numpy() - att["attended_sessions"].to_numpy()
-    return {"schools": schools, "pupils": pupils, "exclusions": exc, "school_attendance": att,
-            "population": raw["population"]}
+    return exc

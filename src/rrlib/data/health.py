@@ -34,7 +34,10 @@ import pandera.pandas as pa
 
 from ..calendar import financial_year
 from . import PUPIL_ID, Table, id_pattern, matches_check, sorted_by
+from .areas import LOOKUP_SOURCE, ONS_CODE_RE, area_names, lookup
 
+#: Names of residence areas in the shipped synthetic data (processed column ``area``; the raw
+#: column ``area_code`` holds ONS codes, named by :mod:`rrlib.data.areas`). Not a rule.
 AREAS = ("Blackpool", "Fylde", "Wyre", "Other")
 SEXES = ("F", "M")
 DISPOSALS = ("admitted", "discharged", "referred", "left_before_treatment")
@@ -70,7 +73,7 @@ ED_SCHEMA = pa.DataFrameSchema(
         "financial_year": pa.Column(str, matches_check(FY_RE)),
         "age": pa.Column(int, pa.Check.in_range(10, 24)),
         "sex": pa.Column(str, pa.Check.isin(SEXES)),
-        "area": pa.Column(str, pa.Check.isin(AREAS)),
+        "area_code": pa.Column(str, matches_check(ONS_CODE_RE), nullable=True),
         "self_harm": pa.Column(bool),
         "disposal": pa.Column(str, pa.Check.isin(DISPOSALS)),
     },
@@ -88,7 +91,7 @@ ADM_SCHEMA = pa.DataFrameSchema(
         "financial_year": pa.Column(str, matches_check(FY_RE)),
         "age": pa.Column(int, pa.Check.in_range(10, 24)),
         "sex": pa.Column(str, pa.Check.isin(SEXES)),
-        "area": pa.Column(str, pa.Check.isin(AREAS)),
+        "area_code": pa.Column(str, matches_check(ONS_CODE_RE), nullable=True),
         "admission_method": pa.Column(str, pa.Check.isin(ADMISSION_METHODS)),
         "cause_code": pa.Column(str, matches_check(r"^[V-Y]\d{2}$"), nullable=True),
         "self_harm": pa.Column(bool),
@@ -138,20 +141,29 @@ SUPPORT_SCHEMA = pa.DataFrameSchema(
     strict=True, coerce=False,
 )
 
+#: The codebook's list of residence codes: the lookup's (name as `area` after `rr prepare`).
+_AREA_CODES = {**{c: f"{n}" for c, n in lookup().items()},
+               "(any other ONS code)": "valid; named 'Other' (outside the lookup's areas)"}
+_AREA_NOTE = (f"Residence codes are ONS local authority codes; names from the lookup "
+              f"src/rrlib/data/ons_local_authorities.csv ({LOOKUP_SOURCE}).")
+
 _COMMON = {
     "person_id": ("Pseudonymised person: the census pupil_id (P + 7 digits) for young people in the "
                   "January school census, otherwise a health-only id (H + 6 digits)."),
     "financial_year": "NHS financial year (1 April to 31 March), e.g. 2017/18.",
     "age": "Age in whole years at arrival/admission (ECDS/HES derived age).",
     "sex": "Sex as recorded (F, M).",
-    "area": ("Local authority of residence (Blackpool, Fylde, Wyre, Other); the Blackpool rates count "
-             "Blackpool residents only."),
+    "area_code": ("Local authority of residence, ONS code (E06000009 Blackpool, E07000119 Fylde, E07000128 "
+                  "Wyre, ...; ECDS/HES residence LA). `rr prepare` adds its name as `area` from the lookup "
+                  "src/rrlib/data/ons_local_authorities.csv ('Other' for codes outside it); empty when "
+                  "not known (no name). The Blackpool rates count Blackpool residents only."),
 }
 
 TABLES = [
     Table(
         name="ed_attendances",
-        schema=ED_SCHEMA,
+        required=False,  # optional: sections that need it say so when it is absent
+               schema=ED_SCHEMA,
         description="A&E attendances of young people aged 10-24, one row per attendance (ECDS-like).",
         source="Emergency Care Data Set extract from the local acute trust (pseudonymised, linked).",
         counterpart="NHS Digital Emergency Care Data Set (ECDS)",
@@ -162,7 +174,7 @@ TABLES = [
             "financial_year": _COMMON["financial_year"],
             "age": _COMMON["age"],
             "sex": _COMMON["sex"],
-            "area": _COMMON["area"],
+            "area_code": _COMMON["area_code"],
             "self_harm": ("Attendance for self-harm (ECDS chief complaint or injury intent "
                           "'self-inflicted'): true/false."),
             "disposal": "Discharge destination grouped: admitted, discharged, referred, left_before_treatment.",
@@ -170,13 +182,14 @@ TABLES = [
         foreign_keys=(),
         dates=(),
         key=("attendance_id",),
-        codes={"disposal": {d: d.replace("_", " ") for d in DISPOSALS}},
+        codes={"disposal": {d: d.replace("_", " ") for d in DISPOSALS}, "area_code": _AREA_CODES},
         notes=("Synthetic volumes of attendances that are not for self-harm are lower than real ones; "
-               "the chapter uses self-harm attendances only.",),
+               "the chapter uses self-harm attendances only.", _AREA_NOTE),
     ),
     Table(
         name="admissions",
-        schema=ADM_SCHEMA,
+        required=False,  # optional: sections that need it say so when it is absent
+               schema=ADM_SCHEMA,
         description="Hospital admissions (spells) of young people aged 10-24 (HES-like).",
         source="Hospital Episode Statistics Admitted Patient Care extract (pseudonymised, linked).",
         counterpart="NHS England Hospital Episode Statistics, Admitted Patient Care",
@@ -188,7 +201,7 @@ TABLES = [
             "financial_year": _COMMON["financial_year"] + " Of the admission date.",
             "age": _COMMON["age"],
             "sex": _COMMON["sex"],
-            "area": _COMMON["area"],
+            "area_code": _COMMON["area_code"],
             "admission_method": ("HES ADMIMETH grouped: emergency (21-2B), elective (11-13), transfer "
                                  "(81), other (maternity and other)."),
             "cause_code": ("ICD-10 external cause code (3 characters, V01-Y98) recorded in any "
@@ -198,13 +211,15 @@ TABLES = [
         dates=("admission_date", "discharge_date"),
         key=("admission_id",),
         codes={"admission_method": {"emergency": "HES ADMIMETH 21-2B", "elective": "HES ADMIMETH 11-13",
-                                    "transfer": "HES ADMIMETH 81", "other": "maternity and other"}},
+                                    "transfer": "HES ADMIMETH 81", "other": "maternity and other"},
+               "area_code": _AREA_CODES},
         notes=("The national indicator (OHID Fingertips) counts emergency admissions of residents "
-               "aged 10-24 with X60-X84; one person may be admitted several times.",),
+               "aged 10-24 with X60-X84; one person may be admitted several times.", _AREA_NOTE),
     ),
     Table(
         name="selfharm_support",
-        schema=SUPPORT_SCHEMA,
+        required=False,  # optional: sections that need it say so when it is absent
+               schema=SUPPORT_SCHEMA,
         description="The Resilience Coaches' self-harm support log: one row per referral after an A&E attendance.",
         source="HeadStart Blackpool case management system (Resilience Coaches).",
         counterpart="Programme monitoring data (not a national data set)",
@@ -221,6 +236,7 @@ TABLES = [
         foreign_keys=(("index_attendance_id", "ed_attendances", "attendance_id"),
                       ("person_id", "pupils", "pupil_id")),
         dates=("end_date",),
+        window_dates=("referral_datetime", "end_date"),
         key=("support_id",),
         codes={"end_reason": {r: r.replace("_", " ") for r in END_REASONS}},
     ),
@@ -231,11 +247,19 @@ def _ts(s: pd.Series) -> pd.Series:
     return pd.to_datetime(s, format="%Y-%m-%d %H:%M", errors="raise")
 
 
+def _with_area_name(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with ``area`` (the name of ``area_code``) inserted before ``area_code``."""
+    df.insert(df.columns.get_loc("area_code"), "area", area_names(df["area_code"]))
+    return df
+
+
 def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Processed health tables: date-times parsed, tables sorted by their keys.
 
     ``ed_attendances``: ``arrival_datetime`` as a timestamp, plus ``arrival_date``.
-    ``admissions``: unchanged apart from sorting.
+    ``admissions``: sorted.
+    Both: plus ``area``, the name of the residence code ``area_code`` (:mod:`rrlib.data.areas`:
+    "Blackpool", "Fylde", "Wyre", ...; "Other" outside the lookup), placed before it.
     ``selfharm_support``: referral and first-contact timestamps, plus the index attendance's
     ``index_arrival_datetime`` and ``hours_to_first_contact`` (from index arrival to first contact).
     """
@@ -245,11 +269,11 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
         ed["arrival_datetime"] = _ts(ed["arrival_datetime"])
         ed["arrival_date"] = ed["arrival_datetime"].dt.normalize()
         ed["self_harm"] = ed["self_harm"].astype(bool)
-        out["ed_attendances"] = sorted_by(ed, "attendance_id")
+        out["ed_attendances"] = sorted_by(_with_area_name(ed), "attendance_id")
     if "admissions" in raw:
         adm = raw["admissions"].copy(deep=False)
         adm["self_harm"] = adm["self_harm"].astype(bool)
-        out["admissions"] = sorted_by(adm, "admission_id")
+        out["admissions"] = sorted_by(_with_area_name(adm), "admission_id")
     if "selfharm_support" in raw:
         sup = raw["selfharm_support"].copy(deep=False)
         sup["referral_datetime"] = _ts(sup["referral_datetime"])

@@ -57,6 +57,8 @@ ACTIVITY_RE = id_pattern("ACT", 6)
 PUPIL_RE = PUPIL_ID
 ADULT_RE = id_pattern("A", 6)
 SCHOOL_RE = id_pattern("S", 3)
+#: The shipped synthetic log's span (September 2016 to March 2022). Not a rule: dates are checked
+#: against the data folder's study window (:mod:`rrlib.data.window`).
 FIRST_DATE = pd.Timestamp("2016-09-01")
 LAST_DATE = pd.Timestamp("2022-03-31")
 
@@ -82,8 +84,7 @@ ACTIVITIES_SCHEMA = pa.DataFrameSchema(
         "project": pa.Column(str, pa.Check.isin(list(PROJECTS))),
         "strand": pa.Column(str, pa.Check.isin(list(STRANDS))),
         "format": pa.Column(str, pa.Check.isin(list(FORMATS))),
-        "activity_date": pa.Column("datetime64[ns]",
-                                   pa.Check.in_range(FIRST_DATE, LAST_DATE)),
+        "activity_date": pa.Column("datetime64[ns]"),
         "setting": pa.Column(str, pa.Check.isin(list(SETTINGS))),
         "school_id": pa.Column(str, matches_check(SCHOOL_RE), nullable=True),
     },
@@ -109,8 +110,9 @@ ATTENDANCE_SCHEMA = pa.DataFrameSchema(
 TABLES = [
     Table(
         name="activities",
-        schema=ACTIVITIES_SCHEMA,
-        description=("The programme's activities (monitoring log), September 2016 to March 2022: one row "
+        required=False,  # optional: sections that need it say so when it is absent
+               schema=ACTIVITIES_SCHEMA,
+        description=("The programme's activities (monitoring log), over the study window: one row "
                      "per session, meeting, event, training or course."),
         source="HeadStart Blackpool monitoring log (programme activity records kept by Blackpool Council).",
         counterpart="Programme monitoring data (HeadStart reach returns to the National Lottery Community Fund)",
@@ -126,12 +128,14 @@ TABLES = [
             "format": ("How it was delivered: one_to_one (a 1:1 meeting), group (a group session), event "
                        "(a whole-school or community event), course (a multi-session course logged once), "
                        "training (a training or workforce development session)."),
-            "activity_date": "Date of the activity (first session for a course), 2016-09-01 to 2022-03-31.",
+            "activity_date": ("Date of the activity (first session for a course), within the folder's study "
+                              "window (shipped synthetic data: 2016-09-01 to 2022-03-31)."),
             "setting": "Where: school (in a school, school_id given), community (out of school), online.",
             "school_id": "The school (schools.school_id) for activities in a school; empty otherwise.",
         },
         foreign_keys=(("school_id", "schools", "school_id"),),
         dates=("activity_date",),
+        window_dates=("activity_date",),
         key=("activity_id",),
         codes={"strand": {"universal": "open to every young person (whole school, whole town)",
                           "targeted": "support for young people identified as needing more help",
@@ -145,7 +149,8 @@ TABLES = [
     ),
     Table(
         name="attendance",
-        schema=ATTENDANCE_SCHEMA,
+        required=False,  # optional: sections that need it say so when it is absent
+               schema=ATTENDANCE_SCHEMA,
         description=("Who was registered for each activity, in which role, and whether they attended: one "
                      "row per activity and person."),
         source="HeadStart Blackpool monitoring log (registers), linked to the January school census.",

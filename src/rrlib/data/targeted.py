@@ -58,6 +58,8 @@ EPISODE_RE = id_pattern("EP", 6)
 PUPIL_RE = PUPIL_ID
 ASSESSMENT_RE = id_pattern("SDQ", 6)
 GOAL_RE = id_pattern("G", 6)
+#: The shipped synthetic records' span. Not a rule: dates are checked against the data folder's
+#: study window (:mod:`rrlib.data.window`, declared in its MANIFEST or derived from the data).
 FIRST_DATE = pd.Timestamp("2016-09-01")
 LAST_DATE = pd.Timestamp("2022-08-31")
 
@@ -73,16 +75,14 @@ def _end_reason_iff_end(df: pd.DataFrame) -> pd.Series:
     return df["end_reason"].isna() == df["end_date"].isna()
 
 
-_in_window = pa.Check.in_range(FIRST_DATE, LAST_DATE)
-
 INTERVENTIONS_SCHEMA = pa.DataFrameSchema(
     {
         "episode_id": pa.Column(str, matches_check(EPISODE_RE), unique=True),
         "person_id": pa.Column(str, matches_check(PUPIL_RE)),
         "programme": pa.Column(str, pa.Check.isin(list(PROGRAMMES))),
-        "referral_date": pa.Column("datetime64[ns]", _in_window),
-        "start_date": pa.Column("datetime64[ns]", _in_window, nullable=True),
-        "end_date": pa.Column("datetime64[ns]", _in_window, nullable=True),
+        "referral_date": pa.Column("datetime64[ns]"),
+        "start_date": pa.Column("datetime64[ns]", nullable=True),
+        "end_date": pa.Column("datetime64[ns]", nullable=True),
         "end_reason": pa.Column(str, pa.Check.isin(list(END_REASONS)), nullable=True),
         "education_data_consent": pa.Column(bool),
     },
@@ -101,7 +101,7 @@ SDQ_SCHEMA = pa.DataFrameSchema(
         "assessment_id": pa.Column(str, matches_check(ASSESSMENT_RE), unique=True),
         "person_id": pa.Column(str, matches_check(PUPIL_RE)),
         "episode_id": pa.Column(str, matches_check(EPISODE_RE)),
-        "assessment_date": pa.Column("datetime64[ns]", _in_window),
+        "assessment_date": pa.Column("datetime64[ns]"),
         "timepoint": pa.Column(str, pa.Check.isin(list(TIMEPOINTS))),
         **_sdq_cols,
     },
@@ -114,7 +114,7 @@ GOALS_SCHEMA = pa.DataFrameSchema(
         "person_id": pa.Column(str, matches_check(PUPIL_RE)),
         "episode_id": pa.Column(str, matches_check(EPISODE_RE)),
         "domain": pa.Column(str, pa.Check.isin(list(DOMAINS))),
-        "set_date": pa.Column("datetime64[ns]", _in_window),
+        "set_date": pa.Column("datetime64[ns]"),
     },
     strict=True, coerce=False,
 )
@@ -122,7 +122,7 @@ GOALS_SCHEMA = pa.DataFrameSchema(
 GOAL_RATINGS_SCHEMA = pa.DataFrameSchema(
     {
         "goal_id": pa.Column(str, matches_check(GOAL_RE)),
-        "rating_date": pa.Column("datetime64[ns]", _in_window),
+        "rating_date": pa.Column("datetime64[ns]"),
         "rating": pa.Column("int64", pa.Check.in_range(0, 10)),
     },
     strict=True, coerce=False,
@@ -134,7 +134,8 @@ _SDQ_ITEM_TEXT = ("SDQ self-report item {k} (official order), raw answer before 
 TABLES = [
     Table(
         name="interventions",
-        schema=INTERVENTIONS_SCHEMA,
+        required=False,  # optional: sections that need it say so when it is absent
+               schema=INTERVENTIONS_SCHEMA,
         description=("Targeted support episodes, November 2016 to 2022: one row per episode (a young person "
                      "may have several, in one or more programmes)."),
         source="HeadStart Blackpool case management records (Resilience Coach caseloads), linked to the "
@@ -157,6 +158,7 @@ TABLES = [
         },
         foreign_keys=(("person_id", "pupils", "pupil_id"),),
         dates=("referral_date", "start_date", "end_date"),
+        window_dates=("referral_date", "start_date", "end_date"),
         key=("episode_id",),
         codes={"programme": PROGRAMMES, "end_reason": END_REASONS},
         notes=("Back on Track young people are looked after (looked_after true in the census of the school "
@@ -169,7 +171,8 @@ TABLES = [
     ),
     Table(
         name="sdq_targeted",
-        schema=SDQ_SCHEMA,
+        required=False,  # optional: sections that need it say so when it is absent
+               schema=SDQ_SCHEMA,
         description=("Strengths and Difficulties Questionnaire (self-report 11-17) at the start and end of "
                      "targeted support: one row per completed questionnaire."),
         source="Resilience Coach case records (questionnaires completed with the young person).",
@@ -192,6 +195,7 @@ TABLES = [
         },
         foreign_keys=(("person_id", "pupils", "pupil_id"), ("episode_id", "interventions", "episode_id")),
         dates=("assessment_date",),
+        window_dates=("assessment_date",),
         key=("assessment_id",),
         codes={"timepoint": {"start": "before support (at or soon after the start)",
                              "end": "after support (at or shortly before the end)"}},
@@ -202,7 +206,8 @@ TABLES = [
     ),
     Table(
         name="goals",
-        schema=GOALS_SCHEMA,
+        required=False,  # optional: sections that need it say so when it is absent
+               schema=GOALS_SCHEMA,
         description="Goal Based Outcomes: goals set by young people with their Resilience Coach.",
         source="Resilience Coach case records.",
         counterpart="Goal Based Outcomes (Law & Jacob 2015), CORC",
@@ -216,6 +221,7 @@ TABLES = [
         },
         foreign_keys=(("person_id", "pupils", "pupil_id"), ("episode_id", "interventions", "episode_id")),
         dates=("set_date",),
+        window_dates=("set_date",),
         key=("goal_id",),
         codes={"domain": {d: "Resilience Framework (Hart, Blincow & Thomas 2007) section" for d in DOMAINS}},
         notes=("Calibration (synthetic data): A16 (Back on Track: 85 goals for 19 young people, March 2017 "
@@ -224,7 +230,8 @@ TABLES = [
     ),
     Table(
         name="goal_ratings",
-        schema=GOAL_RATINGS_SCHEMA,
+        required=False,  # optional: sections that need it say so when it is absent
+               schema=GOAL_RATINGS_SCHEMA,
         description="Ratings of progress towards each goal, 0 (not at all) to 10 (goal reached).",
         source="Resilience Coach case records.",
         counterpart="Goal Based Outcomes ratings",
@@ -235,6 +242,7 @@ TABLES = [
         },
         foreign_keys=(("goal_id", "goals", "goal_id"),),
         dates=("rating_date",),
+        window_dates=("rating_date",),
         key=("goal_id", "rating_date"),
         notes=("Change per goal = last rating minus first; reliable change at 2.45 points "
                "(Edbrooke-Childs et al. 2015), scored by rr prepare into goal_change.",),
@@ -257,14 +265,25 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
       al. 2015; :func:`rrlib.instruments.gbo.change`). The processed flags are always at that
       default; an analysis with another threshold recomputes them from ``change`` (the goal
       functions of :mod:`rrlib.chapters.targeted` take ``threshold=``).
-    """
-    from ..instruments import gbo, sdq
 
-    ivs = raw["interventions"].copy()
-    sdq_raw = raw["sdq_targeted"].copy()
-    goals = raw["goals"].copy()
-    ratings = raw["goal_ratings"].copy()
+    Tables the folder does not have are left out, and so are the scored tables made from them.
+    """
+
+    out: dict[str, pd.DataFrame] = {n: raw[n].copy() for n in ("interventions", "sdq_targeted", "goals",
+                                                                "goal_ratings") if n in raw}
+    if "interventions" not in out:  # the episodes' tables need it (rr validate: foreign keys)
+        return out
+    ivs = out["interventions"]
     prog = ivs.set_index("episode_id")["programme"]
+    if "sdq_targeted" in out:
+        out["sdq_targeted_scores"] = _sdq_scores(out["sdq_targeted"], prog)
+    if "goals" in out and "goal_ratings" in out:
+        out["goal_change"] = _goal_change(out["goals"], out["goal_ratings"], prog)
+    return out
+
+
+def _sdq_scores(sdq_raw: pd.DataFrame, prog: pd.Series) -> pd.DataFrame:
+    from ..instruments import sdq
 
     items = sdq_raw[SDQ_ITEMS + SDQ_IMPACT].astype("float64")
     scores = sdq.score(items)
@@ -273,6 +292,11 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     ids = sdq_raw[["assessment_id", "person_id", "episode_id", "assessment_date", "timepoint"]].copy()
     ids.insert(3, "programme", ids["episode_id"].map(prog))
     sdq_scores = pd.concat([ids, scores.astype("float64"), bands], axis=1)
+    return sdq_scores.sort_values("assessment_id", kind="mergesort").reset_index(drop=True)
+
+
+def _goal_change(goals: pd.DataFrame, ratings: pd.DataFrame, prog: pd.Series) -> pd.DataFrame:
+    from ..instruments import gbo
 
     long = ratings.merge(goals[["goal_id", "person_id", "domain"]], on="goal_id", how="left",
                          validate="many_to_one")
@@ -290,13 +314,4 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     goal_change = goal_change[["goal_id", "person_id", "episode_id", "programme", "domain", "set_date",
                                "n_ratings", "first_date", "last_date", "first", "last", "change",
                                "reliable_change", "reliable_improvement", "reliable_deterioration"]]
-    goal_change = goal_change.sort_values("goal_id", kind="mergesort").reset_index(drop=True)
-    return {
-        "interventions": ivs,
-        "sdq_targeted": sdq_raw,
-        "goals": goals,
-        "goal_ratings": ratings,
-        "sdq_targeted_scores": sdq_scores.sort_values("assessment_id", kind="mergesort")
-        .reset_index(drop=True),
-        "goal_change": goal_change,
-    }
+    return goal_change.sort_values("goal_id", kind="mergesort").reset_index(drop=True)

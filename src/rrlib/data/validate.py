@@ -805,6 +805,14 @@ def _fk_problems(t: Table, df: pd.DataFrame, fname: str, keys: KeyColumns, files
     return problems
 
 
+def _absent_reference_problems(t: Table, fname: str, absent: set[str], files: dict) -> list[Problem]:
+    """A table present while a table its foreign keys refer to is absent (optional, not there)."""
+    return [Problem(fname, f"foreign key {column} -> {other}.{other_col}", column,
+                    detail=(f"the folder has no {other} table ({files.get(other, other)}), which {t.name} "
+                            f"refers to: add it, or leave {t.name} out as well"))
+            for column, other, other_col in t.foreign_keys if other in absent]
+
+
 def _check_one(data_dir: Path, t: Table) -> tuple[pd.DataFrame | None, list[Problem], str]:
     """Read one table and check it against its own rules (types, schema, unique key)."""
     df, p, fname = _read(data_dir, t)
@@ -840,7 +848,8 @@ def _selected(only: list[str] | None) -> dict[str, Table]:
 
 def iter_validate(data_dir: str | Path, *, only: list[str] | None = None,
                   progress: Callable[[str, str, int, float], None] | None = None,
-                  keys: KeyColumns | None = None) -> Iterator[tuple[str, pd.DataFrame, bool]]:
+                  keys: KeyColumns | None = None,
+                  window=None) -> Iterator[tuple[str, pd.DataFrame, bool]]:
     """Check the tables of ``data_dir`` one at a time, in the registry's order (referenced
     tables first), and yield ``(name, typed frame, clean)`` for each table that could be read;
     ``clean`` is whether no problem at all has been found so far (this table included).
@@ -849,6 +858,10 @@ def iter_validate(data_dir: str | Path, *, only: list[str] | None = None,
     foreign keys; in ``keys`` when the caller passes a :class:`KeyColumns` to reuse them), so a
     caller that drops each frame holds one table at a time. After the last table, raises
     :class:`DataValidationError` listing every problem of every table.
+
+    ``window`` is the folder's :class:`~rrlib.data.window.StudyWindow` (default: the one its
+    MANIFEST declares); dates of the tables' window columns outside a declared window are
+    problems, and the span seen is kept in ``window.seen`` (the derived window).
     """
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
@@ -858,12 +871,24 @@ def iter_validate(data_dir: str | Path, *, only: list[str] | None = None,
     keys = KeyColumns(specs) if keys is None else keys
     files: dict[str, str] = {}
     problems: list[Problem] = []
+    if window is None:
+        from .window import StudyWindow, WindowError
+        try:
+            window = StudyWindow.of_folder(data_dir)
+        except WindowError as exc:
+            raise DataValidationError([Problem("MANIFEST", "window", detail=str(exc))], data_dir) from None
+    absent: set[str] = set()
     for name, t in specs.items():
         t0 = time.perf_counter()
         df, p, fname = _check_one(data_dir, t)
         files[name] = fname
+        if df is None and not p:
+            absent.add(name)  # an optional table the folder does not have
         if df is not None:
+            p += _absent_reference_problems(t, fname, absent, files)
             p += _fk_problems(t, df, fname, keys, files)
+            if not any(q.column in t.window_dates for q in p):  # unparsed dates: reported already
+                p += window.problems(t, df, fname)
             keys.add(name, df)  # kept even with problems: still usable for the keys
         problems += p
         if progress is not None:
@@ -876,7 +901,8 @@ def iter_validate(data_dir: str | Path, *, only: list[str] | None = None,
 
 
 def validate(data_dir: str | Path, *, only: list[str] | None = None,
-             progress: Callable[[str, str, int, float], None] | None = None) -> dict[str, pd.DataFrame]:
+             progress: Callable[[str, str, int, float], None] | None = None,
+             window=None) -> dict[str, pd.DataFrame]:
     """Check every registered table of ``data_dir`` and the cross-table foreign keys.
 
     Returns ``{table name: typed DataFrame}`` (optional tables that are absent are left out).
@@ -885,17 +911,19 @@ def validate(data_dir: str | Path, *, only: list[str] | None = None,
     are not checked). ``progress(table, file, rows, seconds)`` is called after each table.
     Holds every table in memory: :func:`check` does the same checks one table at a time.
     """
-    return {name: df for name, df, _ in iter_validate(data_dir, only=only, progress=progress)}
+    return {name: df for name, df, _ in iter_validate(data_dir, only=only, progress=progress, window=window)}
 
 
 def check(data_dir: str | Path, *, only: list[str] | None = None,
-          progress: Callable[[str, str, int, float], None] | None = None) -> dict[str, int]:
+          progress: Callable[[str, str, int, float], None] | None = None,
+          window=None) -> dict[str, int]:
     """:func:`validate` without keeping the tables: ``{table name: rows}``.
 
     Memory is one table (plus the referenced key columns' distinct values), whatever the
     number of tables: what ``rr validate`` runs on national extracts.
     """
-    return {name: len(df) for name, df, _ in iter_validate(data_dir, only=only, progress=progress)}
+    return {name: len(df) for name, df, _ in iter_validate(data_dir, only=only, progress=progress,
+                                                           window=window)}
 
 
 # --------------------------------------------------------------------------- command line
@@ -935,10 +963,16 @@ def main_validate(data_dir: str | Path, *, verify_manifest: bool = True) -> int:
         doc = manifest.verify(data_dir) if verify_manifest and (data_dir / manifest.MANIFEST_NAME).exists() else {}
         flag = {True: "synthetic", False: "real (not synthetic)"}.get(doc.get("synthetic"), "no MANIFEST")
         logger.info(f"validating {data_dir} ({flag})")
+        from .window import StudyWindow, WindowError
+        try:
+            window = StudyWindow.parse(doc.get("window")) if doc else StudyWindow.of_folder(data_dir)
+        except WindowError as exc:
+            raise DataValidationError([Problem("MANIFEST", "window", detail=str(exc))], data_dir) from None
         with log.progress(None, "validate", unit="table") as advance:
-            frames = check(data_dir, progress=_print_progress(advance=advance))
+            frames = check(data_dir, progress=_print_progress(advance=advance), window=window)
     except (DataValidationError, manifest.ManifestError) as exc:
         logger.error(str(exc))
         return 1
+    logger.info(window.describe())
     logger.info(f"ok: {len(frames)} tables meet the data contract ({time.perf_counter() - t0:.1f} s)")
     return 0

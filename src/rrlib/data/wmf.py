@@ -1,7 +1,8 @@
 """WMF domain: the HeadStart Wellbeing Measurement Framework (WMF) secondary school survey.
 
-Raw table ``wmf_survey``: one row per questionnaire returned, for the six HeadStart areas
-(Blackpool, Cornwall, Hull, Kent, Newham, Wolverhampton), waves 2016/17 to 2020/21. Two
+Raw table ``wmf_survey``: one row per questionnaire returned, for the HeadStart areas of the
+extract (any set; the shipped data have the six partnerships Blackpool, Cornwall, Hull, Kent,
+Newham, Wolverhampton) and its waves (any academic years; shipped: 2016/17 to 2020/21). Two
 samples: a *cohort* of pupils in Year 7 in 2016/17 followed each year to Year 11 (the
 ``respondent_id`` links a pupil's waves), and a *snapshot* of Year 9 pupils each wave. In
 2018/19 the cohort is itself in Year 9 and there is no separate snapshot sample; the chapter's
@@ -27,12 +28,15 @@ import pandas as pd
 import pandera.pandas as pa
 
 from ..instruments import sdq, srs, swemwbs
-from . import Table, id_pattern, matches_check
+from . import Table, academic_year_check, id_pattern, matches_check
 
+#: The six HeadStart partnerships and five waves of the shipped data. Not rules: a folder may hold
+#: any set of areas and any waves (academic years); the chapter's focus area is a parameter.
 AREAS = ("Blackpool", "Cornwall", "Hull", "Kent", "Newham", "Wolverhampton")
 WAVES = ("2016/17", "2017/18", "2018/19", "2019/20", "2020/21")
 SAMPLES = ("cohort", "snapshot")
 SEXES = ("F", "M")
+#: First calendar year of the shipped data's first wave (the origin of ``wave_index`` there).
 FIRST_WAVE_START = 2016
 COHORT_START_YEAR_GROUP = 7
 SNAPSHOT_YEAR_GROUP = 9
@@ -46,11 +50,23 @@ ID_COLUMNS = ["response_id", "respondent_id", "area", "school_id", "wave", "samp
               "sex", "fsm"]
 
 
-def wave_index(wave: pd.Series) -> pd.Series:
-    """Years since the first wave: "2016/17" -> 0 ... "2020/21" -> 4 (each distinct wave parsed once)."""
-    codes, uniq = pd.factorize(wave, use_na_sentinel=False)
-    years = pd.Series(uniq, dtype=object).astype(str).str.slice(0, 4).astype(int).to_numpy()
-    return pd.Series(years[codes] - FIRST_WAVE_START, index=wave.index, name=wave.name)
+def _wave_start(wave: pd.Series) -> pd.Series:
+    """First calendar year of each wave ("2016/17" -> 2016; NaN when not an academic year)."""
+    codes, uniq = pd.factorize(wave, use_na_sentinel=True)
+    u = pd.Series(uniq, dtype=object).astype(str)
+    years = pd.to_numeric(u.str.slice(0, 4).where(u.str.fullmatch(r"\d{4}/\d{2}")),
+                          errors="coerce").to_numpy(dtype=float)
+    out = np.full(len(codes), np.nan)
+    out[codes >= 0] = years[codes[codes >= 0]]
+    return pd.Series(out, index=wave.index, name=wave.name)
+
+
+def wave_index(wave: pd.Series, first: int | None = None) -> pd.Series:
+    """Years since the first wave of the data (``first``: its first calendar year; default the
+    earliest wave in ``wave``): with waves 2016/17..2020/21, "2016/17" -> 0 ... "2020/21" -> 4."""
+    start = _wave_start(wave)
+    origin = int(start.min()) if first is None else int(first)
+    return (start - origin).astype("Int64").rename(wave.name)
 
 
 def _item(lo: int, hi: int) -> pa.Column:
@@ -59,9 +75,14 @@ def _item(lo: int, hi: int) -> pa.Column:
 
 
 def _cohort_year_group(df: pd.DataFrame) -> pd.Series:
-    ok = df["wave"].isin(WAVES)
-    expected = COHORT_START_YEAR_GROUP + wave_index(df["wave"].where(ok, WAVES[0]))
-    return ~ok | (df["sample"] != "cohort") | (df["year_group"] == expected)
+    """The cohort is in Year 7 in its first wave (the earliest wave with cohort respondents) and
+    one year group higher each later wave."""
+    start = _wave_start(df["wave"])
+    cohort = (df["sample"] == "cohort").to_numpy()
+    if not cohort.any() or start[cohort].isna().all():
+        return pd.Series(True, index=df.index)
+    expected = COHORT_START_YEAR_GROUP + (start - start[cohort].min())
+    return start.isna() | ~pd.Series(cohort, index=df.index) | (df["year_group"] == expected)
 
 
 def _snapshot_year_group(df: pd.DataFrame) -> pd.Series:
@@ -86,9 +107,9 @@ SCHEMA = pa.DataFrameSchema(
     {
         "response_id": pa.Column(str, matches_check(id_pattern("WMF", 7)), unique=True),
         "respondent_id": pa.Column(str, matches_check(id_pattern("WR", 7))),
-        "area": pa.Column(str, pa.Check.isin(AREAS)),
+        "area": pa.Column(str, pa.Check.str_length(1, 60)),
         "school_id": pa.Column(str, matches_check(r"^W-[A-Z]{3}-\d{3}$")),
-        "wave": pa.Column(str, pa.Check.isin(WAVES)),
+        "wave": pa.Column(str, academic_year_check()),
         "sample": pa.Column(str, pa.Check.isin(SAMPLES)),
         "year_group": pa.Column(int, pa.Check.in_range(7, 11)),
         "sex": pa.Column(str, pa.Check.isin(SEXES), nullable=True),
@@ -99,7 +120,7 @@ SCHEMA = pa.DataFrameSchema(
         **{c: _item(1, 5) for c in SRS_ITEMS},
     },
     checks=[
-        pa.Check(_cohort_year_group, name="cohort year_group is 7 in 2016/17, +1 each wave"),
+        pa.Check(_cohort_year_group, name="cohort year_group is 7 in the cohort's first wave, +1 each wave"),
         pa.Check(_snapshot_year_group, name="snapshot respondents are in Year 9"),
         pa.Check(_once_per_wave, name="a respondent answers at most once per wave"),
         pa.Check(_one_area, name="a respondent belongs to one area"),
@@ -112,11 +133,13 @@ _COLUMNS = {
     "response_id": "Questionnaire identifier (WMF + 7 digits); unique.",
     "respondent_id": ("Pseudonymised pupil (WR + 7 digits); links a cohort member's waves. Snapshot "
                       "respondents appear once."),
-    "area": "HeadStart partnership area: " + ", ".join(AREAS) + ".",
+    "area": ("HeadStart partnership area (any set of areas; the shipped data have " + ", ".join(AREAS)
+             + "; the chapter compares a focus area, Blackpool by default, with the others)."),
     "school_id": ("Survey school (W-<area code>-<3 digits>, e.g. W-BLA-003): the WMF's own school "
                   "identifier, not the census school_id."),
-    "wave": "Survey wave, academic year (2016/17 ... 2020/21); the 2016/17 wave is the 'first survey (2017)'.",
-    "sample": "cohort (Year 7 in 2016/17, followed to Year 11) or snapshot (Year 9 of the wave).",
+    "wave": ("Survey wave, academic year (any waves; the shipped data have 2016/17 ... 2020/21, the 2016/17 "
+             "wave being the 'first survey (2017)')."),
+    "sample": "cohort (Year 7 in its first wave, 2016/17 in the shipped data, followed to Year 11) or snapshot (Year 9 of the wave).",
     "year_group": "National curriculum year group at the time of the survey (7-11).",
     "sex": "Gender as answered: F (girl), M (boy); empty for other, prefer not to say or not answered.",
     "fsm": "Eligible for free school meals (school records); empty when not matched.",
@@ -143,9 +166,10 @@ for s, n in srs.SUBSCALES.items():
 TABLES = [
     Table(
         name="wmf_survey",
-        schema=SCHEMA,
-        description=("HeadStart Wellbeing Measurement Framework secondary survey, six HeadStart areas, "
-                     "2016/17 to 2020/21: one row per questionnaire (Year 7 cohort followed to Year 11, "
+        required=False,  # optional: sections that need it say so when it is absent
+               schema=SCHEMA,
+        description=("HeadStart Wellbeing Measurement Framework secondary survey, HeadStart areas and "
+                     "waves of the extract: one row per questionnaire (Year 7 cohort followed to Year 11, "
                      "Year 9 snapshots)."),
         source=("HeadStart Learning Team (Anna Freud Centre / UCL) WMF survey extract, as deposited "
                 "with the UK Data Service (SN 9150, secure access)."),
@@ -154,7 +178,7 @@ TABLES = [
         key=("response_id",),
         codes={"sample": {"cohort": "Year 7 in 2016/17, followed each year to Year 11",
                           "snapshot": "Year 9 pupils surveyed in the wave (none in 2018/19: the cohort is Year 9)"},
-               "area": {a: "HeadStart partnership" for a in AREAS}},
+               "area": {a: "HeadStart partnership (shipped data; any area name is accepted)" for a in AREAS}},
         notes=(
             "Items are raw answers: SDQ items 7, 11, 14, 21, 25 are reverse scored by rrlib.instruments.sdq.",
             "Scoring (rr prepare -> wmf_scores): SWEMWBS missing if any item is; SDQ scales need 3 of 5 "
@@ -175,7 +199,7 @@ def _band_text(values: np.ndarray, scale: str) -> np.ndarray:
 def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """``wmf_scores``: every respondent scored with :mod:`rrlib.instruments`.
 
-    Columns: the id and demographic columns of ``wmf_survey``; ``wave_index`` (0 = 2016/17);
+    Columns: the id and demographic columns of ``wmf_survey``; ``wave_index`` (years since the first wave of the data: 0 = 2016/17 in the shipped data);
     ``swemwbs_raw``, ``swemwbs_metric`` (Stewart-Brown et al. 2009); ``sdq_emotion``,
     ``sdq_conduct``, ``sdq_hyper``, ``sdq_peer``, ``sdq_prosoc``, ``sdq_total``,
     ``sdq_internal``, ``sdq_external``, ``sdq_impact`` and the bands ``sdq_<scale>_band``
@@ -194,7 +218,7 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     for c in ID_COLUMNS:
         cols[c] = df[c].array.copy()
         if c == "wave":
-            cols["wave_index"] = wave_index(df["wave"]).to_numpy(dtype="int64")
+            cols["wave_index"] = wave_index(df["wave"]).to_numpy(dtype="int64")  # 0 = first wave in the data
     sd = sdq.score(df, impact=True)
     for scores in (swemwbs.score(df), sd):
         for c in scores.columns:

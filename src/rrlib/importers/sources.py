@@ -167,6 +167,17 @@ def _ages(df: pd.DataFrame, col: str, name: str, source: str, dropped: Dropped) 
     return _drop_rows(df, ~df["age"].between(10, 24), f"{col} outside 10-24", dropped)
 
 
+def ons_codes(s: pd.Series) -> pd.Series:
+    """Residence as the contract keeps it: the ONS local authority code as recorded (trimmed,
+    upper case); empty or not an ONS code (e.g. HES's X-codes for no fixed abode or not known)
+    -> missing. Names come later, from the lookup (:mod:`rrlib.data.areas`)."""
+    from ..data.areas import ONS_CODE_RE
+
+    v = s.astype("string").str.strip().str.upper()
+    ok = v.str.fullmatch(ONS_CODE_RE[1:-1]).fillna(False).astype(bool)
+    return pd.Series(np.where(ok, v.astype(object), None), index=s.index, dtype=object)
+
+
 def hes_apc(files, m: Mapping, key: bytes, dropped: Dropped) -> dict[str, pd.DataFrame]:
     sh_ranges = _ranges(m, "self_harm_icd10")
     ext_ranges = _ranges(m, "external_cause_icd10")
@@ -228,7 +239,7 @@ def hes_apc(files, m: Mapping, key: bytes, dropped: Dropped) -> dict[str, pd.Dat
         "financial_year": financial_year(first["admission_date"]).to_numpy(),
         "age": first["age"].astype("Int64"),
         "sex": first["sex"],
-        "area": recode(first["RESLADST_ONS"].fillna("(missing)"), m, "RESLADST_ONS", "HES extract"),
+        "area_code": ons_codes(first["RESLADST_ONS"]),
         "admission_method": recode(first["ADMIMETH"], m, "ADMIMETH", "HES extract"),
         "cause_code": pd.Series(cause, index=first.index, dtype=object),
     })
@@ -262,7 +273,7 @@ def ecds(files, m: Mapping, key: bytes, dropped: Dropped) -> dict[str, pd.DataFr
         ii = d["EC_Injury_Intent_SNOMED_CT"].astype("string").str.strip()
         d["self_harm"] = (cc.isin(cc_codes).fillna(False) | ii.isin(ii_codes).fillna(False)).astype(bool)
         d["disposal"] = recode(d["Discharge_Destination_SNOMED_CT"], m, "Discharge_Destination_SNOMED_CT", name)
-        d["area"] = recode(d["Residence_LA_ONS"].fillna("(missing)"), m, "Residence_LA_ONS", name)
+        d["area_code"] = ons_codes(d["Residence_LA_ONS"])
         parts.append(d)
     d = _concat(parts)
     if d["EC_Ident"].duplicated().any():
@@ -275,7 +286,7 @@ def ecds(files, m: Mapping, key: bytes, dropped: Dropped) -> dict[str, pd.DataFr
         "financial_year": financial_year(d["_date"]).to_numpy(),
         "age": d["age"].astype("Int64"),
         "sex": d["sex"],
-        "area": d["area"],
+        "area_code": d["area_code"],
         "self_harm": d["self_harm"],
         "disposal": d["disposal"],
     })

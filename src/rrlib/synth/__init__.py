@@ -45,6 +45,9 @@ import yaml
 PARAMS_DIR = Path(__file__).resolve().parent / "params"
 DEFAULT_SEED = 20160901
 GENERATOR_VERSION = "0.1.0"
+#: The study window the synthetic folder declares in its MANIFEST (the programme's records run
+#: from its first school year to the end of the 2021/22 school year; :mod:`rrlib.data.window`).
+STUDY_WINDOW = {"start": "2016-09-01", "end": "2022-08-31"}
 #: Float format of the CSV files (fixed, so the bytes do not depend on repr details).
 FLOAT_FORMAT = "%.6f"
 
@@ -273,7 +276,7 @@ def generate(out_dir: str | Path, seed: int = DEFAULT_SEED, scale: float = 1, *,
                        description="Synthetic data with the schema of the real sources; calibrated to "
                                    "published aggregates. Nothing in it is about a real person.",
                        generator=f"rrlib.synth {GENERATOR_VERSION}", seed=int(seed), scale=scale_out,
-                       params_sha256=params_digest())
+                       params_sha256=params_digest(), window=dict(STUDY_WINDOW))
         _fix_file_modes(tmp)
         _replace_dir(tmp, out_dir)
     except BaseException:

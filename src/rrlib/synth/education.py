@@ -829,6 +829,31 @@ def _programme_dates(ctx, schools: pd.DataFrame, census: list, years: list):
 
 # --------------------------------------------------------------------------- main
 
+def _reasons_of_their_year(ctx, exc: pd.DataFrame) -> np.ndarray:
+    """Reason codes valid in each exclusion's academic year: from 2020/21 DfE withdrew OT
+    ("Other") and added new codes, so the exclusions the mix gave OT in those years get one of
+    the codes of the year that the mix lacks, drawn with the weights of
+    ``exclusions.reasons.replacing_other`` (assumption). Own random stream: the other
+    tables' numbers do not move."""
+    from ..data.education import reason_codes_of_year
+
+    reason = exc["reason_code"].to_numpy(dtype=object).copy()
+    weights = ctx.params["exclusions"]["reasons"].get("replacing_other") or {}
+    rng = ctx.rng("exclusions.reasons of their year")
+    for year in sorted(exc["academic_year"].unique()):
+        valid = set(reason_codes_of_year(year))
+        m = (exc["academic_year"].to_numpy() == year) & ~np.isin(reason, list(valid))
+        if not m.any():
+            continue
+        codes = [c for c in weights if c in valid]
+        if not codes:
+            raise ValueError(f"synthetic exclusions {year}: codes {sorted(set(reason[m]))} are not valid "
+                             "that year and params exclusions.reasons.replacing_other names no valid code")
+        w = np.asarray([weights[c] for c in codes], float)
+        reason[m] = rng.choice(np.array(codes, dtype=object), size=int(m.sum()), p=w / w.sum())
+    return reason
+
+
 def generate(ctx) -> dict[str, pd.DataFrame]:
     p = ctx.params
     years = list(p["years"])
@@ -892,6 +917,7 @@ def generate(ctx) -> dict[str, pd.DataFrame]:
     exc = pd.concat(exc_frames, ignore_index=True)
     exc.loc[exc["category"] == "permanent", "sessions"] = pd.NA
     exc = exc.sort_values(["exclusion_date", "pupil_id", "category"], kind="mergesort").reset_index(drop=True)
+    exc["reason_code"] = _reasons_of_their_year(ctx, exc)
     exc.insert(0, "exclusion_id", [f"E{i:07d}" for i in range(1, len(exc) + 1)])
 
     att = _attendance(ctx, pupils, schools, years, census, events, ap_school)

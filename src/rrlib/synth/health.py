@@ -253,7 +253,35 @@ def generate(ctx) -> dict[str, pd.DataFrame]:
         "self_harm": att["self_harm"].astype(bool),
         "disposal": att["disposal"],
     })
+    ed, adm = _residence_codes(ctx, ed, adm)
     return {"ed_attendances": ed, "admissions": adm, "selfharm_support": support}
+
+
+def _residence_codes(ctx, ed: pd.DataFrame, adm: pd.DataFrame):
+    """Residence as the extracts record it: an ONS local authority code (``area_code``) in place
+    of the area name. "Other" residents (outside Blackpool, Fylde and Wyre) get one of the other
+    areas of the lookup, the same for every record of a person, from their own random stream
+    (the other tables' numbers do not move)."""
+    from ..data import areas
+
+    named = {n: areas.code_of(n) for n in ("Blackpool", "Fylde", "Wyre")}
+    others = sorted(c for c in areas.lookup() if c not in named.values())
+    who = np.union1d(ed.loc[ed["area"] == areas.OTHER, "person_id"].to_numpy(dtype=str),
+                     adm.loc[adm["area"] == areas.OTHER, "person_id"].to_numpy(dtype=str))
+    rng = ctx.rng("health.residence codes of other areas")
+    code_of_other = dict(zip(who, rng.choice(np.array(others, dtype=object), size=len(who))))
+
+    def coded(df):
+        code = df["area"].map(named).to_numpy(dtype=object)
+        other = (df["area"] == areas.OTHER).to_numpy()
+        code[other] = df.loc[other, "person_id"].map(code_of_other).to_numpy(dtype=object)
+        if pd.isna(code).any():  # pragma: no cover - every generated name is one of the four
+            raise ValueError(f"unknown residence names {sorted(set(df['area'][pd.isna(code)]))}")
+        df = df.copy()
+        df.insert(df.columns.get_loc("area"), "area_code", code)
+        return df.drop(columns="area")
+
+    return coded(ed), coded(adm)
 
 
 def _events_frame(times: np.ndarray, stop: np.ndarray) -> pd.DataFrame:
