@@ -19,6 +19,7 @@ Year 8 pupils are 12, Year 9 pupils 13.
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 

@@ -30,7 +30,6 @@ import pandas as pd
 
 from . import csv_bytes, gzip_bytes
 
-
 # --------------------------------------------------------------------------- folder as text tables
 
 class Folder:
