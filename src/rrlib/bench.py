@@ -272,7 +272,7 @@ def step_clean(k: int) -> int:
     them (each given its own tables and earlier domains' key columns); the seconds are the sum
     of the ``prepare`` calls."""
     from .data import domain_modules, tables
-    from .data.prepare import _domain_outputs
+    from .data.prepare import domain_outputs
     from .data.validate import KeyColumns
 
     shipped = _shipped()
@@ -284,7 +284,7 @@ def step_clean(k: int) -> int:
         rows += sum(len(df) for df in raw.values())
         given = keys.frames(exclude=raw)
         with _Timed():
-            out = _domain_outputs(mod, {**given, **raw})
+            out = domain_outputs(mod, {**given, **raw})
         del out, given
         for name in own:
             keys.add(name, raw[name])

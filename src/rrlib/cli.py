@@ -230,7 +230,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if c == "codecheck":
         return _call("codecheck", "main", check=args.check)
     if c == "codebook":
-        rc = _call("data", "main_codebook", check=args.check)
+        rc = _call("codebook", "main_codebook", check=args.check)
         return rc or _call("importers.docs", "main", check=args.check)  # data/raw/IMPORTERS.md
     if c == "bench":
         from . import bench

@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 from scipy.linalg import null_space
 
-from rrlib.io import atomic_write_text, write_json
+from rrlib.io import atomic_write_text, plain, write_json
 
 __all__ = ["PRESETS", "Rules", "Totals", "SYMBOLS", "apply", "publish", "check", "suppressed_keys"]
 
@@ -651,18 +651,9 @@ def _margin_effects(df, counts, links, tables_dir, threshold, vals):
 # --------------------------------------------------------------------------- main
 def _row_key(df: pd.DataFrame, i: int, id_cols: list[str]) -> Any:
     if id_cols:
-        return {c: _plain(df.iloc[i][c]) for c in id_cols}
+        return {c: plain(df.iloc[i][c]) for c in id_cols}
     return {"row": int(i)}
 
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.floating,)):
-        return float(v)
-    if isinstance(v, (pd.Timestamp,)):
-        return v.isoformat()
-    return v
 
 
 def _round_half_up(v: np.ndarray, base: int) -> np.ndarray:
@@ -750,7 +741,7 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
             rows = np.flatnonzero(codes == g)
             for j, c in enumerate(counts):
                 k = float(np.nansum(vals[rows, j]))
-                ext.append({"key": {gc: _plain(flat_df.iloc[rows[0]][gc]) for gc in tot.groups},
+                ext.append({"key": {gc: plain(flat_df.iloc[rows[0]][gc]) for gc in tot.groups},
                             "column": c,
                             "total": None if 0 < k <= rules.threshold else _fmt_count(k)})
         record["external_totals"] = ext

@@ -45,19 +45,19 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
-def _plain(obj: Any) -> Any:
+def plain(obj: Any) -> Any:
     """Turn numpy / pandas scalars and containers into plain JSON values (NaN -> None)."""
     try:
         import numpy as np
     except ImportError:  # pragma: no cover
         np = None
     if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
+        return {str(k): plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_plain(v) for v in obj]
+        return [plain(v) for v in obj]
     if np is not None:
         if isinstance(obj, np.ndarray):
-            return [_plain(v) for v in obj.tolist()]
+            return [plain(v) for v in obj.tolist()]
         if isinstance(obj, np.bool_):
             return bool(obj)
         if isinstance(obj, np.integer):
@@ -77,7 +77,7 @@ def _plain(obj: Any) -> Any:
 
 def dumps(obj: Any) -> str:
     """Canonical JSON: sorted keys, two-space indent, trailing newline; same input, same bytes."""
-    return json.dumps(_plain(obj), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return json.dumps(plain(obj), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:

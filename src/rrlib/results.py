@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .io import _plain, write_json
+from .io import plain, write_json
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 
@@ -51,11 +51,11 @@ class Results:
         if not KEY_RE.match(key) or not key.startswith(self.chapter + "."):
             raise ValueError(
                 f"results key {key!r} must be dotted lower-case and start with '{self.chapter}.'")
-        entry = {"value": _plain(value)}
+        entry = {"value": plain(value)}
         for name, v in (("lower", lower), ("upper", upper), ("unit", unit), ("method", method),
                         ("n", n), ("note", note)):
             if v is not None:
-                entry[name] = _plain(v)
+                entry[name] = plain(v)
         self.results[key] = entry
         return value
 

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import rrlib.data as data
-from rrlib.data.codebook import codebook_path
+from rrlib import codebook
+from rrlib.codebook import codebook_path
 
 
 def test_every_column_is_documented():
@@ -19,7 +20,7 @@ def test_every_column_is_documented():
 
 
 def test_codebook_covers_tables_codes_and_calibration():
-    text = data.render_codebook()
+    text = codebook.render_codebook()
     for name in data.tables():
         assert f"### `{name}`" in text
     for code in ("MWBC", "PD", "SEMH", "alternative_provision"):
@@ -32,12 +33,12 @@ def test_codebook_covers_tables_codes_and_calibration():
 def test_committed_codebook_is_up_to_date():
     f = codebook_path()
     assert f.exists(), "data/raw/README.md missing: run `rr codebook`"
-    assert f.read_text(encoding="utf-8") == data.render_codebook(), \
+    assert f.read_text(encoding="utf-8") == codebook.render_codebook(), \
         "data/raw/README.md is out of date: run `rr codebook`"
 
 
 def test_main_codebook_check(tmp_path, capsys):
     out = tmp_path / "README.md"
-    assert data.main_codebook(out, check=True) == 1
-    assert data.main_codebook(out) == 0
-    assert data.main_codebook(out, check=True) == 0
+    assert codebook.main_codebook(out, check=True) == 1
+    assert codebook.main_codebook(out) == 0
+    assert codebook.main_codebook(out, check=True) == 0

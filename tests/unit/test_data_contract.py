@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import rrlib.data as data
-from rrlib import manifest, synth
+from rrlib import codebook, manifest, synth
 from rrlib.data import areas, education, window
 from rrlib.synth import variants as V
 
@@ -134,7 +134,7 @@ def test_reason_code_not_valid_in_its_year_is_an_error(raw):
 
 
 def test_codebook_lists_each_reason_code_with_its_years():
-    text = data.render_codebook()
+    text = codebook.render_codebook()
     assert "| `OW` | Use or threat of use of an offensive weapon or prohibited item (from 2020/21) |" in text
     assert "| `OT` | Other (to 2019/20) |" in text
     assert "| `PD` | Persistent disruptive behaviour (every year) |" in text

@@ -24,7 +24,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from .. import calendar
-from . import Table, academic_year_check, id_check, school_phase
+from .table import Table, academic_year_check, id_check, school_phase
 
 # --------------------------------------------------------------------------- codes
 

@@ -33,8 +33,8 @@ import pandas as pd
 import pandera.pandas as pa
 
 from ..calendar import financial_year
-from . import PUPIL_ID, Table, id_pattern, matches_check, sorted_by
 from .areas import LOOKUP_SOURCE, ONS_CODE_RE, area_names, lookup
+from .table import PUPIL_ID, Table, id_pattern, matches_check, sorted_by
 
 #: Names of residence areas in the shipped synthetic data (processed column ``area``; the raw
 #: column ``area_code`` holds ONS codes, named by :mod:`rrlib.data.areas`). Not a rule.

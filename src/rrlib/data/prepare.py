@@ -19,13 +19,13 @@ from typing import Callable
 
 import pandas as pd
 
-from . import domain_modules
-from .validate import DataValidationError, Problem, _print_progress, _selected, find_file
+from .table import domain_modules
+from .validate import DataValidationError, Problem, find_file, print_progress, selected
 
 STAMP_NAME = ".prepared.json"
 
 
-def _domain_outputs(mod, raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+def domain_outputs(mod, raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """One domain's processed tables (default: its validated raw tables)."""
     names = [t.name for t in getattr(mod, "TABLES", ())]
     fn = getattr(mod, "prepare", None)
@@ -42,7 +42,7 @@ def _outputs(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Each domain's processed tables from every validated raw table at once, in domain order."""
     out: dict[str, pd.DataFrame] = {}
     for mod in domain_modules():
-        for name, df in _domain_outputs(mod, raw).items():
+        for name, df in domain_outputs(mod, raw).items():
             if name in out:
                 raise ValueError(f"processed table {name!r} is produced twice (again by {mod.__name__})")
             out[name] = df
@@ -59,10 +59,10 @@ def iter_outputs(data_dir: str | Path, *, progress=None):
     every table is still checked, and :class:`DataValidationError` lists every problem at the
     end. Peak memory is one domain's raw and processed tables, not the whole folder's.
     """
-    from .validate import KeyColumns, _selected, iter_validate
+    from .validate import KeyColumns, iter_validate, selected
 
     mods = list(domain_modules())
-    specs = _selected(None)
+    specs = selected(None)
     owner = {t.name: i for i, mod in enumerate(mods) for t in getattr(mod, "TABLES", ())}
     last_of = {owner[n]: n for n in specs}  # the last registered table of each domain
     keys = KeyColumns(specs)  # filled by iter_validate: checked tables' referenced key columns
@@ -72,7 +72,7 @@ def iter_outputs(data_dir: str | Path, *, progress=None):
 
     def flush(i):
         done.add(i)
-        for name, df in _domain_outputs(mods[i], {**keys.frames(exclude=held), **held}).items():
+        for name, df in domain_outputs(mods[i], {**keys.frames(exclude=held), **held}).items():
             if name in produced:
                 raise ValueError(f"processed table {name!r} is produced twice (again by {mods[i].__name__})")
             produced.add(name)
@@ -147,7 +147,7 @@ def prepare(data_dir: str | Path, processed_dir: str | Path, *, verify_manifest:
         # sums the MANIFEST check has just confirmed are not computed again
         verified = (doc.get("files") or {}) if (verify_manifest and has_manifest) else {}
         raw_files = {}
-        for t in _selected(None):
+        for t in selected(None):
             f = find_file(data_dir, t)
             if f is not None:
                 raw_files[f.name] = verified.get(f.name) or sha256_file(f)
@@ -193,7 +193,7 @@ def main_prepare(data_dir: str | Path, processed_dir: str | Path) -> int:
     logger.info(f"preparing {data_dir} -> {processed_dir}")
     try:
         with log.progress(None, "prepare", unit="table") as advance:
-            out = prepare(data_dir, processed_dir, progress=_print_progress(advance=advance))
+            out = prepare(data_dir, processed_dir, progress=print_progress(advance=advance))
     except (DataValidationError, manifest.ManifestError) as exc:
         logger.error(f"{exc}\nnothing written to {processed_dir}")
         return 1

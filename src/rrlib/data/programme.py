@@ -30,7 +30,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from ..calendar import academic_year
-from . import PUPIL_ID, Table, id_pattern, matches_check, sorted_by, take_rows
+from .table import PUPIL_ID, Table, id_pattern, matches_check, sorted_by, take_rows
 
 #: Projects of the monitoring log, with their strand.
 PROJECTS = {
@@ -180,14 +180,14 @@ TABLES = [
 def _check_young_people(att: pd.DataFrame, raw: dict[str, pd.DataFrame]) -> None:
     if "pupils" not in raw:
         return
-    from .validate import DataValidationError, Problem, _bad_rows
+    from .validate import DataValidationError, Problem, bad_rows
 
     young = att["role"].to_numpy() == "young_person"
     bad = young & ~att["person_id"].isin(raw["pupils"]["pupil_id"]).to_numpy()
     if bad.any():
         raise DataValidationError([Problem(
             "attendance.csv.gz", "foreign key person_id -> pupils.pupil_id (young people)", "person_id",
-            _bad_rows(bad, att["person_id"]), count=int(bad.sum()),
+            bad_rows(bad, att["person_id"]), count=int(bad.sum()),
             detail="young people's ids not found in the school census (pupils.csv.gz column 'pupil_id')")])
 
 

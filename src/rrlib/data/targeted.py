@@ -29,7 +29,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from ..instruments import sdq as _sdq
-from . import PUPIL_ID, Table, id_pattern, matches_check
+from .table import PUPIL_ID, Table, id_pattern, matches_check
 
 PROGRAMMES = {
     "back_on_track": ("Back on Track: up to two years of one-to-one Resilient Therapy with a Resilience "
@@ -301,11 +301,11 @@ def _goal_change(goals: pd.DataFrame, ratings: pd.DataFrame, prog: pd.Series) ->
     long = ratings.merge(goals[["goal_id", "person_id", "domain"]], on="goal_id", how="left",
                          validate="many_to_one")
     if long["person_id"].isna().any():
-        from .validate import DataValidationError, Problem, _bad_rows
+        from .validate import DataValidationError, Problem, bad_rows
         bad = long["person_id"].isna().to_numpy()
         raise DataValidationError([Problem(
             "goal_ratings.csv.gz", "foreign key goal_id -> goals.goal_id", "goal_id",
-            _bad_rows(bad, long["goal_id"]), count=int(bad.sum()))])
+            bad_rows(bad, long["goal_id"]), count=int(bad.sum()))])
     ch = gbo.change(long[["person_id", "goal_id", "rating_date", "rating"]], threshold=gbo.RELIABLE_CHANGE)
     meta = goals[["goal_id", "episode_id", "domain", "set_date"]].copy()
     meta["programme"] = meta["episode_id"].map(prog)

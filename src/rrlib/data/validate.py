@@ -21,8 +21,8 @@ from typing import Callable, Iterator
 import numpy as np
 import pandas as pd
 
-from . import Table
-from . import tables as registered_tables
+from .table import Table
+from .table import tables as registered_tables
 
 #: How many offending rows a message shows per problem.
 MAX_ROWS_SHOWN = 5
@@ -193,7 +193,7 @@ def _dtype_name(col) -> str:
     return str(getattr(col, "dtype", "") or "")
 
 
-def _bad_rows(mask: np.ndarray, values: pd.Series, offset: int = 0) -> list[tuple[int, object]]:
+def bad_rows(mask: np.ndarray, values: pd.Series, offset: int = 0) -> list[tuple[int, object]]:
     """(line, value) of the first offending rows; ``offset`` = data rows before ``values``."""
     idx = np.flatnonzero(mask)[:MAX_ROWS_SHOWN]
     return [(int(i) + 2 + offset, values.iloc[i]) for i in idx]
@@ -799,7 +799,7 @@ def _fk_problems(t: Table, df: pd.DataFrame, fname: str, keys: KeyColumns, files
         bad = (s.notna() & ~s.isin(keys.values[(other, other_col)])).to_numpy()
         if bad.any():
             problems.append(Problem(
-                fname, f"foreign key {column} -> {other}.{other_col}", column, _bad_rows(bad, s),
+                fname, f"foreign key {column} -> {other}.{other_col}", column, bad_rows(bad, s),
                 count=int(bad.sum()),
                 detail=f"values not found in {files.get(other, other)} column '{other_col}'"))
     return problems
@@ -829,7 +829,7 @@ def _check_one(data_dir: Path, t: Table) -> tuple[pd.DataFrame | None, list[Prob
     return df, p, fname
 
 
-def _selected(only: list[str] | None) -> dict[str, Table]:
+def selected(only: list[str] | None) -> dict[str, Table]:
     specs = registered_tables()
     if only is not None:
         unknown = [n for n in only if n not in specs]
@@ -867,7 +867,7 @@ def iter_validate(data_dir: str | Path, *, only: list[str] | None = None,
     if not data_dir.is_dir():
         raise DataValidationError([Problem(str(data_dir), "data folder exists",
                                            detail="no such folder")], data_dir)
-    specs = _selected(only)
+    specs = selected(only)
     keys = KeyColumns(specs) if keys is None else keys
     files: dict[str, str] = {}
     problems: list[Problem] = []
@@ -928,7 +928,7 @@ def check(data_dir: str | Path, *, only: list[str] | None = None,
 
 # --------------------------------------------------------------------------- command line
 
-def _print_progress(stream=None, advance=None):
+def print_progress(stream=None, advance=None):
     """One message per table read or written (the ``rrlib`` logger, or ``stream`` when given); each
     is also a step of the current run log, and advances the progress bar ``advance`` if any."""
     from .. import log
@@ -969,7 +969,7 @@ def main_validate(data_dir: str | Path, *, verify_manifest: bool = True) -> int:
         except WindowError as exc:
             raise DataValidationError([Problem("MANIFEST", "window", detail=str(exc))], data_dir) from None
         with log.progress(None, "validate", unit="table") as advance:
-            frames = check(data_dir, progress=_print_progress(advance=advance), window=window)
+            frames = check(data_dir, progress=print_progress(advance=advance), window=window)
     except (DataValidationError, manifest.ManifestError) as exc:
         logger.error(str(exc))
         return 1

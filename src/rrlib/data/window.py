@@ -101,7 +101,7 @@ class StudyWindow:
     def problems(self, table, df: pd.DataFrame, fname: str) -> list:
         """The rows of ``table``'s window columns outside the declared window (one problem per
         column), and what was seen (for the derived window)."""
-        from .validate import Problem, _bad_rows
+        from .validate import Problem, bad_rows
 
         out = []
         lo = hi = None
@@ -119,7 +119,7 @@ class StudyWindow:
             bad = (d.notna() & ((day < self.start) | (day > self.end))).to_numpy()
             if bad.any():
                 out.append(Problem(
-                    fname, "date in the study window", col, _bad_rows(bad, df[col]), count=int(bad.sum()),
+                    fname, "date in the study window", col, bad_rows(bad, df[col]), count=int(bad.sum()),
                     detail=(f"dates outside the study window {self.text()} declared in the folder's "
                             f"MANIFEST (change `window:` there if the extract covers more)")))
         if lo is not None:

@@ -28,7 +28,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from ..instruments import sdq, srs, swemwbs
-from . import Table, academic_year_check, id_pattern, matches_check
+from .table import Table, academic_year_check, id_pattern, matches_check
 
 #: The six HeadStart partnerships and five waves of the shipped data. Not rules: a folder may hold
 #: any set of areas and any waves (academic years); the chapter's focus area is a parameter.

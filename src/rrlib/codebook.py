@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from . import domain_modules
+from .data import domain_modules
 
 HEADER = """\
 # Raw data: codebook
@@ -162,8 +162,8 @@ def _fmt_value(v) -> str:
 
 
 def _calibration_section() -> list[str]:
-    from ..synth import DOMAINS as SYNTH_DOMAINS
-    from ..synth import PARAMS_DIR
+    from .synth import DOMAINS as SYNTH_DOMAINS
+    from .synth import PARAMS_DIR
 
     out = ["## Calibration of the synthetic data", "",
            "Every calibration target of the generator (`rrlib.synth`, parameter files "
@@ -222,13 +222,13 @@ def render_codebook() -> str:
 
 
 def codebook_path() -> Path:
-    from .. import paths
+    from . import paths
     return paths.ROOT / "data" / "raw" / "README.md"
 
 
 def main_codebook(out_file: str | Path | None = None, *, check: bool = False) -> int:
     """``rr codebook [--check]``: (re)write ``data/raw/README.md``; with ``check``, only compare."""
-    from ..io import atomic_write_text
+    from .io import atomic_write_text
 
     f = Path(out_file) if out_file else codebook_path()
     text = render_codebook()
