@@ -149,7 +149,7 @@ NO_TESTS_OK = || { rc=$$?; if [ $$rc -eq 5 ]; then echo "[make] warning: pytest 
 # executions (tests/integration/test_executed_notebooks.py) rather than running every notebook again.
 test: $(SETUP) lint all ## run the tests: lint, unit, integration (the executed chapters included), environment
 	@rm -rf $(TEST_OUT) && mkdir -p $(TEST_OUT)
-	$(PY) -m pytest -p no:cacheprovider -n $(NPROC) --dist loadfile --durations=15 tests $(NO_TESTS_OK)
+	$(PY) -m pytest -p no:cacheprovider -n $(NPROC) --dist loadgroup --durations=15 tests $(NO_TESTS_OK)
 
 nbval: $(SETUP) data ## re-execute every chapter notebook under nbval (not part of make test)
 	RR_OUT_DIR=$(TEST_OUT)/nbval $(PY) -m pytest -p no:cacheprovider --nbval-lax --nbval-cell-timeout=900 $(NOTEBOOKS)
