@@ -10,7 +10,6 @@ up to date.
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import yaml
@@ -228,20 +227,7 @@ def codebook_path() -> Path:
 
 def main_codebook(out_file: str | Path | None = None, *, check: bool = False) -> int:
     """``rr codebook [--check]``: (re)write ``data/raw/README.md``; with ``check``, only compare."""
-    from .io import atomic_write_text
+    from .io import write_generated
 
-    f = Path(out_file) if out_file else codebook_path()
-    text = render_codebook()
-    current = f.read_text(encoding="utf-8") if f.exists() else None
-    if check:
-        if current != text:
-            print(f"{f} is out of date: run `rr codebook`", file=sys.stderr)
-            return 1
-        print(f"{f} is up to date")
-        return 0
-    if current == text:
-        print(f"{f}: up to date")
-    else:
-        atomic_write_text(f, text)
-        print(f"wrote {f}")
-    return 0
+    return write_generated(Path(out_file) if out_file else codebook_path(), render_codebook(), check=check,
+                           command="rr codebook")

@@ -413,18 +413,22 @@ def _width(values, sup, primary, rels, threshold, cell) -> float:
     return hi - lo
 
 
+def _cell_index(values: np.ndarray, rels) -> tuple[np.ndarray, np.ndarray, dict[int, list[int]]]:
+    """Values with NaN as 0, which cells hold a value, and the relations each cell is a member of."""
+    member_of: dict[int, list[int]] = {}
+    for k, r in enumerate(rels):
+        for c in r:
+            member_of.setdefault(c, []).append(k)
+    return np.nan_to_num(values, nan=0.0), ~np.isnan(values), member_of
+
+
 def _protect_bounds(values: np.ndarray, sup: np.ndarray, primary: np.ndarray, rels, threshold: int,
                     max_iter: int = 2000) -> np.ndarray:
     """Extend ``sup`` until every suppressed cell's feasible interval is at least
     :func:`required_width` wide (bounds included, :func:`intervals`); then no suppressed cell is
     pinned to one value nor to a range narrower than the primary range."""
     sup = sup.copy()
-    vals = np.nan_to_num(values, nan=0.0)
-    usable = ~np.isnan(values)
-    member_of: dict[int, list[int]] = {}
-    for k, r in enumerate(rels):
-        for c in r:
-            member_of.setdefault(c, []).append(k)
+    vals, usable, member_of = _cell_index(values, rels)
     for _ in range(max_iter):
         weak = _narrow(values, sup, primary, rels, threshold)
         if not weak:
@@ -478,12 +482,7 @@ def _recoverable(rels: list[dict[int, float]], unknown: np.ndarray) -> np.ndarra
 def _secondary(values: np.ndarray, suppressed: np.ndarray, rels, max_iter: int = 10_000) -> np.ndarray:
     """Extend a flat suppression mask until no suppressed cell is recoverable."""
     sup = suppressed.copy()
-    vals = np.nan_to_num(values, nan=0.0)
-    usable = ~np.isnan(values)
-    member_of: dict[int, list[int]] = {}
-    for k, r in enumerate(rels):
-        for c in r:
-            member_of.setdefault(c, []).append(k)
+    vals, usable, member_of = _cell_index(values, rels)
     for _ in range(max_iter):
         # 1. direct leaks: a relation with exactly one suppressed cell. Suppress the open cell
         #    that closes the most leaks at once (then: members before totals, non-zero and

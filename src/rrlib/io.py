@@ -82,3 +82,26 @@ def dumps(obj: Any) -> str:
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:
     return atomic_write_text(path, dumps(obj))
+
+
+def write_generated(path: str | Path, text: str, *, check: bool = False, command: str) -> int:
+    """Write a generated file (``text``) at ``path`` if it changed, or with ``check`` only compare.
+
+    Returns 0, or 1 when ``check`` finds the file out of date (the message names ``command``,
+    which regenerates it). One rule for every file a command generates (codebook, importers' docs).
+    """
+    import sys
+
+    f = Path(path)
+    current = f.read_text(encoding="utf-8") if f.exists() else None
+    if check:
+        if current != text:
+            print(f"{f} is out of date: run `{command}`", file=sys.stderr)
+            return 1
+        print(f"{f} is up to date")
+    elif current != text:
+        atomic_write_text(f, text)
+        print(f"wrote {f}")
+    else:
+        print(f"{f}: up to date")
+    return 0

@@ -2,7 +2,6 @@
 (``rr codebook`` writes it beside the codebook; ``rr codebook --check`` checks it)."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from .. import paths
@@ -75,20 +74,6 @@ def render() -> str:
 
 
 def main(check: bool = False) -> int:
-    from ..io import atomic_write_text
+    from ..io import write_generated
 
-    f = importers_path()
-    text = render()
-    current = f.read_text(encoding="utf-8") if f.exists() else None
-    if check:
-        if current != text:
-            print(f"{f} is out of date: run `rr codebook`", file=sys.stderr)
-            return 1
-        print(f"{f} is up to date")
-        return 0
-    if current != text:
-        atomic_write_text(f, text)
-        print(f"wrote {f}")
-    else:
-        print(f"{f}: up to date")
-    return 0
+    return write_generated(importers_path(), render(), check=check, command="rr codebook")
