@@ -74,13 +74,13 @@ REPORT := $(RR_OUT)/index.html
 # Chapters read the shipped cuts of the official statistics (data/raw/public) by default;
 # a run may add parameters per notebook, e.g. PARAMS_02_exclusions='-p dfe_la_file=/path/exc_nat_region_la.csv'.
 
-.PHONY: all setup data chapters claims report outbox verify figures-manifest test test-fast bench clean clean-all help strip synth hooks lint codecheck nbval
+.PHONY: all setup data chapters claims report outbox verify figures-manifest test test-fast bench clean clean-all help strip synth hooks lint codecheck nbval lab
 
 all: $(SETUP) data chapters claims report ## set up, then reproduce every chapter, the claims and the report (default)
 
 help: ## list the targets
 	@echo "Resilience Revolution evaluation compendium. Targets:"
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
 	@echo "Variables: DATA_DIR=<raw data folder> (default data/raw/synthetic)  OUT_DIR=<output folder>  DISCLOSURE=tre (one disclosure preset for the run)"
 	@echo "This run: data $(RR_DATA) -> outputs $(RR_OUT), figures $(RR_FIGURES)"
 
@@ -168,6 +168,17 @@ test-fast: $(SETUP) ## unit tests only
 
 bench: $(SETUP) ## benchmark the pipeline (reports/bench.json); not part of make test
 	$(RR) bench
+
+# JupyterLab for extending the notebooks by hand: the project's .venv (its python3 kernel is the .venv's
+# python), the chosen data folder, and a scratch output folder, so a chapter run by hand never writes over
+# the reference figures/ or reports/ (the chapters read RR_DATA_DIR and RR_OUT_DIR through rrlib.paths).
+LAB_OUT ?= $(CURDIR)/output/lab
+LAB_ENV = RR_DATA_DIR='$(RR_DATA)' RR_OUT_DIR='$(LAB_OUT)' JUPYTER_PATH='$(CURDIR)/$(VENV)/share/jupyter'
+LAB_ARGS ?=
+lab: $(SETUP) ## open JupyterLab on notebooks/ (the .venv kernel; a hand run writes to output/lab, not figures/)
+	@mkdir -p '$(LAB_OUT)'
+	@echo "[make] JupyterLab: data $(RR_DATA) -> outputs $(LAB_OUT) (figures/ and reports/ are never written)"
+	$(LAB_ENV) $(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
 
 strip: $(SETUP) ## strip outputs and papermill metadata from the committed notebooks
 	$(VENV)/bin/nbstripout --extra-keys "metadata.papermill cell.metadata.papermill metadata.widgets metadata.language_info.version metadata.language_info.codemirror_mode metadata.language_info.pygments_lexer metadata.language_info.file_extension metadata.language_info.mimetype metadata.language_info.nbconvert_exporter" $(NOTEBOOKS)
