@@ -16,13 +16,14 @@ and its last is ``ch.finish()``. In between, the notebook calls rrlib for the wo
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from . import figures, manifest, paths, provenance, registry
+from . import disclosure, figures, manifest, paths, provenance, registry, tre
 from .results import Results
 
 #: Chapter key -> notebook file name, found from the notebooks (rrlib.registry): never a hand-kept list.
@@ -204,7 +205,6 @@ class Chapter:
 
     def publish(self, df: pd.DataFrame, name: str, *, preset: str = "dfe", **kw) -> pd.DataFrame:
         """Publish a table through disclosure control to ``<out>/tables/<name>.csv`` (+ sidecar)."""
-        from . import disclosure, tre
 
         preset, kw = tre.for_run(preset, kw)  # RR_DISCLOSURE_PRESET (make ... DISCLOSURE=tre) wins
         out = disclosure.publish(df, name, self.layout.tables_dir, preset=preset, **kw)
@@ -245,7 +245,6 @@ class Chapter:
         Returns the recorded results (``{key: entry}``) for the chapter's own checks; shows a
         one-line summary (results recorded, sections not computed, files written).
         """
-        import math
 
         res, skipped = self.results.results, self.results.skipped
         for key, e in res.items():

@@ -48,7 +48,7 @@ from typing import Any
 
 import yaml
 
-from . import paths, registry
+from . import log, manifest, paths, registry
 from .io import atomic_write_text, dumps
 from .results import load_skipped, skip_reason
 
@@ -570,7 +570,6 @@ def run_check(lay: paths.Layout, registry_file: str | Path | None = None) -> tup
     synthetic = run_synthetic_flag(list({b["_chapter"]: b for b in blocks.values()}.values())) \
         if blocks else None
     if not blocks:
-        from . import manifest
 
         synthetic = manifest.is_synthetic(lay.data_dir) if lay.data_dir.exists() else None
     return rows, synthetic
@@ -602,7 +601,6 @@ def is_default_data(lay: paths.Layout) -> bool:
 
 def main(data_dir=None, out_dir=None, strict: bool = False, registry: str | Path | None = None) -> int:
     """``rr claims``: check claims.yml against the run's results and write the claims files."""
-    from . import log
 
     logger = log.get("claims")
     log.setup()

@@ -8,20 +8,14 @@ only); the steps of a run (prepare, validate, run, claims, report, verify) each 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from pathlib import Path
 
-from . import log
-
-
-def _call(module: str, func: str, *args, **kwargs) -> int:
-    try:
-        mod = importlib.import_module(f"rrlib.{module}")
-    except ModuleNotFoundError as exc:
-        log.get("cli").error(f"rrlib.{module} is not available ({exc})")
-        return 3
-    return int(getattr(mod, func)(*args, **kwargs) or 0)
+from . import claims, codebook, codecheck, commands, cuts, importers, log, outbox, paths, report, runner
+from . import synth as synth_mod
+from . import verify as verify_mod
+from .devtools import bench
+from .importers import docs as importer_docs
 
 
 def _verbosity_options(parser: argparse.ArgumentParser, default) -> None:
@@ -154,13 +148,11 @@ def main(argv: list[str] | None = None) -> int:
         sys.modules.setdefault(name, None)
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["cut"]:  # its own options (argparse's REMAINDER does not pass --check through)
-        from . import cuts
         return cuts.main(argv[1:])
     args = build_parser().parse_args(argv)
     log.setup((args.verbose or 0) - (args.quiet or 0))
     if args.command not in LOGGED:
         return _dispatch(args)
-    from . import paths
     lay = paths.layout(getattr(args, "data_dir", None), getattr(args, "out_dir", None))
     parameters = {k: v for k, v in vars(args).items()
                   if k not in ("command", "verbose", "quiet", "data_dir", "out_dir") and v not in (None, [], False)}
@@ -177,75 +169,50 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     c = args.command
     if c == "synth":
-        from . import paths, synth
-        return _call("synth", "main_generate", args.out or str(paths.DEFAULT_DATA_DIR),
-                     args.seed if args.seed is not None else synth.DEFAULT_SEED, args.scale)
+        return commands.main_generate(args.out or str(paths.DEFAULT_DATA_DIR),
+                                      args.seed if args.seed is not None else synth_mod.DEFAULT_SEED, args.scale)
     if c == "verify-data":
-        from . import manifest, paths
-        lay = paths.layout(args.data_dir)
-        try:
-            doc = manifest.verify(lay.data_dir)
-        except manifest.ManifestError as exc:
-            log.get("cli").error(f"rr verify-data: {exc}")
-            return 1
-        log.get("cli").info(f"{lay.data_dir}: {len(doc.get('files', {}))} files match MANIFEST "
-                            f"(synthetic: {doc.get('synthetic')})")
-        return 0
+        return commands.verify_data(args.data_dir)
     if c == "manifest":
-        from . import manifest
-        return manifest.main_refresh(args.data_dir, window=args.window, synthetic=args.synthetic)
+        return commands.main_refresh(args.data_dir, window=args.window, synthetic=args.synthetic)
     if c == "validate":
-        from . import paths
-        return _call("data", "main_validate", str(paths.layout(args.data_dir).data_dir))
+        return commands.main_validate(str(paths.layout(args.data_dir).data_dir))
     if c == "prepare":
-        from . import paths
         lay = paths.layout(args.data_dir)
-        return _call("data", "main_prepare", str(lay.data_dir), args.processed or str(lay.processed_dir))
+        return commands.main_prepare(str(lay.data_dir), args.processed or str(lay.processed_dir))
     if c == "run":
-        from .runner import main_run
-        return main_run(args.notebook, data_dir=args.data_dir, out_dir=args.out_dir,
-                        assignments=args.param, timeout=args.timeout)
+        return runner.main_run(args.notebook, data_dir=args.data_dir, out_dir=args.out_dir,
+                               assignments=args.param, timeout=args.timeout)
     if c == "cut":
-        from . import cuts
         return cuts.main(args.rest)
     if c == "params":
-        from .runner import declared_parameters
-        declared = declared_parameters(args.notebook)
-        for name, default in declared.items():
-            print(f"{name} = {default}")
-        options = [n for n in declared if n not in ("data_dir", "out_dir")]
-        if options:
-            print(f"# change one: rr run {args.notebook} -p {options[0]}=VALUE  (a run with non-default "
-                  "options writes to output/<data>-<options>-<hash>/, or to --out-dir; never to reports/)",
-                  file=sys.stderr)
-        return 0
+        return commands.list_parameters(args.notebook)
     if c == "claims":
-        return _call("claims", "main", data_dir=args.data_dir, out_dir=args.out_dir, strict=args.strict)
+        return int(claims.main(data_dir=args.data_dir, out_dir=args.out_dir, strict=args.strict) or 0)
     if c == "report":
-        return _call("report", "main", data_dir=args.data_dir, out_dir=args.out_dir)
+        return int(report.main(data_dir=args.data_dir, out_dir=args.out_dir) or 0)
     if c == "verify":
-        return _call("verify", "main", data_dir=args.data_dir, out_dir=args.out_dir)
+        return int(verify_mod.main(data_dir=args.data_dir, out_dir=args.out_dir) or 0)
     if c == "figures-manifest":
-        return _call("verify", "write_figures_manifest")
+        return int(verify_mod.write_figures_manifest() or 0)
     if c == "codecheck":
-        return _call("codecheck", "main", check=args.check)
+        return int(codecheck.main(check=args.check) or 0)
     if c == "codebook":
-        rc = _call("codebook", "main_codebook", check=args.check)
-        return rc or _call("importers.docs", "main", check=args.check)  # data/raw/IMPORTERS.md
+        rc = codebook.main_codebook(check=args.check)
+        return rc or importer_docs.main(check=args.check)  # data/raw/IMPORTERS.md
     if c == "bench":
-        from . import bench
         return bench.main(scales=tuple(int(x) for x in args.scales.split(",")),
                           steps=tuple(args.steps.split(",")) if args.steps else bench.STEPS,
                           pipeline=not args.no_pipeline, naive=not args.no_naive,
                           rounds=args.rounds, steps_from=args.steps_from)
     if c == "import":
-        return _call("importers", "main_import", args.source, args.files, args.to, mapping=args.mapping,
-                     allow_extra=[x.strip() for x in args.allow_extra.split(",") if x.strip()])
+        return importers.main_import(args.source, args.files, args.to, mapping=args.mapping,
+                                     allow_extra=[x.strip() for x in args.allow_extra.split(",") if x.strip()])
     if c == "outbox":
-        return _call("outbox", "main", data_dir=args.data_dir, out_dir=args.out_dir)
+        return int(outbox.main(data_dir=args.data_dir, out_dir=args.out_dir) or 0)
     if c == "pseudonymise":
-        return _call("pseudonymise", "main_pseudonymise", args.in_file, args.out_file,
-                     [x.strip() for x in args.columns.split(",") if x.strip()])
+        return commands.main_pseudonymise(args.in_file, args.out_file,
+                                          [x.strip() for x in args.columns.split(",") if x.strip()])
     raise AssertionError(c)
 
 

@@ -14,7 +14,11 @@ from pathlib import Path
 
 import yaml
 
+from . import paths
 from .data import domain_modules
+from .io import write_generated
+from .synth import DOMAINS as SYNTH_DOMAINS
+from .synth import PARAMS_DIR
 
 HEADER = """\
 # Raw data: codebook
@@ -161,9 +165,6 @@ def _fmt_value(v) -> str:
 
 
 def _calibration_section() -> list[str]:
-    from .synth import DOMAINS as SYNTH_DOMAINS
-    from .synth import PARAMS_DIR
-
     out = ["## Calibration of the synthetic data", "",
            "Every calibration target of the generator (`rrlib.synth`, parameter files "
            "`src/rrlib/synth/params/<domain>.yml`) names the published figure it reproduces "
@@ -221,13 +222,11 @@ def render_codebook() -> str:
 
 
 def codebook_path() -> Path:
-    from . import paths
     return paths.ROOT / "data" / "raw" / "README.md"
 
 
 def main_codebook(out_file: str | Path | None = None, *, check: bool = False) -> int:
     """``rr codebook [--check]``: (re)write ``data/raw/README.md``; with ``check``, only compare."""
-    from .io import write_generated
 
     return write_generated(Path(out_file) if out_file else codebook_path(), render_codebook(), check=check,
                            command="rr codebook")

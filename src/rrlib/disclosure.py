@@ -47,6 +47,7 @@ may also copy it into their provenance sidecar.
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 from scipy.linalg import null_space
+from scipy.optimize import linprog
 
 from rrlib.io import atomic_write_text, plain, write_json
 
@@ -342,7 +344,6 @@ def intervals(rels: list[dict[int, float]], rhs: Sequence[float], lower: np.ndar
 
     Cells whose bounds are equal are constants; only relations with an unknown cell are used.
     """
-    from scipy.optimize import linprog
 
     free = np.flatnonzero(lower < upper)
     col = {int(c): k for k, c in enumerate(free)}
@@ -558,7 +559,6 @@ def margin_links(df: pd.DataFrame, counts: Sequence[str], id_cols: Sequence[str]
         if other == name or not (Path(tables_dir) / f"{other}.csv").exists() or not rec_file.exists():
             continue
         try:
-            import json
             rec = json.loads(rec_file.read_text(encoding="utf-8"))
             pub = pd.read_csv(Path(tables_dir) / f"{other}.csv", dtype=str, keep_default_na=False)
         except (OSError, ValueError):
@@ -604,7 +604,6 @@ def margin_links(df: pd.DataFrame, counts: Sequence[str], id_cols: Sequence[str]
 def _margin_effects(df, counts, links, tables_dir, threshold, vals):
     """Relations this table gains from coarser published tables (group sums known), and the cells
     of this table to suppress so that a finer published table's suppressed cells stay protected."""
-    import json
 
     ncol = len(counts)
     rels: list[dict[int, float]] = []
@@ -1031,7 +1030,6 @@ def attack_folder(tables_dir: str | Path) -> dict[str, dict]:
     ``<name>.disclosure.json``), each with the group totals every coarser table of the folder
     publishes (its own record's margins and those other records point at it). Returns
     ``{table: {"suppressed": n, "narrow": [cells whose interval is narrower than the rule]}}``."""
-    import json
 
     tables_dir = Path(tables_dir)
     records = {f.name[: -len(".disclosure.json")]: json.loads(f.read_text(encoding="utf-8"))

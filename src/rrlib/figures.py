@@ -7,11 +7,15 @@ data so that nobody mistakes it for a real result.
 """
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import matplotlib
+from matplotlib.collections import PathCollection, PolyCollection
+from matplotlib.patches import Rectangle
 
 from . import paths
+from .io import atomic_write_bytes
 
 SYNTHETIC_LABEL = "SYNTHETIC DATA: illustrates the method, not a real result"
 SVG_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
@@ -58,9 +62,6 @@ def _clean(text) -> str:
 
 
 def _kind(ax) -> str:
-    from matplotlib.collections import PathCollection, PolyCollection
-    from matplotlib.patches import Rectangle
-
     bars = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_width() > 0 and p.get_height() > 0]
     lines = [ln for ln in ax.get_lines() if len(ln.get_xdata()) > 1 and ln.get_linestyle() not in ("None", "")]
     points = [c for c in ax.collections if isinstance(c, PathCollection)]
@@ -109,11 +110,8 @@ def describe(fig) -> dict:
 
 def save(fig, path: str | Path) -> Path:
     """Save ``fig`` as deterministic SVG at ``path`` (atomically) and close it."""
-    import io
 
     import matplotlib.pyplot as plt
-
-    from .io import atomic_write_bytes
 
     path = Path(path)
     buf = io.BytesIO()

@@ -10,9 +10,15 @@ import hashlib
 import json
 import math
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+
+try:  # plain() also serves callers without numpy (standard library only)
+    import numpy as np
+except ImportError:  # pragma: no cover
+    np = None
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -47,10 +53,6 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
 
 def plain(obj: Any) -> Any:
     """Turn numpy / pandas scalars and containers into plain JSON values (NaN -> None)."""
-    try:
-        import numpy as np
-    except ImportError:  # pragma: no cover
-        np = None
     if isinstance(obj, dict):
         return {str(k): plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -90,7 +92,6 @@ def write_generated(path: str | Path, text: str, *, check: bool = False, command
     Returns 0, or 1 when ``check`` finds the file out of date (the message names ``command``,
     which regenerates it). One rule for every file a command generates (codebook, importers' docs).
     """
-    import sys
 
     f = Path(path)
     current = f.read_text(encoding="utf-8") if f.exists() else None

@@ -27,6 +27,8 @@ import sys
 import time
 from pathlib import Path
 
+from . import __version__, paths
+
 LOGGER = "rrlib"
 #: console verbosity: -1 quiet (warnings and errors), 0 normal (information), 1 verbose (debug)
 LEVELS = {-1: logging.WARNING, 0: logging.INFO, 1: logging.DEBUG}
@@ -117,7 +119,6 @@ def scrub(text: str, labels: dict[str, str] | None = None) -> str:
     ``labels`` maps folders to a label (``{"/secure/raw": "<data>"}``); paths under the project's
     root are written relative to it; any other absolute path is reduced to ``.../<last component>``.
     """
-    from . import paths
 
     root = str(paths.ROOT)
     subs = sorted(((str(k), v) for k, v in (labels or {}).items() if k), key=lambda kv: -len(kv[0]))
@@ -166,7 +167,6 @@ class RunLog:
         self.started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 
     def header(self) -> dict:
-        from . import __version__
         data = None
         if self.data_dir is not None:
             data = {"name": self.data_dir.name, "manifest_sha256": manifest_sha256(self.data_dir)}

@@ -106,24 +106,3 @@ def refresh(data_dir: str | Path, *, window: tuple[str, str] | None = None,
     if window is not None:
         doc["window"] = {"start": str(window[0]), "end": str(window[1])}
     return write(data_dir, synthetic=flag, **doc)
-
-
-def main_refresh(data_dir: str | Path, *, window=None, synthetic=None) -> int:
-    """``rr manifest DATA_DIR [--window START END] [--synthetic|--real]``."""
-    import sys
-
-    try:
-        if window is not None:
-            from .data.window import StudyWindow, WindowError
-            try:
-                StudyWindow.parse({"start": window[0], "end": window[1]})
-            except WindowError as exc:
-                raise ManifestError(str(exc)) from None
-        f = refresh(data_dir, window=window, synthetic=synthetic)
-    except ManifestError as exc:
-        print(f"rr manifest: error: {exc}", file=sys.stderr)
-        return 1
-    doc = read(data_dir)
-    print(f"[rr] wrote {f}: {len(doc.get('files', {}))} files, synthetic: {doc.get('synthetic')}, "
-          f"window: {doc.get('window', 'not declared (derived by rr validate)')}")
-    return 0

@@ -51,6 +51,8 @@ import numpy as np
 import pandas as pd
 
 from . import manifest, paths
+from .chapters import selfharm as S
+from .data import load
 from .io import atomic_write_text, write_json
 from .tre import counts_dir
 
@@ -180,8 +182,6 @@ def km_inputs(lay) -> tuple[dict[str, pd.DataFrame], dict] | None:
     if not side:
         return None
     params = json.loads(side[0].read_text()).get("parameters") or {}
-    from .chapters import selfharm as S
-    from .data import load
 
     kw = {k: params[k] for k in ("age_min", "age_max", "prior_days") if params.get(k) is not None}
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.metadata
+import json
 import os
 import platform
 import re
@@ -185,7 +186,6 @@ def sidecar(output: str | Path, *, chapter: str, notebook: str | None, parameter
     left as it is: it then says when and at which commit these bytes were first made, and a
     rerun leaves committed reference figures' sidecars untouched.
     """
-    import json
 
     output = Path(output)
     doc = {

@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .io import atomic_write_bytes
+
 KEY_ENV = "RR_PSEUDONYMISE_KEY"
 MIN_KEY_BYTES = 16
 DIGITS = 16
@@ -115,7 +117,6 @@ def pseudonymise_file(in_file, out_file, columns, *, key: bytes | None = None,
     The input is never modified (``out_file`` must be another file). Returns a summary (rows,
     distinct identifiers per column); the key is not part of it.
     """
-    from .io import atomic_write_bytes
 
     key = get_key() if key is None else key
     src, dst = Path(in_file), Path(out_file)
@@ -133,23 +134,3 @@ def pseudonymise_file(in_file, out_file, columns, *, key: bytes | None = None,
         data = buf.getvalue()
     atomic_write_bytes(dst, data)
     return {"rows": len(df), "columns": {c: int(df[c].replace("", np.nan).nunique()) for c in _columns(columns)}}
-
-
-def main_pseudonymise(in_file, out_file, columns) -> int:
-    """``rr pseudonymise IN OUT --columns pupil_id,school_id``: returns an exit code.
-
-    Prints a one-line summary; on error (no key, missing column, ...) prints the message without
-    a traceback and returns 1. Never prints the key.
-    """
-    from . import log
-
-    logger = log.get("pseudonymise")
-    log.setup()
-    try:
-        summary = pseudonymise_file(in_file, out_file, columns)
-    except (PseudonymiseError, OSError, pd.errors.ParserError) as exc:
-        logger.error(str(exc))
-        return 1
-    cols = ", ".join(f"{c} ({n:,} distinct)" for c, n in summary["columns"].items())
-    logger.info(f"pseudonymised {summary['rows']:,} rows of {in_file} -> {out_file}: {cols}")
-    return 0

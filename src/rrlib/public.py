@@ -37,6 +37,7 @@ import pandera.pandas as pa
 
 from . import paths
 from .calendar import year_label
+from .cuts.dfe_exclusions_la_2006_2023 import make
 
 __all__ = [
     "PublicDataError", "PublicTable", "TABLES", "register", "table_path", "load",
@@ -625,7 +626,6 @@ def load_dfe_exclusions_la(path: str | Path | None = None) -> pd.DataFrame:
     if set(raw.columns) == set(DFE_LA_COLUMNS):                # the older SFR35/2017 layout (to 2016/17)
         return read_dfe_la_file(path)
     if "time_period" in raw.columns and "geographic_level" in raw.columns:   # the full DfE file
-        from .cuts.dfe_exclusions_la_2006_2023 import make
         raw = make(path).astype(str)
     _check_columns(raw, DFE_LA_2023_COLUMNS, path)
     problems: list[str] = []

@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from . import paths
+from .chapter import NOTEBOOKS
 
 REFERENCES_FILE = Path(__file__).with_name("references.yml")
 CITATION_FILE = paths.ROOT / "CITATION.cff"
@@ -42,7 +43,6 @@ def _load(path: str) -> tuple:
     entries = doc.get("references")
     if not isinstance(entries, list) or not entries:
         raise ReferencesError(f"{path}: no `references:` list")
-    from .chapter import NOTEBOOKS
 
     seen, problems = set(), []
     for i, e in enumerate(entries):

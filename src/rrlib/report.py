@@ -23,14 +23,18 @@ network; the report refuses to write a page that has one.
 from __future__ import annotations
 
 import base64
+import copy
 import html
 import json
+import multiprocessing as mp
 import os
 import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-from . import __version__, claims, manifest, numbering, paths, provenance, registry, verify
+import pandas as pd
+
+from . import __version__, claims, log, manifest, numbering, paths, provenance, registry, verify
 from . import chapter as chapter_mod
 from . import references as refs_mod
 from .io import atomic_write_text, sha256_file
@@ -143,8 +147,6 @@ def collect_figures(lay: paths.Layout) -> list[dict]:
 
 
 def collect_tables(lay: paths.Layout) -> list[dict]:
-    import pandas as pd
-
     out = []
     for p in sorted(lay.tables_dir.glob("*.csv")) if lay.tables_dir.exists() else []:
         side = _sidecar(p) or {}
@@ -205,7 +207,6 @@ def _path_repr(output) -> bool:
 def _reader_copy(nb):
     """A copy of ``nb`` for the reader version: warnings (stderr streams), bare path results and the
     parameters cells dropped; the full version keeps everything."""
-    import copy
 
     nb = copy.deepcopy(nb)
     cells = []
@@ -310,7 +311,6 @@ def _render_pages(jobs: list[tuple]) -> dict[str, str]:
     page is rendered exactly as it would be in this process, so the bytes do not depend on
     the number of workers)."""
     global _JOBS
-    import multiprocessing as mp
 
     import nbconvert  # noqa: F401  (imported once, before the fork)
 
@@ -540,7 +540,6 @@ def build(lay: paths.Layout) -> dict[str, str]:
 
 def main(data_dir=None, out_dir=None) -> int:
     """``rr report``: build ``<out>/index.html`` and the chapter pages of a run."""
-    from . import log
 
     logger = log.get("report")
     log.setup()

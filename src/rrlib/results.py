@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from .io import plain, write_json
 
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
@@ -67,7 +69,6 @@ class Results:
         in the optional columns are left out of the entry. Chapter functions return such frames
         so that a notebook records a whole section with one call.
         """
-        import pandas as pd
 
         if "value" not in frame.columns and "estimate" in frame.columns:
             frame = frame.rename(columns={"estimate": "value"})

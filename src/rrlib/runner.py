@@ -17,6 +17,10 @@
 """
 from __future__ import annotations
 
+import ast
+import datetime as dt
+import hashlib
+import json
 import os
 import re
 import shutil
@@ -24,7 +28,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import yaml
+
 from . import log, paths
+from .io import atomic_write_text
+from .provenance import portable
 
 logger = log.get("runner")
 
@@ -88,8 +96,6 @@ _ANNOTATIONS = {"str": str, "int": int, "float": float, "bool": bool, "list": li
 
 
 def _describe(value) -> str:
-    import datetime as dt
-
     if isinstance(value, dt.datetime):
         return f"a date-time {value.isoformat(sep=' ')}"
     if isinstance(value, dt.date):
@@ -126,8 +132,6 @@ def check_parameter_type(name: str, value, default_source: str | None,
     The message is one line naming the parameter, what it expects (with the declared default as
     an example) and what it got; for a YAML date it says how to pass it as text.
     """
-    import ast
-    import datetime as dt
 
     try:
         default = ast.literal_eval(default_source) if default_source not in (None, "") else None
@@ -173,7 +177,6 @@ def _is_input(name: str) -> bool:
 
 def changed_options(notebook: str | Path, parameters: dict) -> dict:
     """The options in ``parameters`` whose values differ from the notebook's defaults."""
-    import ast
 
     declared = declared_parameters(notebook)
     out = {}
@@ -192,8 +195,6 @@ def changed_options(notebook: str | Path, parameters: dict) -> dict:
 def params_folder(data_name: str, changed: dict) -> str:
     """The output folder of a run with non-default options: ``<data>-<slug>-<hash>``, e.g.
     ``synthetic-financial_year-2018-19-1a2b3c``; the hash is of the options' canonical JSON."""
-    import hashlib
-    import json
 
     text = json.dumps(changed, sort_keys=True, default=str)
     slug = "-".join(f"{k}-{v}" for k, v in sorted(changed.items()))
@@ -203,7 +204,6 @@ def params_folder(data_name: str, changed: dict) -> str:
 
 def parse_assignments(items: list[str]) -> dict:
     """``["name=value", ...]`` from the command line; values are YAML literals (``5``, ``true``, ``[a, b]``)."""
-    import yaml
 
     out = {}
     for item in items:
@@ -293,10 +293,6 @@ def _portable_metadata(path: Path, lay) -> None:
     """papermill records the notebook's absolute input and output paths: made portable
     (:func:`rrlib.provenance.portable`) so that the executed notebook names no folder outside
     the project."""
-    import json
-
-    from .io import atomic_write_text
-    from .provenance import portable
 
     text = path.read_text(encoding="utf-8")
     # the run's folders in cell outputs (a returned Path, a printed message): project-relative,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .disclosure import PRESETS
 from .io import atomic_write_text, write_json
 
 PRESET_ENV = "RR_DISCLOSURE_PRESET"
@@ -28,7 +29,6 @@ README = ("Not for release. The counts behind each published table, before discl
 
 def run_preset() -> str | None:
     """The preset chosen for the whole run (``RR_DISCLOSURE_PRESET``), or None."""
-    from .disclosure import PRESETS
 
     name = os.environ.get(PRESET_ENV, "").strip()
     if not name:
@@ -41,7 +41,6 @@ def run_preset() -> str | None:
 def for_run(preset: str | None, kw: dict) -> tuple[str | None, dict]:
     """``(preset, kw)`` for :func:`rrlib.disclosure.publish` in this run: the run's preset when one
     is set (an explicit ``threshold=`` kept only if stricter, ``rounding=`` dropped), else as given."""
-    from .disclosure import PRESETS
 
     name = run_preset()
     if name is None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from . import log, paths
+from . import claims, log, paths
 from .io import atomic_write_text, sha256_file
 
 logger = log.get("verify")
@@ -94,7 +94,6 @@ def compare_figures(figures_dir: str | Path, manifest: dict[str, str]) -> list[d
 
 def main(data_dir=None, out_dir=None) -> int:
     """``rr verify``: the run's figures against figures/MANIFEST, then the strict claims check."""
-    from . import claims
 
     log.setup()
     lay = paths.layout(data_dir, out_dir)

@@ -1,10 +1,10 @@
-"""Fast tests of rrlib.bench: the replication behind the scale runs, the report table, one tiny step."""
+"""Fast tests of rrlib.devtools.bench: the replication behind the scale runs, the report table, one tiny step."""
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from rrlib import bench
+from rrlib.devtools import bench
 
 
 def _tables():

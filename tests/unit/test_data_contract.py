@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import rrlib.data as data
-from rrlib import codebook, manifest, synth
+from rrlib import codebook, commands, manifest, synth
 from rrlib.data import areas, education, window
 from rrlib.synth import variants as V
 
@@ -84,7 +84,7 @@ def test_undeclared_window_is_derived_and_reported(raw, capsys):
     act.loc[3, "activity_date"] = "2023-01-10"
     write(raw, "activities", act)
     set_window(raw, None)
-    assert data.main_validate(raw) == 0
+    assert commands.main_validate(raw) == 0
     out = capsys.readouterr().out
     assert "study window (derived from the data, not declared): 2016-09-01 to 2023-01-10" in out
 
@@ -278,11 +278,11 @@ def test_rr_manifest_rewrites_sums_and_window(raw, capsys):
     write(raw, "activities", act.iloc[:-1])
     with pytest.raises(manifest.ManifestError):
         manifest.verify(raw)
-    assert manifest.main_refresh(raw, window=("2016-09-01", "2023-08-31")) == 0
+    assert commands.main_refresh(raw, window=("2016-09-01", "2023-08-31")) == 0
     doc = manifest.verify(raw)
     assert doc["window"] == {"start": "2016-09-01", "end": "2023-08-31"} and doc["synthetic"] is True
     assert doc["seed"] == synth.DEFAULT_SEED  # other fields kept
-    assert manifest.main_refresh(raw, window=("2016-09-01", "2015-01-01")) == 1
+    assert commands.main_refresh(raw, window=("2016-09-01", "2015-01-01")) == 1
     assert "ends (2015-01-01) before it starts" in capsys.readouterr().err
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import rrlib.data as data
-from rrlib import manifest, synth
+from rrlib import commands, manifest, synth
 from rrlib.io import sha256_file
 
 
@@ -97,14 +97,14 @@ def test_load_errors_are_helpful(tmp_path):
 
 
 def test_main_prepare_prints_progress(edu_dir, tmp_path, capsys):
-    assert data.main_prepare(edu_dir, tmp_path / "processed") == 0
+    assert commands.main_prepare(edu_dir, tmp_path / "processed") == 0
     out = capsys.readouterr().out
     assert "pupils.csv.gz" in out and "rows" in out and "ok: 5 processed tables" in out
     assert "checksums: 5 files match the MANIFEST (synthetic: True)" in out
     d = tmp_path / "raw"
     shutil.copytree(edu_dir, d)
     (d / "MANIFEST").unlink()
-    assert data.main_prepare(d, tmp_path / "p2") == 0
+    assert commands.main_prepare(d, tmp_path / "p2") == 0
     assert "checksums not verified, data treated as real" in capsys.readouterr().out
 
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import rrlib.data as data
-from rrlib import synth
+from rrlib import commands, synth
 from rrlib.io import sha256_file
 
 EDU = ["schools", "pupils", "exclusions", "school_attendance", "population"]
@@ -251,11 +251,11 @@ def test_failed_prepare_keeps_previous_processed_tables(raw, tmp_path):
 
 
 def test_main_validate_exit_codes(raw, capsys):
-    assert data.main_validate(raw) == 0
+    assert commands.main_validate(raw) == 0
     out = capsys.readouterr().out
     assert "pupils.csv.gz" in out and "rows" in out and "ok:" in out
     _unknown_pupil(raw)
-    assert data.main_validate(raw) == 1
+    assert commands.main_validate(raw) == 1
     captured = capsys.readouterr()
     assert "P9999999" in captured.err and "Traceback" not in captured.err
 
@@ -264,7 +264,7 @@ def test_manifest_mismatch_is_reported(edu_dir, tmp_path, education_only, capsys
     d = tmp_path / "raw"
     shutil.copytree(edu_dir, d)
     _unknown_code(d)  # edited without updating the MANIFEST
-    assert data.main_prepare(d, tmp_path / "processed") == 1
+    assert commands.main_prepare(d, tmp_path / "processed") == 1
     err = capsys.readouterr().err
     assert "MANIFEST" in err and "exclusions.csv.gz" in err and "Traceback" not in err
     assert not (tmp_path / "processed").exists()
@@ -301,14 +301,14 @@ def test_typed_arrow_reader_gives_what_the_rules_give_on_every_shipped_table():
     exactly as the rule-by-rule reader does, and must step aside (None) on anything unusual."""
     import importlib
 
-    V = importlib.import_module("rrlib.data.validate")
+    V = importlib.import_module("rrlib.data.reader")
     from rrlib import paths
 
     for name, t in data.tables().items():
         path = data.find_file(paths.DEFAULT_DATA_DIR, name)
         if path is None:
             continue
-        raw, problems = V._decode(path)
+        raw, problems = V.decode(path)
         assert not problems
         typed = V._read_arrow_typed(raw, t)
         assert typed is not None, name

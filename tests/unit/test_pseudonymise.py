@@ -8,6 +8,7 @@ import hmac
 import pandas as pd
 import pytest
 
+from rrlib import commands
 from rrlib import pseudonymise as ps
 
 KEY = "k" * 40
@@ -28,7 +29,7 @@ def test_refuses_without_key(extract, tmp_path, monkeypatch, capsys):
     monkeypatch.delenv(ps.KEY_ENV, raising=False)
     with pytest.raises(ps.PseudonymiseError, match=ps.KEY_ENV):
         ps.pseudonymise_file(extract, tmp_path / "out.csv", ["pupil_id"])
-    assert ps.main_pseudonymise(extract, tmp_path / "out.csv", ["pupil_id"]) == 1
+    assert commands.main_pseudonymise(extract, tmp_path / "out.csv", ["pupil_id"]) == 1
     err = capsys.readouterr().err
     assert ps.KEY_ENV in err and "Traceback" not in err
     assert not (tmp_path / "out.csv").exists()
@@ -52,7 +53,7 @@ def test_file_is_pseudonymised_consistently(extract, tmp_path, monkeypatch, caps
     monkeypatch.setenv(ps.KEY_ENV, KEY)
     before = extract.read_bytes()
     out = tmp_path / "out.csv.gz"
-    assert ps.main_pseudonymise(extract, out, ["pupil_id", "school_id"]) == 0
+    assert commands.main_pseudonymise(extract, out, ["pupil_id", "school_id"]) == 0
     printed = capsys.readouterr()
     assert KEY not in printed.out + printed.err  # the key is never printed
     assert extract.read_bytes() == before  # input unchanged

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rrlib import manifest, synth
+from rrlib import commands, manifest, synth
 from rrlib.io import sha256_file
 
 
@@ -115,7 +115,7 @@ def test_main_generate(tmp_path, capsys, monkeypatch):
         return {"pupils": Path(out_dir) / "pupils.csv.gz"}
 
     monkeypatch.setattr(synth, "generate", fake)
-    assert synth.main_generate(tmp_path, 7, 2) == 0
+    assert commands.main_generate(tmp_path, 7, 2) == 0
     out = capsys.readouterr().out
     assert "pupils.csv.gz" in out and "10 rows" in out
     assert calls == {"out": tmp_path, "seed": 7, "scale": 2}

@@ -56,6 +56,7 @@ from .. import figures, stats
 from ..calendar import academic_year
 from ..calendar import start_year as year_start
 from ..chapter import NotComputed
+from ..public import DFE_FSM_SOURCE, ONS_POPULATION_SOURCE
 
 # ----------------------------------------------------------------------------- definitions
 YOUNG_PERSON = "young_person"
@@ -932,7 +933,6 @@ def official_population_10_16(ons: pd.DataFrame, area: str = "Blackpool") -> pd.
     ``ons``: :func:`rrlib.public.load_ons_population` (real official statistics). Columns
     ``mid_year``, ``area``, ``population_10_16``, ``population_all_ages``, ``source``.
     """
-    from ..public import ONS_POPULATION_SOURCE
 
     p = ons[(ons["area"] == area) & (ons["sex"] == "Persons")]
     if p.empty:
@@ -966,7 +966,6 @@ def official_fsm(dfe: pd.DataFrame, area: str = "Blackpool", school_type: str = 
     (``100 * fsm_pupils / pupils``). Columns ``academic_year``, ``census``, ``area``,
     ``school_type``, ``fsm_pupils``, ``pupils``, ``percent``, ``source``.
     """
-    from ..public import DFE_FSM_SOURCE
 
     d = dfe[(dfe["area"] == area) & (dfe["school_type"] == school_type)]
     if d.empty:
@@ -1005,8 +1004,6 @@ def plot_official_fsm(dfe: pd.DataFrame, areas=("Blackpool", "England")):
     """Share of pupils eligible for free school meals at each January census, ``areas`` (DfE,
     all state-funded schools): official statistics, with their source line."""
     import matplotlib.pyplot as plt
-
-    from ..public import DFE_FSM_SOURCE
 
     fig, ax = plt.subplots()
     for area, colour in zip(areas, ("#C44E52", "#4C72B0", "#55A868")):

@@ -58,8 +58,10 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .. import figures, stats
+from .. import chapter, disclosure, figures, stats
 from ..calendar import start_year as fy_start_year
+from ..chapter import NotComputed, require, require_values
+from ..stats import funnel
 
 # ----------------------------------------------------------------------------- constants
 #: European Standard Population 2013 weights for the 10-24 self-harm indicator's bands.
@@ -209,7 +211,6 @@ def latest_complete_financial_year(adm: pd.DataFrame, date_col: str = "admission
 
     Raises :class:`~rrlib.chapter.NotComputed` when no financial year is complete.
     """
-    from ..chapter import NotComputed
 
     if not len(adm):
         raise NotComputed("no hospital admissions in the data")
@@ -236,7 +237,6 @@ def rates(admissions: pd.DataFrame, population: pd.DataFrame, independent_events
 
     Raises :class:`~rrlib.chapter.NotComputed` when no self-harm admission has a population.
     """
-    from ..chapter import require
 
     adm = selfharm_admissions(admissions, area)
     dsr = dsr_by_year(adm, population, area=area, independent_events=independent_events)
@@ -246,7 +246,6 @@ def rates(admissions: pd.DataFrame, population: pd.DataFrame, independent_events
 
 def nhs_count(n) -> str:
     """A count as the NHS rules publish it (1-7 suppressed as c, others rounded to 5), for counts quoted in text."""
-    from .. import disclosure
 
     shown = disclosure.apply(pd.DataFrame({"n": [int(n)]}), preset="nhs", counts=["n"])[0]["n"].iloc[0]
     return f"{int(shown):,}" if str(shown).isdigit() else str(shown)
@@ -273,7 +272,6 @@ def year_results(dsr: pd.DataFrame, by_year: pd.DataFrame, year: str, prefix: st
 
     Raises :class:`~rrlib.chapter.NotComputed` when the year has no admissions or no population.
     """
-    from ..chapter import NotComputed
 
     have = [str(y) for y in dsr["financial_year"]]
     if str(year) not in have:
@@ -329,7 +327,6 @@ def official_a10(nw: pd.DataFrame, year: str = A10_YEAR, code: str = AREA_CODE,
     over England's value (England's own interval is narrow: 417.1-425.3). ``about_twice`` is true
     when the ratio is within ``about``.
     """
-    from ..chapter import require_values
 
     require_values(nw["period"], year, "Fingertips 90813 rows for")
     d = nw[nw["period"] == year].set_index("area_code")
@@ -358,7 +355,6 @@ def official_a10(nw: pd.DataFrame, year: str = A10_YEAR, code: str = AREA_CODE,
 
 def official_rank(utla: pd.DataFrame, year: str = A10_YEAR, code: str = AREA_CODE) -> pd.DataFrame:
     """The area's rank by DSR among the upper-tier authorities with a published value (1 = highest)."""
-    from ..chapter import require_values
 
     require_values(utla["period"], year, "Fingertips 90813 rates for")
     d = utla[(utla["period"] == year) & (utla["area_code"] != ENGLAND_CODE) & utla["value"].notna()]
@@ -380,7 +376,6 @@ def nw_funnel(nw: pd.DataFrame, year: str = A10_YEAR) -> tuple[pd.DataFrame, pd.
     Returns (points, limits): points has area_code, area_name, count, value (DSR),
     denominator_derived, centre, significance; limits is :func:`~rrlib.stats.funnel.dsr_funnel_limits`.
     """
-    from ..stats import funnel
 
     d = nw[(nw["period"] == year) & (nw["area_type"] != "England") & (nw["area_type"] != "Region")]
     d = d.reset_index(drop=True)
@@ -914,7 +909,6 @@ def _values(frame: pd.DataFrame, prefix: str = "") -> pd.Series:
 
 def check_parameters(params: dict, admission_years: Sequence[str]) -> None:
     """Bad parameters are one clear error (:class:`~rrlib.chapter.ParameterError`)."""
-    from .. import chapter
 
     chapter.check_type("financial_year", params.get("financial_year"), str, 'a financial year as text, e.g. "2021/22"')
     for name in ("follow_up_days", "contact_hours", "age_min", "age_max", "prior_days", "km_max_days"):

@@ -61,7 +61,7 @@ from ..calendar import term as term_of
 from ..chapter import NotComputed, ParameterError, check_choice, check_type
 from ..data.targeted import RESILIENCE_COACH_PROGRAMMES  # noqa: F401  (the notebook reads it from here)
 from ..figures import source_note
-from ..instruments import gbo
+from ..instruments import gbo, sdq
 from .common import back_on_track_windows, count_in_windows
 
 DAYS_PER_MONTH = 30.4375
@@ -310,8 +310,6 @@ def sdq_change_table(pairs: pd.DataFrame, scales: Sequence[str] = SDQ_SCALES,
 
 
 def _bands(values: pd.Series, scale: str) -> pd.Series:
-    from ..instruments import sdq
-
     return sdq.band(values.astype(float), scale)
 
 

@@ -29,6 +29,7 @@ import pandas as pd
 from .. import figures, stats
 from ..calendar import start_year
 from ..chapter import NotComputed
+from ..instruments import srs as _srs
 from ..stats.models import MixedFit, design, fit_random_intercept  # noqa: F401 (the model API, rrlib.stats)
 
 #: The shipped data's areas and waves (documentation and examples only: every function takes the
@@ -175,7 +176,6 @@ def item_missingness(scores: pd.DataFrame) -> pd.DataFrame:
     Columns: instrument, respondents, any_missing (respondents with at least one item missing),
     percent_any_missing, mean_items_missing, all_missing (respondents with every item missing).
     """
-    from ..instruments import srs as _srs
 
     totals = {"SWEMWBS": 7, "SDQ": 25, "SDQ impact (ebddiff)": 1, "SRS": sum(_srs.SUBSCALES.values())}
     rows = []

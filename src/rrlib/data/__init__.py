@@ -38,9 +38,10 @@ Public API
     ``.prepared.json`` stamp.
 ``load(table, processed_dir=None)``
     One processed table (for notebooks).
-``main_validate`` / ``main_prepare`` / ``main_codebook``
-    What the ``rr`` command line calls: short progress lines, an exit code, no traceback
-    for bad data.
+``rr validate`` / ``rr prepare``
+    The command line's glue (short progress lines, an exit code, no traceback for bad data) is
+    :mod:`rrlib.commands`; the CSV engine is :mod:`rrlib.data.reader`, problems and their messages
+    :mod:`rrlib.data.problems`.
 
 How a table is read (the rules a real extract must follow)
 ----------------------------------------------------------
@@ -53,7 +54,7 @@ How a table is read (the rules a real extract must follow)
 from __future__ import annotations
 
 from .load import load, load_all
-from .prepare import STAMP_NAME, main_prepare, prepare
+from .prepare import STAMP_NAME, prepare
 from .table import (
     DOMAINS,
     PUPIL_ID,
@@ -74,7 +75,6 @@ from .validate import (
     check,
     find_file,
     iter_validate,
-    main_validate,
     read_raw,
     validate,
 )
@@ -82,6 +82,6 @@ from .validate import (
 __all__ = [
     "DOMAINS", "Table", "domain_modules", "tables", "PUPIL_ID", "id_pattern", "id_check", "matches_check",
     "academic_year_check", "on_uniques", "sorted_by", "school_phase", "take_rows",
-    "DataValidationError", "find_file", "read_raw", "validate", "check", "iter_validate", "main_validate",
-    "prepare", "main_prepare", "STAMP_NAME", "load", "load_all",
+    "DataValidationError", "find_file", "read_raw", "validate", "check", "iter_validate",
+    "prepare", "STAMP_NAME", "load", "load_all",
 ]

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from .. import paths
 from .prepare import STAMP_NAME
 
 
 def _processed_dir(processed_dir) -> Path:
     if processed_dir is None:
-        from .. import paths
         return paths.layout().processed_dir
     return Path(processed_dir)
 

@@ -19,8 +19,10 @@ from typing import Callable
 
 import pandas as pd
 
+from .. import __version__, manifest
+from ..io import dumps, sha256_file
 from .table import domain_modules
-from .validate import DataValidationError, Problem, find_file, print_progress, selected
+from .validate import DataValidationError, KeyColumns, Problem, find_file, iter_validate, selected
 
 STAMP_NAME = ".prepared.json"
 
@@ -59,8 +61,6 @@ def iter_outputs(data_dir: str | Path, *, progress=None):
     every table is still checked, and :class:`DataValidationError` lists every problem at the
     end. Peak memory is one domain's raw and processed tables, not the whole folder's.
     """
-    from .validate import KeyColumns, iter_validate, selected
-
     mods = list(domain_modules())
     specs = selected(None)
     owner = {t.name: i for i, mod in enumerate(mods) for t in getattr(mod, "TABLES", ())}
@@ -122,9 +122,6 @@ def prepare(data_dir: str | Path, processed_dir: str | Path, *, verify_manifest:
     anything is written. ``progress(table, file, rows, seconds)`` is called per raw table read
     and per processed table written.
     """
-    from .. import __version__, manifest
-    from ..io import dumps, sha256_file
-
     data_dir = Path(data_dir).resolve()
     processed_dir = Path(processed_dir).resolve()
     _check_dirs(data_dir, processed_dir)
@@ -177,33 +174,3 @@ def prepare(data_dir: str | Path, processed_dir: str | Path, *, verify_manifest:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return {name: processed_dir / f"{name}.parquet" for name in outputs}
-
-
-def main_prepare(data_dir: str | Path, processed_dir: str | Path) -> int:
-    """``rr prepare DATA_DIR PROCESSED_DIR``: check the MANIFEST's sums, validate and write the
-    processed tables.
-
-    Prints one line per table and whether the checksums were verified; on bad data prints the message (no traceback) and returns 1.
-    """
-    from .. import log, manifest
-
-    logger = log.get("data")
-    log.setup()
-    t0 = time.perf_counter()
-    logger.info(f"preparing {data_dir} -> {processed_dir}")
-    try:
-        with log.progress(None, "prepare", unit="table") as advance:
-            out = prepare(data_dir, processed_dir, progress=print_progress(advance=advance))
-    except (DataValidationError, manifest.ManifestError) as exc:
-        logger.error(f"{exc}\nnothing written to {processed_dir}")
-        return 1
-    import json
-
-    stamp = json.loads((Path(processed_dir) / STAMP_NAME).read_text(encoding="utf-8"))
-    if stamp.get("manifest"):
-        logger.info(f"checksums: {len(stamp['manifest']['files'])} files match the MANIFEST "
-                    f"(synthetic: {stamp.get('synthetic')})")
-    else:
-        logger.info("note: no MANIFEST in the data folder: checksums not verified, data treated as real")
-    logger.info(f"ok: {len(out)} processed tables in {processed_dir} ({time.perf_counter() - t0:.1f} s)")
-    return 0

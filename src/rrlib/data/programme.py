@@ -30,6 +30,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from ..calendar import academic_year
+from .problems import DataValidationError, Problem, bad_rows
 from .table import PUPIL_ID, Table, id_pattern, matches_check, sorted_by, take_rows
 
 #: Projects of the monitoring log, with their strand.
@@ -180,7 +181,6 @@ TABLES = [
 def _check_young_people(att: pd.DataFrame, raw: dict[str, pd.DataFrame]) -> None:
     if "pupils" not in raw:
         return
-    from .validate import DataValidationError, Problem, bad_rows
 
     young = att["role"].to_numpy() == "young_person"
     bad = young & ~att["person_id"].isin(raw["pupils"]["pupil_id"]).to_numpy()

@@ -9,6 +9,10 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
 PACKAGE = "rrlib.data"
 
 #: Domain modules in dependency order (a table's foreign keys point to earlier tables).
@@ -92,8 +96,6 @@ def on_uniques(s, fn):
     """Apply a vectorised test ``fn`` to the distinct values of ``s`` only (fast on long tables
     with few distinct values: ids, codes, years) and spread the answer back. Missing values pass
     (pandera's nullable rule handles them)."""
-    import numpy as np
-    import pandas as pd
 
     codes, uniq = pd.factorize(s, use_na_sentinel=True)
     res = np.asarray(fn(pd.Series(uniq, dtype=object)), dtype=bool)
@@ -106,7 +108,6 @@ def on_uniques(s, fn):
 def sorted_by(df, col: str):
     """``df.sort_values(col).reset_index(drop=True)`` for a key column, without the sort (or a
     copy of the data) when ``col`` is already strictly increasing (as shipped tables are)."""
-    import pandas as pd
 
     v = df[col].to_numpy()
     try:
@@ -121,8 +122,6 @@ def sorted_by(df, col: str):
 def school_phase(school_id, schools):
     """Each row's school phase from ``schools`` (``school_id``, ``phase``), NaN for an unknown
     school: one hash look-up per row, no merge (which would copy the whole table)."""
-    import numpy as np
-    import pandas as pd
 
     if not schools["school_id"].is_unique:
         raise ValueError("schools: school_id is not unique (one phase per school is needed)")
@@ -134,8 +133,6 @@ def take_rows(df, idx):
     """Rows of ``df`` at positions ``idx`` (``-1``: a row of missing values), gathered column by
     column with each column's dtype kept and a fresh RangeIndex: unlike ``df.iloc[idx]`` or a
     merge, it never consolidates (copies) the whole frame first."""
-    import numpy as np
-    import pandas as pd
 
     idx = np.asarray(idx, dtype=np.intp)
     fill = bool((idx < 0).any())
@@ -151,7 +148,6 @@ def take_rows(df, idx):
 
 def academic_year_check():
     """Academic year written ``2016/17`` (second part = first year + 1)."""
-    import pandera.pandas as pa
 
     def ok_unique(u):
         st = u.astype(str)
@@ -186,7 +182,6 @@ def matches_check(pattern: str):
     """Text matching the regular expression ``pattern`` (``re.match``: anchored at the start),
     like ``pa.Check.str_matches`` (same name, pattern and message) but tested on the distinct
     values only: ids, codes and date-times repeat, so long tables cost a few regex calls."""
-    import pandera.pandas as pa
 
     return pa.Check(lambda s: on_uniques(s, lambda u: u.astype(str).str.match(pattern).fillna(False)),
                     name="str_matches", statistics={"pattern": pattern},
@@ -194,6 +189,4 @@ def matches_check(pattern: str):
 
 
 def pd_to_int(s):
-    import pandas as pd
-
     return pd.to_numeric(s, errors="coerce")

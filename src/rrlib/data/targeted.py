@@ -28,7 +28,9 @@ from __future__ import annotations
 import pandas as pd
 import pandera.pandas as pa
 
+from ..instruments import gbo, sdq
 from ..instruments import sdq as _sdq
+from .problems import DataValidationError, Problem, bad_rows
 from .table import PUPIL_ID, Table, id_pattern, matches_check
 
 PROGRAMMES = {
@@ -283,8 +285,6 @@ def prepare(raw: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
 
 
 def _sdq_scores(sdq_raw: pd.DataFrame, prog: pd.Series) -> pd.DataFrame:
-    from ..instruments import sdq
-
     items = sdq_raw[SDQ_ITEMS + SDQ_IMPACT].astype("float64")
     scores = sdq.score(items)
     bands = sdq.band(scores).astype(object)
@@ -296,12 +296,9 @@ def _sdq_scores(sdq_raw: pd.DataFrame, prog: pd.Series) -> pd.DataFrame:
 
 
 def _goal_change(goals: pd.DataFrame, ratings: pd.DataFrame, prog: pd.Series) -> pd.DataFrame:
-    from ..instruments import gbo
-
     long = ratings.merge(goals[["goal_id", "person_id", "domain"]], on="goal_id", how="left",
                          validate="many_to_one")
     if long["person_id"].isna().any():
-        from .validate import DataValidationError, Problem, bad_rows
         bad = long["person_id"].isna().to_numpy()
         raise DataValidationError([Problem(
             "goal_ratings.csv.gz", "foreign key goal_id -> goals.goal_id", "goal_id",

@@ -26,6 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import manifest
+from .problems import Problem, bad_rows
+
 MANIFEST_KEY = "window"
 
 
@@ -74,8 +77,6 @@ class StudyWindow:
     @classmethod
     def of_folder(cls, data_dir: str | Path) -> "StudyWindow":
         """The window a folder's MANIFEST declares (an undeclared window when it has none)."""
-        from .. import manifest
-
         return cls.parse(manifest.read(data_dir).get(MANIFEST_KEY))
 
     def text(self) -> str:
@@ -101,8 +102,6 @@ class StudyWindow:
     def problems(self, table, df: pd.DataFrame, fname: str) -> list:
         """The rows of ``table``'s window columns outside the declared window (one problem per
         column), and what was seen (for the derived window)."""
-        from .validate import Problem, bad_rows
-
         out = []
         lo = hi = None
         for col in getattr(table, "window_dates", ()):

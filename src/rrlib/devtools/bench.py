@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -47,9 +48,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
-from . import log, paths
-from .io import atomic_write_text, write_json
+from .. import log, paths
+from ..chapters import exclusions as X
+from ..chapters import selfharm as S
+from ..data import check, domain_modules, load, read_raw, tables
+from ..data.prepare import domain_outputs
+from ..data.validate import KeyColumns
+from ..instruments import sdq, srs, swemwbs
+from ..io import atomic_write_text, write_json
+from ..runner import kernel_env
 
 logger = log.get("bench")
 
@@ -170,7 +180,6 @@ def replicate(df: pd.DataFrame, k: int) -> pd.DataFrame:
 
 def _shipped(names: list[str] | None = None) -> dict[str, pd.DataFrame]:
     """The shipped (scale 1) raw tables, typed (untimed)."""
-    from .data import read_raw, tables
 
     names = names or [n for n, t in tables().items()
                       if t.required or (paths.DEFAULT_DATA_DIR / f"{n}.csv.gz").exists()]
@@ -184,7 +193,6 @@ def _raw(k: int, names: list[str] | None = None) -> dict[str, pd.DataFrame]:
 
 def _processed(names: list[str], k: int) -> dict[str, pd.DataFrame]:
     """Processed tables (``data/processed``, made by ``rr prepare``) at scale ``k`` (untimed)."""
-    from .data import load
 
     d = paths.ROOT / "data" / "processed"
     return replicate_tables({n: load(n, d) for n in names}, k)
@@ -197,8 +205,6 @@ def _processed(names: list[str], k: int) -> dict[str, pd.DataFrame]:
 
 def _write_csv(df: pd.DataFrame, path: Path) -> None:
     """A typed raw table back to the raw files' CSV form (dates as ISO text)."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
 
     out = pd.DataFrame({c: (df[c].dt.strftime("%Y-%m-%d") if str(df[c].dtype).startswith("datetime64")
                             else df[c]) for c in df.columns})
@@ -249,14 +255,12 @@ def _hwm_bytes() -> int:
     hwm = _proc_kb("/proc/self/status", "VmHWM")
     if hwm is not None:
         return hwm
-    import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def step_validate(k: int) -> int:
     """``rrlib.data.check`` (what ``rr validate`` runs) on a folder of CSV files at scale ``k``."""
-    from .data import check
 
     with tempfile.TemporaryDirectory(prefix="rr-bench-") as d:
         for name, df in iter_replicated(_shipped(), k):
@@ -271,9 +275,6 @@ def step_clean(k: int) -> int:
     """Every domain's ``prepare`` at scale ``k``, one domain at a time as ``rr prepare`` runs
     them (each given its own tables and earlier domains' key columns); the seconds are the sum
     of the ``prepare`` calls."""
-    from .data import domain_modules, tables
-    from .data.prepare import domain_outputs
-    from .data.validate import KeyColumns
 
     shipped = _shipped()
     keys = KeyColumns(tables())
@@ -293,8 +294,6 @@ def step_clean(k: int) -> int:
 
 
 def step_score_wmf(k: int) -> int:
-    from .instruments import sdq, srs, swemwbs
-
     df = _raw(k, ["wmf_survey"])["wmf_survey"]
     with _Timed():
         sdq.score(df)
@@ -304,8 +303,6 @@ def step_score_wmf(k: int) -> int:
 
 
 def step_exclusion_rates(k: int) -> int:
-    from .chapters import exclusions as X
-
     t = _processed(["schools", "pupils", "exclusions"], k)
     with _Timed():
         X.town_rates(t["pupils"], t["exclusions"], schools=t["schools"])
@@ -316,8 +313,6 @@ def step_exclusion_rates(k: int) -> int:
 
 
 def step_dsr(k: int) -> int:
-    from .chapters import selfharm as S
-
     t = _processed(["admissions", "population"], k)
     with _Timed():
         adm = S.selfharm_admissions(t["admissions"])
@@ -326,8 +321,6 @@ def step_dsr(k: int) -> int:
 
 
 def step_kaplan_meier(k: int) -> int:
-    from .chapters import selfharm as S
-
     t = _processed(["ed_attendances", "selfharm_support"], k)
     with _Timed():
         cohort = S.support_cohort(t["ed_attendances"], t["selfharm_support"])
@@ -352,7 +345,7 @@ def run_step(name: str, k: int, timeout: float = STEP_TIMEOUT, env: dict | None 
     :data:`MEMORY_HEADROOM`: the machine is shared) or runs past ``timeout``; the result then
     says so instead of a time.
     """
-    code = (f"import json; from rrlib import bench; n = bench.step_{name}({k}); T = bench._Timed; "
+    code = (f"import json; from rrlib.devtools import bench; n = bench.step_{name}({k}); T = bench._Timed; "
             "print(json.dumps({'seconds': T.seconds, 'rows': n, 'peak_rss_mb': T.peak / 2**20, "
             "'peak_scope': T.scope}))")
     limit = min(_available_bytes() - MEMORY_HEADROOM, MEMORY_CAP)
@@ -543,8 +536,6 @@ def naive_baseline(tree: Path, env: dict, work: Path, parameters: dict[str, dict
     import nbformat
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
-
-    from .runner import kernel_env
 
     times = {}
     env = {**env, **kernel_env(), "MATPLOTLIBRC": str(tree / "src" / "rrlib" / "matplotlibrc")}

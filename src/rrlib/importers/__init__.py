@@ -45,7 +45,9 @@ from typing import Iterable
 
 import pandas as pd
 
-from .. import manifest, pseudonymise
+from .. import __version__, manifest, pseudonymise
+from ..data import DataValidationError
+from ..data import check as check_tables
 from .base import Dropped, ImportFieldError, load_mapping, match_fields, read_extract, sha256_bytes
 from .sources import SOURCES
 
@@ -85,7 +87,6 @@ def run_import(source: str, files: Iterable[str | Path], to: str | Path, *, key:
     (no key) or :class:`rrlib.data.DataValidationError` (the result breaks the contract); in
     every case nothing is written.
     """
-    from ..data import check as check_tables
 
     if source not in SOURCES:
         raise ImportFieldError(f"unknown source {source!r}; use one of {', '.join(SOURCES)}")
@@ -120,7 +121,6 @@ def run_import(source: str, files: Iterable[str | Path], to: str | Path, *, key:
                 if old.exists():
                     old.unlink()
             shutil.move(str(Path(tmp) / f"{t}.csv.gz"), to / f"{t}.csv.gz")
-    from .. import __version__
 
     entry = {"tables": {t: int(len(df)) for t, df in made.items()},
              "mapping": {"file": m.path.name, "sha256": m.sha256},
@@ -138,7 +138,6 @@ def run_import(source: str, files: Iterable[str | Path], to: str | Path, *, key:
 def main_import(source: str, files: list[str], to: str, *, mapping: str | None = None,
                 allow_extra: Iterable[str] = ()) -> int:
     """What ``rr import`` runs: one line per table written, errors without a traceback."""
-    from ..data import DataValidationError
 
     try:
         entry = run_import(source, files, to, mapping=mapping, allow_extra=allow_extra)

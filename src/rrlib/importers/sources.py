@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 
 from ..calendar import financial_year
+from ..data import tables, wmf
+from ..data.areas import ONS_CODE_RE
 from .base import (
     Dropped,
     ImportFieldError,
@@ -171,7 +173,6 @@ def ons_codes(s: pd.Series) -> pd.Series:
     """Residence as the contract keeps it: the ONS local authority code as recorded (trimmed,
     upper case); empty or not an ONS code (e.g. HES's X-codes for no fixed abode or not known)
     -> missing. Names come later, from the lookup (:mod:`rrlib.data.areas`)."""
-    from ..data.areas import ONS_CODE_RE
 
     v = s.astype("string").str.strip().str.upper()
     ok = v.str.fullmatch(ONS_CODE_RE[1:-1]).fillna(False).astype(bool)
@@ -300,8 +301,6 @@ AREA_CODES = {"Blackpool": "BLA", "Cornwall": "COR", "Hull": "HUL", "Kent": "KEN
 
 
 def headstart_survey(files, m: Mapping, key: bytes, dropped: Dropped) -> dict[str, pd.DataFrame]:
-    from ..data import wmf
-
     parts = []
     for name, df, _ in files:
         _require(df, ["RespondentID", "Partnership", "SchoolID", "SurveyYear", "Sample", "YearGroup"], name, m.source)
@@ -343,7 +342,6 @@ def contract(files, m: Mapping, key: bytes, dropped: Dropped) -> dict[str, pd.Da
     """Tables already in the contract's layout (the programme's own records, GIAS-based schools,
     ONS population): only the identifier columns are pseudonymised, with the same rule as the
     other sources so the tables join. The file name gives the table (``schools.csv``)."""
-    from ..data import tables
 
     specs = tables()
     out = {}

@@ -27,6 +27,7 @@ order, rows sorted by the table's key, floats with a fixed format, dates ISO, bo
 """
 from __future__ import annotations
 
+import csv
 import gzip
 import hashlib
 import importlib
@@ -40,6 +41,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import yaml
 
 PARAMS_DIR = Path(__file__).resolve().parent / "params"
@@ -51,7 +54,8 @@ STUDY_WINDOW = {"start": "2016-09-01", "end": "2022-08-31"}
 #: Float format of the CSV files (fixed, so the bytes do not depend on repr details).
 FLOAT_FORMAT = "%.6f"
 
-from ..data import DOMAINS  # noqa: E402
+from .. import manifest  # noqa: E402
+from ..data import DOMAINS, tables  # noqa: E402
 
 
 @dataclass
@@ -110,7 +114,6 @@ def domain_generators(domains=None) -> list[tuple[str, object]]:
 
 def _ordered(name: str, df: pd.DataFrame) -> pd.DataFrame:
     """Columns in the schema's order and rows sorted by the key (or by every column)."""
-    from ..data import tables
 
     spec = tables().get(name)
     if spec is not None:
@@ -147,10 +150,6 @@ _NEEDS_QUOTES = r'[,"\r\n]'
 def _csv_bytes_arrow(df: pd.DataFrame) -> bytes | None:
     """The same bytes as :func:`_csv_bytes_pandas`, several times faster, when no text value
     needs quoting (otherwise None)."""
-    import csv
-
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
 
     cols = {}
     for c in df.columns:
@@ -243,7 +242,6 @@ def generate(out_dir: str | Path, seed: int = DEFAULT_SEED, scale: float = 1, *,
     tables. ``progress(domain, table, rows, seconds)`` is called per table. Returns
     ``{table: path}``. The folder is replaced only when everything is written.
     """
-    from .. import manifest
 
     out_dir = Path(out_dir).resolve()
     if scale <= 0:
@@ -283,26 +281,3 @@ def generate(out_dir: str | Path, seed: int = DEFAULT_SEED, scale: float = 1, *,
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return {name: out_dir / p.name for name, p in written.items()}
-
-
-def main_generate(out_dir: str | Path, seed: int = DEFAULT_SEED, scale: float = 1) -> int:
-    """``rr synth OUT_DIR --seed --scale``: generate, printing one line per table; returns 0."""
-    from .. import log
-
-    logger = log.get("synth")
-    log.setup()
-    t0 = time.perf_counter()
-    logger.info(f"generating synthetic data in {out_dir} (seed {seed}, scale {scale})")
-
-    with log.progress(None, "synth", unit="table") as advance:
-        def report(domain, name, rows, seconds):
-            logger.info(f"  {domain:<10} {name + '.csv.gz':<28} {rows:>10,} rows  {seconds:6.2f} s")
-            advance(1, name)
-
-        try:
-            out = generate(out_dir, seed=seed, scale=scale, progress=report)
-        except ValueError as exc:
-            logger.error(str(exc))
-            return 1
-    logger.info(f"ok: {len(out)} tables and MANIFEST written ({time.perf_counter() - t0:.1f} s)")
-    return 0

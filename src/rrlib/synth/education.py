@@ -32,7 +32,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..data.education import ETHNICITY_MINOR, REASON_CODES
+from ..data.education import ETHNICITY_MINOR, REASON_CODES, reason_codes_of_year
+from . import load_params
 
 PHASES = ("primary", "secondary", "special", "alternative_provision")
 PRI, SEC, SPE, AP = range(4)
@@ -835,7 +836,6 @@ def _reasons_of_their_year(ctx, exc: pd.DataFrame) -> np.ndarray:
     the codes of the year that the mix lacks, drawn with the weights of
     ``exclusions.reasons.replacing_other`` (assumption). Own random stream: the other
     tables' numbers do not move."""
-    from ..data.education import reason_codes_of_year
 
     reason = exc["reason_code"].to_numpy(dtype=object).copy()
     weights = ctx.params["exclusions"]["reasons"].get("replacing_other") or {}
@@ -946,7 +946,6 @@ def calibration(tables: dict[str, pd.DataFrame], params: dict | None = None) -> 
     Returns a tidy frame: target, published, generated. Used by the tests and to report
     calibration; the chapters compute their own figures from the processed tables.
     """
-    from . import load_params
 
     p = params or load_params("education")
     sch = tables["schools"]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..data import areas
 from ..data.health import SELF_HARM_CODES, financial_year
 
 DAY = np.timedelta64(1, "D")
@@ -262,7 +263,6 @@ def _residence_codes(ctx, ed: pd.DataFrame, adm: pd.DataFrame):
     of the area name. "Other" residents (outside Blackpool, Fylde and Wyre) get one of the other
     areas of the lookup, the same for every record of a person, from their own random stream
     (the other tables' numbers do not move)."""
-    from ..data import areas
 
     named = {n: areas.code_of(n) for n in ("Blackpool", "Fylde", "Wyre")}
     others = sorted(c for c in areas.lookup() if c not in named.values())

@@ -18,6 +18,7 @@ import pandas as pd
 
 from .. import calendar
 from ..data.targeted import DOMAINS, RESILIENCE_COACH_PROGRAMMES, SDQ_IMPACT, SDQ_ITEMS
+from ..instruments import sdq
 from ..instruments import sdq as _sdq
 
 DAYS_PER_MONTH = 30.4375
@@ -494,7 +495,6 @@ def _items_from_scores(rng, scores: pd.DataFrame, impact, ebddiff) -> pd.DataFra
 
 def _blank_some(rng, items: pd.DataFrame, share: float) -> pd.DataFrame:
     """Leave one item unanswered in a share of questionnaires where prorating keeps every score."""
-    from ..instruments import sdq
 
     before = sdq.score(items)
     trial = items.copy()

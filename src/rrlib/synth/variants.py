@@ -17,6 +17,7 @@ Command line (for chapter engineers trying a variant)::
 """
 from __future__ import annotations
 
+import argparse
 import gzip
 import io
 import shutil
@@ -28,7 +29,10 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from . import csv_bytes, gzip_bytes
+from .. import manifest
+from ..data import tables
+from ..data.education import REASON_CODE_YEARS
+from . import DEFAULT_SEED, csv_bytes, generate, gzip_bytes
 
 # --------------------------------------------------------------------------- folder as text tables
 
@@ -58,8 +62,6 @@ class Folder:
         self.frames.pop(name, None)
 
     def save(self, variants: list[str]) -> None:
-        from .. import manifest
-
         for name, df in self.frames.items():
             text = csv_bytes(df)
             (self.path / f"{name}.csv.gz").write_bytes(gzip_bytes(text))
@@ -86,7 +88,6 @@ def _new_ids(prefix: str, existing: pd.Series, n: int, digits: int) -> list[str]
 
 def _dependants(name: str) -> list[str]:
     """``name`` and every registered table whose foreign keys lead to it (transitively)."""
-    from ..data import tables
 
     specs = tables()
     out = [name]
@@ -131,7 +132,6 @@ def _census_from_2016_17(f: Folder) -> None:
 def _drop_dangling_pupils(f: Folder) -> None:
     """Rows of other tables whose census pupil is no longer in the census go too (an extract
     linked to a shorter census has no such rows)."""
-    from ..data import tables
 
     pupils = set(f["pupils"]["pupil_id"])
     for name, t in tables().items():
@@ -213,7 +213,6 @@ def _programme_to_2023(f: Folder) -> None:
 def _newer_reason_codes(f: Folder) -> None:
     """Every reason code DfE introduced in 2020/21 used in each year from 2020/21 (a fifth of
     those years' exclusions recoded in turn to OW, LG, DS, MT, PH)."""
-    from ..data.education import REASON_CODE_YEARS
 
     exc = f["exclusions"].copy()
     new = [c for c, (first, _) in REASON_CODE_YEARS.items() if first is not None]
@@ -232,8 +231,6 @@ def _without(name: str) -> Callable[[Folder], None]:
 
 
 def _optional_tables() -> list[str]:
-    from ..data import tables
-
     return [n for n, t in tables().items() if not t.required]
 
 
@@ -309,10 +306,6 @@ def make(base: str | Path, out: str | Path, variants: list[str]) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    from . import DEFAULT_SEED, generate
-
     p = argparse.ArgumentParser(prog="python -m rrlib.synth.variants", description=__doc__.split("\n")[0])
     p.add_argument("out")
     p.add_argument("variants", nargs="+", help="; ".join(f"{k}: {v.description}" for k, v in VARIANTS.items()))
