@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .data.reader import TextFileError, read_text
 from .io import atomic_write_bytes
 
 KEY_ENV = "RR_PSEUDONYMISE_KEY"
@@ -100,14 +101,11 @@ def _columns(columns) -> list[str]:
 
 
 def _read_text(path: Path) -> str:
-    raw = path.read_bytes()
-    if path.name.endswith(".gz"):
-        raw = gzip.decompress(raw)
+    """The file's text, by the data contract's rules (rrlib.data.reader: gzip, BOM, strict UTF-8)."""
     try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise PseudonymiseError(f"{path}: not UTF-8 (line {line}); re-save the file as UTF-8") from None
+        return read_text(path)
+    except TextFileError as exc:
+        raise PseudonymiseError(f"{path}: {exc}; re-save the file as UTF-8 text") from None
 
 
 def pseudonymise_file(in_file, out_file, columns, *, key: bytes | None = None,

@@ -26,7 +26,6 @@ technical notes; Government Statistical Service symbols)
 """
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -38,6 +37,8 @@ import pandera.pandas as pa
 from . import paths
 from .calendar import year_label
 from .cuts.dfe_exclusions_la_2006_2023 import make
+from .data.problems import MAX_ROWS_SHOWN, schema_problems
+from .data.reader import TextFileError, read_text_frame
 
 __all__ = [
     "PublicDataError", "PublicTable", "TABLES", "register", "table_path", "load",
@@ -47,8 +48,6 @@ __all__ = [
     "ONS_POPULATION", "load_ons_population", "DFE_FSM", "load_dfe_fsm",
 ]
 
-#: How many offending rows an error message shows.
-MAX_ROWS_SHOWN = 5
 #: Cells meaning "suppressed" (DfE: ``x``, now ``c``).
 SUPPRESSED = frozenset({"x", "c"})
 #: Cells meaning "not applicable / not available" (``.``, ``:``, ``z``).
@@ -118,17 +117,10 @@ def _read_text_csv(path: Path) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"public table file {path} does not exist")
-    raw = path.read_bytes()
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise PublicDataError(path, [f"line {line}: rule 'UTF-8 encoding': not valid UTF-8"]) from None
-    if not text.strip():
-        raise PublicDataError(path, ["rule 'not empty': the file has no header and no rows"])
-    return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
+        return read_text_frame(path)  # the data contract's text rules (rrlib.data.reader)
+    except TextFileError as exc:
+        raise PublicDataError(path, [p.format(file=False) for p in exc.problems]) from None
 
 
 def _rows(mask: np.ndarray, values: pd.Series) -> str:
@@ -178,23 +170,9 @@ def _year_ok(s: pd.Series) -> np.ndarray:
 def _pandera(df: pd.DataFrame, schema: pa.DataFrameSchema, path: Path) -> pd.DataFrame:
     try:
         return schema.validate(df, lazy=True)
-    except pa.errors.SchemaErrors as exc:
-        fc = exc.failure_cases
-        problems = []
-        wide = fc["schema_context"] == "DataFrameSchema"
-        for check, g in fc[wide].groupby("check", sort=False, dropna=False):
-            idx = sorted({int(i) for i in g["index"].dropna()})
-            shown = ", ".join(f"line {i + 2}" for i in idx[:MAX_ROWS_SHOWN])
-            problems.append(f"rows: rule '{check}': {len(idx) or len(g)} offending row"
-                            f"{'s' if len(idx) != 1 else ''}" + (f", first: {shown}" if shown else
-                                                                  f": {g['failure_case'].iloc[0]!r}"))
-        for (col, check), g in fc[~wide].groupby(["column", "check"], sort=False, dropna=False):
-            shown = ", ".join(
-                f"line {int(i) + 2} {v!r}" if pd.notna(i) else repr(v)
-                for i, v in zip(g["index"].head(MAX_ROWS_SHOWN), g["failure_case"].head(MAX_ROWS_SHOWN)))
-            problems.append(f"column '{col}': rule '{check}': {len(g)} offending row"
-                            f"{'s' if len(g) != 1 else ''}, first: {shown}")
-        raise PublicDataError(path, problems) from None
+    except pa.errors.SchemaErrors:
+        problems = schema_problems(schema, df, Path(path).name)  # one message maker (rrlib.data.problems)
+        raise PublicDataError(path, [p.format(file=False) for p in problems]) from None
 
 
 # --------------------------------------------------------------------------- DfE LA time series

@@ -82,7 +82,7 @@ def test_bad_inputs(extract, tmp_path, monkeypatch):
         ps.pseudonymise_file(extract, extract, ["pupil_id"])
     latin = tmp_path / "latin.csv"
     latin.write_bytes("pupil_id\nP\u00e41\n".encode("latin-1"))
-    with pytest.raises(ps.PseudonymiseError, match="not UTF-8"):
+    with pytest.raises(ps.PseudonymiseError, match="UTF-8 encoding"):
         ps.pseudonymise_file(latin, tmp_path / "o.csv", ["pupil_id"])
     assert not (tmp_path / "o.csv").exists()
 

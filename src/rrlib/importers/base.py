@@ -14,9 +14,7 @@ the fields, the file and the source; nothing is written.
 """
 from __future__ import annotations
 
-import gzip
 import hashlib
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +25,7 @@ import pandas as pd
 import yaml
 
 from .. import pseudonymise
+from ..data.reader import TextFileError, parse_flags, read_text_frame
 
 MAPPINGS_DIR = Path(__file__).with_name("mappings")
 
@@ -98,16 +97,11 @@ def read_extract(path: str | Path) -> pd.DataFrame:
     p = Path(path)
     if not p.is_file():
         raise ImportFieldError(f"{p.name}: no such file")
-    raw = p.read_bytes()
-    if p.name.endswith(".gz"):
-        raw = gzip.decompress(raw)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ImportFieldError(f"{p.name}: not UTF-8 (line {line}); re-save the extract as UTF-8") from None
     sep = "\t" if p.name.endswith((".tsv", ".tsv.gz", ".txt")) else ","
-    df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_filter=False)
+    try:
+        df = read_text_frame(p, sep=sep)  # the data contract's text rules (rrlib.data.reader)
+    except TextFileError as exc:
+        raise ImportFieldError(f"{exc}; re-save the extract as UTF-8 text") from None
     df = df.apply(lambda s: s.str.strip())
     return df.where(df != "", np.nan)
 
@@ -250,8 +244,8 @@ def to_int(s: pd.Series, file_name: str, source: str, field_name: str) -> pd.Ser
 def to_bool(s: pd.Series, file_name: str, source: str, field_name: str) -> pd.Series:
     """Flags written 1/0, true/false, Y/N, T/F (any case)."""
     t = s.astype("string").str.strip().str.lower()
-    out = t.map(lambda v: True if v in {"1", "true", "t", "y", "yes", "1.0"} else
-                (False if v in {"0", "false", "f", "n", "no", "0.0"} else None) if v is not pd.NA else None)
+    # the contract's true/false words (rrlib.data.reader), and 1.0/0.0 as exported by some systems
+    out = parse_flags(s, extra_true=("1.0",), extra_false=("0.0",))
     bad = t.notna() & out.isna()
     if bad.any():
         vals = ", ".join(repr(v) for v in s[bad].unique()[:5])
