@@ -31,6 +31,15 @@ from .io import plain, write_json
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 
 
+def key_part(label) -> str:
+    """A year, wave or financial-year label as a part of a results key: ``"2019/20"`` -> ``"2019_20"``.
+
+    The one slug of the compendium (a key part is lower-case letters, digits and ``_``); chapters prefix
+    it as they need (``"fy" + key_part("2018/19")``, ``f"y{key_part(year)}"``).
+    """
+    return str(label).replace("/", "_")
+
+
 @dataclass
 class Results:
     """Collects a chapter's headline numbers; :meth:`save` writes them."""

@@ -168,3 +168,13 @@ def test_rr_skips_only_the_slow_optional_iri_checker():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=paths.ROOT)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().endswith("ok")
+
+
+def test_one_slug_for_year_keys():
+    """Years, waves and financial years become key parts one way (rrlib.results.key_part, issue 28)."""
+    from rrlib.chapters import selfharm, wmf
+    from rrlib.results import KEY_RE, key_part
+
+    assert key_part("2019/20") == "2019_20" and key_part(2018) == "2018"
+    assert wmf.wave_key("2017/18") == key_part("2017/18")
+    assert KEY_RE.match("selfharm.admissions." + selfharm._fy("2018/19"))

@@ -61,6 +61,7 @@ import pandas as pd
 from .. import chapter, disclosure, figures, stats
 from ..calendar import start_year as fy_start_year
 from ..chapter import NotComputed, require, require_values
+from ..results import key_part
 from ..stats import funnel
 
 # ----------------------------------------------------------------------------- constants
@@ -223,7 +224,7 @@ def latest_complete_financial_year(adm: pd.DataFrame, date_col: str = "admission
 
 
 def _fy(fy: str) -> str:
-    return "fy" + str(fy).replace("/", "_")
+    return "fy" + key_part(fy)
 
 
 def _frame(rows: list[dict]) -> pd.DataFrame:

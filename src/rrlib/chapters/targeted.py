@@ -62,6 +62,7 @@ from ..chapter import NotComputed, ParameterError, check_choice, check_type
 from ..data.targeted import RESILIENCE_COACH_PROGRAMMES  # noqa: F401  (the notebook reads it from here)
 from ..figures import source_note
 from ..instruments import gbo, sdq
+from ..results import key_part
 from .common import back_on_track_windows, count_in_windows
 
 DAYS_PER_MONTH = 30.4375
@@ -818,7 +819,7 @@ def taking_part_results(c: pd.DataFrame, year: str, prefix: str = "targeted.bot"
     """
     lo, hi = school_year_window(year)
     people = taking_part(c, lo, hi)["person_id"].nunique()
-    return _results([_r(f"{prefix}.taking_part_{year.replace('/', '_')}", int(people), unit="count",
+    return _results([_r(f"{prefix}.taking_part_{key_part(year)}", int(people), unit="count",
                         note=f"episodes in progress between {lo:%Y-%m-%d} and {hi:%Y-%m-%d}")])
 
 
@@ -959,7 +960,7 @@ GOAL_BOT_KEYS = tuple(f"targeted.goals.bot_{k}" for k in (
 
 def taking_part_key(year: str, prefix: str = "targeted.bot") -> str:
     """Results key of :func:`taking_part_results` for school year ``year``."""
-    return f"{prefix}.taking_part_{year.replace('/', '_')}"
+    return f"{prefix}.taking_part_{key_part(year)}"
 
 
 def episodes_by_programme(interventions: pd.DataFrame) -> pd.DataFrame:

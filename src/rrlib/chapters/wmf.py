@@ -30,6 +30,7 @@ from .. import figures, stats
 from ..calendar import start_year
 from ..chapter import NotComputed
 from ..instruments import srs as _srs
+from ..results import key_part
 from ..stats.models import MixedFit, design, fit_random_intercept  # noqa: F401 (the model API, rrlib.stats)
 
 #: The shipped data's areas and waves (documentation and examples only: every function takes the
@@ -91,7 +92,7 @@ def outcome_key(outcome: str) -> str:
 
 def wave_key(wave: str) -> str:
     """Results-key form of a wave: "2019/20" -> "2019_20"."""
-    return str(wave).replace("/", "_")
+    return key_part(wave)
 
 
 def _check_columns(df: pd.DataFrame, cols, fn: str) -> None:
