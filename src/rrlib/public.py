@@ -97,6 +97,14 @@ def register(table: PublicTable) -> PublicTable:
     return table
 
 
+def register_cut(cut, *, title: str, reader: Callable[[Path], pd.DataFrame],
+                 columns: dict[str, str] | None = None) -> PublicTable:
+    """Register the public table a cut (:class:`rrlib.cuts.Cut`) ships: its file, citation and licence come
+    from the cut, so the citation is written once (in ``src/rrlib/cuts/<name>.py``)."""
+    return register(PublicTable(name=cut.name, filename=f"{cut.name}.csv", title=title, citation=cut.citation,
+                                licence=cut.licence, columns=dict(columns or {}), reader=reader))
+
+
 def table_path(name: str) -> Path:
     """The shipped file of public table ``name``."""
     if name not in TABLES:

@@ -38,7 +38,7 @@ CELLS = [
     ("markdown", "# Chapter 99. Throwaway: pupils per school year\n\nHow many pupils each year?", []),
     ("code", "data_dir = None\nout_dir = None", ["parameters"]),
     ("code", "from rrlib import chapter\nfrom rrlib.chapters import throwaway as T\n"
-             "ch = chapter.setup(\"throwaway\", data_dir=data_dir, out_dir=out_dir)\nch.banner()", []),
+             "ch = chapter.start(\"throwaway\", globals())\nch.banner()", []),
     ("code", "with ch.section(\"throwaway.pupils\"):\n    ch.record_frame(T.pupils_per_year(ch.table(\"pupils\")))\n"
              "with ch.section(\"throwaway.missing\"):\n    ch.table(\"no_such_table\")", []),
     ("code", "ch.finish()", []),
