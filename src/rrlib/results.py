@@ -31,6 +31,30 @@ from .io import plain, write_json
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 
 
+#: The columns of a results frame, in order: what :meth:`Results.record_frame` records. The estimate is
+#: ``value`` in every chapter (``estimate`` is still accepted by ``record_frame`` for older code).
+RESULT_COLUMNS = ("key", "value", "lower", "upper", "unit", "method", "n", "note")
+
+
+def row(key: str, value, *, lower=None, upper=None, unit=None, method=None, n=None, note=None) -> dict:
+    """One results row (a headline number) for :func:`frame`; ``n`` is kept a whole number."""
+    return {"key": key, "value": value, "lower": lower, "upper": upper, "unit": unit, "method": method,
+            "n": None if n is None else int(n), "note": note}
+
+
+def frame(rows: list[dict]) -> pd.DataFrame:
+    """A tidy results frame (:data:`RESULT_COLUMNS`) from row dicts (:func:`row`, or dicts with those keys).
+
+    ``value`` and ``n`` are object columns, so counts stay whole numbers in the results file (a float
+    column would record 4789 as 4789.0); ``lower`` and ``upper`` are numbers (missing: NaN).
+    """
+    out = pd.DataFrame({c: pd.Series([r.get(c) for r in rows], dtype=object) for c in RESULT_COLUMNS},
+                       columns=list(RESULT_COLUMNS))
+    for c in ("lower", "upper"):
+        out[c] = pd.to_numeric(out[c], errors="coerce")
+    return out
+
+
 def key_part(label) -> str:
     """A year, wave or financial-year label as a part of a results key: ``"2019/20"`` -> ``"2019_20"``.
 

@@ -7,6 +7,7 @@ import pytest
 from scipy import stats as sst
 
 from rrlib.chapters import targeted as T
+from rrlib.results import RESULT_COLUMNS
 
 
 def _pupils():
@@ -385,7 +386,7 @@ def test_a_section_skips_and_records_nothing_when_its_window_is_not_covered(tmp_
 def test_cohort_and_taking_part_results_by_hand():
     c = T.cohort(_interventions(), _pupils(), start="2016-11-01", end="2018-08-31", cutoff="2019-08-31")
     r = T.cohort_results(c, "targeted.bot", window="x")
-    assert list(r.columns) == T.RESULT_COLUMNS
+    assert list(r.columns) == list(RESULT_COLUMNS)
     v = T.values(r)
     # P1 (M, 11), P2 (F, 12), P3 (M, 11); EP1 181 days and EP2 365 days ended
     assert (v["young_people"], v["age_min"], v["age_max"]) == (3, 11, 12)
@@ -395,7 +396,7 @@ def test_cohort_and_taking_part_results_by_hand():
     assert isinstance(v["young_people"], int)  # counts stay whole numbers in the results file
     t = T.taking_part_results(T.cohort(_interventions(), _pupils(), start="2016-11-01", end="2019-08-31"), "2018/19")
     assert t["key"].tolist() == [T.taking_part_key("2018/19")] == ["targeted.bot.taking_part_2018_19"]
-    assert t["estimate"].iloc[0] == 2  # EP3 (open) and EP4 (from Nov 2018)
+    assert t["value"].iloc[0] == 2  # EP3 (open) and EP4 (from Nov 2018)
     assert T.school_year_window("2019/20") == (pd.Timestamp("2019-09-01"), pd.Timestamp("2020-08-31"))
 
 
@@ -420,7 +421,7 @@ def test_sdq_goal_attendance_and_exclusion_frames_match_the_tables():
     assert v["pairs"] == 5
     dec = T.sdq_decrease_summary(p, "total")
     row = r.set_index("key").loc["targeted.sdq.total_decreased_pct"]
-    assert (row["estimate"], row["lower"], row["upper"], row["n"]) == (dec["pct_decreased"], dec["pct_lower"],
+    assert (row["value"], row["lower"], row["upper"], row["n"]) == (dec["pct_decreased"], dec["pct_lower"],
                                                                        dec["pct_upper"], 5)
     share = T.sdq_band_share(p).set_index(["scale", "when"])
     assert v["emotion_before_in_20"] == share.loc[("emotion", "before"), "in_20"]
@@ -439,7 +440,7 @@ def test_sdq_goal_attendance_and_exclusion_frames_match_the_tables():
     with pytest.raises(NotComputed):
         T.goal_results(g.iloc[:0])
     dv = T.goal_domain_results(T.goals_by_domain(g))
-    assert set(dv["key"]) == set(T.GOAL_DOMAIN_KEYS) and dv["estimate"].sum() == 3
+    assert set(dv["key"]) == set(T.GOAL_DOMAIN_KEYS) and dv["value"].sum() == 3
     c = T.cohort(_interventions(), _pupils(), start="2016-11-01", end="2019-08-31", cutoff="2020-08-31")
     ec = T.education_cohort_or_skip(c)
     with pytest.raises(NotComputed, match="consented"):

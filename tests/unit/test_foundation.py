@@ -178,3 +178,27 @@ def test_one_slug_for_year_keys():
     assert key_part("2019/20") == "2019_20" and key_part(2018) == "2018"
     assert wmf.wave_key("2017/18") == key_part("2017/18")
     assert KEY_RE.match("selfharm.admissions." + selfharm._fy("2018/19"))
+
+
+def test_every_results_row_names_its_estimate_value():
+    """One results-row builder (rrlib.results.row/frame, issue 28): in the chapters' code, every dict that
+    builds a results row (it has a "key") calls the estimate "value", never "estimate"; and frame() gives
+    the columns record_frame records. (chapters/exclusions.py, being rewritten as a package, is not yet
+    checked: its rows still say "estimate", which record_frame still accepts.)"""
+    import ast
+
+    from rrlib import paths
+    from rrlib.results import RESULT_COLUMNS, frame, row
+
+    assert list(frame([row("reach.x.y", 3, n=4.0)]).columns) == list(RESULT_COLUMNS)
+    assert frame([row("reach.x.y", 3, n=4.0)])["n"].iloc[0] == 4 and RESULT_COLUMNS[1] == "value"
+    bad = []
+    for f in sorted((paths.ROOT / "src" / "rrlib" / "chapters").glob("*.py")):
+        if f.name == "exclusions.py":
+            continue
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Dict):
+                keys = {k.value for k in node.keys if isinstance(k, ast.Constant)}
+                if "key" in keys and "estimate" in keys:
+                    bad.append(f"{f.name}:{node.lineno}")
+    assert not bad, f"results rows naming the estimate 'estimate' (use rrlib.results.row): {bad}"

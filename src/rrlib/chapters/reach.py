@@ -57,6 +57,7 @@ from ..calendar import academic_year
 from ..calendar import start_year as year_start
 from ..chapter import NotComputed
 from ..public import DFE_FSM_SOURCE, ONS_POPULATION_SOURCE
+from ..results import frame as results_frame
 
 # ----------------------------------------------------------------------------- definitions
 YOUNG_PERSON = "young_person"
@@ -705,10 +706,8 @@ def plot_schools_over_time(ara: pd.DataFrame, charter: pd.DataFrame):
 # ----------------------------------------------------------------------------- results frames
 # Each function returns a tidy frame (key, value, lower, upper, unit, method, n, note) that the
 # notebook records with one ``ch.record_frame`` call: the results keys live here, not in the notebook.
-def _frame(rows) -> pd.DataFrame:
-    cols = ["key", "value", "lower", "upper", "unit", "method", "n", "note"]
-    # object columns keep counts as Python ints (a float column would record 4789 as 4789.0)
-    return pd.DataFrame({c: pd.Series([r.get(c) for r in rows], dtype=object) for c in cols}, columns=cols)
+# one results-frame builder for every chapter (rrlib.results.frame: object columns keep counts whole)
+_frame = results_frame
 
 
 #: The processed tables the chapter reads.

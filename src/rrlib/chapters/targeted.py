@@ -62,7 +62,9 @@ from ..chapter import NotComputed, ParameterError, check_choice, check_type
 from ..data.targeted import RESILIENCE_COACH_PROGRAMMES  # noqa: F401  (the notebook reads it from here)
 from ..figures import source_note
 from ..instruments import gbo, sdq
+from ..results import frame as results_frame
 from ..results import key_part
+from ..results import row as results_row
 from .common import back_on_track_windows, count_in_windows
 
 DAYS_PER_MONTH = 30.4375
@@ -768,28 +770,14 @@ def education_cohort_or_skip(c: pd.DataFrame) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- tidy results frames
 
-RESULT_COLUMNS = ["key", "estimate", "lower", "upper", "unit", "method", "n", "note"]
-
-
-def _results(rows: list[dict]) -> pd.DataFrame:
-    """A tidy results frame (``key, estimate, lower, upper, unit, method, n, note``) from row dicts.
-
-    ``estimate`` and ``n`` are held as objects so that counts stay whole numbers in the results file.
-    """
-    out = pd.DataFrame({c: pd.Series([r.get(c) for r in rows], dtype=object) for c in RESULT_COLUMNS})
-    for c in ("lower", "upper"):
-        out[c] = pd.to_numeric(out[c], errors="coerce")
-    return out
-
-
-def _r(key, estimate, *, lower=None, upper=None, unit=None, method=None, n=None, note=None) -> dict:
-    return {"key": key, "estimate": estimate, "lower": lower, "upper": upper, "unit": unit, "method": method,
-            "n": None if n is None else int(n), "note": note}
+# one results-row builder for every chapter (rrlib.results.row / frame: the estimate is `value`)
+_results = results_frame
+_r = results_row
 
 
 def values(frame: pd.DataFrame) -> dict:
-    """``{last part of the key: estimate}`` of a results frame, for the notebook's sentences."""
-    return {k.rsplit(".", 1)[-1]: v for k, v in zip(frame["key"], frame["estimate"])}
+    """``{last part of the key: value}`` of a results frame, for the notebook's sentences."""
+    return {k.rsplit(".", 1)[-1]: v for k, v in zip(frame["key"], frame["value"])}
 
 
 def cohort_results(c: pd.DataFrame, prefix: str, *, window: str | None = None) -> pd.DataFrame:
