@@ -11,11 +11,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import claims, codebook, codecheck, commands, cuts, importers, log, outbox, paths, report, runner
-from . import synth as synth_mod
-from . import verify as verify_mod
-from .devtools import bench
-from .importers import docs as importer_docs
+from . import log, paths
+
+# Each command imports its own module when it is chosen (real imports, below): `rr run`, called once per
+# chapter by make, stays free of pandas, scipy and pandera (about a second of start-up each time). These are
+# the only function-level imports of rrlib modules (tests/unit/test_layers.py lists the exception).
 
 
 def _verbosity_options(parser: argparse.ArgumentParser, default) -> None:
@@ -148,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.modules.setdefault(name, None)
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["cut"]:  # its own options (argparse's REMAINDER does not pass --check through)
+        from . import cuts
         return cuts.main(argv[1:])
     args = build_parser().parse_args(argv)
     log.setup((args.verbose or 0) - (args.quiet or 0))
@@ -169,48 +170,67 @@ def main(argv: list[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace) -> int:
     c = args.command
     if c == "synth":
+        from . import commands, synth
         return commands.main_generate(args.out or str(paths.DEFAULT_DATA_DIR),
-                                      args.seed if args.seed is not None else synth_mod.DEFAULT_SEED, args.scale)
+                                      args.seed if args.seed is not None else synth.DEFAULT_SEED, args.scale)
     if c == "verify-data":
+        from . import commands
         return commands.verify_data(args.data_dir)
     if c == "manifest":
+        from . import commands
         return commands.main_refresh(args.data_dir, window=args.window, synthetic=args.synthetic)
     if c == "validate":
+        from . import commands
         return commands.main_validate(str(paths.layout(args.data_dir).data_dir))
     if c == "prepare":
+        from . import commands
         lay = paths.layout(args.data_dir)
         return commands.main_prepare(str(lay.data_dir), args.processed or str(lay.processed_dir))
     if c == "run":
+        from . import runner
         return runner.main_run(args.notebook, data_dir=args.data_dir, out_dir=args.out_dir,
                                assignments=args.param, timeout=args.timeout)
     if c == "cut":
+        from . import cuts
         return cuts.main(args.rest)
     if c == "params":
+        from . import commands
         return commands.list_parameters(args.notebook)
     if c == "claims":
+        from . import claims
         return int(claims.main(data_dir=args.data_dir, out_dir=args.out_dir, strict=args.strict) or 0)
     if c == "report":
+        from . import report
         return int(report.main(data_dir=args.data_dir, out_dir=args.out_dir) or 0)
     if c == "verify":
-        return int(verify_mod.main(data_dir=args.data_dir, out_dir=args.out_dir) or 0)
+        from . import verify
+        return int(verify.main(data_dir=args.data_dir, out_dir=args.out_dir) or 0)
     if c == "figures-manifest":
-        return int(verify_mod.write_figures_manifest() or 0)
+        from . import verify
+        return int(verify.write_figures_manifest() or 0)
     if c == "codecheck":
+        from . import codecheck
         return int(codecheck.main(check=args.check) or 0)
     if c == "codebook":
+        from . import codebook
+        from .importers import docs as importer_docs
         rc = codebook.main_codebook(check=args.check)
         return rc or importer_docs.main(check=args.check)  # data/raw/IMPORTERS.md
     if c == "bench":
+        from .devtools import bench
         return bench.main(scales=tuple(int(x) for x in args.scales.split(",")),
                           steps=tuple(args.steps.split(",")) if args.steps else bench.STEPS,
                           pipeline=not args.no_pipeline, naive=not args.no_naive,
                           rounds=args.rounds, steps_from=args.steps_from)
     if c == "import":
+        from . import importers
         return importers.main_import(args.source, args.files, args.to, mapping=args.mapping,
                                      allow_extra=[x.strip() for x in args.allow_extra.split(",") if x.strip()])
     if c == "outbox":
+        from . import outbox
         return int(outbox.main(data_dir=args.data_dir, out_dir=args.out_dir) or 0)
     if c == "pseudonymise":
+        from . import commands
         return commands.main_pseudonymise(args.in_file, args.out_file,
                                           [x.strip() for x in args.columns.split(",") if x.strip()])
     raise AssertionError(c)
