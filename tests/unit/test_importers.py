@@ -6,6 +6,7 @@ and a missing key are refused with messages naming them, and nothing is written.
 """
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -104,7 +105,7 @@ def hes_file(d: Path) -> Path:
         "PupilMatchingRefAnonymous": np.where(pupil, a["person_id"], ""),
         "SUSSPELLID": a["admission_id"], "PROCODE": "RXL",
         "ADMIDATE": a["admission_date"], "EPISTART": a["admission_date"],
-        "EPIEND": a["discharge_date"], "DISDATE": a["discharge_date"], "EPIORDER": "01",
+        "EPIEND": a["discharge_date"], "DISDATE": a["discharge_date"], "EPIORDER": "01", "EPISTAT": "3",
         "ADMIMETH": a["admission_method"].map(ADMIMETH), "STARTAGE": a["age"],
         "SEX": a["sex"].map({"M": "1", "F": "2"}), "RESLADST_ONS": a["area_code"],
         "DIAG_4_01": np.where(cause != "", "T391", "R104"), "DIAG_4_02": cause, "DIAG_4_03": "",
@@ -207,7 +208,8 @@ def test_imported_folder_meets_the_contract(imported):
 def test_counts_recodes_and_left_out_rows(imported):
     to, summary, _ = imported
     assert summary["npd-exclusions"]["rows_left_out"] == {"lunchtime exclusions (LNCH), outside the contract": 2}
-    assert summary["hes-apc"]["rows_left_out"] == {"SEX not known / not specified": 1, "STARTAGE outside 10-24": 1}
+    assert summary["hes-apc"]["rows_left_out"] == {"SEX not specified (9), spell left out": 1,
+                                                   "STARTAGE outside 10-24 (spell)": 1}
     adm = pd.read_csv(to / "admissions.csv.gz", dtype=str, keep_default_na=False)
     src = syn("admissions")
     # X60-X84 in any position -> intentional self-harm; spells, not episodes
@@ -294,13 +296,14 @@ def test_missing_field_names_field_file_and_source(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_unknown_field_is_refused_unless_allowed(tmp_path):
-    f = small_census(tmp_path, ShoeSize=["5", "6"])
-    with pytest.raises(ImportFieldError, match=r"census.csv \(source npd-census\): unknown field\(s\): ShoeSize"):
-        run_import("npd-census", [f], tmp_path / "out", key=KEY)
-    assert not (tmp_path / "out").exists()
-    run_import("npd-census", [f], tmp_path / "out", key=KEY, allow_extra=["ShoeSize"])
-    assert (tmp_path / "out" / "pupils.csv.gz").exists()
+def test_unknown_field_is_listed_and_ignored_never_a_stop(tmp_path):
+    f = small_census(tmp_path, ShoeSize=["5", "6"], EVERFSM_6_P=["1", "0"])
+    entry = run_import("npd-census", [f], tmp_path / "out", key=KEY)
+    assert entry["tables"] == {"pupils": 2}
+    rep = json.loads((tmp_path / "out" / "IMPORT_REPORT.json").read_text())
+    fields = rep["sources"]["npd-census"]["fields"]["census.csv"]
+    assert fields["ignored_unknown"] == ["ShoeSize"] and fields["ignored_known"] == ["EVERFSM_6_P"]
+    assert "`ShoeSize`" in (tmp_path / "out" / "IMPORT_REPORT.md").read_text()
 
 
 def test_unknown_code_is_refused_naming_it(tmp_path):
@@ -313,7 +316,7 @@ def test_hes_missing_fields_are_named(tmp_path):
     f = write(pd.DataFrame({"TOKEN_PERSON_ID": ["1"], "ADMIDATE": ["2017-05-01"]}), tmp_path / "hes.csv")
     with pytest.raises(ImportFieldError) as e:
         run_import("hes-apc", [f], tmp_path / "out", key=KEY)
-    for name in ("EPIORDER", "ADMIMETH", "STARTAGE", "SEX", "RESLADST_ONS", "DIAG_4_01", "hes.csv", "hes-apc"):
+    for name in ("EPIORDER", "EPISTAT", "ADMIMETH", "STARTAGE", "SEX", "hes.csv", "hes-apc"):
         assert name in str(e.value)
 
 
@@ -408,11 +411,12 @@ def test_hes_episodes_become_spells_without_a_spell_id(tmp_path):
     ]
     df = pd.DataFrame(rows, columns=["TOKEN_PERSON_ID", "ADMIDATE", "EPIORDER", "DISDATE", "ADMIMETH", "STARTAGE",
                                      "SEX", "DIAG_4_01", "DIAG_4_02", "DIAG_4_03"])
+    df["EPISTAT"] = "3"
     df["RESLADST_ONS"] = ["E06000009", "E06000009", "E07000119", "E06000009"]
     f = write(df, tmp_path / "hes.csv")
     entry = run_import("hes-apc", [f], tmp_path / "out", key=KEY)
     assert entry["tables"] == {"admissions": 2}
-    assert entry["rows_left_out"] == {"STARTAGE outside 10-24": 1}
+    assert entry["rows_left_out"] == {"STARTAGE outside 10-24 (spell)": 1}
     a = pd.read_csv(tmp_path / "out" / "admissions.csv.gz", dtype=str, keep_default_na=False)
     a = a.sort_values("admission_date").reset_index(drop=True)
     assert list(a["discharge_date"]) == ["2018-05-04", "2019-01-10"]
