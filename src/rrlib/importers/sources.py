@@ -322,8 +322,15 @@ def hes_apc(files, m: Mapping, key: bytes, dropped: Dropped) -> dict[str, pd.Dat
     d, _ = drop_coded(d, d["_status"].rename("EPISTAT"), dropped)
     # 2. one copy of each finished episode (the same episode delivered in two files)
     start = d["_epistart"].dt.strftime("%Y-%m-%d").fillna("")
-    dup = pd.Series(list(zip(d["_spell"], d["_order"].astype("string").fillna(""), start))).duplicated()
+    stop = d["_end"].dt.strftime("%Y-%m-%d").fillna("")
+    dup = pd.Series(list(zip(d["_spell"], d["_order"].astype("string").fillna(""), start, stop))).duplicated()
     d = drop_rows(d, dup.to_numpy(), _rule(m, "repeated_episode"), dropped)
+    # two first episodes under one spell key (no spell id; same person, day and provider): one spell
+    d = d.sort_values(["_spell", "_order", "_end", "_file"], kind="mergesort", na_position="last")
+    twice = ((d["_order"] == 1) & d.duplicated(["_spell", "_order"])).to_numpy()
+    if twice.any():
+        dropped.rows(d.loc[twice, "_file"], _rule(m, "same_day_spells"), kind="combined")
+    d = d.loc[~twice].reset_index(drop=True)
     # 3. spells: the first finished episode (EPIORDER 1) gives the admission
     has_first = d["_spell"].isin(set(d.loc[(d["_order"] == 1).to_numpy(), "_spell"]))
     d = drop_rows(d, ~has_first.to_numpy(), _rule(m, "no_first_episode"), dropped)
