@@ -134,7 +134,21 @@ def run_import(source: str, files: Iterable[str | Path], to: str | Path, *, key:
              "files": file_info,
              "rows_left_out": dict(sorted(dropped.counts.items())),
              "importer": f"rrlib.importers {__version__}"}
+    created = not to.exists()
     to.mkdir(parents=True, exist_ok=True)
+    try:
+        _write(to, source, blobs, entry, accounts, fields, dropped, m, check_tables)
+    except BaseException:
+        if created and not any(to.iterdir()):
+            to.rmdir()  # nothing written: not even the folder
+        raise
+    return entry
+
+
+def _write(to: Path, source: str, blobs: dict, entry: dict, accounts: dict, fields: dict, dropped: Dropped, m,
+           check_tables) -> None:
+    """Check the tables against the contract in a temporary folder inside ``to``, then move them
+    and the import report in and rewrite the MANIFEST; a failed check leaves ``to`` as it was."""
     old_report = {}
     if (to / REPORT_JSON).is_file():
         try:
@@ -164,7 +178,6 @@ def run_import(source: str, files: Iterable[str | Path], to: str | Path, *, key:
     imported[source] = entry
     manifest.write(to, synthetic=False, description=DESCRIPTION,
                    imported=dict(sorted(imported.items())))
-    return entry
 
 
 def main_import(source: str, files: list[str], to: str, *, mapping: str | None = None,
