@@ -81,16 +81,19 @@ def render() -> str:
             out += ["Fields named by a pattern (kept under their own names):", "",
                     "| pattern | contract column | meaning |", "|---|---|---|"]
             for rx, spec in m.field_patterns.items():
-                out.append(f"| `{_cell(rx)}` | `{_cell(spec.get('to', ''))}` | {_cell(spec.get('doc', ''))} |")
+                to, doc = _cell(spec.get("to", "")), _cell(spec.get("doc", ""))
+                out.append(f"| `{_cell(rx)}` | `{to}` | {doc} |")
             out.append("")
         if m.rules:
             out += ["Rules for real-world rows (each counted per file in the import report):", "",
                     "| rule | what it does | reason in the report |", "|---|---|---|"]
             for r in m.rules:
-                out.append(f"| `{_cell(r.get('id', ''))}` | {_cell(r.get('rule', ''))} | {_cell(r.get('reason', ''))} |")
+                rid, rule, why = (_cell(r.get(k, "")) for k in ("id", "rule", "reason"))
+                out.append(f"| `{rid}` | {rule} | {why} |")
             out.append("")
         if m.ignore or m.ignore_patterns:
-            out += ["Known fields left out (listed in the report as not needed): " + ", ".join(f"`{x}`" for x in [*m.ignore, *m.ignore_patterns]) + ".", ""]
+            known = ", ".join(f"`{x}`" for x in [*m.ignore, *m.ignore_patterns])
+            out += [f"Known fields left out (listed in the report as not needed): {known}.", ""]
         for name, table in m.codes.items():
             out += [f"Codes `{name}`:", "", "| code | becomes |", "|---|---|"]
             for c, v in table.items():

@@ -23,12 +23,12 @@ from .base import (
     academic_year_label,
     drop_coded,
     drop_rows,
-    year_from_names,
     parse_dates,
     pseudo_ids,
     recode,
     to_bool,
     to_int,
+    year_from_names,
 )
 
 
