@@ -382,7 +382,8 @@ def test_hes_missing_fields_are_named(tmp_path):
     f = write(pd.DataFrame({"TOKEN_PERSON_ID": ["1"], "ADMIDATE": ["2017-05-01"]}), tmp_path / "hes.csv")
     with pytest.raises(ImportFieldError) as e:
         run_import("hes-apc", [f], tmp_path / "out", key=KEY)
-    for name in ("EPIORDER", "EPISTAT", "ADMIMETH", "STARTAGE", "SEX", "hes.csv", "hes-apc"):
+    for name in ("EPIORDER", "EPISTAT", "ADMIMETH", "STARTAGE", "SEX", "RESLADST_ONS or RESLADST", "hes.csv",
+                 "hes-apc"):
         assert name in str(e.value)
 
 
