@@ -735,3 +735,14 @@ def test_census_dual_registration_and_nursery_rules(tmp_path):
         "nursery year (NCyearActual N1/N2): before Reception, outside the contract": 1}
     p = pd.read_csv(tmp_path / "out" / "pupils.csv.gz", dtype=str, keep_default_na=False)
     assert p["pupil_id"].is_unique and set(p["academic_year"]) == {"2016/17"}
+
+
+def test_contract_layout_extra_fields_are_listed_not_refused(tmp_path):
+    df = syn("schools").assign(local_note="x")
+    f = write(df, tmp_path / "schools.csv")
+    entry = run_import("contract", [f], tmp_path / "out", key=KEY)
+    assert entry["tables"] == {"schools": len(df)}
+    rep = json.loads((tmp_path / "out" / "IMPORT_REPORT.json").read_text())["sources"]["contract"]
+    assert rep["fields"]["schools.csv"]["ignored_unknown"] == ["local_note"]
+    assert rep["files"]["schools.csv"] == {"rows_read": len(df), "rows_written": len(df), "rows_combined": {},
+                                           "rows_left_out": {}, "balanced": True}
