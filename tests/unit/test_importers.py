@@ -696,11 +696,11 @@ def test_stops_are_one_line_naming_file_field_and_source(tmp_path):
         assert not out.exists()
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("PSEUDO_HESID,ADMIDATE\nA,2018-01-01\nB,2018-01-02,extra,fields\n")
-    with pytest.raises(ImportFieldError, match=r"ragged.csv: does not parse as CSV"):
+    with pytest.raises(ImportFieldError, match=r"ragged.csv \(source hes-apc\): does not parse as CSV"):
         run_import("hes-apc", [ragged], tmp_path / "o2", key=KEY)
     gz = tmp_path / "broken.csv.gz"
     gz.write_bytes(b"not gzip at all")
-    with pytest.raises(ImportFieldError, match=r"broken.csv.gz: not a readable gzip file"):
+    with pytest.raises(ImportFieldError, match=r"broken.csv.gz \(source npd-census\): not a readable gzip"):
         run_import("npd-census", [gz], tmp_path / "o3", key=KEY)
     assert not (tmp_path / "o2").exists() and not (tmp_path / "o3").exists()
 

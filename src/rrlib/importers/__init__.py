@@ -109,7 +109,7 @@ def run_import(source: str, files: Iterable[str | Path], to: str | Path, *, key:
                                "a new folder, never into the synthetic one")
     frames, file_info, fields = [], [], {}
     for f in files:
-        raw = read_extract(f)
+        raw = read_extract(f, source)
         if source == "contract":
             frames.append((f.name, raw, None))
         else:

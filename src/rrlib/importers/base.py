@@ -100,12 +100,22 @@ def _code_key(c) -> str:
 # --------------------------------------------------------------------------- reading
 
 
-def read_extract(path: str | Path) -> pd.DataFrame:
+def read_extract(path: str | Path, source: str | None = None) -> pd.DataFrame:
     """A CSV extract (``.csv``/``.csv.gz``/``.tsv``; UTF-8, BOM allowed) read as text, empty = missing.
 
     A file that cannot be read as such (not UTF-8, not gzip, ragged rows) stops the import with
-    one line naming the file and the problem."""
+    one line naming the file (and ``source``) and the problem."""
     p = Path(path)
+    try:
+        return _read_extract(p)
+    except ImportFieldError as exc:
+        if source is None:
+            raise
+        msg = str(exc)
+        raise ImportFieldError(msg.replace(f"{p.name}: ", f"{p.name} (source {source}): ", 1)) from None
+
+
+def _read_extract(p: Path) -> pd.DataFrame:
     if not p.is_file():
         raise ImportFieldError(f"{p.name}: no such file")
     raw = p.read_bytes()
