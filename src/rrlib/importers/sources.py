@@ -185,7 +185,7 @@ def npd_exclusions(files, m: Mapping, key: bytes, dropped: Dropped) -> dict[str,
 # --------------------------------------------------------------------------- health
 
 
-_ICD_RE = re.compile(r"^([A-Z])(\d{2})(\.?)([0-9A-Z\-]?)([0-9A-Z\-]*)$")
+_ICD_RE = re.compile(r"^([A-Z])(\d{2})(\.?)([0-9A-Z\-]?)([0-9A-Z\-*+]*)$")  # tail: 5th/6th characters, dagger/asterisk
 
 
 def icd_parse(code) -> tuple[str, str] | None:
@@ -211,12 +211,6 @@ def icd_parse(code) -> tuple[str, str] | None:
     else:
         fmt = "4 characters (X600)"
     return cat, fmt
-
-
-def _icd_in(codes: pd.Series, lo: str, hi: str) -> pd.Series:
-    """ICD-10 codes (any form: X60, X600, X60.0, X60X, X60-) whose 3-character category is in [lo, hi]."""
-    c = codes.map(icd_parse).map(lambda v: v[0] if v else None).astype("string")
-    return ((c >= lo) & (c <= hi)).fillna(False).astype(bool)
 
 
 def _ranges(m: Mapping, name: str) -> list[tuple[str, str]]:
