@@ -1,8 +1,13 @@
-"""``rr import``: sample extracts written here in each source's own layout (NPD census and
-exclusions, HES APC episodes, ECDS, the HeadStart survey as deposited, contract-layout tables),
-made by renaming and recoding the shipped synthetic tables, are imported and must give a data
-folder that validates (and, slow, runs every chapter). Missing and unknown fields, unknown codes
-and a missing key are refused with messages naming them, and nothing is written.
+"""``rr import``: sample extracts written here in each source's layout as delivered (NPD census
+and exclusions with year suffixes and no year field, extra fields, dual registrations and nursery
+rows; HES APC one file per financial year with PSEUDO_HESID, PROCODE3 and PROCODET, RESLADST and
+RESLADST_ONS, DIAG_3/4_nn, DIAG_4_CONCAT and unfinished copies of episodes open on 31 March; ECDS
+with SUS+ names and attendances without a destination; the HeadStart survey; contract-layout
+tables), made by renaming and recoding the shipped synthetic tables, import without a mapping
+edit and must give a data folder that validates (and, slow, runs every chapter), with an import
+report in which every file balances. Planted self-harm spells across 31 March all come back. A
+missing needed field, an unknown code, a file that does not parse and a missing key are refused
+with one line naming them, and nothing is written.
 """
 from __future__ import annotations
 
