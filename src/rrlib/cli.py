@@ -118,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--to", required=True, metavar="DATA_DIR", help="data folder to write (tables + MANIFEST)")
     s.add_argument("--mapping", default=None, help="an edited copy of the source's mapping file (YAML)")
     s.add_argument("--allow-extra", default="", metavar="FIELDS",
-                   help="comma-separated fields of the extract to leave out instead of refusing them")
+                   help="comma-separated fields of the extract to leave out as known (fields the mapping does "
+                   "not know are left out anyway and listed in IMPORT_REPORT.md)")
 
     s = sub.add_parser("outbox", help="build <out>/outbox/: released tables and figures with their "
                        "disclosure records and an ACRO finalise bundle for the output checkers")

@@ -75,7 +75,7 @@ ED_SCHEMA = pa.DataFrameSchema(
         "sex": pa.Column(str, pa.Check.isin(SEXES)),
         "area_code": pa.Column(str, matches_check(ONS_CODE_RE), nullable=True),
         "self_harm": pa.Column(bool),
-        "disposal": pa.Column(str, pa.Check.isin(DISPOSALS)),
+        "disposal": pa.Column(str, pa.Check.isin(DISPOSALS), nullable=True),
     },
     checks=[pa.Check(lambda df: _fy_matches(df, "arrival_datetime"),
                      name="financial_year is the NHS financial year of arrival_datetime")],
@@ -177,7 +177,8 @@ TABLES = [
             "area_code": _COMMON["area_code"],
             "self_harm": ("Attendance for self-harm (ECDS chief complaint or injury intent "
                           "'self-inflicted'): true/false."),
-            "disposal": "Discharge destination grouped: admitted, discharged, referred, left_before_treatment.",
+            "disposal": ("Discharge destination grouped: admitted, discharged, referred, left_before_treatment; "
+                         "empty when no destination was recorded (kept as unknown)."),
         },
         foreign_keys=(),
         dates=(),

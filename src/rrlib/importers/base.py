@@ -7,10 +7,13 @@ the public documentation the names come from. The Python module of each source d
 table of names cannot (spells from episodes, self-harm flags from codes, ids).
 
 Field names are matched case-insensitively after removing a suffix the source adds per
-collection (NPD: ``_SPR16``, ``_EXC17``...); a field may have several accepted names (``Sex`` or
-``Gender``). A required field that is absent, or a field that the mapping does not know (neither
-used nor listed under ``ignore``), stops the import with an :class:`ImportFieldError` naming
-the fields, the file and the source; nothing is written.
+collection (NPD: ``_SPR16``, ``_EX17``...); a field may have several accepted names (``Sex`` or
+``Gender``), listed in order of preference: when an extract carries more than one of them
+(HES: ``PROCODE3`` and ``PROCODET``), the first in the mapping's order is used and the others are
+reported as not used. Fields named by a pattern (``field_patterns``: HES ``DIAG_4_nn``) keep their
+own names. A required field that is absent stops the import with an :class:`ImportFieldError`
+naming the field, the file and the source; nothing is written. A field the mapping does not know
+is left out and listed in the import report (``IMPORT_REPORT.md``), never a stop.
 """
 from __future__ import annotations
 
@@ -46,6 +49,8 @@ class Mapping:
     codes: dict[str, dict] = field(default_factory=dict)
     ignore: list[str] = field(default_factory=list)
     ignore_patterns: list[str] = field(default_factory=list)
+    field_patterns: dict[str, dict] = field(default_factory=dict)
+    rules: list[dict] = field(default_factory=list)
     suffix: str | None = None
     notes: list[str] = field(default_factory=list)
     path: Path | None = None
@@ -77,7 +82,9 @@ def load_mapping(source: str, path: str | Path | None = None) -> Mapping:
     return Mapping(source=source, title=doc["title"], tables=list(doc["tables"]),
                    citations=list(doc["citations"]), fields=fields, codes=codes,
                    ignore=[str(x) for x in doc.get("ignore", [])],
-                   ignore_patterns=[str(x) for x in doc.get("ignore_patterns", [])], suffix=doc.get("suffix"),
+                   ignore_patterns=[str(x) for x in doc.get("ignore_patterns", [])],
+                   field_patterns={str(k): (v or {}) for k, v in (doc.get("field_patterns") or {}).items()},
+                   rules=list(doc.get("rules", [])), suffix=doc.get("suffix"),
                    notes=list(doc.get("notes", [])), path=p)
 
 
@@ -92,84 +99,202 @@ def _code_key(c) -> str:
 # --------------------------------------------------------------------------- reading
 
 
-def read_extract(path: str | Path) -> pd.DataFrame:
-    """A CSV extract (``.csv``/``.csv.gz``/``.tsv``; UTF-8, BOM allowed) read as text, empty = missing."""
+def read_extract(path: str | Path, source: str | None = None) -> pd.DataFrame:
+    """A CSV extract (``.csv``/``.csv.gz``/``.tsv``; UTF-8, BOM allowed) read as text, empty = missing.
+
+    A file that cannot be read as such (not UTF-8, not gzip, ragged rows) stops the import with
+    one line naming the file (and ``source``) and the problem."""
     p = Path(path)
+    try:
+        return _read_extract(p)
+    except ImportFieldError as exc:
+        if source is None:
+            raise
+        msg = str(exc)
+        raise ImportFieldError(msg.replace(f"{p.name}: ", f"{p.name} (source {source}): ", 1)) from None
+
+
+def _read_extract(p: Path) -> pd.DataFrame:
     if not p.is_file():
         raise ImportFieldError(f"{p.name}: no such file")
     sep = "\t" if p.name.endswith((".tsv", ".tsv.gz", ".txt")) else ","
     try:
         df = read_text_frame(p, sep=sep)  # the data contract's text rules (rrlib.data.reader)
     except TextFileError as exc:
-        raise ImportFieldError(f"{exc}; re-save the extract as UTF-8 text") from None
+        why = "; ".join(pr.detail or pr.rule for pr in exc.problems)
+        raise ImportFieldError(f"{p.name}: {why}") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        msg = " ".join(str(exc).split())
+        raise ImportFieldError(f"{p.name}: does not parse as {'TSV' if sep == chr(9) else 'CSV'}: {msg}") from None
+    if df.columns.duplicated().any() or any(str(c).startswith("Unnamed: ") for c in df.columns):
+        raise ImportFieldError(f"{p.name}: does not parse as CSV: empty or repeated field names in the header")
     df = df.apply(lambda s: s.str.strip())
     return df.where(df != "", np.nan)
 
 
+@dataclass
+class FieldMatch:
+    """What :func:`match_fields` found in one file's header (reported in IMPORT_REPORT)."""
+
+    used: dict[str, str] = field(default_factory=dict)            # canonical -> field of the file
+    not_used: dict[str, list[str]] = field(default_factory=dict)  # canonical -> same-meaning fields left
+    ignored: list[str] = field(default_factory=list)               # known to the mapping, not needed
+    unknown: list[str] = field(default_factory=list)               # not in the mapping: left out
+    suffixes: dict[str, str] = field(default_factory=dict)         # canonical -> suffix removed
+
+    def as_dict(self) -> dict:
+        return {"used": dict(self.used), "same_meaning_not_used": {k: list(v) for k, v in self.not_used.items()},
+                "ignored_known": list(self.ignored), "ignored_unknown": list(self.unknown)}
+
+
 def match_fields(df: pd.DataFrame, m: Mapping, file_name: str, *, allow_extra: Iterable[str] = ()
-                 ) -> tuple[pd.DataFrame, dict[str, str]]:
+                 ) -> tuple[pd.DataFrame, FieldMatch]:
     """Rename the extract's fields to the mapping's canonical names.
 
-    Returns ``(frame, suffixes)`` where ``suffixes`` maps canonical names to the collection
-    suffix that was removed (``{"FSMeligible": "_SPR16"}``). Raises :class:`ImportFieldError`
-    naming missing required fields and unknown fields (with the file and the source).
+    Returns ``(frame, match)``: the frame has every canonical field (absent optional ones
+    empty) plus the fields named by ``field_patterns`` (upper case); ``match`` says which field
+    gave each canonical name, the same-meaning fields not used (``PROCODET`` when ``PROCODE3`` is
+    there), the suffix removed (``{"FSMeligible": "_SPR16"}``) and the fields left out (known to
+    the mapping as not needed, or unknown to it: both listed, neither a stop). Raises
+    :class:`ImportFieldError` naming missing required fields (with the file and the source).
     """
     suffix_re = re.compile(f"({m.suffix})$", re.IGNORECASE) if m.suffix else None
-    lookup: dict[str, str] = {}
+    rank: dict[str, tuple[str, int]] = {}
     for canon in m.fields:
-        for name in m.accepted_names(canon):
-            lookup[name.lower()] = canon
+        for i, name in enumerate(m.accepted_names(canon)):
+            rank.setdefault(name.lower(), (canon, i))
     ignore = {x.lower() for x in [*m.ignore, *allow_extra]}
-    rename, suffixes, unknown, seen = {}, {}, [], {}
+    pats = [(re.compile(rx, re.IGNORECASE), rx) for rx in m.field_patterns]
+    found: dict[str, list[tuple[int, str, str]]] = {}
+    fm = FieldMatch()
+    keep_pattern: dict[str, str] = {}
     for col in df.columns:
         base, suf = str(col), ""
         if suffix_re is not None:
             mm = suffix_re.search(base)
-            if mm:
+            if mm and mm.start() > 0:
                 base, suf = base[: mm.start()], mm.group(1)
-        canon = lookup.get(base.lower())
-        if canon is None:
-            if (base.lower() not in ignore and str(col).lower() not in ignore
-                    and not any(re.search(rx, str(col), re.IGNORECASE) for rx in m.ignore_patterns)):
-                unknown.append(str(col))
+        hit = rank.get(base.lower())
+        if hit is not None:
+            found.setdefault(hit[0], []).append((hit[1], str(col), suf))
             continue
-        if canon in seen:
-            raise ImportFieldError(f"{file_name} ({m.source}): fields {seen[canon]!r} and {col!r} "
-                                   f"both map to {canon!r}; keep one")
-        seen[canon] = str(col)
+        if any(rx.fullmatch(base) for rx, _ in pats):
+            name = base.upper()
+            if name in keep_pattern.values():
+                raise ImportFieldError(f"{file_name} (source {m.source}): field {base!r} appears twice")
+            keep_pattern[col] = name
+            continue
+        if (base.lower() in ignore or str(col).lower() in ignore
+                or any(re.search(rx, base, re.IGNORECASE) for rx in m.ignore_patterns)):
+            fm.ignored.append(str(col))
+        else:
+            fm.unknown.append(str(col))
+    rename = {}
+    for canon, cands in found.items():
+        cands.sort()
+        _, col, suf = cands[0]
         rename[col] = canon
+        fm.used[canon] = col
         if suf:
-            suffixes[canon] = suf
-    missing = [c for c, spec in m.fields.items() if spec.get("required", True) and c not in seen]
-    problems = []
+            fm.suffixes[canon] = suf
+        if len(cands) > 1:
+            fm.not_used[canon] = [c for _, c, _ in cands[1:]]
+    missing = [c for c, spec in m.fields.items() if spec.get("required", True) and c not in fm.used]
     if missing:
-        problems.append("missing required field(s): " + ", ".join(
-            " or ".join(m.accepted_names(c)) for c in missing))
-    if unknown:
-        problems.append("unknown field(s): " + ", ".join(unknown)
-                        + " (not in the mapping; list them under 'ignore' in the mapping file or pass "
-                        "--allow-extra to drop them)")
-    if problems:
-        raise ImportFieldError(f"{file_name} (source {m.source}): " + "; ".join(problems))
+        names = "; ".join(" or ".join(m.accepted_names(c)) for c in missing)
+        raise ImportFieldError(f"{file_name} (source {m.source}): missing required field(s): {names} "
+                               f"(needed by the contract; see {m.path.name if m.path else 'the mapping'})")
     out = df[list(rename)].rename(columns=rename)
+    for col, name in keep_pattern.items():
+        out[name] = df[col]
     for canon in m.fields:
         if canon not in out.columns:
             out[canon] = np.nan
-    return out, suffixes
+    return out, fm
+
+
+_YEAR_IN_NAME = (
+    # (pattern on a field suffix or a file/table name, how the year is read)
+    (r"(?:^|[^0-9])(20\d{2})[-_/]?(\d{2})(?:[^0-9]|$)", "span"),   # 2016_17, 201617, 2016-17
+    (r"_(?:SPR|AUT|SUM|EXC?|PRU|AP)_?(\d{2})(\d{2})(?:[^0-9]|$)", "span2"),  # _EXC1617
+    (r"_(?:SPR|AUT|SUM|EXC?|PRU|AP)_?(\d{2})(?:[^0-9]|$)", "end"),  # _SPR17, _EX17: 2016/17
+)
+
+
+def year_from_names(*names: str) -> tuple[str, str] | None:
+    """The academic year (``2016/17``) a collection suffix or a table/file name gives, with the
+    name it came from: ``_SPR17``, ``_EX17``, ``_EXC17`` (the collection of the year ending in 2017,
+    i.e. 2016/17, as the NPD labels its spring census), ``_EXC1617``, ``2016_17``, ``201617``.
+    ``None`` when no name carries a year."""
+    for name in names:
+        if not name:
+            continue
+        for rx, how in _YEAR_IN_NAME:
+            mm = re.search(rx, name, re.IGNORECASE)
+            if not mm:
+                continue
+            if how == "end":
+                end = 2000 + int(mm.group(1))
+                return f"{end - 1}/{end % 100:02d}", name
+            a, b = int(mm.group(1)), int(mm.group(2))
+            a = a if a > 100 else 2000 + a
+            if (a + 1) % 100 == b:
+                return f"{a}/{b:02d}", name
+    return None
 
 
 # --------------------------------------------------------------------------- recoding
 
 
 class Dropped:
-    """Rows left out on import, counted by reason (reported and written to the MANIFEST)."""
+    """Where every row of every file went (reported in IMPORT_REPORT and the MANIFEST).
+
+    ``counts``: rows left out by reason (all files). ``per_file``: per file, rows left out by
+    reason (``left_out``) and rows folded into another written row (``combined``, e.g. the later
+    episodes of a HES spell). ``details``: what the source's importer wants reported (spells
+    built, self-harm spells by diagnosis position and code format, the year's origin...)."""
 
     def __init__(self):
         self.counts: dict[str, int] = {}
+        self.per_file: dict[str, dict[str, dict[str, int]]] = {}
+        self.details: dict = {}
 
-    def add(self, reason: str, n: int) -> None:
-        if n:
+    def add(self, reason: str, n: int, file: str | None = None, *, kind: str = "left_out") -> None:
+        if not n:
+            return
+        if kind == "left_out":
             self.counts[reason] = self.counts.get(reason, 0) + int(n)
+        if file is not None:
+            d = self.per_file.setdefault(file, {"left_out": {}, "combined": {}})[kind]
+            d[reason] = d.get(reason, 0) + int(n)
+
+    def rows(self, files: pd.Series, reason: str, *, kind: str = "left_out") -> None:
+        """Count rows (one entry per row: the file each came from) under ``reason``."""
+        for f, n in files.value_counts(sort=False).items():
+            self.add(reason, int(n), str(f), kind=kind)
+
+
+def drop_rows(df: pd.DataFrame, mask, reason: str, dropped: Dropped) -> pd.DataFrame:
+    """Leave out the rows of ``df`` where ``mask`` holds, counted under ``reason`` per file
+    (``df`` carries the file of each row in ``_file``)."""
+    mask = np.asarray(mask, dtype=bool)
+    if mask.any():
+        dropped.rows(df.loc[mask, "_file"], reason)
+    return df.loc[~mask].reset_index(drop=True)
+
+
+def drop_coded(df: pd.DataFrame, mapped: pd.Series, dropped: Dropped) -> tuple[pd.DataFrame, pd.Series]:
+    """Rows whose code maps to ``drop: <reason>`` (a rule of the mapping file) are left out and
+    counted under that reason; returns the remaining rows and their mapped values."""
+    txt = mapped.astype("string")
+    is_drop = txt.str.startswith("drop").fillna(False).to_numpy(dtype=bool)
+    for reason in sorted(set(txt[is_drop])):
+        why = reason.partition(":")[2].strip() or f"{mapped.name}: code marked drop in the mapping"
+        sel = (txt == reason).fillna(False).to_numpy(dtype=bool)
+        df_sel = df.loc[sel]
+        dropped.rows(df_sel["_file"], why)
+    keep = ~is_drop
+    return df.loc[keep].reset_index(drop=True), mapped[keep].reset_index(drop=True)
 
 
 def recode(s: pd.Series, m: Mapping, code_list: str, file_name: str, *, field_name: str | None = None
@@ -180,7 +305,8 @@ def recode(s: pd.Series, m: Mapping, code_list: str, file_name: str, *, field_na
     the source, and the mapping file to extend). Values are compared as text, with integer-like
     values also tried without leading zeros and decimals (``"02"`` and ``"2.0"`` match ``2``).
     A ``"*"`` entry maps every other code (e.g. residence outside the study area -> Other).
-    The mapped value ``drop`` marks rows to leave out (the caller drops them and counts them).
+    A mapped value ``drop: <reason>`` marks rows to leave out (:func:`drop_coded` drops and
+    counts them under that reason).
     """
     table = m.codes[code_list]
     vals = s.astype("string")

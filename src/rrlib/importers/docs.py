@@ -26,17 +26,32 @@ def render() -> str:
            "`rr import SOURCE FILES... --to DATA_DIR` maps an extract in its own layout onto the data contract "
            "(see [README.md](README.md), the codebook), pseudonymises every identifier (key from "
            "`RR_PSEUDONYMISE_KEY`) and writes the tables and a MANIFEST with `synthetic: false`, the extract "
-           "files' names and sha256, rows written and rows left out by reason. A required field that is "
-           "missing, a field the mapping does not know (unless listed under `ignore` or passed with "
-           "`--allow-extra`) and a code that is not in a code list stop the import with a message naming "
-           "them, the file and the source; nothing is written. The mapping of each source is a YAML file "
-           "in `src/rrlib/importers/mappings/`: edit it (or pass an edited copy with `--mapping`) when an "
-           "extract names a field differently.", "",
+           "files' names and sha256, rows written and rows left out by reason. Extracts are taken as "
+           "delivered: field names are matched without case and without the collection suffix (`_SPR17`, "
+           "`_EX17`); fields the mapping does not need, whether it knows them or not, are left out and listed "
+           "in the import report, never a stop; when an extract carries several fields with one meaning "
+           "(HES `PROCODE3` and `PROCODET`, `RESLADST_ONS` and `RESLADST`), the first in the mapping's order "
+           "is used and the others are reported as not used; the academic year comes from a field, else the "
+           "collection suffix, else the table or file name. Real-world rows the contract cannot hold are left "
+           "out by named rules (below, per source), each counted per file.", "",
+           "**Stops.** A field the chapters need that is absent, a code that is not in a code list and a "
+           "file that does not parse (not UTF-8, not gzip, ragged rows) stop the import with one line naming "
+           "the file, the field and the source; nothing is written. The mapping of each source is a YAML "
+           "file in `src/rrlib/importers/mappings/`: edit it (or pass an edited copy with `--mapping`) when "
+           "an extract names a field differently or carries a code the list lacks.", "",
+           "**The import report.** Each import writes `IMPORT_REPORT.md` and `IMPORT_REPORT.json` into the "
+           "data folder (one section per source, kept across imports; base names of files, no paths, no "
+           "identifiers): per file, rows read, rows written, rows folded into a written row (the later "
+           "episodes of a HES spell) and rows left out by reason, which must add up (rows read = written + "
+           "folded + left out; the import stops, writing nothing, if they do not); for HES the spells built, "
+           "the spells that cross 31 March and the self-harm spells by diagnosis position, field and code "
+           "format; for ECDS the attendances kept without a discharge destination; the fields used, the "
+           "same-meaning fields not used and the fields left out.", "",
            "Typical use inside the secure environment:", "", "```bash",
            "export RR_PSEUDONYMISE_KEY=...   # the data controller's key, the same for every source",
            "rr import npd-census census_*.csv --to /secure/rr/raw",
-           "rr import npd-exclusions exclusions.csv --to /secure/rr/raw",
-           "rr import hes-apc hes_apc.csv --to /secure/rr/raw",
+           "rr import npd-exclusions exclusions_*.csv --to /secure/rr/raw   # one table per year",
+           "rr import hes-apc hes_apc_*.csv --to /secure/rr/raw   # every financial year in one call",
            "rr import ecds ecds.csv --to /secure/rr/raw",
            "rr import headstart-survey headstart.csv --to /secure/rr/raw",
            "rr import contract schools.csv population.csv activities.csv ... --to /secure/rr/raw",
@@ -62,12 +77,28 @@ def render() -> str:
         if m.suffix:
             out += [f"Field names may carry a collection suffix (regular expression `{m.suffix}`), "
                     "removed before matching.", ""]
+        if m.field_patterns:
+            out += ["Fields named by a pattern (kept under their own names):", "",
+                    "| pattern | contract column | meaning |", "|---|---|---|"]
+            for rx, spec in m.field_patterns.items():
+                to, doc = _cell(spec.get("to", "")), _cell(spec.get("doc", ""))
+                out.append(f"| `{_cell(rx)}` | `{to}` | {doc} |")
+            out.append("")
+        if m.rules:
+            out += ["Rules for real-world rows (each counted per file in the import report):", "",
+                    "| rule | what it does | reason in the report |", "|---|---|---|"]
+            for r in m.rules:
+                rid, rule, why = (_cell(r.get(k, "")) for k in ("id", "rule", "reason"))
+                out.append(f"| `{rid}` | {rule} | {why} |")
+            out.append("")
         if m.ignore or m.ignore_patterns:
-            out += ["Known fields left out: " + ", ".join(f"`{x}`" for x in [*m.ignore, *m.ignore_patterns]) + ".", ""]
+            known = ", ".join(f"`{x}`" for x in [*m.ignore, *m.ignore_patterns])
+            out += [f"Known fields left out (listed in the report as not needed): {known}.", ""]
         for name, table in m.codes.items():
             out += [f"Codes `{name}`:", "", "| code | becomes |", "|---|---|"]
             for c, v in table.items():
-                shown = "(missing)" if v is None else ("left out (row not imported)" if v == "drop" else v)
+                shown = ("(missing)" if v is None else
+                         f"left out: {str(v).partition(':')[2].strip()}" if str(v).startswith("drop") else v)
                 out.append(f"| `{_cell(c)}` | {_cell(shown)} |")
             out.append("")
     return "\n".join(out).rstrip() + "\n"
