@@ -124,8 +124,9 @@ def gap_did(treated: pd.Series, comparison: pd.Series, window: Window = Window()
 
 def _did_estimate(treated: np.ndarray, comparison: np.ndarray, post: np.ndarray, scale: str) -> float:
     """The DiD point estimate alone (mean gap after - mean gap before), for placebo loops."""
-    g = treated - comparison if scale == "difference" else np.log(treated / comparison)
-    return float(g[post].mean() - g[~post].mean())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = treated - comparison if scale == "difference" else np.log(treated / comparison)
+        return float(g[post].mean() - g[~post].mean())
 
 
 def neighbour_did(panel: pd.DataFrame, la_code: str, neighbours: Sequence[str], window: Window = Window(), *,
