@@ -119,3 +119,17 @@ def test_synthetic_control_recovers_a_convex_combination():
     assert res.gap_post == pytest.approx(1.5, abs=0.05)
     pl, p_ratio, p_gap = ss.synth_placebos(p, "890", ["a", "b", "c", "d"], sd.Window(), result=res)
     assert len(pl) == 4 and 1 / 5 <= p_ratio <= 1
+
+
+def test_abadie_weights_agree_with_pysyncon():
+    pytest.importorskip("pysyncon")
+    rng = np.random.default_rng(7)
+    Y0 = rng.normal(5, 1, size=(8, 20)) + np.linspace(0, 1, 8)[:, None]
+    y1 = Y0[:, :3] @ np.array([0.5, 0.3, 0.2]) + rng.normal(0, 0.05, 8)
+    a = ss.abadie_weights(y1, Y0)
+    b = ss.pysyncon_weights(y1, Y0)
+    assert a.sum() == pytest.approx(1) and (a >= 0).all()
+    x1, X0 = ss.scaled_predictors(y1, Y0)
+    # the exact solver's loss is never worse than pysyncon's SLSQP, and the weights agree
+    assert np.sum((x1 - X0 @ a) ** 2) <= np.sum((x1 - X0 @ b) ** 2) + 1e-6
+    assert np.abs(a - b).max() < 0.02

@@ -1,5 +1,5 @@
 """Synthetic control for one treated area (Abadie, Diamond & Hainmueller 2010, JASA 105:493-505;
-Abadie 2021, J Econ Lit 59:391-425), fitted with ``pysyncon`` (Fordham, MIT licence).
+Abadie 2021, J Econ Lit 59:391-425), checked against ``pysyncon`` (Fordham, MIT licence).
 
 The synthetic area is the convex combination of donor areas (weights >= 0, summing to 1) whose
 outcome best matches the treated area's in every pre-period year. The predictors are the
@@ -7,7 +7,8 @@ pre-period outcomes themselves, one per year, each scaled by its standard deviat
 (pysyncon's scaling), with equal predictor weights ``V = I``: with every pre-period outcome a
 predictor, the nested choice of ``V`` adds little (Abadie 2021, section 5; Kaul et al. 2022) and
 would make the placebo runs slow. The weights solve Abadie's constrained least squares
-(pysyncon ``Synth.fit(custom_V=...)``, SLSQP).
+(:func:`abadie_weights`, exact NNLS; checked against pysyncon's ``Synth.fit(custom_V=...)``, which
+solves the same problem by SLSQP but takes seconds per fit, too slow for 140 placebo refits).
 
 Reported: the weights, the pre-period fit (root mean squared prediction error, RMSPE), the gap
 (treated minus synthetic) by year and its mean over the post-period years, and the placebo-in-space
@@ -25,7 +26,8 @@ import pandas as pd
 
 from .design import Window, complete_units, placebo_p
 
-__all__ = ["SynthResult", "synthetic_control", "synth_placebos"]
+__all__ = ["SynthResult", "synthetic_control", "synth_placebos", "abadie_weights", "pysyncon_weights",
+           "scaled_predictors"]
 
 
 @dataclass
@@ -43,8 +45,39 @@ class SynthResult:
         return self.rmspe_post / self.rmspe_pre if self.rmspe_pre > 0 else np.inf
 
 
-def _fit_weights(y1_pre: np.ndarray, Y0_pre: np.ndarray) -> np.ndarray:
-    from pysyncon import Synth  # noqa: PLC0415 - optional heavy dependency, imported where used
+def scaled_predictors(y1_pre: np.ndarray, Y0_pre: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each pre-period year (a predictor) divided by its standard deviation across the treated and
+    donor areas (ddof 1), as pysyncon's ``Synth.fit`` scales its predictors."""
+    X = np.column_stack([Y0_pre, y1_pre])
+    sd = X.std(axis=1, ddof=1)
+    sd = np.where(sd > 0, sd, 1.0)
+    return y1_pre / sd, Y0_pre / sd[:, None]
+
+
+def abadie_weights(y1_pre: np.ndarray, Y0_pre: np.ndarray, *, penalty: float = 1e4) -> np.ndarray:
+    """Abadie's synthetic-control weights with ``V = I`` on the scaled pre-period outcomes:
+    ``argmin_w ||x1 - X0 w||^2`` subject to ``w >= 0`` and ``sum(w) = 1``.
+
+    Solved exactly as non-negative least squares (Lawson & Hanson, ``scipy.optimize.nnls``) with the
+    sum-to-one constraint as a heavily weighted extra row (``penalty`` times the predictors' scale),
+    then renormalised: the same problem pysyncon's ``w_optimize`` solves by SLSQP with numerical
+    gradients, in milliseconds rather than seconds, which makes the placebo runs feasible. The unit
+    tests check the two agree (tests/unit/test_stats_design.py).
+    """
+    from scipy.optimize import nnls
+
+    x1, X0 = scaled_predictors(np.asarray(y1_pre, float), np.asarray(Y0_pre, float))
+    m = penalty * max(1.0, float(np.abs(X0).max()))
+    A = np.vstack([X0, np.full((1, X0.shape[1]), m)])
+    b = np.concatenate([x1, [m]])
+    w, _ = nnls(A, b, maxiter=50 * A.shape[1])
+    return w / w.sum()
+
+
+def pysyncon_weights(y1_pre: np.ndarray, Y0_pre: np.ndarray) -> np.ndarray:
+    """The same weights from pysyncon (``Synth.fit`` with ``custom_V`` = 1 for every pre-period year):
+    the well-kept package's answer, used to check :func:`abadie_weights`."""
+    from pysyncon import Synth  # noqa: PLC0415 - optional dependency, used for the cross-check only
 
     k = Y0_pre.shape[0]
     cols = [f"d{i}" for i in range(Y0_pre.shape[1])]
@@ -73,7 +106,7 @@ def synthetic_control(panel: pd.DataFrame, la_code: str, donors: Sequence[str], 
         raise ValueError(f"synthetic control: area {la_code} has no value in every year of the window")
     pre = [y for y in need if y < window.start]
     post = [y for y in need if y >= window.start]
-    w = _fit_weights(panel.loc[pre, la_code].to_numpy(float), panel.loc[pre, dn].to_numpy(float))
+    w = abadie_weights(panel.loc[pre, la_code].to_numpy(float), panel.loc[pre, dn].to_numpy(float))
     synth = panel.loc[all_years, dn].to_numpy(float) @ w
     treated = panel.loc[all_years, la_code].to_numpy(float)
     path = pd.DataFrame({"year": all_years, "treated": treated, "synthetic": synth, "gap": treated - synth})

@@ -15,15 +15,17 @@ import numpy as np
 import pandas as pd
 
 from ... import figures
+from ...chapter import Part
 from ...stats import design as sd
 from ...stats import funnel as sf
 from ...stats import synth as ss
-from .official import MEASURES
+from .official import MEASURES, choose_comparators
 
 __all__ = ["PLAN", "PRIMARY_WINDOW", "HEADSTART_NAMES", "code_key", "panel", "la_name_of", "primary_design",
            "sensitivity", "synthetic", "honest_funnel", "selfharm_design", "design_results", "synth_results",
            "funnel_results", "selfharm_results", "plot_primary", "plot_sensitivity", "plot_synth",
-           "plot_overdispersed_funnel", "sensitivity_table", "in_time_table", "weights_table"]
+           "plot_overdispersed_funnel", "sensitivity_table", "in_time_table", "weights_table",
+           "primary_part", "sensitivity_part", "synth_part", "funnel_part", "selfharm_part", "plot_selfharm"]
 
 #: The plan written before the results (notebooks/plans/exclusions.md, "Machine-readable part").
 PLAN = {
@@ -421,5 +423,156 @@ def plot_overdispersed_funnel(units: pd.DataFrame, summary: dict, limits: pd.Dat
                  f"phi = {summary['phi']:.1f}, tau = {summary['tau']:.2f} (Spiegelhalter 2005)", fontsize=9)
     ax.legend(fontsize=7, frameon=False)
     figures.source_note(fig, source, official=True)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig
+
+
+# --------------------------------------------------------------------------- parts for the notebook
+def _ci(v, lo, hi, dp=2) -> str:
+    return f"{v:+.{dp}f} (95% CI {lo:+.{dp}f} to {hi:+.{dp}f})"
+
+
+def primary_part(la: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, la_code: str = "890") -> Part:
+    """The primary comparison as a :class:`rrlib.chapter.Part`: results (:func:`design_results`),
+    the rates-and-gap figure, the sentences and the tables (estimates, in-time placebos, leave-one-out)."""
+    res = primary_design(la, codes, sn, la_code)
+    name = la_name_of(codes, la_code)
+    d, ps = res.did, res.term("pre_slope")
+    n_big = int((res.placebos["effect"].abs() >= abs(d["estimate"]) - 1e-12).sum())
+    nbrs = ", ".join(la_name_of(codes, c) for c in res.neighbours)
+    it, lo = res.in_time, res.loo
+    text = (f"**Primary comparison.** {name} against the mean of its {len(res.neighbours)} April 2021 statistical "
+            f"neighbours outside HeadStart ({nbrs}). The gap changed by **{_ci(d['estimate'], d['lower'], d['upper'])}** "
+            f"suspensions per 100 pupils between 2006/07-2015/16 and 2016/17-2021/22 (COVID-19 years left out); "
+            f"before the programme the gap was already changing by {ps['estimate']:+.3f} a year (95% CI "
+            f"{ps['lower']:+.3f} to {ps['upper']:+.3f}). **Placebo in space:** {n_big} of {len(res.placebos)} "
+            f"authorities compared with their own neighbours show a change at least as large in either direction "
+            f"(p = **{res.placebo_p:.3f}**). With false start years {it['false_start'].min()}/"
+            f"{(it['false_start'].min() + 1) % 100:02d} to {it['false_start'].max()}/{(it['false_start'].max() + 1) % 100:02d}, "
+            f"inside the years before the programme, the same comparison finds changes from {it['did'].min():+.2f} to "
+            f"{it['did'].max():+.2f}. Leaving out one neighbour at a time gives {lo['did'].min():+.2f} to "
+            f"{lo['did'].max():+.2f}.")
+    est = res.estimates[["term", "estimate", "lower", "upper", "n_pre", "n_post"]].round(3)
+    loo = lo.assign(left_out=[la_name_of(codes, c) for c in lo["left_out"]]).round(3)
+    return Part(results=design_results(res), figures={"exclusions_design_primary": plot_primary(res, name)},
+                text=text, tables=[est, it.round(3), loo], data=res)
+
+
+def sensitivity_part(la: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, fsm: pd.DataFrame,
+                     secondary: pd.DataFrame | None, primary: sd.DesignResult, la_code: str = "890") -> Part:
+    """The sensitivity analyses side by side: results ``exclusions.its.suspension.sensitivity.<analysis>.did``
+    (and ``.placebo_p``), the forest figure, the table and a sentence on agreement in sign."""
+    comp = choose_comparators(la, fsm, k=5, area=la_name_of(codes, la_code))
+    m = dict(zip(codes["new_la_code"], codes["old_la_code"]))
+    sim = [m[c] for c in comp["area_code"].iloc[1:] if c in m]
+    sens = sensitivity(la, codes, sn, la_code, secondary=secondary, similarity=sim, primary=primary)
+    rows = []
+    for _, r in sens.iterrows():
+        unit = "ratio" if r["scale"] == "ratio" else "points"
+        rows.append({"key": f"exclusions.its.suspension.sensitivity.{r['analysis']}.did", "estimate": r["did"],
+                     "lower": r["lower"], "upper": r["upper"], "unit": unit, "n": int(r["years"]),
+                     "note": f"{r['label']}: {r['note']}; official statistics"})
+        if pd.notna(r["placebo_p"]):
+            rows.append({"key": f"exclusions.its.suspension.sensitivity.{r['analysis']}.placebo_p",
+                         "value": r["placebo_p"], "unit": "p", "note": r["label"]})
+    diff = sens[sens["scale"] == "difference"]
+    neg = diff[diff["did"] < 0]["label"].tolist()
+    pos = diff[diff["did"] > 0]["label"].tolist()
+    excl0 = diff[(diff["lower"] > 0) | (diff["upper"] < 0)]
+    def way(key):
+        v = sens.loc[sens["analysis"] == key, "did"]
+        if v.empty:
+            return None
+        return "narrowed" if v.iloc[0] < 0 else "widened"
+    name = la_name_of(codes, la_code)
+    signs = {k: way(k) for k in ("primary", "north_west", "england")}
+    disagree = len({v for v in signs.values() if v}) > 1
+    text = (f"Of {len(diff)} comparisons on the difference scale, {len(neg)} find that {name}'s gap narrowed and "
+            f"{len(pos)} that it widened ({'; '.join(pos) or 'none'}); {len(excl0)} have model intervals that "
+            f"exclude zero. Against the statistical neighbours the gap {signs['primary']}; against the North West it "
+            f"{signs['north_west']} and against England it {signs['england']}. "
+            + ("The comparisons disagree in sign, so the direction of any change depends on what is taken to "
+               "stand for what would have happened without the programme; these data cannot settle that."
+               if disagree else "The main comparisons agree in sign."))
+    return Part(results=pd.DataFrame(rows), figures={"exclusions_design_sensitivity": plot_sensitivity(sens)},
+                text=text, tables=[sensitivity_table(sens)], data=sens)
+
+
+def synth_part(la: pd.DataFrame, codes: pd.DataFrame, la_code: str = "890") -> Part:
+    """The synthetic control: results (:func:`synth_results`), figure, weights table, sentences."""
+    res, pl, p_ratio, p_gap = synthetic(la, codes, la_code)
+    name = la_name_of(codes, la_code)
+    wt = weights_table(res, codes)
+    top = ", ".join(f"{a} {w:.2f}" for a, w in wt[["authority", "weight"]].head(5).itertuples(index=False))
+    worse = int((pl["rmspe_pre"] >= res.rmspe_pre).sum())
+    text = (f"**Synthetic control.** Synthetic {name} is a weighted mix of {len(wt)} of {len(res.weights)} donor "
+            f"authorities (largest weights: {top}). Before the programme it tracks {name} with an RMSPE of "
+            f"**{res.rmspe_pre:.2f}** points; only {worse} of {len(pl)} donors, refitted as if treated, fit their own "
+            f"pre-period as badly or worse: {name}'s rates are near the edge of what a mix of others can reproduce. Over 2016/17-2021/22 "
+            f"(COVID-19 years left out) {name} was on average **{res.gap_post:+.2f}** points from its synthetic "
+            f"control; placebo p = **{p_ratio:.3f}** (post/pre RMSPE ratio) and {p_gap:.3f} (|mean gap|) among "
+            f"{len(pl)} donors refitted as if treated.")
+    return Part(results=synth_results(res, p_ratio, p_gap, len(pl)),
+                figures={"exclusions_design_synth": plot_synth(res, pl, name)}, text=text, tables=[wt], data=res)
+
+
+def funnel_part(la_rates: pd.DataFrame, year: str, *, area: str = "Blackpool") -> Part:
+    """The overdispersed funnel of ``year`` for the three measures: results (:func:`funnel_results`),
+    figures ``exclusions_funnel_<measure>_<year>``, a summary table and sentences."""
+    rows, figs, summ = [], {}, []
+    for m in MEASURES:
+        units, od, lim = honest_funnel(la_rates, year, m, la_code_name=area)
+        rows.append(funnel_results(units, od, highlight=area))
+        figs[f"exclusions_funnel_{m}_{year.replace('/', '_')}"] = plot_overdispersed_funnel(units, od, lim)
+        h = units[units["highlight"]].iloc[0]
+        summ.append({"measure": m, "authorities": od["n_units"],
+                     "outside plain 99.8%": int(units["position"].str.contains("99.8").sum()),
+                     "phi": round(od["phi"], 1), "tau": round(od["tau"], 3), "z": round(float(h["z"]), 2),
+                     "plain position": h["position"], "z adjusted": round(float(h["z_adjusted"]), 2),
+                     "adjusted position": h["position_adjusted"],
+                     "rank (95% interval)": f"{int(h['rank'])} ({int(h['rank_lower'])}-{int(h['rank_upper'])})"})
+    s = pd.DataFrame(summ)
+    inside = s[~s["adjusted position"].eq("above 99.8%")]["measure"].tolist()
+    outside = "; ".join(f"{r['measure']} {r['outside plain 99.8%']} of {r['authorities']}" for _, r in s.iterrows())
+    text = (f"In {year} the authorities outside the plain 99.8% limits are: {outside}. The Poisson or binomial model "
+            "does not describe the spread between authorities (overdispersion factors phi "
+            f"{', '.join(f'{p:.1f}' for p in s['phi'])}). With Spiegelhalter's adjustment {area} is inside the "
+            f"adjusted 99.8% limits on {len(inside)} of {len(s)} measures ({', '.join(inside) or 'none'}), with "
+            f"adjusted z {', '.join(f'{z:.2f}' for z in s['z adjusted'])} (the 99.8% limit is z = 3.09).")
+    return Part(results=pd.concat(rows, ignore_index=True), figures=figs, text=text, tables=[s])
+
+
+def selfharm_part(ft: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, la_code: str = "890") -> Part:
+    """Self-harm admissions (Fingertips 90813) against England and the neighbours' mean."""
+    e, d = selfharm_design(ft, codes, sn, la_code)
+    de, dn = e[e["term"] == "did"].iloc[0], d.did
+    name = la_name_of(codes, la_code)
+    text = (f"**Self-harm admissions, 10-24 (Fingertips, official statistics).** Against England, {name}'s gap "
+            f"changed by {_ci(de['estimate'], de['lower'], de['upper'], 0)} admissions per 100,000 between "
+            f"2011/12-2015/16 and 2016/17-2017/18; against its {len(d.neighbours)} neighbours' mean by "
+            f"{_ci(dn['estimate'], dn['lower'], dn['upper'], 0)} (placebo p = {d.placebo_p:.3f} among "
+            f"{len(d.placebos)} authorities). Two programme years only: the shipped series ends in 2017/18, so "
+            "these describe the programme's first two years, and the slope after cannot be told from noise.")
+    eng = ft[ft["area_code"] == "E92000001"]
+    ser = d.series.assign(england=d.series["year"].map(dict(zip(eng["period"].str[:4].astype(int), eng["value"]))))
+    return Part(results=selfharm_results(e, d), figures={"exclusions_selfharm_official": plot_selfharm(ser, name)},
+                text=text, tables=[ser.round(1)], data=d)
+
+
+def plot_selfharm(ser: pd.DataFrame, name: str = "Blackpool"):
+    """Self-harm admissions 10-24 (DSR per 100,000): the area, its neighbours' mean and England."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    ax.plot(ser["year"], ser["treated"], "o-", color="#c0392b", ms=3, label=name)
+    ax.plot(ser["year"], ser["comparison"], "s--", color="#7d3c98", ms=3, label="Statistical neighbours (mean)")
+    ax.plot(ser["year"], ser["england"], "^-", color="#555555", ms=3, label="England")
+    ax.axvline(2015.5, color="grey", lw=0.8, ls=":")
+    ax.set_xticks(ser["year"], [f"{y}/{(y + 1) % 100:02d}" for y in ser["year"]], fontsize=7)
+    ax.set_ylabel("admissions per 100,000 aged 10-24 (DSR)")
+    ax.set_ylim(bottom=0)
+    ax.set_title("Hospital admissions for self-harm, 10-24", fontsize=9)
+    ax.legend(fontsize=7, frameon=False)
+    figures.source_note(fig, "OHID Fingertips indicator 90813; DfE statistical neighbours (April 2021)", official=True)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig

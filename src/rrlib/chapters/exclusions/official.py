@@ -394,8 +394,10 @@ def rank_and_funnel(rates: pd.DataFrame, year: str, *, area: str = AREA) -> tupl
     """Ranks (every year) and the funnel-plot data of ``year``, with their results as a tidy frame.
 
     Returns (ranks, results, funnels): ranks from :func:`rank_area`; results with keys
-    ``exclusions.dfe.<area>.y<year>.total.<measure>_rank`` and ``..._above_99_8``; funnels
-    measure -> (points, limits) of :func:`funnel_data`.
+    ``exclusions.dfe.<area>.y<year>.total.<measure>_rank`` and ``..._above_99_8_plain`` (the plain
+    exact limits, which ignore overdispersion: most authorities lie outside them; the adjusted
+    position is :func:`rrlib.chapters.exclusions.honest_funnel`'s); funnels measure -> (points,
+    limits) of :func:`funnel_data`.
     """
     ranks = rank_area(rates, area)
     yk, ak = year_key(year), area.lower().replace(" ", "_")
@@ -410,10 +412,10 @@ def rank_and_funnel(rates: pd.DataFrame, year: str, *, area: str = AREA) -> tupl
         funnels[m] = (pts, lim)
         h = pts[pts["highlight"]]
         if len(h):
-            rows.append({"key": f"exclusions.dfe.{ak}.y{yk}.total.{m}_above_99_8",
+            rows.append({"key": f"exclusions.dfe.{ak}.y{yk}.total.{m}_above_99_8_plain",
                          "value": bool(h["position"].iloc[0] == "above 99.8%"), "unit": "boolean",
-                         "note": f"funnel plot position: {h['position'].iloc[0]} (target England "
-                                 f"{h['target'].iloc[0]:.2f}); official statistics"})
+                         "note": f"plain exact funnel limits, no overdispersion: {h['position'].iloc[0]} (target "
+                                 f"England {h['target'].iloc[0]:.2f}); official statistics"})
     return ranks, pd.DataFrame(rows), funnels
 
 
