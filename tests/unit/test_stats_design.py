@@ -130,6 +130,11 @@ def test_abadie_weights_agree_with_pysyncon():
     b = ss.pysyncon_weights(y1, Y0)
     assert a.sum() == pytest.approx(1) and (a >= 0).all()
     x1, X0 = ss.scaled_predictors(y1, Y0)
-    # the exact solver's loss is never worse than pysyncon's SLSQP, and the weights agree
+    # more donors than years: the weights need not be unique, but the exact solver's loss is never
+    # worse than pysyncon's SLSQP and the fitted pre-period paths agree
     assert np.sum((x1 - X0 @ a) ** 2) <= np.sum((x1 - X0 @ b) ** 2) + 1e-6
-    assert np.abs(a - b).max() < 0.02
+    assert np.abs(Y0 @ a - Y0 @ b).max() < 0.05
+    # fewer donors than years (a unique solution): the weights themselves agree
+    Y0s = Y0[:, :5]
+    y1s = Y0s @ np.array([0.6, 0.0, 0.4, 0.0, 0.0]) + rng.normal(0, 0.05, 8)
+    assert ss.abadie_weights(y1s, Y0s) == pytest.approx(ss.pysyncon_weights(y1s, Y0s), abs=0.01)
