@@ -25,7 +25,8 @@ __all__ = ["PLAN", "PRIMARY_WINDOW", "HEADSTART_NAMES", "code_key", "panel", "la
            "sensitivity", "synthetic", "honest_funnel", "selfharm_design", "design_results", "synth_results",
            "funnel_results", "selfharm_results", "plot_primary", "plot_sensitivity", "plot_synth",
            "plot_overdispersed_funnel", "sensitivity_table", "in_time_table", "weights_table",
-           "primary_part", "sensitivity_part", "synth_part", "funnel_part", "selfharm_part", "plot_selfharm"]
+           "primary_part", "sensitivity_part", "synth_part", "funnel_part", "selfharm_part", "plot_selfharm",
+           "caveat_problems"]
 
 #: The plan written before the results (notebooks/plans/exclusions.md, "Machine-readable part").
 PLAN = {
@@ -55,7 +56,7 @@ SENSITIVITY_LABELS = {
     "pilot_years_out": "Pilot years 2014/15-2015/16 left out",
     "covid_included": "COVID-19 years 2019/20-2020/21 included",
     "neighbours_2025": "May 2025 neighbours",
-    "similarity_comparators": "Chapter's similarity comparators (5)",
+    "similarity_comparators": "Chapter's similarity comparators",
     "pooled_rate": "Neighbours' pooled rate",
     "ratio_scale": "Ratio scale (ratio of ratios)",
     "north_west": "North West",
@@ -256,7 +257,7 @@ def design_results(res: sd.DesignResult, *, measure: str = "suspension", prefix:
     note = (f"LA {res.la_code} minus the unweighted mean of its {len(res.neighbours)} April 2021 statistical "
             f"neighbours with a complete series (HeadStart areas out), {measure} rate per 100 pupils; "
             f"{res.window.describe()}; official statistics")
-    rows = [{"key": f"{k}.{t['term']}", "estimate": t["estimate"], "lower": t["lower"], "upper": t["upper"],
+    rows = [{"key": f"{k}.{t['term']}", "value": t["estimate"], "lower": t["lower"], "upper": t["upper"],
              "unit": "points", "method": t["method"], "n": int(t["n"]), "note": note}
             for _, t in res.estimates.iterrows()]
     rows += [{"key": f"{k}.placebo_p", "value": res.placebo_p, "unit": "p", "n": len(res.placebos),
@@ -312,7 +313,7 @@ def selfharm_results(eng: pd.DataFrame, des: sd.DesignResult) -> pd.DataFrame:
     rows = []
     for comp, est in (("england", eng), ("statistical_neighbours", des.estimates)):
         for _, t in est[est["term"].isin(["did", "pre_slope"])].iterrows():
-            rows.append({"key": f"selfharm_official.{comp}.{t['term']}", "estimate": t["estimate"],
+            rows.append({"key": f"selfharm_official.{comp}.{t['term']}", "value": t["estimate"],
                          "lower": t["lower"], "upper": t["upper"], "unit": "rate_per_100000", "n": int(t["n"]),
                          "method": t["method"], "note": "Fingertips 90813, DSR per 100,000 aged 10-24; before "
                          "2011/12-2015/16, after 2016/17-2017/18; official statistics"})
@@ -459,17 +460,18 @@ def primary_part(la: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, la_cod
 
 
 def sensitivity_part(la: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, fsm: pd.DataFrame,
-                     secondary: pd.DataFrame | None, primary: sd.DesignResult, la_code: str = "890") -> Part:
+                     secondary: pd.DataFrame | None, primary: sd.DesignResult, la_code: str = "890", *,
+                     k: int = 5) -> Part:
     """The sensitivity analyses side by side: results ``exclusions.its.suspension.sensitivity.<analysis>.did``
     (and ``.placebo_p``), the forest figure, the table and a sentence on agreement in sign."""
-    comp = choose_comparators(la, fsm, k=5, area=la_name_of(codes, la_code))
+    comp = choose_comparators(la, fsm, k=k, area=la_name_of(codes, la_code))
     m = dict(zip(codes["new_la_code"], codes["old_la_code"]))
     sim = [m[c] for c in comp["area_code"].iloc[1:] if c in m]
     sens = sensitivity(la, codes, sn, la_code, secondary=secondary, similarity=sim, primary=primary)
     rows = []
     for _, r in sens.iterrows():
         unit = "ratio" if r["scale"] == "ratio" else "points"
-        rows.append({"key": f"exclusions.its.suspension.sensitivity.{r['analysis']}.did", "estimate": r["did"],
+        rows.append({"key": f"exclusions.its.suspension.sensitivity.{r['analysis']}.did", "value": r["did"],
                      "lower": r["lower"], "upper": r["upper"], "unit": unit, "n": int(r["years"]),
                      "note": f"{r['label']}: {r['note']}; official statistics"})
         if pd.notna(r["placebo_p"]):
@@ -576,3 +578,28 @@ def plot_selfharm(ser: pd.DataFrame, name: str = "Blackpool"):
     figures.source_note(fig, "OHID Fingertips indicator 90813; DfE statistical neighbours (April 2021)", official=True)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
+
+
+def caveat_problems(res: dict, year: str = "2022/23") -> list[str]:
+    """The Caveats state facts about the official statistics in words; this lists those that the
+    recorded results (``res``: the chapter's results by key) do not bear out, so that the Checks fail
+    if the data change under the text: the primary comparison and North West / England disagree in
+    sign; the primary placebo p-value is not below 0.05; Blackpool is inside the adjusted 99.8% limits
+    on every measure of ``year``."""
+    def v(k):
+        return res[k]["value"] if k in res else None
+    out = []
+    p = "exclusions.its.suspension."
+    prim, nw, en = (v(p + "statistical_neighbours.primary.did"), v(p + "sensitivity.north_west.did"),
+                    v(p + "sensitivity.england.did"))
+    if None not in (prim, nw, en) and not (prim < 0 < nw and en > 0):
+        out.append("the Caveats say the neighbours' comparison narrowed while North West and England widened")
+    pp = v(p + "statistical_neighbours.primary.placebo_p")
+    if pp is not None and pp < 0.05:
+        out.append("the Caveats say the primary placebo p-value is not small")
+    yk = year.replace("/", "_")
+    for m in MEASURES:
+        a = v(f"exclusions.funnel.y{yk}.{m}.above_99_8")
+        if a is not None and a != 0:
+            out.append(f"the Caveats say Blackpool is inside the adjusted 99.8% limits ({m})")
+    return out
