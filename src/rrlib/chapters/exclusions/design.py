@@ -19,7 +19,7 @@ from ...chapter import Part
 from ...stats import design as sd
 from ...stats import funnel as sf
 from ...stats import synth as ss
-from .official import MEASURES, choose_comparators
+from .official import DFE_2023_SOURCE, MEASURES, choose_comparators
 
 __all__ = ["PLAN", "PRIMARY_WINDOW", "HEADSTART_NAMES", "code_key", "panel", "la_name_of", "primary_design",
            "sensitivity", "synthetic", "honest_funnel", "selfharm_design", "design_results", "synth_results",
@@ -356,15 +356,15 @@ def plot_sensitivity(sens: pd.DataFrame, *, source: str = SOURCE):
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 0.32 * len(sens) + 1.6), width_ratios=(3, 1))
     y = np.arange(len(d))
     colours = np.where(d["analysis"] == "primary", "#c0392b", "black")
-    a1.errorbar(d["did"], y, xerr=[d["did"] - d["lower"], d["upper"] - d["did"]], fmt="none", ecolor="grey",
-                capsize=2)
+    dd, dl, du = (d[c].to_numpy(float) for c in ("did", "lower", "upper"))
+    a1.errorbar(dd, y, xerr=[dd - dl, du - dd], fmt="none", ecolor="grey", capsize=2)
     a1.scatter(d["did"], y, c=colours, zorder=3, s=18)
     a1.set_yticks(y, d["label"], fontsize=7)
     a1.axvline(0, color="black", lw=0.8)
     a1.set_xlabel("change in gap after - before (points per 100 pupils)", fontsize=8)
     if len(r):
-        a2.errorbar(r["did"], [0] * len(r), xerr=[r["did"] - r["lower"], r["upper"] - r["did"]], fmt="o", color="black",
-                    capsize=2)
+        rd, rl, ru = (r[c].to_numpy(float) for c in ("did", "lower", "upper"))
+        a2.errorbar(rd, np.zeros(len(r)), xerr=[rd - rl, ru - rd], fmt="o", color="black", capsize=2)
         a2.axvline(1, color="black", lw=0.8)
         a2.set_yticks([0], ["Ratio scale"], fontsize=7)
         a2.set_xlabel("ratio of ratios", fontsize=8)
@@ -399,7 +399,8 @@ def plot_synth(res: ss.SynthResult, placebos: pd.DataFrame | None, name: str = "
     return fig
 
 
-def plot_overdispersed_funnel(units: pd.DataFrame, summary: dict, limits: pd.DataFrame, *, source: str = SOURCE):
+def plot_overdispersed_funnel(units: pd.DataFrame, summary: dict, limits: pd.DataFrame, *,
+                              source: str = DFE_2023_SOURCE):
     """Funnel of authorities: plain limits dotted, overdispersion-adjusted limits solid, highlight in red."""
     import matplotlib.pyplot as plt
 
