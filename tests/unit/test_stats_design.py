@@ -138,3 +138,20 @@ def test_abadie_weights_agree_with_pysyncon():
     Y0s = Y0[:, :5]
     y1s = Y0s @ np.array([0.6, 0.0, 0.4, 0.0, 0.0]) + rng.normal(0, 0.05, 8)
     assert ss.abadie_weights(y1s, Y0s) == pytest.approx(ss.pysyncon_weights(y1s, Y0s), abs=0.01)
+
+
+def test_cem_weights_and_weighted_proportions_by_hand():
+    from rrlib.stats import matching
+    t = pd.DataFrame({"s": ["a", "a", "b", "c"], "y": [1, 0, 1, 1]})
+    c = pd.DataFrame({"s": ["a", "b", "b", "b", "d"], "y": [1, 0, 1, 1, 0]})
+    tm, cm, k = matching.cem_weights(t, c, ["s"])
+    assert k == 2 and len(tm) == 3 and len(cm) == 4          # stratum c (no control) and d (no treated) dropped
+    # weight = (T_s / C_s) x (C / T): a: 2/1 x 4/3 = 8/3; b: 1/3 x 4/3 = 4/9
+    assert cm["weight"].tolist() == pytest.approx([8 / 3, 4 / 9, 4 / 9, 4 / 9])
+    r = matching.weighted_proportions(tm["y"], cm["y"], cm["weight"])
+    share = (8 / 3 * 1 + 4 / 9 * 2) / (8 / 3 + 4 / 3)          # weighted control share = 8/9
+    assert r["comparison_percent"] == pytest.approx(share * 100)
+    assert r["effective_controls"] == pytest.approx(4 ** 2 / ((8 / 3) ** 2 + 3 * (4 / 9) ** 2))
+    assert r["treated_percent"] == pytest.approx(200 / 3)
+    with pytest.raises(ValueError, match="coarsen"):
+        matching.cem_weights(t[t["s"] == "c"], c, ["s"])

@@ -15,6 +15,7 @@ import pandas as pd
 from ... import calendar, figures
 from ... import stats as rstats
 from ...data import school_phase, take_rows
+from ...stats.matching import cem_weights, weighted_proportions
 from .official import AREA, AREA_COLOURS, DFE_NATIONAL_SOURCE, DFE_SOURCE, MEASURES, NATION, rate_intervals, year_key
 
 __all__ = ["A11_CONTEXT", "A11_YEAR", "GROUPS", "GROUP_LABELS", "DFE_TOTAL_PHASES", "town_rates",
@@ -315,7 +316,8 @@ def matched_comparison(interventions: pd.DataFrame, pupils: pd.DataFrame, exclus
     * Pool: pupils in the same academic year's census never referred to targeted support, not
       permanently excluded before the index date.
     * ``prior_suspension``: any suspension in the 365 days before the index date (0/1).
-    * Matching: exact on ``match_on`` (coarsened exact matching, Iacus, King & Porro 2012);
+    * Matching: exact on ``match_on`` (coarsened exact matching, Iacus, King & Porro 2012;
+      :func:`rrlib.stats.matching.cem_weights`);
       controls in a stratum take the median index date of the supported young people there and
       get weight (supported in stratum / controls in stratum) x (matched controls / matched
       supported); unmatched supported young people are reported, not dropped silently.
@@ -374,32 +376,23 @@ def matched_comparison(interventions: pd.DataFrame, pupils: pd.DataFrame, exclus
     pool = cen[~cen["pupil_id"].isin(ever)].merge(strata_dates, on=keys, how="inner")
     pool = prior_and_outcome(pool)
     pool = pool[~pool["perm_before"]]
-    all_keys = list(match_on)
-    t_n = treated.groupby(all_keys, observed=True).size().rename("t")
-    c_n = pool.groupby(all_keys, observed=True).size().rename("c")
-    strata = pd.concat([t_n, c_n], axis=1).dropna()
-    tm = treated.join(strata, on=all_keys, how="inner")
-    cm = pool.join(strata, on=all_keys, how="inner")
-    if len(tm) == 0 or len(cm) == 0:
-        raise ValueError("no supported young person has a matched comparison pupil; coarsen match_on")
-    cm = cm.assign(weight=cm["t"] / cm["c"] * len(cm) / len(tm))
-    t_x = int(len(tm) - tm["permanent_after"].sum())
+    try:
+        tm, cm, n_strata = cem_weights(treated, pool, match_on)
+    except ValueError:
+        raise ValueError("no supported young person has a matched comparison pupil; coarsen match_on") from None
     w = cm["weight"].to_numpy()
-    c_share = float(np.sum(w * (1 - cm["permanent_after"].to_numpy())) / np.sum(w))
-    n_eff = float(np.sum(w) ** 2 / np.sum(w**2))
-    c_x = c_share * n_eff
-    t_ci = rstats.proportion_ci(t_x, len(tm), confidence=confidence, multiplier=100)
-    c_ci = rstats.proportion_ci(c_x, n_eff, confidence=confidence, multiplier=100)
-    diff = rstats.proportion_difference(t_x, len(tm), c_x, n_eff, confidence=confidence).iloc[0]
+    wp = weighted_proportions(1 - tm["permanent_after"].to_numpy(), 1 - cm["permanent_after"].to_numpy(), w,
+                              confidence=confidence)
     summary = {
         "supported": n_supported, "supported_in_census": int(n_in_census),
         "supported_at_risk": int(len(treated)),
         "matched_supported": int(len(tm)), "matched_controls": int(len(cm)),
-        "strata": int(len(strata)), "effective_controls": n_eff,
-        "supported_percent": t_ci.value, "supported_lower": t_ci.lower, "supported_upper": t_ci.upper,
-        "comparison_percent": c_ci.value, "comparison_lower": c_ci.lower, "comparison_upper": c_ci.upper,
-        "difference": float(diff["estimate"]) * 100, "difference_lower": float(diff["lower"]) * 100,
-        "difference_upper": float(diff["upper"]) * 100,
+        "strata": n_strata, "effective_controls": wp["effective_controls"],
+        "supported_percent": wp["treated_percent"], "supported_lower": wp["treated_lower"],
+        "supported_upper": wp["treated_upper"], "comparison_percent": wp["comparison_percent"],
+        "comparison_lower": wp["comparison_lower"], "comparison_upper": wp["comparison_upper"],
+        "difference": wp["difference"], "difference_lower": wp["difference_lower"],
+        "difference_upper": wp["difference_upper"],
         "supported_prior_suspension": float(tm["prior_suspension"].mean() * 100),
         "comparison_prior_suspension": float(np.sum(w * cm["prior_suspension"]) / np.sum(w) * 100),
         "match_on": ", ".join(match_on), "follow_up_end": str(end.date()),
@@ -413,8 +406,8 @@ def matched_comparison(interventions: pd.DataFrame, pupils: pd.DataFrame, exclus
         "young_people": [len(tm), len(cm)],
         "permanently_excluded_after": [int(tm["permanent_after"].sum()),
                                        int(cm["permanent_after"].sum())],
-        "percent_not_excluded": [t_ci.value, c_ci.value],
-        "lower": [t_ci.lower, c_ci.lower], "upper": [t_ci.upper, c_ci.upper],
+        "percent_not_excluded": [wp["treated_percent"], wp["comparison_percent"]],
+        "lower": [wp["treated_lower"], wp["comparison_lower"]], "upper": [wp["treated_upper"], wp["comparison_upper"]],
     })
     return summary, table
 
