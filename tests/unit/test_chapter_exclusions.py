@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from rrlib import stats
-from rrlib.stats import funnel, rounding
 from rrlib.chapters import exclusions as ex
+from rrlib.stats import funnel, rounding
 
 
 def _dfe(rows):

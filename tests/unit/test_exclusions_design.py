@@ -46,8 +46,8 @@ def test_primary_did_and_placebo_p_recomputed_independently(raw):
         if len(nb) >= 5:
             effects.append(_did(wide, c, nb, years)[0])
     p = (1 + sum(abs(e) >= abs(obs) - 1e-12 for e in effects)) / (1 + len(effects))
-    res = X.primary_design(public.load_dfe_exclusions_la(), public.load_la_codes(), public.load_statistical_neighbours(),
-                           "890", in_time=False, loo=False)
+    res = X.primary_design(public.load_dfe_exclusions_la(), public.load_la_codes(),
+                           public.load_statistical_neighbours(), "890", in_time=False, loo=False)
     assert res.did["estimate"] == pytest.approx(obs, abs=1e-9)
     assert res.neighbours == used and "810" not in used
     assert len(res.placebos) == len(effects)
