@@ -30,6 +30,20 @@ from .results import Results
 NOTEBOOKS = {c.key: c.notebook for c in registry.chapters()}
 
 
+@dataclass
+class Part:
+    """What a chapter function hands the notebook for one results subsection: a tidy results frame,
+    figures by name, sentences (markdown) and tables to display. :meth:`Chapter.emit` records,
+    saves and shows them, so that a section of the notebook stays one or two lines."""
+
+    results: pd.DataFrame = field(default_factory=pd.DataFrame)
+    figures: dict = field(default_factory=dict)
+    text: str = ""
+    tables: list = field(default_factory=list)
+    data: object = None          # anything a later section reuses (e.g. the primary design)
+    official: bool = True        # figures drawn from official statistics (no synthetic mark)
+
+
 class NotComputed(Exception):
     """What a chapter section needs is not in the data (a table, a year, an area, enough people).
 
@@ -202,6 +216,21 @@ class Chapter:
                 "synthetic_mark": bool(mark and self.synthetic is not False)}
         self._sidecar(path, extra={"figure": info})
         return path
+
+    def emit(self, part: Part) -> Part:
+        """Record ``part.results``, save ``part.figures`` (official figures unmarked), show its text
+        and tables; returns ``part``."""
+        from IPython.display import display
+
+        if len(part.results):
+            self.record_frame(part.results)
+        for name, fig in part.figures.items():
+            self.save_figure(fig, name, mark=not part.official)
+        if part.text:
+            self.show(part.text)
+        for t in part.tables:
+            display(t)
+        return part
 
     def publish(self, df: pd.DataFrame, name: str, *, preset: str = "dfe", **kw) -> pd.DataFrame:
         """Publish a table through disclosure control to ``<out>/tables/<name>.csv`` (+ sidecar)."""

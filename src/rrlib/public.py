@@ -46,6 +46,8 @@ __all__ = [
     "read_dfe_la_file", "read_dfe_national_characteristics",
     "SUPPRESSED", "NOT_APPLICABLE", "load_dfe_exclusions_la", "load_fsm_2016",
     "ONS_POPULATION", "load_ons_population", "DFE_FSM", "load_dfe_fsm",
+    "STATISTICAL_NEIGHBOURS", "LA_CODES", "load_statistical_neighbours", "load_la_codes",
+    "DFE_EXCLUSIONS_LA_SECONDARY", "load_dfe_exclusions_la_secondary",
 ]
 
 #: Cells meaning "suppressed" (DfE: ``x``, now ``c``).
@@ -594,7 +596,7 @@ DFE_LA_2023_COLUMNS = ["year", "level", "area_code", "area", "headcount", "perm_
 _LA_2023_LEVELS = {"National": "National", "Regional": "Region", "Local authority": "Local authority"}
 
 
-def load_dfe_exclusions_la(path: str | Path | None = None) -> pd.DataFrame:
+def load_dfe_exclusions_la(path: str | Path | None = None, *, school_type: str = "Total") -> pd.DataFrame:
     """DfE suspensions and permanent exclusions, every area, Total, 2006/07-2022/23.
 
     Reads the shipped cut (default) or, given a path, a file laid out like the cut, the full
@@ -606,6 +608,8 @@ def load_dfe_exclusions_la(path: str | Path | None = None) -> pd.DataFrame:
     ``school_type`` ("Total"), ``headcount``, ``perm_excl``, ``perm_excl_rate``, ``fixed_excl``
     (suspensions), ``fixed_excl_rate``, ``one_plus_fixed``, ``one_or_more_fixed_excl_rate``,
     ``estimated_counts``. Published rates have 5 decimals (``df.attrs["rate_decimals"]``).
+    ``school_type`` names the rows' school type (``"Secondary"`` for the secondary cut, read by
+    :func:`load_dfe_exclusions_la_secondary`).
     """
     path = Path(path) if path is not None else table_path(DFE_EXCLUSIONS_LA)
     raw = _read_text_csv(path)
@@ -627,7 +631,7 @@ def load_dfe_exclusions_la(path: str | Path | None = None) -> pd.DataFrame:
     out["level"] = lvl.map(_LA_2023_LEVELS)
     out["la_name"] = raw["area"].str.strip()
     out["area_code"] = raw["area_code"].str.strip()
-    out["school_type"] = "Total"
+    out["school_type"] = school_type
     names = {"suspension": "fixed_excl", "susp_rate": "fixed_excl_rate", "one_plus_susp": "one_plus_fixed",
              "one_plus_susp_rate": "one_or_more_fixed_excl_rate"}
     for c in ("headcount", "perm_excl", "suspension", "one_plus_susp"):
@@ -651,6 +655,96 @@ def load_dfe_exclusions_la(path: str | Path | None = None) -> pd.DataFrame:
                                .apply(lambda s: s.notna() & (s != np.floor(s))).any(axis=1))
     out.attrs.update(source_file=str(path), rate_decimals=5, dropped_rows=0)
     return out
+
+
+DFE_EXCLUSIONS_LA_SECONDARY = "dfe_exclusions_la_secondary_2006_2023"
+
+
+def load_dfe_exclusions_la_secondary(path: str | Path | None = None) -> pd.DataFrame:
+    """As :func:`load_dfe_exclusions_la`, state-funded secondary schools (``school_type`` "Secondary")."""
+    return load_dfe_exclusions_la(Path(path) if path is not None else table_path(DFE_EXCLUSIONS_LA_SECONDARY),
+                                  school_type="Secondary")
+
+
+# --------------------------------------------------------------------------- DfE statistical neighbours
+STATISTICAL_NEIGHBOURS = "dfe_statistical_neighbours"
+LA_CODES = "dfe_la_codes"
+SN_COLUMNS = ["version", "la_code", "la_name", "region", "rank", "neighbour_code", "closeness", "neighbour_name"]
+#: The statistical-neighbour models shipped: version label -> name used in the text.
+SN_VERSIONS = {"2021-04": "April 2021", "2025-05": "May 2025"}
+
+
+def load_statistical_neighbours(path: str | Path | None = None) -> pd.DataFrame:
+    """The DfE's children's services statistical neighbours (April 2021 and May 2025 models).
+
+    One row per (version, authority, rank): version (``2021-04``, ``2025-05``), la_code (DfE old
+    LA code, text, e.g. ``"890"``), la_name, region, rank (1-10, int), neighbour_code,
+    closeness (band as published; the 2025 model writes "Very close" where 2021 writes "Very
+    Close"), neighbour_name. Checks: codes are three digits, ranks 1-10 unique per authority,
+    no authority is its own neighbour. Official statistics; see data/raw/public/README.md.
+    """
+    path = Path(path) if path is not None else table_path(STATISTICAL_NEIGHBOURS)
+    raw = _read_text_csv(path)
+    _check_columns(raw, SN_COLUMNS, path)
+    problems: list[str] = []
+    out = raw[SN_COLUMNS].apply(lambda s: s.str.strip())
+    rank = _numeric(raw, "rank", problems, integer=True)
+    for c in ("la_code", "neighbour_code"):
+        bad = ~out[c].str.fullmatch(r"\d{3}").to_numpy()
+        if bad.any():
+            problems.append(f"column '{c}': rule 'three-digit DfE LA code': " + _rows(bad, raw[c]))
+    bad = ~out["version"].isin(list(SN_VERSIONS)).to_numpy()
+    if bad.any():
+        problems.append(f"column 'version': rule 'one of {', '.join(SN_VERSIONS)}': " + _rows(bad, raw["version"]))
+    if problems:
+        raise PublicDataError(path, problems)
+    out["rank"] = rank.astype(int)
+    out = _pandera(out, pa.DataFrameSchema(
+        {"rank": pa.Column(int, [pa.Check.ge(1), pa.Check.le(10)])},
+        checks=[pa.Check(lambda d: d["la_code"] != d["neighbour_code"], name="not its own neighbour")],
+        unique=["version", "la_code", "rank"]), path)
+    out.attrs["source_file"] = str(path)
+    return out.reset_index(drop=True)
+
+
+def load_la_codes(path: str | Path | None = None) -> pd.DataFrame:
+    """Old (three-digit) and ONS codes of the local authorities of the DfE exclusions series.
+
+    Columns: old_la_code, new_la_code (``x`` for Bedfordshire and Cheshire, abolished in 2009),
+    la_name, first_year, last_year (school years ``2006/07``). An authority whose ONS code changed
+    has one row per code; its old code and name do not change.
+    """
+    path = Path(path) if path is not None else table_path(LA_CODES)
+    raw = _read_text_csv(path)
+    cols = ["old_la_code", "new_la_code", "la_name", "first_year", "last_year"]
+    _check_columns(raw, cols, path)
+    out = raw[cols].apply(lambda s: s.str.strip())
+    problems = []
+    bad = ~out["old_la_code"].str.fullmatch(r"\d{3}").to_numpy()
+    if bad.any():
+        problems.append("column 'old_la_code': rule 'three-digit DfE LA code': " + _rows(bad, raw["old_la_code"]))
+    for c in ("first_year", "last_year"):
+        bad = ~_year_ok(out[c])
+        if bad.any():
+            problems.append(f"column '{c}': rule 'academic year YYYY/YY': " + _rows(bad, raw[c]))
+    if problems:
+        raise PublicDataError(path, problems)
+    one_name = out.groupby("old_la_code")["la_name"].nunique()
+    if (one_name > 1).any():
+        raise PublicDataError(path, ["rule 'one name per old LA code': codes "
+                                     + ", ".join(one_name[one_name > 1].index[:MAX_ROWS_SHOWN])])
+    return out.reset_index(drop=True)
+
+
+for _name, _title, _reader, _cols in (
+        (STATISTICAL_NEIGHBOURS, "DfE children's services statistical neighbours, April 2021 and May 2025",
+         load_statistical_neighbours, {c: c for c in SN_COLUMNS}),
+        (LA_CODES, "Local-authority codes of the DfE exclusions series", load_la_codes, {}),
+        (DFE_EXCLUSIONS_LA_SECONDARY, "Suspensions and permanent exclusions, state-funded secondary schools, "
+         "every area, 2006/07-2022/23", load_dfe_exclusions_la_secondary, {})):
+    register(PublicTable(name=_name, filename=f"{_name}.csv", title=_title,
+                         citation="Department for Education, official statistics; see data/raw/public/README.md",
+                         licence="Open Government Licence v3.0", columns=_cols, reader=_reader))
 
 
 # --------------------------------------------------------------------------- DfE FSM January 2016

@@ -77,7 +77,8 @@ def read_chapter(nb_path: Path) -> Chapter:
             if t:
                 title = t.group(1)
                 break
-    module = f"rrlib.chapters.{key}" if (SRC / "chapters" / f"{key}.py").exists() else None
+    module = (f"rrlib.chapters.{key}" if (SRC / "chapters" / f"{key}.py").exists()
+              or (SRC / "chapters" / key / "__init__.py").exists() else None)
     return Chapter(key=key, notebook=nb_path.name, title=title, module=module)
 
 

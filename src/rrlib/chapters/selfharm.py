@@ -349,6 +349,10 @@ def official_a10(nw: pd.DataFrame, year: str = A10_YEAR, code: str = AREA_CODE,
         dict(key=f"{k}.ratio_to_england", value=ratio, lower=float(a["lower_95"]) / float(e["value"]),
              upper=float(a["upper_95"]) / float(e["value"]), unit="ratio",
              method="Blackpool's official DSR over England's (same year); limits: Blackpool's over England's value"),
+        dict(key=f"{k}.ratio_to_north_west", value=float(a["value"]) / float(r["value"]),
+             lower=float(a["lower_95"]) / float(r["value"]), upper=float(a["upper_95"]) / float(r["value"]),
+             unit="ratio", method="Blackpool's official DSR over the North West's (same year); limits: Blackpool's "
+             "over the North West's value"),
         dict(key=f"{k}.about_twice", value=bool(about[0] <= ratio <= about[1]), unit="boolean",
              note=f"'about twice' read as a ratio from {about[0]} to {about[1]} (within 10% of 2)"),
     ])

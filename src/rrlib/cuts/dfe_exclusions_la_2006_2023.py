@@ -15,14 +15,15 @@ COLUMNS = {"time_period": "year", "geographic_level": "level", "new_la_code": "a
            "one_plus_susp_rate": "one_plus_susp_rate"}
 
 
-def make(full: Path) -> pd.DataFrame:
-    """The ``Total`` rows (state-funded primary, secondary and special schools) of
+def make(full: Path, school_type: str = "Total") -> pd.DataFrame:
+    """The ``Total`` rows (state-funded primary, secondary and special schools; or those of
+    ``school_type``, e.g. ``state-funded secondary``) of
     ``exc_nat_region_la.csv`` for every area and year: the area's name (``la_name``, else
     ``region_name``, else ``country_name``), its code (``new_la_code``, empty above LA level),
     headcount, the three counts and their published rates (as text, unchanged, 5 decimals);
     ``year`` as ``2016/17``; ordered by year, level (National, Regional, Local authority), area."""
     d = pd.read_csv(full, dtype=str, keep_default_na=False, na_filter=False, encoding="utf-8-sig")
-    d = d[d["school_type"].eq("Total")].copy()
+    d = d[d["school_type"].eq(school_type)].copy()
     d["area"] = d["la_name"].where(d["la_name"] != "", d["region_name"].where(d["region_name"] != "",
                                                                                d["country_name"]))
     d["time_period"] = year_label(d["time_period"])

@@ -16,10 +16,16 @@ lines are drawn from the exact Poisson distribution: for ``E`` events, the popul
 ``chi2_{0.025}(2E) / 2 / average``), and the limit is ``E`` over that population.
 
 Tested against the package's test data (tests/unit/test_stats_funnel.py).
+
+Funnel plots of crude rates and proportions (:func:`funnel_limits`) and their overdispersion
+(:func:`overdispersion`, :func:`overdispersed_funnel`, :func:`rank_interval`) follow Spiegelhalter DJ
+(2005) Funnel plots for comparing institutional performance, Stat Med 24:1185-1202, and Spiegelhalter
+DJ (2005) Handling over-dispersion of performance indicators, Qual Saf Health Care 14:347-351.
 """
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -27,7 +33,9 @@ from scipy import stats as _st
 
 from ._basic import byars_lower, byars_upper
 
-__all__ = ["derived_denominator", "dsr_funnel_significance", "dsr_funnel_limits", "SIGNIFICANCE_LEVELS"]
+__all__ = ["derived_denominator", "dsr_funnel_significance", "dsr_funnel_limits", "SIGNIFICANCE_LEVELS",
+           "funnel_limits", "funnel_sd", "winsorise", "overdispersion", "overdispersed_funnel",
+           "overdispersed_limits", "funnel_position", "rank_interval"]
 
 SIGNIFICANCE_LEVELS = ("High (0.001)", "High (0.025)", "Low (0.001)", "Low (0.025)", "Not significant",
                        "Not applicable for events less than 10 for dsrs")
@@ -135,3 +143,190 @@ def dsr_funnel_limits(events, dsr, multiplier: float = 100_000, years_of_data: i
     return out
 
 
+
+
+# --------------------------------------------------------------------------- crude rates and proportions
+def funnel_limits(target: float, n, *, kind: str = "pupils",
+                  confidence: Sequence[float] = (0.95, 0.998), multiplier: float = 100) -> pd.DataFrame:
+    """Funnel-plot control limits around ``target`` (a rate per ``multiplier``) for sizes ``n``.
+
+    ``kind="pupils"`` (a proportion): PHE's Wilson-score limits (PHEindicatormethods
+    ``sigma_adjustment``): the observed proportion whose Wilson interval just reaches the
+    target, ``p0 +/- z sqrt(p0 (1 - p0) / n)``, clipped to [0, 1].
+    ``kind="count"`` (events, Poisson): exact Poisson limits with Spiegelhalter's (2005, Stat Med
+    24:1185, appendix A.1.2) interpolation: with ``r`` the ``q``-quantile of Poisson(``p0 n``) and
+    ``a = (F(r) - q) / (F(r) - F(r - 1))``, the limit is ``(r - a) / n``.
+
+    Returns one row per n with ``lower_95``, ``upper_95``, ``lower_99_8``, ``upper_99_8``
+    (per ``multiplier``) and ``target``.
+    """
+    n = np.atleast_1d(np.asarray(n, dtype=float))
+    p0 = target / multiplier
+    if not (0 <= p0 <= 1) and kind == "pupils":
+        raise ValueError(f"target {target} per {multiplier} is not a proportion")
+    out = pd.DataFrame({"n": n, "target": target})
+    for c in confidence:
+        tag = _tag(c)
+        if kind == "pupils":
+            z = float(_st.norm.ppf(c + (1 - c) / 2))
+            half = z * np.sqrt(p0 * (1 - p0) / n)
+            lo, hi = np.clip(p0 - half, 0, 1), np.clip(p0 + half, 0, 1)
+        elif kind == "count":
+            lam = p0 * n
+            lo = _poisson_limit(lam, (1 - c) / 2) / n
+            hi = _poisson_limit(lam, 1 - (1 - c) / 2) / n
+        else:
+            raise ValueError(f"kind must be 'pupils' or 'count', got {kind!r}")
+        out[f"lower_{tag}"] = lo * multiplier
+        out[f"upper_{tag}"] = hi * multiplier
+    return out
+
+
+def _tag(c: float) -> str:
+    return f"{c * 100:g}".replace(".", "_")
+
+
+def _poisson_limit(lam: np.ndarray, q: float) -> np.ndarray:
+    """Spiegelhalter's interpolated Poisson quantile (Stat Med 2005, appendix A.1.2)."""
+    r = _st.poisson.ppf(q, lam)
+    f_r = _st.poisson.cdf(r, lam)
+    f_r1 = _st.poisson.cdf(r - 1, lam)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a = np.where(f_r > f_r1, (f_r - q) / (f_r - f_r1), 0.0)
+    return np.maximum(r - a, 0.0)
+
+
+def funnel_sd(target: float, n, *, kind: str = "pupils", multiplier: float = 100) -> np.ndarray:
+    """Standard error of a unit's rate under the null, per ``multiplier`` (Spiegelhalter 2005,
+    Stat Med 24:1185, table I): ``sqrt(p0 (1 - p0) / n)`` for a proportion, ``sqrt(p0 / n)`` for a
+    Poisson rate (events per unit of ``n``), with ``p0 = target / multiplier``."""
+    n = np.asarray(n, dtype=float)
+    p0 = target / multiplier
+    if kind == "pupils":
+        v = p0 * (1 - p0) / n
+    elif kind == "count":
+        v = p0 / n
+    else:
+        raise ValueError(f"kind must be 'pupils' or 'count', got {kind!r}")
+    return np.sqrt(v) * multiplier
+
+
+def winsorise(z, fraction: float = 0.1) -> np.ndarray:
+    """``z`` with values below its ``fraction`` quantile set to that quantile and values above its
+    ``1 - fraction`` quantile set to that one (Spiegelhalter 2005: "10% winsorisation"; quantiles by
+    linear interpolation, R's type 7, as DescTools ``Winsorize`` used by FunnelPlotR)."""
+    z = np.asarray(z, dtype=float)
+    lo, hi = np.quantile(z, [fraction, 1 - fraction])
+    return np.clip(z, lo, hi)
+
+
+def overdispersion(z, sd, *, winsor: float = 0.1) -> dict:
+    """Overdispersion of unit z-scores (Spiegelhalter 2005, Qual Saf Health Care 14:347, and Stat
+    Med 24:1185, section 4).
+
+    ``z``: the units' z-scores against the target, ``(y_i - target) / s_i``; ``sd``: their
+    ``s_i``. The overdispersion factor is ``phi = (1/I) sum(zw_i^2)`` over the ``winsor``-winsorised
+    z-scores ``zw``; the additive random-effects variance is (a DerSimonian-Laird moment estimate)
+    ``tau^2 = (I phi - (I - 1)) / (sum w_i - sum w_i^2 / sum w_i)`` with ``w_i = 1 / s_i^2``,
+    and 0 when ``I phi <= I - 1`` (no evidence of overdispersion). Returns phi, tau2, tau, I, and
+    the winsorising bounds.
+    """
+    z = np.asarray(z, dtype=float)
+    s = np.asarray(sd, dtype=float)
+    ok = np.isfinite(z) & np.isfinite(s) & (s > 0)
+    z, s = z[ok], s[ok]
+    k = len(z)
+    if k < 3:
+        raise ValueError(f"overdispersion needs at least 3 units, got {k}")
+    zw = winsorise(z, winsor)
+    phi = float(np.mean(zw ** 2))
+    w = 1 / s ** 2
+    if k * phi > k - 1:
+        tau2 = float((k * phi - (k - 1)) / (w.sum() - (w ** 2).sum() / w.sum()))
+    else:
+        tau2 = 0.0
+    return {"phi": phi, "tau2": tau2, "tau": float(np.sqrt(tau2)), "n_units": k,
+            "winsor_lower": float(zw.min()), "winsor_upper": float(zw.max())}
+
+
+def funnel_position(z, confidence: Sequence[float] = (0.95, 0.998)) -> np.ndarray:
+    """``"above 99.8%"``, ``"above 95%"``, ``"within"``, ``"below 95%"``, ``"below 99.8%"`` from
+    z-scores and two-sided normal limits."""
+    z = np.asarray(z, dtype=float)
+    lo_c, hi_c = sorted(confidence)
+    z_lo = float(_st.norm.ppf(lo_c + (1 - lo_c) / 2))
+    z_hi = float(_st.norm.ppf(hi_c + (1 - hi_c) / 2))
+    pos = np.full(z.shape, "within", dtype=object)
+    pos[z > z_lo] = f"above {lo_c * 100:g}%"
+    pos[z > z_hi] = f"above {hi_c * 100:g}%"
+    pos[z < -z_lo] = f"below {lo_c * 100:g}%"
+    pos[z < -z_hi] = f"below {hi_c * 100:g}%"
+    return pos
+
+
+def overdispersed_funnel(count, n, target: float, *, kind: str = "pupils", multiplier: float = 100,
+                         winsor: float = 0.1) -> tuple[pd.DataFrame, dict]:
+    """Each unit's position on the plain and the overdispersion-adjusted funnel (Spiegelhalter
+    2005, Stat Med 24:1185, sections 3-4; Qual Saf Health Care 14:347).
+
+    ``count``, ``n``: the units' events (or people) and denominators; ``target``: the rate per
+    ``multiplier`` (e.g. England's). Per unit: rate, sd (:func:`funnel_sd`), ``z = (rate - target) /
+    sd``, ``z_adjusted = (rate - target) / sqrt(sd^2 + tau^2)`` with ``tau^2`` from
+    :func:`overdispersion`, and their positions (:func:`funnel_position`: normal limits, so the plain
+    position may differ from the exact Poisson/Wilson limits of :func:`funnel_limits` for very small
+    units). Returns ``(units, summary)``; summary holds phi, tau2, tau (per ``multiplier``), n_units.
+    """
+    c = np.asarray(count, dtype=float)
+    n = np.asarray(n, dtype=float)
+    rate = c / n * multiplier
+    sd = funnel_sd(target, n, kind=kind, multiplier=multiplier)
+    z = (rate - target) / sd
+    od = overdispersion(z, sd, winsor=winsor)
+    z_adj = (rate - target) / np.sqrt(sd ** 2 + od["tau2"])
+    units = pd.DataFrame({"count": c, "n": n, "rate": rate, "target": target, "sd": sd, "z": z,
+                          "z_adjusted": z_adj, "position": funnel_position(z),
+                          "position_adjusted": funnel_position(z_adj)})
+    return units, od
+
+
+def overdispersed_limits(target: float, n, tau2: float, *, kind: str = "pupils", multiplier: float = 100,
+                         confidence: Sequence[float] = (0.95, 0.998)) -> pd.DataFrame:
+    """Funnel limits with additive overdispersion (Spiegelhalter 2005, Stat Med 24:1185, eq. 6):
+    ``target +/- z_alpha sqrt(s(n)^2 + tau^2)``. Columns as :func:`funnel_limits` (n, target,
+    lower_95, upper_95, lower_99_8, upper_99_8), lower limits not below 0."""
+    n = np.atleast_1d(np.asarray(n, dtype=float))
+    sd = funnel_sd(target, n, kind=kind, multiplier=multiplier)
+    out = pd.DataFrame({"n": n, "target": target})
+    for c in confidence:
+        z = float(_st.norm.ppf(c + (1 - c) / 2))
+        half = z * np.sqrt(sd ** 2 + tau2)
+        out[f"lower_{_tag(c)}"] = np.maximum(target - half, 0.0)
+        out[f"upper_{_tag(c)}"] = target + half
+    return out
+
+
+def rank_interval(count, n, *, kind: str = "pupils", reps: int = 2000, seed: int = 20050401,
+                  confidence: float = 0.95) -> pd.DataFrame:
+    """Rank of each unit's rate (1 = highest) with an interval from a parametric bootstrap
+    (Goldstein & Spiegelhalter 1996, J R Stat Soc A 159:385-443; Marshall & Spiegelhalter 1998,
+    BMJ 316:1701): each replicate draws every unit's count from Poisson(count) (``kind="count"``)
+    or Binomial(n, count / n) (``kind="pupils"``) and re-ranks; the interval is the replicates'
+    equal-tailed ``confidence`` quantiles (nearest rank). It reflects sampling noise only, not
+    differences between units beyond it. Columns: rank, rank_lower, rank_upper."""
+    c = np.asarray(count, dtype=float)
+    n = np.asarray(n, dtype=float)
+    rng = np.random.default_rng(seed)
+    rate = c / n
+    obs = pd.Series(-rate).rank(method="min").to_numpy()
+    if kind == "count":
+        sims = rng.poisson(np.broadcast_to(c, (reps, len(c))))
+    elif kind == "pupils":
+        sims = rng.binomial(np.broadcast_to(n.astype(np.int64), (reps, len(c))), np.broadcast_to(rate, (reps, len(c))))
+    else:
+        raise ValueError(f"kind must be 'pupils' or 'count', got {kind!r}")
+    r = sims / n
+    ranks = (-r).argsort(axis=1).argsort(axis=1) + 1
+    a = (1 - confidence) / 2
+    lo = np.quantile(ranks, a, axis=0, method="nearest")
+    hi = np.quantile(ranks, 1 - a, axis=0, method="nearest")
+    return pd.DataFrame({"rank": obs.astype(int), "rank_lower": lo.astype(int), "rank_upper": hi.astype(int)})
