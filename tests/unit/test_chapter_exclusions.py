@@ -401,15 +401,15 @@ def test_before_after_finds_no_change_in_a_constant_gap_and_a_planted_one():
     rates = ex.dfe_rates(_series_frame())
     flat = ex.before_after(ex.series(rates, ["P", "Q", "R"])).set_index("key")
     k = "exclusions.its.suspension.comparators.covid_excluded."
-    assert flat.loc[k + "did", "estimate"] == pytest.approx(0, abs=1e-9)
+    assert flat.loc[k + "did", "value"] == pytest.approx(0, abs=1e-9)
     assert (flat["n"][flat.index.str.contains("covid_excluded")] == 15).all()
     assert (flat["n"][flat.index.str.contains("covid_included")] == 17).all()
     bumped = ex.before_after(ex.series(ex.dfe_rates(_series_frame(bump=3.0)), ["P", "Q", "R"])).set_index("key")
     # every comparison sees the +3 points; NW is 0.5 above England, so its gap is 0.5 smaller, same change
     for comp in ("comparators", "north_west", "england"):
         for covid in ("excluded", "included"):
-            assert bumped.loc[f"exclusions.its.suspension.{comp}.covid_{covid}.did", "estimate"] == pytest.approx(3.0)
-            assert bumped.loc[f"exclusions.its.suspension.{comp}.covid_{covid}.level_change", "estimate"] \
+            assert bumped.loc[f"exclusions.its.suspension.{comp}.covid_{covid}.did", "value"] == pytest.approx(3.0)
+            assert bumped.loc[f"exclusions.its.suspension.{comp}.covid_{covid}.level_change", "value"] \
                 == pytest.approx(3.0)
     assert set(bumped["unit"]) == {"points"} and bumped["note"].str.contains("observational").all()
 

@@ -61,11 +61,9 @@ def _with_parents(name: str, imported: set[str]) -> set[str]:
 
 
 #: Modules that import inside functions on purpose, besides the listed heavy dependencies.
-#: (src/rrlib/chapters/exclusions.py is being rewritten as a package; its
-#: function-level imports are counted by the cycle test like every other, and listed here until then.)
 #: rrlib.cli imports the module of the chosen command only, so that `rr run` (once per chapter under make)
 #: does not load pandas, scipy and pandera for nothing.
-FUNCTION_LEVEL_EXCEPTIONS = ("rrlib.chapters.exclusions", "rrlib.cli")
+FUNCTION_LEVEL_EXCEPTIONS = ("rrlib.cli",)
 
 
 def _function_level_imports(tree: ast.Module):

@@ -23,6 +23,7 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import nnls
 
 from .design import Window, complete_units, placebo_p
 
@@ -64,7 +65,6 @@ def abadie_weights(y1_pre: np.ndarray, Y0_pre: np.ndarray, *, penalty: float = 1
     gradients, in milliseconds rather than seconds, which makes the placebo runs feasible. The unit
     tests check the two agree (tests/unit/test_stats_design.py).
     """
-    from scipy.optimize import nnls
 
     x1, X0 = scaled_predictors(np.asarray(y1_pre, float), np.asarray(Y0_pre, float))
     m = penalty * max(1.0, float(np.abs(X0).max()))
@@ -77,7 +77,7 @@ def abadie_weights(y1_pre: np.ndarray, Y0_pre: np.ndarray, *, penalty: float = 1
 def pysyncon_weights(y1_pre: np.ndarray, Y0_pre: np.ndarray) -> np.ndarray:
     """The same weights from pysyncon (``Synth.fit`` with ``custom_V`` = 1 for every pre-period year):
     the well-kept package's answer, used to check :func:`abadie_weights`."""
-    from pysyncon import Synth  # noqa: PLC0415 - optional dependency, used for the cross-check only
+    from pysyncon import Synth
 
     k = Y0_pre.shape[0]
     cols = [f"d{i}" for i in range(Y0_pre.shape[1])]

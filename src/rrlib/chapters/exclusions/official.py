@@ -36,7 +36,9 @@ from scipy import stats as st
 
 from ... import calendar, figures
 from ... import stats as rstats
+from ...chapter import NotComputed, require_values
 from ...public import DFE_COUNT_RATE
+from ...stats import its
 from ...stats.funnel import funnel_limits
 from ...stats.rounding import round_half_up_rate
 
@@ -266,7 +268,6 @@ def latest_year(df: pd.DataFrame, area: str = AREA) -> str:
     """The latest school year in which ``area`` has a headcount (the default year of part A)."""
     y = df[(df["la_name"] == area) & (df["headcount"] > 0)]["year"]
     if y.empty:
-        from ...chapter import NotComputed
         raise NotComputed(f"the DfE table has no rows for {area}")
     return str(sorted(y)[-1])
 
@@ -283,13 +284,11 @@ def choose_comparators(la: pd.DataFrame, fsm: pd.DataFrame, *, year: str = "2015
     (``area`` itself first, distance 0).
     """
     if "area_code" not in la.columns:
-        from ...chapter import NotComputed
         raise NotComputed("the DfE table has no area codes (the SFR35/2017 layout) to match the FSM table on")
     d = la[(la["level"] == "Local authority") & (la["year"] == year) & (la["headcount"] > 0)]
     d = d[["la_name", "area_code", "fixed_excl_rate"]].merge(fsm[["area_code", "fsm_percent"]], on="area_code")
     d = d.dropna()
     if area not in set(d["la_name"]):
-        from ...chapter import NotComputed
         raise NotComputed(f"{area} has no {year} suspension rate or January FSM share to match on")
     z = (d[["fixed_excl_rate", "fsm_percent"]] - d[["fixed_excl_rate", "fsm_percent"]].mean()) \
         / d[["fixed_excl_rate", "fsm_percent"]].std()
@@ -336,9 +335,8 @@ def before_after(ser: pd.DataFrame, *, start: str = PROGRAMME_START, covid: Sequ
     :func:`rrlib.stats.its.comparative_its` on the gap (``area`` minus comparison, rate per 100
     pupils) with the programme's first school year ``start``. Tidy frame for
     :meth:`rrlib.chapter.Chapter.record_frame`: key ``exclusions.its.<measure>.<comparison>.<covid>.<term>``,
-    estimate, lower, upper, unit ("points"), method, n (school years), note.
+    value (the estimate), lower, upper, unit ("points"), method, n (school years), note.
     """
-    from ...stats import its
 
     s0 = int(str(start)[:4])
     rows = []
@@ -352,14 +350,13 @@ def before_after(ser: pd.DataFrame, *, start: str = PROGRAMME_START, covid: Sequ
             for _, t in r.iterrows():
                 rows.append({
                     "key": f"exclusions.its.{measure}.{ck}.covid_{handling}.{t['term']}",
-                    "estimate": t["estimate"], "lower": t["lower"], "upper": t["upper"], "unit": "points",
+                    "value": t["estimate"], "lower": t["lower"], "upper": t["upper"], "unit": "points",
                     "method": t["method"], "n": int(t["n"]),
                     "note": (f"{area} minus {cname}, {measure} rate per 100 pupils, school years "
                              f"{first}/{(first + 1) % 100:02d}-{last}/{(last + 1) % 100:02d}; after = from {start}; "
                              f"COVID-19 partial years {', '.join(covid)} {handling}; observational "
                              "(whole-town comparison)")})
     if not rows:
-        from ...chapter import NotComputed
         raise NotComputed("no comparison series (comparable authorities, North West, England) in the DfE table")
     return pd.DataFrame(rows)
 
@@ -376,7 +373,6 @@ def a11_official(rates: pd.DataFrame, year: str = "2018/19",
               & (rates["school_type"] == "Total")].set_index("area")
     missing = [a for a in areas.values() if a not in r.index]
     if missing:
-        from ...chapter import NotComputed
         raise NotComputed(f"the DfE table has no {year} suspension rate for {', '.join(missing)}")
     rows = []
     for k, a in areas.items():
@@ -600,7 +596,6 @@ def dfe_reference_results(rates: pd.DataFrame, check: pd.DataFrame, year: str, *
     Keys ``exclusions.dfe.<area>.y<year>.total.<measure>_rate|_count``, ``...headcount`` and
     ``exclusions.dfe.check.*``. Raises NotComputed if ``year`` is not in the table.
     """
-    from ...chapter import require_values
     require_values(rates[rates["area"] == area]["year"], year, f"DfE rates of {area} for school year")
     ref = rates[(rates["area"] == area) & (rates["school_type"] == "Total") & (rates["year"] == year)]
     ref = ref.set_index(ref["measure"].astype(str))
@@ -678,7 +673,7 @@ def before_after_table(ba: pd.DataFrame) -> pd.DataFrame:
     """The before/after results for display: comparison, COVID years, term, estimate (95% CI)."""
     k = ba["key"].str.split(".", expand=True)
     out = pd.DataFrame({"comparison": k[3], "covid_years": k[4].str.replace("covid_", ""), "term": k[5],
-                        "estimate": ba["estimate"].round(2), "lower": ba["lower"].round(2),
+                        "estimate": ba["value"].round(2), "lower": ba["lower"].round(2),
                         "upper": ba["upper"].round(2), "years": ba["n"]})
     return out[out["term"] != "pre_slope"].reset_index(drop=True)
 

@@ -14,8 +14,11 @@ import pandas as pd
 
 from ... import calendar, figures
 from ... import stats as rstats
+from ...chapter import require_values
 from ...data import school_phase, take_rows
+from ...disclosure import suppressed_keys
 from ...stats.matching import cem_weights, weighted_proportions
+from ..common import back_on_track_windows, count_in_windows
 from .official import AREA, AREA_COLOURS, DFE_NATIONAL_SOURCE, DFE_SOURCE, MEASURES, NATION, rate_intervals, year_key
 
 __all__ = ["A11_CONTEXT", "A11_YEAR", "GROUPS", "GROUP_LABELS", "DFE_TOTAL_PHASES", "town_rates",
@@ -469,7 +472,6 @@ def back_on_track_exclusions(interventions: pd.DataFrame, exclusions: pd.DataFra
         iv = iv[iv["education_data_consent"].astype(bool)]
     iv = iv[iv["start_date"] <= cut]
     # the one definition of the windows, shared with the targeted chapter (rrlib.chapters.common)
-    from ..common import back_on_track_windows, count_in_windows
 
     win = back_on_track_windows(iv, cutoff=cut, before_days=window_days, after_days=window_days)
     sus = exclusions[exclusions["category"] == "suspension"]
@@ -644,7 +646,6 @@ def town_results(town: pd.DataFrame) -> pd.DataFrame:
 
 def a11_pupil_result(town: pd.DataFrame, year: str) -> pd.DataFrame:
     """A11 from pupil records: the suspension rate of ``year`` (NotComputed without that census)."""
-    from ...chapter import require_values
     require_values(town["year"], year, "a school census for A11's year")
     a = town[(town["year"] == year) & (town["measure"].astype(str) == "suspension")].iloc[0]
     return pd.DataFrame([{"key": "exclusions.a11.suspension_rate", "value": float(a["rate"]),
@@ -659,7 +660,6 @@ def _group_key(variable, category) -> tuple[str, str]:
 
 def hidden_groups(published: pd.DataFrame) -> set[tuple[str, str]]:
     """(variable, category) of the published "who is suspended" table whose events are suppressed."""
-    from ...disclosure import suppressed_keys
     return {_group_key(v, c) for v, c in suppressed_keys(published, ["variable", "category"], ["events"])}
 
 
