@@ -22,7 +22,6 @@ network; the report refuses to write a page that has one.
 """
 from __future__ import annotations
 
-import base64
 import copy
 import html
 import json
@@ -34,7 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__, claims, log, manifest, numbering, paths, provenance, registry, verify
+from . import __version__, book, claims, log, manifest, numbering, paths, provenance, registry, verify
 from . import chapter as chapter_mod
 from . import references as refs_mod
 from .io import atomic_write_text, sha256_file
@@ -109,11 +108,6 @@ def _css() -> str:
     return (TEMPLATES / "report.css").read_text(encoding="utf-8")
 
 
-def _data_uri(path: Path) -> str:
-    mime = {".svg": "image/svg+xml", ".png": "image/png"}.get(path.suffix.lower(), "application/octet-stream")
-    return f"data:{mime};base64," + base64.b64encode(path.read_bytes()).decode("ascii")
-
-
 def _sidecar(path: Path) -> dict | None:
     side = path.with_suffix(".json")
     if not side.exists():
@@ -142,7 +136,7 @@ def collect_figures(lay: paths.Layout) -> list[dict]:
         side = _sidecar(p)
         status = r["status"] if reference is not None else "unregistered"
         out.append({**r, "path": str(provenance.portable(p)), "status": status, "file": p.name, "sidecar": side,
-                    "chapter": (side or {}).get("chapter"), "data_uri": _data_uri(p)})
+                    "chapter": (side or {}).get("chapter"), "data_uri": True, "file_path": str(p)})
     return out
 
 
@@ -152,10 +146,10 @@ def collect_tables(lay: paths.Layout) -> list[dict]:
         side = _sidecar(p) or {}
         df = pd.read_csv(p, dtype=str, keep_default_na=False)
         shown = df.head(MAX_TABLE_ROWS)
-        table_html = shown.to_html(index=False, border=0, classes="published", escape=True)
+        table_html = book.publication_table(shown.to_html(index=False, border=0, classes="published", escape=True))
         if len(df) > MAX_TABLE_ROWS:
             table_html += f'<p class="muted">First {MAX_TABLE_ROWS} of {len(df)} rows.</p>'
-        out.append({"file": p.name, "chapter": side.get("chapter"), "rows": len(df),
+        out.append({"file": p.name, "name": p.stem, "chapter": side.get("chapter"), "rows": len(df),
                     "preset": (side.get("disclosure") or {}).get("preset", "unknown"),
                     "sha256": sha256_file(p), "html": table_html})
     return out
@@ -226,15 +220,18 @@ def _reader_copy(nb):
 _SAVE_FIGURE = re.compile(r"""save_figure\(\s*[^,()]+,\s*["']([\w.-]+)["']""")
 
 
-def _show_saved_figures(nb, figures_dir: Path | None, numbers: dict | None = None) -> None:
+def _show_saved_figures(nb, figures_dir: Path | None, numbers: dict | None = None) -> list[str]:
     """Show each figure where the notebook saved it.
 
     ``ch.save_figure(fig, "name")`` writes the SVG and closes the figure, so the executed notebook
     has no image there; the report adds the saved file (the same bytes as the reference figure)
-    as that cell's output, unless the cell already shows an image.
+    as that cell's output (once, as a numbered ``<figure>`` with caption and alt text; the data
+    URI is the minified SVG, :func:`rrlib.book.svg_data_uri`), unless the cell already shows an
+    image. Returns the figures shown.
     """
+    shown: list[str] = []
     if figures_dir is None:
-        return
+        return shown
     from nbformat.v4 import new_output
 
     for cell in nb.cells:
@@ -251,22 +248,47 @@ def _show_saved_figures(nb, figures_dir: Path | None, numbers: dict | None = Non
             names = list(dict.fromkeys(n.removesuffix(".svg") for n in names))
         for name in names:
             f = figures_dir / (name if name.endswith(".svg") else f"{name}.svg")
-            if f.exists():
+            if f.exists() and f.name not in shown:
+                info = (numbers or {}).get(f.name) or {"name": f.name, "number": "", "label": "Figure",
+                                                       "caption": numbering.humanise(f.stem), "alt": None}
                 outputs.append(new_output("display_data", data={
-                    "image/svg+xml": f.read_text(encoding="utf-8"), "text/plain": f"<figure {f.name}>"}))
-                info = (numbers or {}).get(f.name)
-                if info:
-                    outputs.append(new_output("display_data", data={
-                        "text/html": _caption_html(info, link=True), "text/plain": info["label"]}))
+                    "text/html": book.figure_html(info, book.svg_data_uri(f)),
+                    "text/plain": f"<{info['label']}: {f.name}>"}))
+                shown.append(f.name)
         cell.outputs = outputs
+    return shown
 
 
-def _caption_html(info: dict, link: bool = False) -> str:
-    """``<p class="rr-caption"><strong>Figure 2.3.</strong> Caption</p>`` (escaped)."""
-    e = html.escape
-    more = (f' <a href="#fig-{e(info["name"])}">Details and provenance</a>' if link else "")
-    return (f'<p class="rr-caption" data-number="{e(info["number"])}"><strong>{e(info["label"])}.</strong> '
-            f'{e(info["caption"])}{more}</p>')
+def _tables_in_text(nb, tables: dict) -> None:
+    """Publication tables in the text: each DataFrame output without its 0..n index, with human
+    headers, in a box that scrolls, with a legend of its symbols; the cell that published a
+    numbered table gets its number and caption (``id="tab-<name>"``) before its outputs."""
+    from nbformat.v4 import new_output
+
+    by_cell: dict[str, list[dict]] = {}
+    for t in tables.values():
+        if t.get("cell_id"):
+            by_cell.setdefault(t["cell_id"], []).append(t)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for o in cell.get("outputs", []):
+            data = o.get("data") or {}
+            if "text/html" in data:
+                text = data["text/html"]
+                text = "".join(text) if isinstance(text, list) else text
+                data["text/html"] = book.publication_output(text)
+        caps = by_cell.get(cell.get("id"), [])
+        if caps:
+            cell.outputs = [new_output("display_data", data={
+                "text/html": "".join(book.caption_html(t, "table") for t in caps),
+                "text/plain": "; ".join(t["label"] for t in caps)})] + list(cell.get("outputs", []))
+
+
+def _link_crossrefs(nb, targets: dict, chapter: str, suffix: str) -> None:
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = book.link_crossrefs(cell.source, targets, chapter, suffix)
 
 
 def render_chapter(nb_path: Path, *, reader: bool, context: dict) -> str:
@@ -274,8 +296,11 @@ def render_chapter(nb_path: Path, *, reader: bool, context: dict) -> str:
     import nbformat
 
     nb = nbformat.read(str(nb_path), as_version=4)
-    _show_saved_figures(nb, context.get("figures_dir"),
-                        {f["file"]: f for f in context.get("figures", []) if f.get("label")})
+    shown = _show_saved_figures(nb, context.get("figures_dir"),
+                                {f["file"]: f for f in context.get("figures", []) if f.get("label")})
+    _tables_in_text(nb, {t["file"]: t for t in context.get("tables", []) if t.get("label")})
+    if context.get("xrefs"):
+        _link_crossrefs(nb, context["xrefs"], context.get("chapter", ""), "" if reader else "-code")
     if context.get("bibliography") is not None:
         refs_mod.link_citations(nb, context["bibliography"], href="#rr-references")
     if reader:
@@ -285,7 +310,10 @@ def render_chapter(nb_path: Path, *, reader: bool, context: dict) -> str:
     body, _ = _exporter(reader, _has_markdown_images(nb)).from_notebook_node(
         nb, resources={"rr": {**context, "mode": "reader" if reader else "full",
                               "other_href": context["full_href" if reader else "reader_href"],
-                              "css": _css()},
+                              "css": _css(), "js": book.SEARCH_JS,
+                              "unshown": {f["file"]: book.figure_html(f, book.svg_data_uri(f["file_path"]))
+                                          for f in context.get("figures", [])
+                                          if f["file"] not in shown and f.get("file_path")}},
                        "metadata": {"name": title}})
     return _strip_style_comments(body)
 
@@ -441,6 +469,24 @@ def number_outputs(runs: list[dict], lay: paths.Layout) -> dict[str, str]:
     return extra
 
 
+def cross_reference_targets(runs: list[dict]) -> dict[str, tuple[str, str, str]]:
+    """Targets of ``@fig:name``, ``@tab:name``, "Figure 2.4" and "Table 5.1" in the text:
+    ``{key: (label, chapter, anchor)}`` (:func:`rrlib.book.link_crossrefs`)."""
+    out: dict[str, tuple[str, str, str]] = {}
+    for run in runs:
+        if run.get("executed") is None:
+            continue
+        for f in run.get("figures", []):
+            if f.get("label"):
+                t = (f["label"], run["name"], f"fig-{f['name']}")
+                out[f"fig:{Path(f['file']).stem}"] = out[f["label"]] = t
+        for tb in run.get("tables", []):
+            if tb.get("label"):
+                t = (tb["label"], run["name"], f"tab-{tb['name']}" if tb.get("cell_id") else f"data-tab-{tb['name']}")
+                out[f"tab:{tb['name']}"] = out[tb["label"]] = t
+    return out
+
+
 def references_of(run: dict, entries: list[dict]) -> list[dict]:
     """The bibliography entries of one chapter: those its notebook cites, then those registered for it."""
     cited: list[str] = []
@@ -477,6 +523,7 @@ def build(lay: paths.Layout) -> dict[str, str]:
         run["figures"] = [f for f in figures if f.get("chapter") == run["name"] and f["data_uri"]]
         run["tables"] = [t for t in tables if t["chapter"] == run["name"]]
     pages.update(number_outputs(runs, lay))
+    xrefs = cross_reference_targets(runs)
     for run in runs:
         ch_claims = [r for r in rows if r["chapter"] == run["name"]]
         run["claims"] = claims.summary(ch_claims)
@@ -488,9 +535,16 @@ def build(lay: paths.Layout) -> dict[str, str]:
                "figures": run["figures"], "tables": run["tables"], "data_class": data_class,
                "data_banner": banner, "figures_dir": lay.figures_dir, "reader_href": Path(run["reader_href"]).name,
                "full_href": Path(run["full_href"]).name, "references": run["references"],
-               "bibliography": bibliography, "cite": cite}
+               "bibliography": bibliography, "cite": cite, "xrefs": xrefs, "chapter": run["name"],
+               "chapter_no": runs.index(run) + 1}
         jobs += [(run["reader_href"], run["executed"], True, ctx), (run["full_href"], run["executed"], False, ctx)]
     pages.update(_render_pages(jobs))
+    book_runs = [r for r in runs if r["executed"] is not None]
+    for run in book_runs:
+        for rel in (run["reader_href"], run["full_href"]):
+            page = pages[rel]
+            page = page.replace("<!--rr-sidebar-->", book.sidebar_html(book_runs, run["name"], book.sections(page)), 1)
+            pages[rel] = page.replace("<!--rr-prevnext-->", book.prev_next_html(book_runs, run["name"]))
 
     git = provenance.git_state()
     env = provenance.environment()
@@ -528,8 +582,15 @@ def build(lay: paths.Layout) -> dict[str, str]:
         if data["manifest"] else "",
         colophon=Markup(_kv(colophon)),
         fmt=claims.fmt_value)
-    pages["index.html"] = index
+    pages["index.html"] = index.replace("<!--rr-sidebar-->", book.sidebar_html(book_runs, None, []), 1)
     pages["claims.html"] = claims.to_html(rows, folder=lay.data_dir.name, synthetic=synthetic)
+    entries = book.search_entries("../index.html", "Report", pages["index.html"])
+    for run in book_runs:
+        no = runs.index(run) + 1
+        entries += book.search_entries(Path(run["reader_href"]).name, f"{no}. {run['title']}",
+                                       pages[run["reader_href"]])
+    entries += book.search_entries("../claims.html", "Claims", pages["claims.html"])
+    pages["html/search.js"] = book.search_script(entries)
     for name, page in pages.items():
         refs = external_references(page)
         if refs:

@@ -146,8 +146,12 @@ def test_chapter_pages_inline_their_figures(built):
     for name in ("html/reach.html", "html/reach-code.html"):
         page = pages[name]
         assert 'data-figure="reach_by_year.svg"' in page
-        # the notebook's own output, the saved figure shown where it was saved, the figure section
-        assert page.count('src="data:image/svg+xml;base64,') == 3
+        # the notebook's own output, and the saved figure once, where it was saved (minified SVG,
+        # not base64); the figure section links to it rather than embedding it again
+        assert page.count('src="data:image/svg+xml;base64,') == 1
+        assert page.count('src="data:image/svg+xml,') == 1
+        assert page.count('data-figure="reach_by_year.svg"') == 1
+        assert 'href="#fig-reach_by_year.svg"' in page
         assert "reach_by_strand.csv" in page and "preset dfe" in page
         assert "SYNTHETIC DATA" in page
 

@@ -126,8 +126,11 @@ def test_chapter_page_numbers_captions_alt_links_and_provenance(run):
     assert "<strong>Table 1.1.</strong>" in page and 'href="#cell-id=reach-03"' in page
     assert "provenance/reach_by_strand.json" in page and "html/provenance/reach_by_strand.json" in pages
     # the saved figure shown in place carries its number too
-    assert page.count('class="rr-caption" data-number="1.1"') == 1
+    assert page.count('<figure class="rr-figure" data-number="1.1" id="fig-reach_first.svg">') == 1
     assert page.count("<strong>Figure 1.1.</strong>") == 2   # in place, and in the figures section
+    assert page.count('data-figure="reach_first.svg"') == 1  # embedded once
+    # the published table's number and caption stand where the notebook published it
+    assert page.index('id="tab-reach_by_strand"') < page.index('id="rr-figures"')
     assert report.external_references(page) == []
 
 
