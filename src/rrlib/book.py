@@ -182,7 +182,19 @@ def link_crossrefs(source: str, targets: dict[str, tuple[str, str, str]], chapte
     out = []
     for i, part in enumerate(re.split(r"(```.*?```|`[^`]*`)", source, flags=re.S)):
         out.append(part if i % 2 else _LITERAL.sub(literal, _XREF.sub(one, part)))
-    return "".join(out)
+    return _LOCAL_LINK.sub(_repository_file, "".join(out))
+
+
+#: A markdown link to a file of the repository (``[text](plans/x.md)``): not part of the report.
+_LOCAL_LINK = re.compile(r"\[([^\]]+)\]\((?![a-z][\w+.-]*:|#|/)([^)\s]+?\.(?:md|py|yml|yaml|csv|txt|ipynb))\)")
+
+
+def _repository_file(m: re.Match) -> str:
+    """The link's text, saying where the file is (the report folder does not hold the repository)."""
+    text, target = m.group(1), m.group(2)
+    where = target if target.startswith(("notebooks/", "src/", "data/", "../")) else f"notebooks/{target}"
+    where = where.removeprefix("../")
+    return text if where in text else f"{text} (`{where}` in the compendium)"
 
 
 # --------------------------------------------------------------------------------------------
@@ -260,7 +272,7 @@ def _text(fragment: str) -> str:
 
 def sections(page: str) -> list[tuple[int, str, str]]:
     """The headings of a rendered chapter: ``(level, id, text)``."""
-    return [(int(lv), i, _text(t)) for lv, i, t in _HEAD.findall(page) if _text(t)]
+    return [(int(lv), html.unescape(i), _text(t)) for lv, i, t in _HEAD.findall(page) if _text(t)]
 
 
 def sidebar_html(chapters: list[dict], current: str | None, secs: list[tuple[int, str, str]],
@@ -285,6 +297,15 @@ def sidebar_html(chapters: list[dict], current: str | None, secs: list[tuple[int
             f'<ol class="rr-toc">{"".join(items)}</ol>'
             '<button type="button" id="rr-theme" aria-label="Switch dark or light mode">Dark / light</button>'
             "</nav>")
+
+
+def with_navigation(page: str, sidebar: str) -> str:
+    """A page of the report's folder (claims.html) with the side navigation and search."""
+    page = re.sub(r"<body([^>]*)>", lambda m: f'<body class="rr-index"{m.group(1)}>{sidebar}<div class="rr-page">',
+                  page, count=1)
+    page = page.replace('<html lang="en">', '<html lang="en" data-rr-root="html/">', 1)
+    scripts = f'<script src="html/search.js"></script><script>{SEARCH_JS}</script>'
+    return page.replace("</body>", f"</div>{scripts}</body>", 1)
 
 
 def prev_next_html(chapters: list[dict], current: str) -> str:
@@ -353,7 +374,7 @@ def search_entries(href: str, page_title: str, page: str) -> list[dict]:
         if not text:
             continue
         out.append({"h": href + (f"#{part['id']}" if part["id"] else ""), "p": page_title,
-                    "s": " ".join(part["title"].replace("¶", "").split()), "t": text[:6000]})
+                    "s": " ".join(part["title"].replace("¶", "").split()), "t": text[:12000]})
     return out
 
 
@@ -381,14 +402,41 @@ SEARCH_JS = r"""
     });
   };
   if (!box || !list) { return; }
-  box.addEventListener("input", function () {
+  function run() {
     var res = window.rrSearch(box.value);
     list.innerHTML = res.map(function (h) {
       return '<li><a href="' + esc(h.href) + '">' + esc(h.page) + (h.section ? " \u203a " + esc(h.section) : "") +
         '</a><br><small>' + esc(h.snippet) + "</small></li>";
     }).join("") || (box.value.trim() ? "<li>No match.</li>" : "");
-  });
+    list.setAttribute("data-hits", String(res.length));
+  }
+  box.addEventListener("input", run);
+  /* a search link: page.html#search=word fills the box and searches */
+  var m = /[#&]search=([^&]*)/.exec(location.hash);
+  if (m) { box.value = decodeURIComponent(m[1]); run(); }
 })();
+/* Marks the page for the browser tests: anything wider than the page (a figure, table or code
+   box that pushes the page sideways; a table may scroll inside its own box). */
+window.addEventListener("load", function () {
+  var doc = document.documentElement, width = doc.clientWidth, bad = [];
+  var items = document.querySelectorAll("img, figure, table, pre, .rr-table-box, .jp-OutputArea-output, svg");
+  for (var i = 0; i < items.length; i++) {
+    var el = items[i], r = el.getBoundingClientRect(), box = el.parentElement, clipped = false;
+    if (r.width === 0) { continue; }
+    while (box && box !== document.body) {
+      var ov = getComputedStyle(box).overflowX;
+      if (ov === "auto" || ov === "scroll") { clipped = true; break; }
+      box = box.parentElement;
+    }
+    if (r.right > width + 1 && !clipped) { bad.push(el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")); }
+    var fig = el.tagName === "IMG" ? el.closest("figure") : null;
+    if (fig && r.width > fig.getBoundingClientRect().width + 1) { bad.push("img in " + (fig.id || "figure")); }
+  }
+  if (doc.scrollWidth > width + 1) { bad.push("page " + doc.scrollWidth + ">" + width); }
+  document.body.setAttribute("data-overflow", String(bad.length));
+  document.body.setAttribute("data-overflow-list", bad.slice(0, 20).join(" "));
+  document.body.setAttribute("data-viewport", String(width));
+});
 (function () {
   var root = document.documentElement, key = "rr-theme", btn = document.getElementById("rr-theme");
   try { var saved = localStorage.getItem(key); if (saved) { root.setAttribute("data-theme", saved); } } catch (e) {}

@@ -485,16 +485,23 @@ def official_html(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
-def claims_table_html(rows: list[dict], *, link_chapters: dict[str, str] | None = None) -> str:
-    """The claims table as an HTML fragment (used by claims.html and the report's index)."""
+def claims_table_html(rows: list[dict], *, link_chapters: dict[str, str] | None = None,
+                      evidence: dict | None = None) -> str:
+    """The claims table as an HTML fragment (used by claims.html and the report's index).
+    ``evidence``: ``{(id, part): (label, href)}``, the figure, table or text that computes each
+    claim (:func:`rrlib.report.claim_evidence`); the id links there."""
     e = html.escape
     link_chapters = link_chapters or {}
+    evidence = evidence or {}
     out = ['<table class="claims">', "<thead><tr><th>id</th><th>chapter</th><th>statement</th>"
            "<th>published</th><th>computed</th><th>tolerance</th><th>status</th><th>data</th>"
            "</tr></thead>", "<tbody>"]
     for r in rows:
         slug = r["status"].replace(" ", "-")
         ident = e(r["id"]) + (f'<br><span class="part">{e(r["part"])}</span>' if r["part"] else "")
+        ev = evidence.get((r["id"], r["part"]))
+        if ev:
+            ident += f'<br><a class="evidence" href="{e(ev[1])}">evidence: {e(ev[0])}</a>'
         chap = e(r["chapter"])
         if r["chapter"] in link_chapters:
             chap = f'<a href="{e(link_chapters[r["chapter"]])}">{chap}</a>'
@@ -541,7 +548,8 @@ def css() -> str:
     return (Path(__file__).parent / "templates" / "report.css").read_text(encoding="utf-8")
 
 
-def to_html(rows: list[dict], *, folder: str | None, synthetic: bool | None) -> str:
+def to_html(rows: list[dict], *, folder: str | None, synthetic: bool | None, evidence: dict | None = None,
+            links: dict[str, str] | None = None) -> str:
     flag = {True: "synthetic", False: "real", None: "of unknown status (no MANIFEST)"}[synthetic]
     banner = ""
     if synthetic is not False:
@@ -555,7 +563,9 @@ def to_html(rows: list[dict], *, folder: str | None, synthetic: bool | None) -> 
         "<nav><a href=\"index.html\">Report</a></nav>\n"
         "<h1>Claims: published figures against this run</h1>\n"
         f"<p>Data folder <code>{html.escape(folder or '?')}</code> ({flag} data).</p>\n"
-        f"{summary_html(rows)}\n{official_html(rows)}\n<h2>Every claim</h2>\n{claims_table_html(rows)}\n"
+        f"{summary_html(rows)}\n{official_html(rows)}\n<h2>Every claim</h2>\n"
+        f'<div class="scroll">{claims_table_html(rows, link_chapters=links, evidence=evidence)}</div>\n'
+
         "</main>\n</body>\n</html>\n")
 
 

@@ -198,6 +198,9 @@ def _path_repr(output) -> bool:
             and re.fullmatch(r"(Posix|Windows)?Path\('[^']*'\)", str(data["text/plain"]).strip()) is not None)
 
 
+_NOT_IN_READER = {"parameters", "injected-parameters", "remove_cell", "remove-cell"}
+
+
 def _reader_copy(nb):
     """A copy of ``nb`` for the reader version: warnings (stderr streams), bare path results and the
     parameters cells dropped; the full version keeps everything."""
@@ -206,7 +209,7 @@ def _reader_copy(nb):
     cells = []
     for cell in nb.cells:
         tags = set(cell.get("metadata", {}).get("tags", []))
-        if tags & {"parameters", "injected-parameters", "remove_cell", "remove-cell"}:
+        if tags & _NOT_IN_READER:
             continue
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.get("outputs", [])
@@ -487,6 +490,58 @@ def cross_reference_targets(runs: list[dict]) -> dict[str, tuple[str, str, str]]
     return out
 
 
+def claim_evidence(runs: list[dict], rows: list[dict]) -> dict[tuple, tuple[str, str]]:
+    """Where each claim is computed: ``{(id, part): (label, href)}`` with ``href`` relative to the
+    report's folder. The chapter is the claim's own, else the first part of its result key (A13's
+    "context" parts are computed by reach); in that chapter's notebook, the first cell that names
+    the claim (``A09``), preferring one that also names the part or the key's last word; the link
+    goes to the figure or table that cell (or the next code cell after it) made, else to the cell."""
+    by_name = {r["name"]: r for r in runs if r.get("executed") is not None}
+    cells: dict[str, list] = {}
+    for name, run in by_name.items():
+        try:
+            cells[name] = numbering.read_notebook(run["executed"]).cells
+        except Exception:
+            cells[name] = []
+    made: dict[str, dict[str, tuple[str, str]]] = {}
+    for name, run in by_name.items():
+        m = made.setdefault(name, {})
+        for f in sorted(run.get("tables", []), key=lambda x: x.get("number", "")) + run.get("figures", []):
+            if f.get("cell_id") and f.get("label"):
+                anchor = f"fig-{f['name']}" if f["file"].endswith(".svg") else f"tab-{f['name']}"
+                m.setdefault(f["cell_id"], (f["label"], anchor))
+    out: dict[tuple, tuple[str, str]] = {}
+    for r in rows:
+        chap = r["chapter"] if r["chapter"] in by_name else str(r.get("key") or "").split(".")[0]
+        if chap not in by_name:
+            continue
+        pat = re.compile(rf"\b{re.escape(r['id'])}\b")
+        hint = [h for h in (r.get("part"), str(r.get("key") or "").split(".")[-1]) if h]
+        found = [i for i, c in enumerate(cells[chap]) if pat.search(c.source)
+                 and not set(c.get("metadata", {}).get("tags", [])) & _NOT_IN_READER]
+        if not found:
+            out[(r["id"], r.get("part"))] = (f"chapter {list(by_name).index(chap) + 1}", by_name[chap]["reader_href"])
+            continue
+        page = by_name[chap]["reader_href"]
+
+        def made_after(i: int) -> tuple[str, str] | None:
+            for c in cells[chap][i:i + 4]:
+                if c.cell_type == "code" and c.get("id") in made[chap]:
+                    return made[chap][c.get("id")]
+                if c is not cells[chap][i] and c.cell_type == "markdown" and numbering._HEADING.search(c.source):
+                    return None
+            return None
+
+        # the text that checks the claim, not the chapter's introduction that lists every claim
+        i = max(found, key=lambda k: (any(h in cells[chap][k].source for h in hint), made_after(k) is not None,
+                                      bool(numbering._HEADING.search(cells[chap][k].source)) and k > 2, k > 2, -k))
+        target = made_after(i)
+        cell_id = cells[chap][i].get("id")
+        out[(r["id"], r.get("part"))] = ((target[0], f"{page}#{target[1]}") if target else
+                                          ("text", f"{page}#cell-id={cell_id}") if cell_id else ("chapter", page))
+    return out
+
+
 def references_of(run: dict, entries: list[dict]) -> list[dict]:
     """The bibliography entries of one chapter: those its notebook cites, then those registered for it."""
     cited: list[str] = []
@@ -549,6 +604,7 @@ def build(lay: paths.Layout) -> dict[str, str]:
     git = provenance.git_state()
     env = provenance.environment()
     links = {r["name"]: r["reader_href"] for r in runs if r["executed"] is not None}
+    evidence = claim_evidence(runs, rows)
     e = html.escape
     colophon = {
         "commit": f"<code>{e(str(git.get('commit')))}</code>",
@@ -565,11 +621,11 @@ def build(lay: paths.Layout) -> dict[str, str]:
                                autoescape=jinja2.select_autoescape(["html", "j2"]),
                                undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
     index = env_j.get_template("index.html.j2").render(
-        css=Markup(_css()), programme=Markup(
+        css=Markup(_css()), js=Markup(book.SEARCH_JS), programme=Markup(
             (TEMPLATES / "programme.html").read_text(encoding="utf-8")),
         banner=banner, data_class=data_class, runs=runs,
         claims_summary=Markup(claims.summary_html(rows) + claims.official_html(rows)),
-        claims_table=Markup(claims.claims_table_html(rows, link_chapters=links)),
+        claims_table=Markup(claims.claims_table_html(rows, link_chapters=links, evidence=evidence)),
         figures=figures, manifest_exists=verify.MANIFEST_FILE.exists(),
         bibliography=[(title, [{"id": e["id"], "label": refs_mod.cite_label(e), "html": refs_mod.format_html(e)}
                                for e in group]) for title, group in refs_mod.grouped(bibliography)],
@@ -583,7 +639,9 @@ def build(lay: paths.Layout) -> dict[str, str]:
         colophon=Markup(_kv(colophon)),
         fmt=claims.fmt_value)
     pages["index.html"] = index.replace("<!--rr-sidebar-->", book.sidebar_html(book_runs, None, []), 1)
-    pages["claims.html"] = claims.to_html(rows, folder=lay.data_dir.name, synthetic=synthetic)
+    pages["claims.html"] = book.with_navigation(
+        claims.to_html(rows, folder=lay.data_dir.name, synthetic=synthetic, evidence=evidence, links=links),
+        book.sidebar_html(book_runs, None, []))
     entries = book.search_entries("../index.html", "Report", pages["index.html"])
     for run in book_runs:
         no = runs.index(run) + 1

@@ -1,0 +1,193 @@
+"""The report reads like a book, in a real headless browser (Debian's chromium), from file://.
+
+Checks the run chosen by ``RR_DATA_DIR`` / ``RR_OUT_DIR`` (default ``reports/``, made by
+``make report``): at 1400, 1024 and 390 pixels wide no figure, table or code box pushes any page
+sideways (wide tables scroll inside their own box); search finds a word of each chapter from
+``file://``; every link inside the report resolves to an id on its page; Chromium prints a chapter
+to PDF; reader pages weigh at most 1 MB. Each width is one browser run: a harness page holds every
+page of the report in iframes of that width and collects what each page measured on load (the
+pages' own script, :data:`rrlib.book.SEARCH_JS`). Skips when chromium or the report is absent.
+"""
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from rrlib import book, chapter, paths
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+LAYOUT = paths.layout()
+OUT = LAYOUT.out_dir
+INDEX = LAYOUT.report_html
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--hide-scrollbars", "--allow-file-access-from-files"]
+WIDTHS = (1400, 1024, 390)
+
+
+def _need():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no chromium at {CHROMIUM}")
+    if not INDEX.exists():
+        pytest.skip(f"no report at {INDEX}: run `make report` first")
+
+
+def _pages() -> list[Path]:
+    pages = [INDEX, OUT / "claims.html"]
+    for name in chapter.NOTEBOOKS:
+        for suffix in ("", "-code"):
+            p = OUT / "html" / f"{name}{suffix}.html"
+            if p.exists():
+                pages.append(p)
+    return pages
+
+
+def chromium(url: str, *args: str, tmp: Path, budget: int = 20000) -> subprocess.CompletedProcess:
+    cmd = [CHROMIUM, *FLAGS, f"--user-data-dir={tmp / 'profile'}", f"--virtual-time-budget={budget}",
+           *args, url]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+
+
+HARNESS = """<!DOCTYPE html><html><head><meta charset="utf-8"></head><body style="margin:0">
+{frames}
+<script>
+var frames = document.querySelectorAll("iframe"), out = {{}};
+function poll() {{
+  var pending = 0;
+  for (var i = 0; i < frames.length; i++) {{
+    var f = frames[i], key = f.getAttribute("data-key"), b = null;
+    if (out[key]) {{ continue; }}
+    try {{ b = f.contentDocument && f.contentDocument.body; }}
+    catch (e) {{ out[key] = {{error: String(e)}}; continue; }}
+    if (b && b.hasAttribute("data-overflow")) {{
+      out[key] = {{overflow: b.getAttribute("data-overflow"), list: b.getAttribute("data-overflow-list"),
+                  viewport: b.getAttribute("data-viewport"), errors: b.getAttribute("data-errors"),
+                  images: b.getAttribute("data-images-total"), ok: b.getAttribute("data-images-ok")}};
+    }} else {{ pending++; }}
+  }}
+  document.getElementById("out").textContent = JSON.stringify(out);
+  if (pending) {{ setTimeout(poll, 200); }} else {{ document.body.setAttribute("data-done", "yes"); }}
+}}
+window.addEventListener("load", function () {{ setTimeout(poll, 100); }});
+</script><pre id="out"></pre></body></html>"""
+
+
+def measure(pages: dict[str, Path], width: int, tmp: Path) -> dict:
+    frames = "\n".join(f'<iframe data-key="{html.escape(k)}" src="{html.escape(p.as_uri())}" '
+                       f'style="width:{width}px;height:900px;border:0;display:block"></iframe>'
+                       for k, p in pages.items())
+    harness = tmp / f"harness-{width}.html"
+    harness.write_text(HARNESS.format(frames=frames), encoding="utf-8")
+    r = chromium(harness.as_uri(), "--window-size=1500,1000", "--dump-dom", tmp=tmp)
+    assert r.returncode == 0, r.stderr[-2000:]
+    m = re.search(r'<pre id="out">(.*?)</pre>', r.stdout, re.S)
+    assert m, "the harness wrote nothing"
+    return json.loads(html.unescape(m.group(1)) or "{}")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_no_page_overflows_sideways(width, tmp_path):
+    _need()
+    pages = {p.relative_to(OUT).as_posix(): p for p in _pages()}
+    # a control page that does overflow: the check must be able to fail
+    wide = tmp_path / "wide.html"
+    wide.write_text('<!DOCTYPE html><html><body><figure><img alt="" style="width:3000px;height:10px" src="data:'
+                    'image/svg+xml,%3Csvg xmlns=%22http://www.w3.org/2000/svg%22/%3E"></figure>'
+                    f"<script>{book.SEARCH_JS}</script></body></html>", encoding="utf-8")
+    pages["control"] = wide
+    got = measure(pages, width, tmp_path)
+    assert set(got) == set(pages), f"pages that never finished loading: {set(pages) - set(got)}"
+    assert int(got["control"]["overflow"]) > 0, "the overflow check cannot fail"
+    for key, m in got.items():
+        if key == "control":
+            continue
+        assert "error" not in m, (key, m)
+        assert int(m["viewport"]) <= width, (key, m)
+        assert m["overflow"] == "0", f"{key} at {width}px: wider than the page: {m['list']}"
+        if m.get("errors") is not None:
+            assert m["errors"] == "0", f"{key}: script errors"
+        if m.get("images") is not None:
+            assert m["images"] == m["ok"], f"{key}: {m}"
+
+
+def _words(page: Path) -> set[str]:
+    text = " ".join(e["t"] + " " + e["s"] for e in book.search_entries(page.name, "", page.read_text("utf-8")))
+    return set(re.findall(r"[a-z]{8,}", text.lower()))
+
+
+def test_search_finds_a_word_of_each_chapter_from_file_url(tmp_path):
+    _need()
+    readers = {n: OUT / "html" / f"{n}.html" for n in chapter.NOTEBOOKS if (OUT / "html" / f"{n}.html").exists()}
+    assert readers, "no chapter pages"
+    words = {n: _words(p) for n, p in readers.items()}
+    for name, page in readers.items():
+        others = set().union(*(w for n, w in words.items() if n != name))
+        own = sorted(words[name] - others - _words(INDEX))
+        assert own, f"{name}: no word of its own"
+        word = own[len(own) // 2]
+        r = chromium(f"{INDEX.as_uri()}#search={word}", "--dump-dom", tmp=tmp_path, budget=5000)
+        m = re.search(r'<ol id="rr-search-results"[^>]*>(.*?)</ol>', r.stdout, re.S)
+        assert m and f'href="html/{name}.html' in m.group(1), f"search for {word!r} did not find chapter {name}"
+
+
+_ID = re.compile(r'\sid="([^"]+)"')
+_HREF = re.compile(r'<a\s[^>]*href="([^"]+)"')
+
+
+def test_every_link_inside_the_report_resolves():
+    _need()
+    pages = _pages()
+    ids = {p.resolve(): {html.unescape(i) for i in _ID.findall(p.read_text("utf-8"))} for p in pages}
+    bad = []
+    for p in pages:
+        text = re.sub(r"<(script|style)\b.*?</\1>", "", p.read_text("utf-8"), flags=re.S)
+        assert not re.search(r"@(fig|tab):[\w.-]+", re.sub(r"<(pre|code)\b.*?</\1>", "", text, flags=re.S)), \
+            f"{p.name}: a cross-reference without its figure or table"
+        for href in _HREF.findall(text):
+            href = html.unescape(href)
+            if re.match(r"^[a-z]+:", href):
+                continue
+            target, _, anchor = href.partition("#")
+            dest = (p.parent / target).resolve() if target else p.resolve()
+            if not dest.exists():
+                bad.append(f"{p.name}: {href} (no file)")
+            elif anchor and dest in ids and anchor not in ids[dest]:
+                bad.append(f"{p.name}: {href} (no id)")
+    assert not bad, bad[:20]
+
+
+def test_cross_references_link_figures_and_tables():
+    _need()
+    n = 0
+    for p in _pages():
+        for href in _HREF.findall(p.read_text("utf-8")):
+            n += bool(re.search(r"#(fig|tab|data-tab)-", href))
+    assert n > 0
+
+
+def test_chapter_prints_to_pdf(tmp_path):
+    _need()
+    page = max((OUT / "html").glob("*.html"), key=lambda p: p.stat().st_size)
+    pdf = tmp_path / "chapter.pdf"
+    r = chromium(page.as_uri(), f"--print-to-pdf={pdf}", "--no-pdf-header-footer", tmp=tmp_path, budget=5000)
+    assert pdf.exists() and pdf.read_bytes()[:4] == b"%PDF", r.stderr[-2000:]
+    assert pdf.stat().st_size > 50_000
+    css = (Path(book.__file__).parent / "templates" / "report.css").read_text("utf-8")
+    printed = css[css.index("@media print"):]
+    assert "max-width: 100% !important" in printed and "overflow: visible !important" in printed
+
+
+def test_reader_pages_weigh_at_most_1_mb():
+    _need()
+    sizes = {p.name: p.stat().st_size for p in _pages()}
+    assert sizes
+    heavy = {k: v for k, v in sizes.items() if v > book.MAX_PAGE_BYTES}
+    assert not heavy, heavy
