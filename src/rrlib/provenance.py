@@ -112,6 +112,24 @@ def git_state() -> dict:
     return {"commit": commit, "dirty": _dirty(paths.ROOT)}
 
 
+@functools.lru_cache(maxsize=4)
+def commit_date(commit: str | None, root: Path | None = None) -> str | None:
+    """The committer date of ``commit`` as ``YYYY-MM-DD HH:MM:SS`` UTC (what a colophon should date
+    a build by: the same for every build of that commit, unlike ``SOURCE_DATE_EPOCH``'s fixed
+    date or the clock); None outside git or when git is not installed."""
+    if not commit:
+        return None
+    try:
+        r = subprocess.run(["git", "-C", str(root or paths.ROOT), "show", "-s", "--format=%ct", commit],
+                           capture_output=True, text=True, timeout=DIRTY_TIMEOUT, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    out = r.stdout.strip()
+    if r.returncode != 0 or not out.isdigit():
+        return None
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(int(out)))
+
+
 def now_utc() -> str:
     """The time a file is made, as ``YYYY-MM-DDTHH:MM:SSZ``: ``SOURCE_DATE_EPOCH`` when it is set
     (reproducible builds: same inputs, same bytes), else the clock."""

@@ -106,6 +106,8 @@ def format_html(e: dict) -> str:
         parts.append(f"<em>{title}</em>" + (f" ({esc(str(e['number']))})" if e.get("number") else "") + ".")
         if e.get("publisher"):
             parts.append(esc(e["publisher"]) + ".")
+    if e.get("doi"):
+        parts.append(f'<a href="https://doi.org/{esc(e["doi"])}">doi:{esc(e["doi"])}</a>.')
     if e.get("url"):
         parts.append(f'<a href="{esc(e["url"])}">{esc(e["url"])}</a>.')
     if e.get("note"):

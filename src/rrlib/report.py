@@ -614,7 +614,10 @@ def build(lay: paths.Layout) -> dict[str, str]:
         "python": e(env["python"]),
         "requirements.lock sha256": f"<code>{e(str(env.get('lock_sha256')))}</code>",
         "packages": ", ".join(f"{e(k)} {e(str(v))}" for k, v in env["packages"].items()),
-        "report built (UTC)": provenance.now_utc().replace("T", " ").rstrip("Z"),
+        "commit date (UTC)": e(provenance.commit_date(git.get("commit")) or "unknown"),
+        "report built (UTC)": provenance.now_utc().replace("T", " ").rstrip("Z") + (
+            " (fixed by SOURCE_DATE_EPOCH so that builds are byte-identical; the commit date above dates "
+            "this build)" if os.environ.get("SOURCE_DATE_EPOCH", "").strip() else ""),
         "output folder": f"<code>{e(str(provenance.portable(lay.out_dir)))}</code>",
     }
     env_j = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),

@@ -127,6 +127,8 @@ def test_index_data_provenance_and_colophon(built):
     assert str(git["commit"]) in index
     for key in ("working tree", "requirements.lock sha256", "report built (UTC)", "pandas"):
         assert key in index
+    # dated by the commit built, not by SOURCE_DATE_EPOCH's fixed date
+    assert "commit date (UTC)" in index and provenance.commit_date(git["commit"]) in index
     assert "no MANIFEST" in index        # the reference figures have no MANIFEST in this fake
 
 
