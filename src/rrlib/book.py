@@ -364,7 +364,7 @@ class _Sections(HTMLParser):
 
 def search_entries(href: str, page_title: str, page: str) -> list[dict]:
     """Search records of one page: ``{"h": href#id, "p": page title, "s": section, "t": text}``."""
-    body = page.split("<body", 1)[-1]
+    body = re.split(r"<body[^>]*>", page, maxsplit=1)[-1]
     p = _Sections()
     p.feed(body)
     p.close()
