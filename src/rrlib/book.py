@@ -216,6 +216,60 @@ def human_header(text: str) -> str:
     return html.escape(words[:1].upper() + words[1:])
 
 
+_NUMERIC = re.compile(r"\s*[-+\u2212]?[\d,]*\.?\d+(e[-+]?\d+)?\s*%?\s*|\s*[cxzu:]\s*|\s*\.\.\s*|\s*-\s*")
+
+
+def _mark_numbers(table: str) -> str:
+    """``<td class="num">`` on cells that hold a number or a symbol (right-aligned, no wrap)."""
+    return re.sub(r"<td>([^<]*)</td>",
+                  lambda m: f'<td class="num">{m.group(1)}</td>' if _NUMERIC.fullmatch(html.unescape(m.group(1)))
+                  else m.group(0), table)
+
+
+WORDS = {"dfe": "DfE", "nw": "North West", "bot": "Back on Track", "sdq": "SDQ", "gbo": "GBO", "fsm": "FSM",
+         "sen": "SEN", "wmf": "WMF", "ci": "CI", "dsr": "DSR", "km": "Kaplan-Meier", "ed": "ED", "rr": "risk ratio",
+         "ffl": "FFL", "ara": "ARA", "la": "LA", "ons": "ONS", "nhs": "NHS", "rt": "RT", "swemwbs": "SWEMWBS",
+         "srs": "SRS", "its": "ITS", "did": "DiD", "ohid": "OHID", "hes": "HES", "npd": "NPD", "vs": "versus",
+         "england": "England", "blackpool": "Blackpool"}
+
+
+def caption_words(text: str) -> str:
+    """``Dfe blackpool nw england`` -> ``DfE Blackpool North West England`` (acronyms, claim ids)."""
+    out = []
+    for i, w in enumerate(text.split(" ")):
+        key = w.lower().strip("(),")
+        if key in WORDS:
+            rep = WORDS[key]
+            w = w.lower().replace(key, rep if i or rep[0].isupper() else rep[0].upper() + rep[1:])
+        elif re.fullmatch(r"[ab]\d\d", key):
+            w = w.replace(key, key.upper())
+        out.append(w)
+    return " ".join(out)
+
+
+def figure_caption(caption: str | None, alt: str | None, name: str) -> str:
+    """A caption that describes every panel: the figure's own caption (its title), else its name in
+    words and what its axis shows, followed by the titles of its panels read from the alt text
+    (``Panels: (a) Emotional symptoms; (b) ...``) when it has several."""
+    alt = alt or ""
+    caption = (caption or "").strip()
+    if not caption:
+        caption = caption_words(numbering_name(name))
+        y = re.search(r"y axis: ([^;.]+)", alt)
+        if y:
+            caption += f" ({y.group(1).strip()})"
+    titles = []
+    for part in re.split(r"Panel \d+: ", alt)[1:]:
+        t = re.search(r"\u201c([^\u201d]+)\u201d", part)
+        titles.append(t.group(1) if t else None)
+    named = [t for t in titles if t]
+    if len(titles) > 1 and named and not all(t in caption for t in named):
+        letters = "abcdefghijklmnopqrstuvwxyz"
+        caption = caption.rstrip(".") + ". Panels: " + "; ".join(
+            f"({letters[i]}) {t}" for i, t in enumerate(titles) if t) + "."
+    return caption
+
+
 def _symbols_in(table: str) -> list[str]:
     cells = {html.unescape(c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", table, re.S)}
     return [s for s in SYMBOLS if s in cells]
@@ -240,7 +294,7 @@ def publication_table(table: str) -> str:
     table = re.sub(r"(<th[^>]*>)([^<]*)(</th>)", lambda m: m.group(1) + human_header(m.group(2)) + m.group(3),
                    table)
     table = re.sub(r'\sborder="1"', "", table).replace('class="dataframe"', 'class="dataframe rr-table"')
-    table = re.sub(r'<tr style="text-align: right;">', "<tr>", table)
+    table = _mark_numbers(re.sub(r'<tr style="text-align: right;">', "<tr>", table))
     return f'<div class="scroll rr-table-box">{table}</div>' + legend_html(_symbols_in(table))
 
 

@@ -451,7 +451,10 @@ def number_outputs(runs: list[dict], lay: paths.Layout) -> dict[str, str]:
             described = (side or {}).get("figure") or {}
             section = d["section"]
             caption = (described.get("caption") if kind == "figure" else None) or (
-                f"{numbering.humanise(stem, run['name'])}" + (f" ({section})" if section else ""))
+                f"{book.caption_words(numbering.humanise(stem, run['name']))}" + (f" ({section})" if section else ""))
+            if kind == "figure":
+                caption = book.figure_caption(described.get("caption"), described.get("alt"),
+                                              stem.removeprefix(run["name"] + "_"))
             alt = described.get("alt") or f"{d['label']}: {caption}."
             if kind == "figure" and described.get("synthetic_mark"):
                 alt += " Stamped SYNTHETIC: made from synthetic data."

@@ -135,3 +135,13 @@ def test_search_entries_cut_a_page_at_its_headings():
                                                           ("p.html#two", "Two", "gamma")]
     js = book.search_script(entries)
     assert js.startswith("/*") and "window.RR_SEARCH = [" in js
+
+
+def test_caption_describes_every_panel_and_never_stays_empty():
+    alt = ("2 panels. Panel 1: line chart \u201cAttendance\u201d; y axis: attendance (%). "
+           "Panel 2: dot plot \u201cSuspensions\u201d; y axis: per 100 pupils.")
+    assert book.figure_caption("Back on Track", alt, "bot_education") == \
+        "Back on Track. Panels: (a) Attendance; (b) Suspensions."
+    assert book.figure_caption("", "Line chart; x axis: Date; y axis: Schools (cumulative).", "schools_over_time") \
+        == "Schools over time (Schools (cumulative))"
+    assert book.caption_words("Dfe blackpool nw england") == "DfE Blackpool North West England"
