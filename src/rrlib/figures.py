@@ -33,7 +33,9 @@ def mark_synthetic(fig, synthetic: bool | None) -> None:
     label = SYNTHETIC_LABEL if synthetic else "DATA OF UNKNOWN STATUS (no MANIFEST)"
     fig.text(0.5, 0.5, "SYNTHETIC" if synthetic else "UNVERIFIED", fontsize=54, color="grey",
              alpha=0.12, ha="center", va="center", rotation=25, zorder=0)
-    fig.text(0.995, 0.005, label, fontsize=7, color="firebrick", ha="right", va="bottom")
+    # above the figure's top edge (savefig's tight bounding box takes it in); the source line
+    # (source_note) hangs below the bottom edge, so the two never meet whatever their lengths
+    fig.text(0.995, 1.005, label, fontsize=7, color="firebrick", ha="right", va="bottom")
 
 
 OFFICIAL = "official statistics"
@@ -54,7 +56,8 @@ def source_note(fig, source: str, *, official: bool = False, note: str | None = 
     text += "."
     if note:
         text += " " + note.strip()
-    fig.text(0.01, 0.005, text, fontsize=7, color="dimgrey", ha="left", va="bottom", wrap=True)
+    # below the bottom edge (inside savefig's tight box), never over the axes' tick labels
+    fig.text(0.01, -0.01, text, fontsize=7, color="dimgrey", ha="left", va="top", wrap=True)
 
 
 def _clean(text) -> str:
