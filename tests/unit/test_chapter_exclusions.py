@@ -475,3 +475,27 @@ def test_sections_skip_with_a_reason_when_the_year_is_missing():
     with pytest.raises(NotComputed, match="2015/16"):
         ex.dfe_reference_results(ex.dfe_rates(SMALL), ex.recomputation_check(ex.dfe_rates(SMALL)), "2015/16")
     assert ex.a11_pupil_result(town, "2019/20")["key"].tolist() == ["exclusions.a11.suspension_rate"]
+
+
+def test_forest_plot_speaks_words_and_plain_ticks():
+    """Issue 29, Figure 2.5: category codes in words, plain-number ticks on the log axis, legend
+    outside the panel."""
+    import matplotlib
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    from rrlib.chapters.exclusions import pupils as P
+
+    g = pd.DataFrame({"variable": ["sen_provision", "sen_provision", "ethnicity_major", "ethnicity_major"],
+                      "category": ["none", "ehc_plan", "WHIT", "BLAC"], "reference": [True, False, True, False],
+                      "rr": [1.0, 2.1, 1.0, 0.6], "rr_lower": [np.nan, 1.5, np.nan, 0.3],
+                      "rr_upper": [np.nan, 2.9, np.nan, 1.2]})
+    fig = P.plot_forest(g)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert any("EHC plan" in x for x in labels) and any("Black or Black British" in x for x in labels)
+    assert not any("ehc_plan" in x or "BLAC" in x for x in labels)
+    ticks = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert ticks and all("10^" not in t and "times" not in t for t in ticks), ticks
+    assert ax.get_legend() is None and fig.legends, "legend outside the panel"
+    plt.close(fig)

@@ -11,11 +11,12 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib import ticker as mticker
 
 from ... import calendar, figures
 from ... import stats as rstats
 from ...chapter import require_values
-from ...data import school_phase, take_rows
+from ...data import education, school_phase, take_rows
 from ...disclosure import suppressed_keys
 from ...stats.matching import cem_weights, weighted_proportions
 from ..common import back_on_track_windows, count_in_windows
@@ -53,6 +54,17 @@ GROUP_LABELS = {"sex": "Sex", "fsm": "Free school meals", "sen_provision": "SEN 
                 "ethnicity_major": "Ethnicity (major group)", "ethnicity_minor": "Ethnicity",
                 "looked_after": "Looked after", "age": "Age (31 August)"}
 DFE_TOTAL_PHASES = ("primary", "secondary", "special")
+_YES_NO = {"True": "yes", "False": "no", "1": "yes", "0": "no"}
+#: Category codes in words, for figures (the published tables keep the DfE's codes).
+CATEGORY_LABELS = {"sex": {"F": "girls", "M": "boys"}, "fsm": _YES_NO, "looked_after": _YES_NO,
+                   "sen_provision": {"none": "no SEN", "sen_support": "SEN support", "ehc_plan": "EHC plan"},
+                   "ethnicity_major": education.ETHNICITY_MAJOR,
+                   "ethnicity_minor": {k: v[1] for k, v in education.ETHNICITY_MINOR.items()}}
+
+
+def category_label(variable: str, category) -> str:
+    """``("sen_provision", "ehc_plan")`` -> ``EHC plan``; ``("ethnicity_major", "BLAC")`` -> ``Black or Black British``."""
+    return CATEGORY_LABELS.get(variable, {}).get(str(category), str(category))
 
 
 def _scope_mask(phase: pd.Series, scope: str) -> pd.Series:
@@ -511,8 +523,9 @@ def plot_forest(groups: pd.DataFrame, adjusted: pd.DataFrame | None = None, *, s
     import matplotlib.pyplot as plt
 
     g = groups.copy()
-    g["label"] = g["variable"].map(lambda v: GROUP_LABELS.get(v, v)) + ": " + g["category"].astype(str) \
-        + np.where(g["reference"], " (ref.)", "")
+    g["label"] = (g["variable"].map(lambda v: GROUP_LABELS.get(v, v)) + ": "
+                  + [category_label(v, c) for v, c in zip(g["variable"], g["category"])]
+                  + np.where(g["reference"], " (ref.)", ""))
     # groups with no events have a risk ratio of 0 and no interval: not drawable on a log scale
     g = g[g["rr"].notna() & (g["rr"] > 0)].reset_index(drop=True)
     y = np.arange(len(g))[::-1]
@@ -541,13 +554,21 @@ def plot_forest(groups: pd.DataFrame, adjusted: pd.DataFrame | None = None, *, s
                         label="adjusted (modified Poisson, school-clustered)")
     ax.axvline(1, color="grey", lw=0.8)
     ax.set_xscale("log")
+    # plain-number ticks on the log axis (0.25, 0.5, 1, 2, 4...), no overlapping 3x10^-1 minor labels
+    lo = float(np.nanmin(np.r_[g["rr_lower"].dropna(), g["rr"]]))
+    hi = float(np.nanmax(np.r_[g["rr_upper"].dropna(), g["rr"]]))
+    ticks = [t for t in (0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32) if lo / 1.5 <= t <= hi * 1.5] or [1]
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_formatter(mticker.NullFormatter())
     ax.set_yticks(y, g["label"], fontsize=7.5)
     ax.set_xlabel("Risk ratio: one or more suspensions in the school year (95% CI, log scale)")
     ax.set_title("Who is suspended: risk ratios by pupil characteristic", fontsize=10)
-    ax.legend(fontsize=7, frameon=False, loc="lower right")
+    # the legend under the panel, clear of every estimate
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=7, frameon=False, loc="lower center", ncol=2, bbox_to_anchor=(0.5, 0))
     if source:
         figures.source_note(fig, source, official=official)
-    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.tight_layout(rect=(0, 0.5 / fig.get_figheight(), 1, 1))
     return fig
 
 
