@@ -524,11 +524,13 @@ def plot_trends(means: pd.DataFrame, focus: str = FOCUS):
     titles = {"year9": "Year 9 each wave", "cohort": f"Cohort, {waves[0]} to {waves[-1]}" if waves else "Cohort"}
     for ax, (series, oc) in zip(axes.ravel(), panels):
         d = means[(means["series"] == series) & (means["outcome"] == oc)]
+        colours = figures.area_colours(sorted(d["area"].unique()), focus=focus, pooled="Other areas")
         for area, g in d.groupby("area", sort=True):
             g = g.set_index("wave").reindex(waves)
             x = np.arange(len(waves))
             bold = area in (focus, "Other areas")
-            style = dict(lw=2.2, color="tab:red" if area == focus else "black") if bold else dict(lw=0.8, alpha=0.6)
+            # colour-blind-safe: the focus area in vermillion, the others apart from it (figures.PALETTE)
+            style = dict(lw=2.2, color=colours[area]) if bold else dict(lw=0.9, color=colours[area], alpha=0.8)
             ax.plot(x, g["mean"], marker="o", ms=3, label=area, **style)
             if bold:
                 ax.fill_between(x, g["lower"], g["upper"], alpha=0.15, color=style["color"], lw=0)
