@@ -351,3 +351,27 @@ def test_public_loaders_refuse_bad_files(tmp_path):
     g.write_text("\n".join([lines[0], ",".join(cells), *lines[2:]]) + "\n")
     with pytest.raises(public.PublicDataError, match="(?s)ons.csv.*all_ages.*sum to all ages.*line 2"):
         public.load_ons_population(g)
+
+
+def test_reach_figures_keep_legends_off_the_data_and_show_final_values():
+    """Issue 29: Figures 1.1 and 1.5 legends under the panel (1.1's small strands named with
+    their totals), Figure 1.3's final values as labelled points, not a tick with no width."""
+    import matplotlib
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    from rrlib.chapters import reach as R
+
+    rows = [dict(academic_year=y, strand=s, young_people=v) for y in ("2016/17", "2017/18")
+            for s, v in (("universal", 9000), ("targeted", 1500), ("workforce", 40))]
+    fig = R.plot_opportunities_by_year(pd.DataFrame(rows))
+    assert fig.axes[0].get_legend() is None and fig.legends
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert any(lab.startswith("workforce") and "80 in all" in lab for lab in labels), labels
+    plt.close(fig)
+    ara = pd.DataFrame({"date": pd.to_datetime(["2017-08-31", "2019-08-31"]), "schools": [5, 20]})
+    charter = pd.DataFrame({"date": pd.to_datetime(["2018-08-31"]), "schools": [3]})
+    fig = R.plot_schools_over_time(ara, charter)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "20" in texts and "3" in texts
+    plt.close(fig)

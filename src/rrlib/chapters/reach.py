@@ -583,9 +583,20 @@ def fsm_share_by_year(pupils: pd.DataFrame) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- figures
-def _finish(fig, ax, title: str, source: str = SOURCE):
+def _finish(fig, ax, title: str, source: str = SOURCE, *, legend_below: int = 0, legend_title: str | None = None):
+    """Title, layout and source line. ``legend_below``: move the panel's legend under it, in
+    that many columns, so that it never covers the data (issue 29: Figures 1.1 and 1.5)."""
     ax.set_title(title, loc="left")
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    bottom = 0.05
+    if legend_below:
+        handles, labels = ax.get_legend_handles_labels()
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+        rows = int(np.ceil(len(labels) / legend_below))
+        fig.legend(handles, labels, loc="lower center", ncol=legend_below, frameon=False, fontsize=8,
+                   title=legend_title, title_fontsize=8, bbox_to_anchor=(0.5, 0))
+        bottom = (0.25 + 0.22 * rows + (0.2 if legend_title else 0)) / fig.get_figheight()
+    fig.tight_layout(rect=(0, bottom, 1, 1))
     figures.source_note(fig, source)
     return fig
 
@@ -602,14 +613,20 @@ def plot_opportunities_by_year(by_year_strand: pd.DataFrame, value: str = "young
     colours = {"universal": "#4C72B0", "targeted": "#DD8452", "co-production": "#55A868",
                "workforce": "#8172B3"}
     for s in wide.columns:
-        ax.bar(wide.index, wide[s].to_numpy(), bottom=bottom, label=s, color=colours.get(s))
+        total = float(wide[s].sum())
+        if total == 0:
+            continue   # a strand with nothing for this group is left out, not drawn as nothing
+        # the total in the legend: a strand too small to see in the stack is still read there
+        ax.bar(wide.index, wide[s].to_numpy(), bottom=bottom, label=f"{s} ({total:,.0f} in all)",
+               color=colours.get(s))
         bottom += wide[s].to_numpy()
     ax.set_xlabel("School year (September to August; 2021/22 to March)")
     who = GROUP_LABELS.get(value, value.replace("_", " "))
     ax.set_ylabel(f"Opportunities for {who} (attended places)")
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ax.legend(title="Strand")
-    return _finish(fig, ax, f"Opportunities for {who} by school year and strand")
+    ax.legend()
+    return _finish(fig, ax, f"Opportunities for {who} by school year and strand", legend_below=4,
+                   legend_title="Strand")
 
 
 def plot_cumulative_reach(cum: pd.DataFrame, population_2016: int | None = None,
@@ -681,9 +698,9 @@ def plot_reach_equity(equity: pd.DataFrame):
     ax.set_xticklabels([f"{t:g}" for t in ticks])
     ax.xaxis.set_minor_formatter(plt.NullFormatter())
     ax.set_xlabel("Share of young people reached / share of the census (log scale; 1 = in proportion)")
-    ax.legend(loc="lower right")
+    ax.legend()
     return _finish(fig, ax, "Who is reached: reach equity ratios with 95% intervals",
-                   SOURCE + " (Years 6-11); Wilson intervals")
+                   SOURCE + " (Years 6-11); Wilson intervals", legend_below=4)
 
 
 def plot_schools_over_time(ara: pd.DataFrame, charter: pd.DataFrame):
@@ -695,6 +712,13 @@ def plot_schools_over_time(ara: pd.DataFrame, charter: pd.DataFrame):
             color="#4C72B0")
     ax.step(charter["date"], charter["schools"], where="post",
             label="signed the Blackpool Beating Bullying Charter", color="#DD8452")
+    # the final values as points with their number: a step plot ends in a vertical tick otherwise
+    for d, colour in ((ara, "#4C72B0"), (charter, "#DD8452")):
+        if len(d):
+            x, y = d["date"].iloc[-1], d["schools"].iloc[-1]
+            ax.plot([x], [y], "o", color=colour, ms=4)
+            ax.annotate(f"{y:,.0f}", (x, y), xytext=(4, 0), textcoords="offset points", va="center",
+                        fontsize=8, color=colour)
     ax.set_xlabel("End of school year (31 August)")
     ax.set_ylabel("Schools (cumulative)")
     ax.set_ylim(bottom=0)
