@@ -185,6 +185,99 @@ def test_chapter_prints_to_pdf(tmp_path):
     assert "max-width: 100% !important" in printed and "overflow: visible !important" in printed
 
 
+PRINT_CHECK = r"""(function () {
+  var w = document.documentElement.clientWidth, bad = [];
+  document.querySelectorAll("img, figure, table, svg").forEach(function (el) {
+    var r = el.getBoundingClientRect();
+    if (!r.width || getComputedStyle(el).display === "none") { return; }
+    if (r.right > w + 1) { bad.push(el.tagName + "#" + el.id + " " + Math.round(r.right) + ">" + w); }
+    for (var a = el.parentElement; a && a !== document.body; a = a.parentElement) {
+      if (getComputedStyle(a).overflowX !== "visible") {
+        var ar = a.getBoundingClientRect();
+        if (r.right > ar.right + 1 || r.left < ar.left - 1) {
+          bad.push(el.tagName + "#" + el.id + " clipped by ." + a.className);
+        }
+      }
+    }
+  });
+  return JSON.stringify(bad.slice(0, 20));
+})()"""
+
+
+class _Devtools:
+    """Just enough of the Chrome DevTools protocol to lay a page out for print (no printing
+    dialog, no network): emulate print media at a width, load, evaluate a check."""
+
+    def __init__(self, tmp: Path):
+        websocket = pytest.importorskip("websocket")
+        import time
+        import urllib.request
+
+        profile = tmp / "cdp-profile"
+        self.proc = subprocess.Popen([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0",
+                                      "--remote-allow-origins=*", "about:blank"],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        port_file = profile / "DevToolsActivePort"
+        for _ in range(150):
+            if port_file.exists() and port_file.read_text().strip():
+                break
+            time.sleep(0.1)
+        port = port_file.read_text().split()[0]
+        targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10).read())
+        page = next(t for t in targets if t.get("type") == "page")
+        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60)
+        self.n = 0
+
+    def call(self, method: str, **params):
+        self.n += 1
+        self.ws.send(json.dumps({"id": self.n, "method": method, "params": params}))
+        while True:
+            msg = json.loads(self.ws.recv())
+            if msg.get("id") == self.n:
+                assert "error" not in msg, msg
+                return msg.get("result", {})
+
+    def evaluate(self, expression: str):
+        return self.call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
+
+    def close(self):
+        try:
+            self.ws.close()
+        finally:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+
+
+def test_printed_pages_clip_no_figure_or_table(tmp_path):
+    """What --print-to-pdf lays out: print media at the width of an A4 page with 12 mm margins
+    (703 CSS px); no figure or table wider than the page or cut by a box."""
+    _need()
+    import time
+
+    cdp = _Devtools(tmp_path)
+    try:
+        cdp.call("Emulation.setDeviceMetricsOverride", width=703, height=1000, deviceScaleFactor=1, mobile=False)
+        cdp.call("Emulation.setEmulatedMedia", media="print")
+        problems = {}
+        control = tmp_path / "control.html"    # a table cut by its box: the check must see it
+        control.write_text('<!DOCTYPE html><html><body><div style="overflow:hidden;width:200px">'
+                           '<table style="width:900px"><tr><td>x</td></tr></table></div></body></html>', "utf-8")
+        for page in [control, *_pages()]:
+            cdp.call("Page.navigate", url=page.as_uri())
+            for _ in range(100):
+                if cdp.evaluate("document.readyState") == "complete":
+                    break
+                time.sleep(0.1)
+            assert cdp.evaluate("matchMedia('print').matches") is True
+            bad = json.loads(cdp.evaluate(PRINT_CHECK))
+            if bad:
+                problems[page.name] = bad
+        assert problems.pop("control.html", None), "the print check cannot fail"
+        assert not problems, problems
+    finally:
+        cdp.close()
+
+
 def test_reader_pages_weigh_at_most_1_mb():
     _need()
     sizes = {p.name: p.stat().st_size for p in _pages()}
