@@ -17,6 +17,8 @@ from pathlib import Path
 
 CALLS = {"save_figure": "figure", "publish": "table"}
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$", re.M)
+#: A markdown heading line (its text in group 1).
+HEADING = _HEADING
 
 
 def _name_pattern(node: ast.AST) -> re.Pattern | None:

@@ -531,13 +531,13 @@ def claim_evidence(runs: list[dict], rows: list[dict]) -> dict[tuple, tuple[str,
             for c in cells[chap][i:i + 4]:
                 if c.cell_type == "code" and c.get("id") in made[chap]:
                     return made[chap][c.get("id")]
-                if c is not cells[chap][i] and c.cell_type == "markdown" and numbering._HEADING.search(c.source):
+                if c is not cells[chap][i] and c.cell_type == "markdown" and numbering.HEADING.search(c.source):
                     return None
             return None
 
         # the text that checks the claim, not the chapter's introduction that lists every claim
         i = max(found, key=lambda k: (any(h in cells[chap][k].source for h in hint), made_after(k) is not None,
-                                      bool(numbering._HEADING.search(cells[chap][k].source)) and k > 2, k > 2, -k))
+                                      bool(numbering.HEADING.search(cells[chap][k].source)) and k > 2, k > 2, -k))
         target = made_after(i)
         cell_id = cells[chap][i].get("id")
         out[(r["id"], r.get("part"))] = ((target[0], f"{page}#{target[1]}") if target else
