@@ -144,6 +144,34 @@ def link_citations(nb, entries: list[dict], href: str = "#rr-references") -> lis
     return unknown
 
 
+def link_author_year(nb, entries: list[dict], href: str = "#rr-references") -> int:
+    """Link author-year citations in ``nb``'s markdown cells ("Zou 2004", "Edbrooke-Childs et al.
+    2015", "Spiegelhalter (2005)") to their entry (``<href>-<id>``): the first author's family
+    name followed, within a few words, by the entry's year. Code spans and existing links are left
+    alone. Returns the number of links made."""
+    pats = []
+    for e in entries:
+        first = next(iter(e.get("author") or []), {})
+        if first.get("family") and e.get("issued"):
+            fam, year = re.escape(first["family"]), re.escape(str(e["issued"]))
+            pats.append((re.compile(rf"(?<![\w\[-])({fam}\b[^()\[\];:`]{{0,45}}?,?\s(?:\({year}\)|{year}))(?![\w\]])"),
+                         e["id"]))
+    n = 0
+
+    def link(text: str) -> str:
+        nonlocal n
+        for pat, rid in pats:
+            text, k = pat.subn(lambda m: f"[{m.group(1)}]({href}-{rid})", text)
+            n += k
+        return text
+
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            parts = re.split(r"(```.*?```|`[^`]*`|\[[^\]]*\]\([^)]*\))", cell.source, flags=re.S)
+            cell.source = "".join(p if i % 2 else link(p) for i, p in enumerate(parts))
+    return n
+
+
 def for_chapter(chapter: str, entries: list[dict], cited: list[str] = ()) -> list[dict]:
     """The entries a chapter relies on: those it cites, then those registered for it, in file order."""
     keep = set(cited) | {e["id"] for e in entries if chapter in (e.get("chapters") or [])}

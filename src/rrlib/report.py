@@ -305,6 +305,9 @@ def render_chapter(nb_path: Path, *, reader: bool, context: dict) -> str:
     if context.get("xrefs"):
         _link_crossrefs(nb, context["xrefs"], context.get("chapter", ""), "" if reader else "-code")
     if context.get("bibliography") is not None:
+        listed = {r["id"] for r in context.get("references", [])}
+        refs_mod.link_author_year(nb, [e for e in context["bibliography"] if e["id"] in listed],
+                                  href="#rr-references")
         refs_mod.link_citations(nb, context["bibliography"], href="#rr-references")
     if reader:
         nb = _reader_copy(nb)

@@ -84,3 +84,17 @@ def test_journal_articles_and_official_sources_have_a_doi_or_url():
 def test_doi_is_a_link():
     e = next(e for e in ENTRIES if e["id"] == "zou-2004")
     assert '<a href="https://doi.org/10.1093/aje/kwh090">' in references.format_html(e)
+
+
+def test_author_year_citations_link_to_their_entry():
+    from nbformat.v4 import new_markdown_cell, new_notebook
+
+    nb = new_notebook(cells=[new_markdown_cell(
+        "robust errors (Zou 2004), goals (Edbrooke-Childs et al. 2015), Spiegelhalter (2005); "
+        "`Zou 2004` in code; [Zou 2004](#elsewhere); Nobody 2004.")])
+    assert references.link_author_year(nb, ENTRIES, href="#r") == 3
+    text = nb.cells[0].source
+    assert "([Zou 2004](#r-zou-2004))" in text
+    assert "[Edbrooke-Childs et al. 2015](#r-edbrooke-childs-2015)" in text
+    assert "[Spiegelhalter (2005)](#r-spiegelhalter-2005)" in text
+    assert "`Zou 2004`" in text and "[Zou 2004](#elsewhere)" in text and "Nobody 2004." in text
