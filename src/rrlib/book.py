@@ -363,7 +363,8 @@ def sidebar_html(chapters: list[dict], current: str | None, secs: list[tuple[int
     return ('<nav class="rr-sidebar" aria-label="Contents"><div class="rr-search">'
             '<input type="search" id="rr-search" placeholder="Search the report" aria-label="Search the report">'
             '<ol id="rr-search-results"></ol></div>'
-            f'<ol class="rr-toc">{"".join(items)}</ol>'
+            '<details class="rr-toc-box" open><summary>Contents</summary>'
+            f'<ol class="rr-toc">{"".join(items)}</ol></details>'
             '<button type="button" id="rr-theme" aria-label="Switch dark or light mode">Dark / light</button>'
             "</nav>")
 
@@ -506,6 +507,11 @@ window.addEventListener("load", function () {
   document.body.setAttribute("data-overflow-list", bad.slice(0, 20).join(" "));
   document.body.setAttribute("data-viewport", String(width));
 });
+/* on a narrow screen the contents start folded, so that the text comes first */
+(function () {
+  var toc = document.querySelector(".rr-toc-box");
+  if (toc && window.innerWidth < 1024) { toc.removeAttribute("open"); }
+})();
 (function () {
   var root = document.documentElement, key = "rr-theme", btn = document.getElementById("rr-theme");
   try { var saved = localStorage.getItem(key); if (saved) { root.setAttribute("data-theme", saved); } } catch (e) {}
