@@ -173,7 +173,24 @@ def data_state(data_dir: str) -> dict:
 
 #: Fields of a sidecar that say when and from which commit a file was made: they change on every
 #: run even when the file does not, so a rerun that makes the same bytes keeps the sidecar as is.
-VOLATILE = ("created_utc", "git", "chapter_elapsed_s")
+VOLATILE = ("created_utc", "git", "chapter_elapsed_s", "sources")
+
+
+@functools.lru_cache(maxsize=8)
+def source_hashes(notebook: str | None = None) -> dict:
+    """What made an output, when the commit alone cannot say (a dirty working tree): the sha256
+    of the chapter's notebook as committed in ``notebooks/`` and one sha256 over the library's
+    source (``src/rrlib``: every .py, .yml and the matplotlibrc, by relative path and content).
+    Recorded with :data:`VOLATILE` fields, i.e. as of when the output's bytes were first made."""
+    lib = paths.ROOT / "src" / "rrlib"
+    h = hashlib.sha256()
+    if lib.exists():
+        for p in sorted(x for x in lib.rglob("*") if x.is_file() and (x.suffix in (".py", ".yml", ".yaml")
+                                                                       or x.name == "matplotlibrc")):
+            h.update(p.relative_to(lib).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
+    nb = paths.NOTEBOOKS_DIR / notebook if notebook else None
+    return {"rrlib_sha256": h.hexdigest(),
+            "notebook_sha256": sha256_file(nb) if nb is not None and nb.exists() else None}
 
 
 def portable(value):
@@ -213,6 +230,7 @@ def sidecar(output: str | Path, *, chapter: str, notebook: str | None, parameter
         "notebook": notebook,
         "parameters": portable(parameters),
         "git": git_state(),
+        "sources": source_hashes(notebook),
         "data": portable(data_state(str(data_dir))),
         "environment": environment(),
         "created_utc": now_utc(),

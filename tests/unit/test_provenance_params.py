@@ -93,3 +93,24 @@ def test_dirty_flag_compares_content_without_filters(tmp_path):
     assert provenance._dirty(tmp_path) is True
     assert time.perf_counter() - t0 < 5
     assert provenance.head_commit(tmp_path) is not None
+
+
+def test_sidecar_records_the_sources_that_made_an_output(tmp_path, monkeypatch):
+    """Issue 29: a figure made from a dirty tree says which sources made it (sha256 of the
+    notebook and of the library), recorded as of when its bytes were first made."""
+    import json
+
+    from rrlib import provenance
+
+    out = tmp_path / "fig.svg"
+    out.write_text("<svg/>")
+    provenance.sidecar(out, chapter="reach", notebook="01_reach.ipynb", parameters={}, data_dir=tmp_path)
+    doc = json.loads(out.with_suffix(".json").read_text())
+    src = doc["sources"]
+    assert len(src["rrlib_sha256"]) == 64 and len(src["notebook_sha256"]) == 64
+    assert src == provenance.source_hashes("01_reach.ipynb")
+    # another library state, same bytes: the sidecar is left as it was (first made)
+    monkeypatch.setattr(provenance, "source_hashes", lambda nb=None: {"rrlib_sha256": "0" * 64,
+                                                                      "notebook_sha256": None})
+    provenance.sidecar(out, chapter="reach", notebook="01_reach.ipynb", parameters={}, data_dir=tmp_path)
+    assert json.loads(out.with_suffix(".json").read_text())["sources"] == src
