@@ -5,9 +5,15 @@
   ``figures/MANIFEST``, the data provenance (folder, synthetic or not, checksums) and a colophon
   (commit, dirty flag, environment, time).
 * ``html/<chapter>.html`` (reader) and ``html/<chapter>-code.html`` (full), rendered with
-  nbconvert from the executed notebooks in ``<out>/notebooks/``, followed by the chapter's figures
-  (inlined as data URIs) with their provenance, and its published tables.
-* ``claims.html`` (also written by ``rr claims``).
+  nbconvert from the executed notebooks in ``<out>/notebooks/``: each figure once, where the
+  notebook made it (a minified SVG data URI, numbered, captioned, with alt text), DataFrames as
+  publication tables, ``@fig:name`` cross-references and author-year citations linked; then the
+  list of the chapter's figures with their provenance, its published tables, references. A side
+  navigation (every chapter, this chapter's sections), previous/next, dark mode, print CSS and
+  search (``html/search.js``, one script: works from ``file://``) come from :mod:`rrlib.book`;
+  reader pages stay under 1 MB (``tests/integration/test_book.py``).
+* ``claims.html`` (also written by ``rr claims``): each claim links to the figure, table or text
+  of the chapter that computes it (:func:`claim_evidence`).
 * Figures and tables are numbered per chapter (Figure 2.3, Table 2.1; :mod:`rrlib.numbering`), with
   a caption, a text alternative (alt text; :func:`rrlib.figures.describe`), a link to the notebook
   cell that made each (reader and full versions) and to its provenance sidecar, copied into
@@ -15,8 +21,8 @@
   References (the entries of ``src/rrlib/references.yml`` it cites as ``[@id]`` or relies on) and a
   "How to cite" box from ``CITATION.cff``; the index ends with the whole bibliography.
 
-Every page is self-contained and opens offline from disk: styles are inlined, figures are data
-URIs, and nbconvert's template is stripped of the scripts it would fetch from CDNs (require.js,
+Every page opens offline from disk: styles are inlined, figures are data URIs, search reads one
+local script, and nbconvert's template is stripped of the scripts it would fetch from CDNs (require.js,
 MathJax, mermaid). :func:`external_references` finds any resource a page would fetch from the
 network; the report refuses to write a page that has one.
 """
