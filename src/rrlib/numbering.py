@@ -53,6 +53,14 @@ def _calls(source: str) -> list[tuple[str, re.Pattern]]:
             pat = _name_pattern(arg) if arg is not None else None
             if pat is not None:
                 found.append((node.lineno, node.col_offset, CALLS[node.func.attr], pat))
+            elif arg is not None:
+                # a name held in a variable (publish(df, name) in a loop over a dict of tables): the
+                # cell's string constants that look like output names are the candidates
+                names = sorted({c.value for c in ast.walk(tree) if isinstance(c, ast.Constant)
+                                and isinstance(c.value, str) and re.fullmatch(r"[a-z][a-z0-9_]{3,}", c.value)})
+                if names:
+                    found.append((node.lineno, node.col_offset, CALLS[node.func.attr],
+                                  re.compile("|".join(re.escape(n) for n in names))))
     return [(k, p) for _, _, k, p in sorted(found, key=lambda t: (t[0], t[1]))]
 
 

@@ -145,3 +145,19 @@ def test_caption_describes_every_panel_and_never_stays_empty():
     assert book.figure_caption("", "Line chart; x axis: Date; y axis: Schools (cumulative).", "schools_over_time") \
         == "Schools over time (Schools (cumulative))"
     assert book.caption_words("Dfe blackpool nw england") == "DfE Blackpool North West England"
+
+
+def test_tables_published_in_a_loop_are_numbered_where_they_are_made():
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from rrlib import numbering
+
+    nb = new_notebook(cells=[
+        new_code_cell('ch.publish(a, "reach_first")'),
+        new_code_cell('tabs = {"reach_b": b, "reach_c": c}\npub = {n: ch.publish(d, n) for n, d in tabs.items()}'),
+        new_code_cell('ch.publish(z, "reach_last")')])
+    for i, c in enumerate(nb.cells):
+        c.id = f"c{i}"
+    got = numbering.number_chapter(1, nb, [], ["reach_first", "reach_b", "reach_c", "reach_last"])
+    assert {k[1]: (v["number"], v["cell_id"]) for k, v in got.items()} == {
+        "reach_first": ("1.1", "c0"), "reach_b": ("1.2", "c1"), "reach_c": ("1.3", "c1"), "reach_last": ("1.4", "c2")}
