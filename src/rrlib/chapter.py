@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import disclosure, figures, manifest, paths, provenance, registry, tre
+from . import disclosure, figures, manifest, paths, provenance, public, registry, tre
 from .results import Results
 
 #: Chapter key -> notebook file name, found from the notebooks (rrlib.registry): never a hand-kept list.
@@ -42,6 +42,22 @@ class Part:
     tables: list = field(default_factory=list)
     data: object = None          # anything a later section reuses (e.g. the primary design)
     official: bool = True        # figures drawn from official statistics (no synthetic mark)
+    sources: tuple = ()          # the public tables (names in rrlib.public, or files) official figures were drawn from
+
+
+def public_files(sources) -> list[Path]:
+    """Files of ``sources``: a public table's name (:data:`rrlib.public.TABLES`) gives the file it was read
+    from in this run (:func:`rrlib.public.read_path`: the shipped cut, or the file a parameter named);
+    a path (``str`` with a separator or a ``Path``) is itself."""
+    if isinstance(sources, (str, Path)):
+        sources = [sources]
+    out = []
+    for s in sources:
+        if s is None:
+            continue
+        is_path = isinstance(s, Path) or "/" in str(s) or "\\" in str(s) or str(s).endswith((".csv", ".gz"))
+        out.append(Path(s) if is_path else public.read_path(str(s)))
+    return out
 
 
 class NotComputed(Exception):
@@ -202,19 +218,28 @@ class Chapter:
         return frame
 
     def save_figure(self, fig, name: str, *, mark: bool = True, caption: str | None = None,
-                    alt: str | None = None) -> Path:
+                    alt: str | None = None, sources=None) -> Path:
         """Save ``fig`` as ``<figures_dir>/<name>.svg`` with its provenance sidecar.
 
         The sidecar's ``figure`` entry holds what the report shows with it: ``caption`` (default: the
         figure's title) and ``alt``, a text alternative (default: computed from the figure's panels,
-        axes and series by :func:`rrlib.figures.describe`)."""
+        axes and series by :func:`rrlib.figures.describe`).
+
+        A figure of official statistics (``sources``: the public tables it draws, by name in
+        :mod:`rrlib.public` or as files) is not stamped and its sidecar's ``data`` names those files
+        with ``synthetic: false`` (:func:`rrlib.provenance.official_state`), not the run's data folder.
+        An unstamped figure (``mark=False``) must name its sources: nothing unstamped is drawn from the
+        data folder without saying so."""
+        if not mark and not sources:
+            raise ValueError(f"figure {name!r}: an unstamped figure is official statistics; name its sources "
+                             "(public table names or files)")
         described = figures.describe(fig)
         if mark:
             figures.mark_synthetic(fig, self.synthetic)
         path = figures.save(fig, self.layout.figures_dir / f"{name}.svg")
         info = {"caption": caption or described["title"], "alt": alt or described["alt"],
                 "synthetic_mark": bool(mark and self.synthetic is not False)}
-        self._sidecar(path, extra={"figure": info})
+        self._sidecar(path, extra={"figure": info}, sources=None if mark else sources)
         return path
 
     def emit(self, part: Part) -> Part:
@@ -225,28 +250,32 @@ class Chapter:
         if len(part.results):
             self.record_frame(part.results)
         for name, fig in part.figures.items():
-            self.save_figure(fig, name, mark=not part.official)
+            self.save_figure(fig, name, mark=not part.official, sources=part.sources)
         if part.text:
             self.show(part.text)
         for t in part.tables:
             display(t)
         return part
 
-    def publish(self, df: pd.DataFrame, name: str, *, preset: str = "dfe", **kw) -> pd.DataFrame:
-        """Publish a table through disclosure control to ``<out>/tables/<name>.csv`` (+ sidecar)."""
+    def publish(self, df: pd.DataFrame, name: str, *, preset: str = "dfe", sources=None, **kw) -> pd.DataFrame:
+        """Publish a table through disclosure control to ``<out>/tables/<name>.csv`` (+ sidecar).
+
+        ``sources``: for a table of official statistics, the public tables it was made from (as in
+        :meth:`save_figure`); its sidecar then names them instead of the run's data folder."""
 
         preset, kw = tre.for_run(preset, kw)  # RR_DISCLOSURE_PRESET (make ... DISCLOSURE=tre) wins
         out = disclosure.publish(df, name, self.layout.tables_dir, preset=preset, **kw)
         tre.keep_counts(df, name, self.layout.out_dir, kw)  # for the outbox's ACRO re-check
         published = out[0] if isinstance(out, tuple) else out
         self._sidecar(self.layout.tables_dir / f"{name}.csv",
-                      extra={"disclosure": {"preset": preset}})
+                      extra={"disclosure": {"preset": preset}}, sources=sources)
         return published
 
-    def _sidecar(self, path: Path, extra: dict | None = None) -> None:
+    def _sidecar(self, path: Path, extra: dict | None = None, sources=None) -> None:
+        data = provenance.official_state(public_files(sources)) if sources else None
         provenance.sidecar(path, chapter=self.name, notebook=self.notebook,
                            parameters=self.parameters, data_dir=self.layout.data_dir,
-                           extra=extra)
+                           extra=extra, data=data)
         self.outputs.append(path)
 
     def banner(self):

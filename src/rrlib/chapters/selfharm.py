@@ -774,18 +774,21 @@ def repeat_results(conc: dict, intervals: pd.DataFrame) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- figures
-def plot_dsr(dsr: pd.DataFrame, england: pd.Series, area_label: str = AREA):
+def plot_dsr(dsr: pd.DataFrame, england: pd.Series, area_label: str = AREA, *, synthetic: bool | None = True):
     """DSR per 100,000 by financial year from the data folder (Dobson 95% limits), with England's
-    official DSRs (``england``: :func:`official_series`) for the years Fingertips gives."""
+    official DSRs (``england``: :func:`official_series`) for the years Fingertips gives only when the data
+    folder is real (``synthetic`` False): synthetic and official values are never drawn on one axis (the
+    official series has its own figure, :func:`plot_official_trend`)."""
     import matplotlib.pyplot as plt
 
+    real = synthetic is False
     fig, ax = plt.subplots(figsize=(8, 4.6))
     yrs = list(dsr["financial_year"])
     x = np.arange(len(yrs))
     ax.errorbar(x, dsr["dsr"], yerr=[dsr["dsr"] - dsr["lower"], dsr["upper"] - dsr["dsr"]], fmt="o-",
                 color="tab:red", capsize=3, label=f"{area_label}, data folder (95% CI, Dobson)")
     pos = {y: i for i, y in enumerate(yrs)}
-    e = england[[y in pos for y in england.index]].dropna()
+    e = england[[y in pos for y in england.index]].dropna() if real else england.iloc[0:0]
     if len(e):
         ax.plot([pos[y] for y in e.index], e.to_numpy(), linestyle="none", marker="s", color="black",
                 markersize=7, label="England (official statistics)")
@@ -793,10 +796,10 @@ def plot_dsr(dsr: pd.DataFrame, england: pd.Series, area_label: str = AREA):
     ax.set_ylim(0, None)
     ax.set_xlabel("Financial year")
     ax.set_ylabel("Admissions per 100,000 (directly standardised)")
-    ax.set_title("Hospital admissions for self-harm, ages 10-24")
+    ax.set_title("Hospital admissions for self-harm, ages 10-24" + ("" if real else ", data folder"))
     ax.legend(loc="lower left", fontsize=8)
-    figures.source_note(fig, f"{SOURCE_LINE}; England: OHID Fingertips 90813 (official statistics)",
-                        note="ESP 2013.")
+    figures.source_note(fig, f"{SOURCE_LINE}; England: OHID Fingertips 90813 (official statistics)" if real
+                        else SOURCE_LINE, note="ESP 2013.")
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 

@@ -15,11 +15,15 @@ import numpy as np
 import pandas as pd
 
 from ... import figures
+from ... import public as pub
 from ...chapter import Part
 from ...stats import design as sd
 from ...stats import funnel as sf
 from ...stats import synth as ss
 from .official import DFE_2023_SOURCE, MEASURES, choose_comparators
+
+#: The public tables each part draws (its figures' sidecars name the files read: rrlib.public.read_path).
+DESIGN_SOURCES = (pub.DFE_EXCLUSIONS_LA, pub.LA_CODES, pub.STATISTICAL_NEIGHBOURS)
 
 __all__ = ["PLAN", "PRIMARY_WINDOW", "HEADSTART_NAMES", "code_key", "panel", "la_name_of", "primary_design",
            "sensitivity", "synthetic", "honest_funnel", "selfharm_design", "design_results", "synth_results",
@@ -457,7 +461,7 @@ def primary_part(la: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, la_cod
     est = res.estimates[["term", "estimate", "lower", "upper", "n_pre", "n_post"]].round(3)
     loo = lo.assign(left_out=[la_name_of(codes, c) for c in lo["left_out"]]).round(3)
     return Part(results=design_results(res), figures={"exclusions_design_primary": plot_primary(res, name)},
-                text=text, tables=[est, it.round(3), loo], data=res)
+                text=text, tables=[est, it.round(3), loo], data=res, sources=DESIGN_SOURCES)
 
 
 def sensitivity_part(la: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, fsm: pd.DataFrame,
@@ -498,7 +502,8 @@ def sensitivity_part(la: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, fs
                "stand for what would have happened without the programme; these data cannot settle that."
                if disagree else "The main comparisons agree in sign."))
     return Part(results=pd.DataFrame(rows), figures={"exclusions_design_sensitivity": plot_sensitivity(sens)},
-                text=text, tables=[sensitivity_table(sens)], data=sens)
+                text=text, tables=[sensitivity_table(sens)], data=sens,
+                sources=DESIGN_SOURCES + (pub.FSM_2016,) + ((pub.DFE_EXCLUSIONS_LA_SECONDARY,) if secondary is not None else ()))
 
 
 def synth_part(la: pd.DataFrame, codes: pd.DataFrame, la_code: str = "890") -> Part:
@@ -516,7 +521,8 @@ def synth_part(la: pd.DataFrame, codes: pd.DataFrame, la_code: str = "890") -> P
             f"control; placebo p = **{p_ratio:.3f}** (post/pre RMSPE ratio) and {p_gap:.3f} (|mean gap|) among "
             f"{len(pl)} donors refitted as if treated.")
     return Part(results=synth_results(res, p_ratio, p_gap, len(pl)),
-                figures={"exclusions_design_synth": plot_synth(res, pl, name)}, text=text, tables=[wt], data=res)
+                figures={"exclusions_design_synth": plot_synth(res, pl, name)}, text=text, tables=[wt], data=res,
+                sources=(pub.DFE_EXCLUSIONS_LA, pub.LA_CODES))
 
 
 def funnel_part(la_rates: pd.DataFrame, year: str, *, area: str = "Blackpool") -> Part:
@@ -542,7 +548,8 @@ def funnel_part(la_rates: pd.DataFrame, year: str, *, area: str = "Blackpool") -
             f"{', '.join(f'{p:.1f}' for p in s['phi'])}). With Spiegelhalter's adjustment {area} is inside the "
             f"adjusted 99.8% limits on {len(inside)} of {len(s)} measures ({', '.join(inside) or 'none'}), with "
             f"adjusted z {', '.join(f'{z:.2f}' for z in s['z adjusted'])} (the 99.8% limit is z = 3.09).")
-    return Part(results=pd.concat(rows, ignore_index=True), figures=figs, text=text, tables=[s])
+    return Part(results=pd.concat(rows, ignore_index=True), figures=figs, text=text, tables=[s],
+                sources=(pub.DFE_EXCLUSIONS_LA,))
 
 
 def selfharm_part(ft: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, la_code: str = "890") -> Part:
@@ -559,7 +566,8 @@ def selfharm_part(ft: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, la_co
     eng = ft[ft["area_code"] == "E92000001"]
     ser = d.series.assign(england=d.series["year"].map(dict(zip(eng["period"].str[:4].astype(int), eng["value"]))))
     return Part(results=selfharm_results(e, d), figures={"exclusions_selfharm_official": plot_selfharm(ser, name)},
-                text=text, tables=[ser.round(1)], data=d)
+                text=text, tables=[ser.round(1)], data=d,
+                sources=(pub.FINGERTIPS_SELFHARM_UTLA, pub.LA_CODES, pub.STATISTICAL_NEIGHBOURS))
 
 
 def plot_selfharm(ser: pd.DataFrame, name: str = "Blackpool"):

@@ -35,8 +35,9 @@ import pandas as pd
 from scipy import stats as st
 
 from ... import calendar, figures
+from ... import public as pub
 from ... import stats as rstats
-from ...chapter import NotComputed, require_values
+from ...chapter import NotComputed, Part, require_values
 from ...public import DFE_COUNT_RATE
 from ...stats import its
 from ...stats.funnel import funnel_limits
@@ -48,7 +49,7 @@ __all__ = ["MEASURES", "AREA", "REGION", "NATION", "AREA_COLOURS", "DFE_SOURCE",
            "funnel_data", "year_key", "latest_year", "choose_comparators", "series", "COMPARISONS",
            "before_after", "a11_official", "rank_and_funnel", "plot_before_after", "NATIONAL_GROUPS",
            "national_pattern", "national_peak_age", "plot_time_series", "plot_funnel", "dfe_reference_results",
-           "all_la_check_results", "NATIONAL_FACTS", "national_results", "rate_table_spec", "before_after_table",
+           "all_la_check_results", "timeseries_part", "NATIONAL_FACTS", "national_results", "rate_table_spec", "before_after_table",
            "comparators_text", "rank_text"]
 
 # --------------------------------------------------------------------------- constants
@@ -554,6 +555,19 @@ def plot_time_series(wide: pd.DataFrame, *, school_type: str = "Total",
     figures.source_note(fig, source, official=True)
     fig.tight_layout(rect=(0, 0.04, 1, 0.95))
     return fig
+
+
+def timeseries_part(la: pd.DataFrame, secondary: pd.DataFrame | None = None) -> Part:
+    """Figures ``exclusions_dfe_timeseries_total`` (and ``_secondary``): Blackpool, the North West and
+    England over every year of the DfE's 2006/07-2022/23 local-authority files (:func:`plot_time_series`),
+    official statistics whose sidecars name the files read."""
+    figs = {"exclusions_dfe_timeseries_total": plot_time_series(area_rates(dfe_rates(la)), source=DFE_2023_SOURCE)}
+    sources = [pub.DFE_EXCLUSIONS_LA]
+    if secondary is not None:
+        figs["exclusions_dfe_timeseries_secondary"] = plot_time_series(
+            area_rates(dfe_rates(secondary)), school_type="Secondary", source=DFE_2023_SOURCE)
+        sources.append(pub.DFE_EXCLUSIONS_LA_SECONDARY)
+    return Part(figures=figs, sources=tuple(sources))
 
 
 def plot_funnel(points: pd.DataFrame, limits: pd.DataFrame, *, source: str = DFE_SOURCE):

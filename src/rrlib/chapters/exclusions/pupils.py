@@ -552,11 +552,14 @@ def plot_forest(groups: pd.DataFrame, adjusted: pd.DataFrame | None = None, *, s
 
 
 def plot_town_vs_dfe(town: pd.DataFrame, wide: pd.DataFrame, *, measures: Sequence[str] = tuple(MEASURES),
-                     source: str = DFE_SOURCE, official: bool = True):
-    """Rates from pupil records (points, 95% CI) over the DfE's published series (lines)."""
+                     source: str = DFE_SOURCE, official: bool = True, synthetic: bool | None = True):
+    """Rates from pupil records (points, 95% CI), over the DfE's published series (lines) only when the
+    pupil records are real (``synthetic`` is False): synthetic and official values are never drawn on one
+    axis (the official series has its own figure, :func:`plot_time_series`)."""
     import matplotlib.pyplot as plt
 
-    d = wide[wide["school_type"] == "Total"]
+    real = synthetic is False
+    d = wide[wide["school_type"] == "Total"] if real else wide.iloc[0:0]
     years = sorted(set(d["year"]) | set(town["year"]))
     pos = {y: i for i, y in enumerate(years)}
     fig, axes = plt.subplots(1, len(measures), figsize=(4.2 * len(measures), 3.8), squeeze=False)
@@ -573,10 +576,13 @@ def plot_town_vs_dfe(town: pd.DataFrame, wide: pd.DataFrame, *, measures: Sequen
         ax.set_ylabel("per 100 pupils on roll")
         ax.set_ylim(bottom=0)
     axes[0][0].legend(fontsize=7, frameon=False)
-    fig.suptitle("Exclusion rates from pupil records (DfE definitions) against the published DfE series",
-                 fontsize=10)
-    if source:
+    fig.suptitle("Exclusion rates from pupil records (DfE definitions) against the published DfE series" if real
+                 else "Exclusion rates from the data folder's pupil records (DfE definitions; the official series "
+                      "is drawn on its own)", fontsize=10)
+    if real and source:
         figures.source_note(fig, source, official=official, note="Town: pupil records of the data folder.")
+    else:
+        figures.source_note(fig, "pupil records of the data folder (census and exclusions return)")
     fig.tight_layout(rect=(0, 0.04, 1, 0.95))
     return fig
 
