@@ -287,7 +287,10 @@ class Chapter:
             head = ("**SYNTHETIC DATA.** This chapter was run on calibrated synthetic data "
                     f"(`{d.name}`, seed {self.manifest.get('seed')}, scale {self.manifest.get('scale')}). "
                     "Its numbers show that the pipeline works and reproduces the published figures it "
-                    "was calibrated to; they are not evidence about young people in Blackpool.")
+                    "was calibrated to; they are not evidence about young people in Blackpool. "
+                    "Sections on **official statistics** (DfE, OHID Fingertips, ONS; so named in their headings) "
+                    "are real whatever the data folder: their figures carry no SYNTHETIC stamp, their provenance "
+                    "names the public files read, and no figure draws synthetic and official values together.")
         elif self.synthetic is False:
             head = (f"**Real data** (`{d}`). Every published table passes through disclosure control.")
         else:
