@@ -249,12 +249,17 @@ class Chapter:
                            extra=extra)
         self.outputs.append(path)
 
-    def banner(self):
-        """Markdown shown at the top of every chapter: which data, and whether it is synthetic."""
+    def banner(self, *, official_only: bool = False):
+        """Markdown shown at the top of every chapter: which data, and whether it is synthetic.
+        ``official_only``: the chapter reads no data folder, only the shipped official statistics."""
         from IPython.display import Markdown
 
         d = self.layout.data_dir
-        if self.synthetic:
+        if official_only:
+            head = ("**Official statistics only.** This chapter reads only the official statistics shipped in "
+                    "`data/raw/public/` (DfE, OHID Fingertips); it does not read the data folder "
+                    f"(`{d.name}`), synthetic or real, and nothing in it is synthetic.")
+        elif self.synthetic:
             head = ("**SYNTHETIC DATA.** This chapter was run on calibrated synthetic data "
                     f"(`{d.name}`, seed {self.manifest.get('seed')}, scale {self.manifest.get('scale')}). "
                     "Its numbers show that the pipeline works and reproduces the published figures it "
