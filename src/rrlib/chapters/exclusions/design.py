@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ... import figures
-from ...chapter import Part
+from ...chapter import NotComputed, Part
 from ...stats import design as sd
 from ...stats import funnel as sf
 from ...stats import synth as ss
@@ -26,7 +26,7 @@ __all__ = ["PLAN", "PRIMARY_WINDOW", "HEADSTART_NAMES", "code_key", "panel", "la
            "funnel_results", "selfharm_results", "plot_primary", "plot_sensitivity", "plot_synth",
            "plot_overdispersed_funnel", "sensitivity_table", "in_time_table", "weights_table",
            "primary_part", "sensitivity_part", "synth_part", "funnel_part", "selfharm_part", "plot_selfharm",
-           "caveat_problems"]
+           "caveat_problems", "require_series"]
 
 #: The plan written before the results (notebooks/plans/exclusions.md, "Machine-readable part").
 PLAN = {
@@ -81,6 +81,38 @@ def la_name_of(codes: pd.DataFrame, la_code: str) -> str:
     """The authority's name in the DfE series (from :func:`rrlib.public.load_la_codes`)."""
     n = codes.loc[codes["old_la_code"] == str(la_code), "la_name"]
     return str(n.iloc[0]) if len(n) else str(la_code)
+
+
+def require_series(pnl: pd.DataFrame, codes: pd.DataFrame, la_code: str, window: sd.Window, what: str) -> None:
+    """Raise :class:`rrlib.chapter.NotComputed`, with a reason a reader understands, when ``la_code``
+    cannot be compared over ``window`` in ``pnl`` (:func:`panel`'s shape): an authority formed by a
+    boundary change after the window's first year (no years before the programme: unlike areas are not
+    compared); no rows; or years without a published value (suppressed or missing: ``x``, ``c``, ``z``
+    or empty, skipped by rule; a series with gaps is not compared). Nothing is recorded then."""
+    la_code = str(la_code)
+    name = la_name_of(codes, la_code)
+    first = codes.loc[codes["old_la_code"] == la_code, "first_year"]
+    if len(first) and int(str(first.min())[:4]) > window.first:
+        raise NotComputed(f"{name} exists in the DfE series only from {first.min()} (formed by a boundary change), "
+                          f"so it has no years before the programme ({window.describe()}): nothing is compared "
+                          "or recorded rather than comparing unlike areas")
+    if la_code not in pnl.columns:
+        raise NotComputed(f"{name} has no rows in the {what}")
+    v = pnl[la_code].reindex(window.years)
+    miss = [f"{y}/{(y + 1) % 100:02d}" for y, x in v.items() if not np.isfinite(x)]
+    if miss:
+        raise NotComputed(f"{name} has no published {what} in {len(miss)} of {len(v)} years of the window "
+                          f"({', '.join(miss)}): suppressed or missing values (x, c, z or empty) are skipped by "
+                          "rule, and a series with gaps is not compared")
+
+
+def _design_or_skip(fn, *args, **kw):
+    """``fn(*args, **kw)``, a ValueError of the design (too few neighbours with a complete series, no
+    neighbours in the model) turned into :class:`rrlib.chapter.NotComputed` with its message."""
+    try:
+        return fn(*args, **kw)
+    except ValueError as exc:
+        raise NotComputed(str(exc)) from None
 
 
 def panel(la: pd.DataFrame, codes: pd.DataFrame, *, measure: str = "suspension", value: str = "rate",
@@ -434,17 +466,26 @@ def _ci(v, lo, hi, dp=2) -> str:
     return f"{v:+.{dp}f} (95% CI {lo:+.{dp}f} to {hi:+.{dp}f})"
 
 
+def _missing(used: Sequence[str], listed: Sequence[str]) -> str:
+    if len(used) >= len(listed):
+        return ""
+    return (f"; {len(used)} of the {len(listed)} listed, the other {len(listed) - len(used)} without a complete "
+            "series in the data")
+
+
 def primary_part(la: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, la_code: str = "890") -> Part:
     """The primary comparison as a :class:`rrlib.chapter.Part`: results (:func:`design_results`),
     the rates-and-gap figure, the sentences and the tables (estimates, in-time placebos, leave-one-out)."""
-    res = primary_design(la, codes, sn, la_code)
+    require_series(panel(la, codes), codes, la_code, PRIMARY_WINDOW, "suspension rate")
+    res = _design_or_skip(primary_design, la, codes, sn, la_code)
     name = la_name_of(codes, la_code)
+    listed = sd.neighbours_of(sn, la_code, version=PLAN["neighbour_version"], exclude=set(sd.HEADSTART) | {str(la_code)})
     d, ps = res.did, res.term("pre_slope")
     n_big = int((res.placebos["effect"].abs() >= abs(d["estimate"]) - 1e-12).sum())
     nbrs = ", ".join(la_name_of(codes, c) for c in res.neighbours)
     it, lo = res.in_time, res.loo
     text = (f"**Primary comparison.** {name} against the mean of its {len(res.neighbours)} April 2021 statistical "
-            f"neighbours outside HeadStart ({nbrs}). The gap changed by **{_ci(d['estimate'], d['lower'], d['upper'])}** "
+            f"neighbours outside HeadStart ({nbrs}){_missing(res.neighbours, listed)}. The gap changed by **{_ci(d['estimate'], d['lower'], d['upper'])}** "
             f"suspensions per 100 pupils between 2006/07-2015/16 and 2016/17-2021/22 (COVID-19 years left out); "
             f"before the programme the gap was already changing by {ps['estimate']:+.3f} a year (95% CI "
             f"{ps['lower']:+.3f} to {ps['upper']:+.3f}). **Placebo in space:** {n_big} of {len(res.placebos)} "
@@ -503,7 +544,8 @@ def sensitivity_part(la: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, fs
 
 def synth_part(la: pd.DataFrame, codes: pd.DataFrame, la_code: str = "890") -> Part:
     """The synthetic control: results (:func:`synth_results`), figure, weights table, sentences."""
-    res, pl, p_ratio, p_gap = synthetic(la, codes, la_code)
+    require_series(panel(la, codes), codes, la_code, PRIMARY_WINDOW, "suspension rate")
+    res, pl, p_ratio, p_gap = _design_or_skip(synthetic, la, codes, la_code)
     name = la_name_of(codes, la_code)
     wt = weights_table(res, codes)
     top = ", ".join(f"{a} {w:.2f}" for a, w in wt[["authority", "weight"]].head(5).itertuples(index=False))
@@ -523,7 +565,14 @@ def funnel_part(la_rates: pd.DataFrame, year: str, *, area: str = "Blackpool") -
     """The overdispersed funnel of ``year`` for the three measures: results (:func:`funnel_results`),
     figures ``exclusions_funnel_<measure>_<year>``, a summary table and sentences."""
     rows, figs, summ = [], {}, []
+    r = la_rates[(la_rates["year"] == year) & (la_rates["school_type"] == "Total") & (la_rates["level"] == "Local authority")]
     for m in MEASURES:
+        rm = r[r["measure"].astype(str) == m]
+        ok = (rm["headcount"] > 0) & np.isfinite(rm["rate"])
+        if not ok[rm["area"] == area].any():
+            raise NotComputed(f"{area} has no published {m} rate in {year} (suppressed or "
+                              "missing: x, c, z or empty), so it has no place in the funnel")
+        skipped = int((~ok).sum())
         units, od, lim = honest_funnel(la_rates, year, m, la_code_name=area)
         rows.append(funnel_results(units, od, highlight=area))
         figs[f"exclusions_funnel_{m}_{year.replace('/', '_')}"] = plot_overdispersed_funnel(units, od, lim)
@@ -533,7 +582,8 @@ def funnel_part(la_rates: pd.DataFrame, year: str, *, area: str = "Blackpool") -
                      "phi": round(od["phi"], 1), "tau": round(od["tau"], 3), "z": round(float(h["z"]), 2),
                      "plain position": h["position"], "z adjusted": round(float(h["z_adjusted"]), 2),
                      "adjusted position": h["position_adjusted"],
-                     "rank (95% interval)": f"{int(h['rank'])} ({int(h['rank_lower'])}-{int(h['rank_upper'])})"})
+                     "rank (95% interval)": f"{int(h['rank'])} ({int(h['rank_lower'])}-{int(h['rank_upper'])})",
+                     "skipped": skipped})
     s = pd.DataFrame(summ)
     inside = s[~s["adjusted position"].eq("above 99.8%")]["measure"].tolist()
     outside = "; ".join(f"{r['measure']} {r['outside plain 99.8%']} of {r['authorities']}" for _, r in s.iterrows())
@@ -542,12 +592,25 @@ def funnel_part(la_rates: pd.DataFrame, year: str, *, area: str = "Blackpool") -
             f"{', '.join(f'{p:.1f}' for p in s['phi'])}). With Spiegelhalter's adjustment {area} is inside the "
             f"adjusted 99.8% limits on {len(inside)} of {len(s)} measures ({', '.join(inside) or 'none'}), with "
             f"adjusted z {', '.join(f'{z:.2f}' for z in s['z adjusted'])} (the 99.8% limit is z = 3.09).")
+    if s["skipped"].any():
+        text += (" Authorities without a published value that year (suppressed or missing: x, c, z or empty) are "
+                 f"left out by rule: {', '.join(f'{k} {n}' for k, n in zip(s['measure'], s['skipped']))}.")
+    s = s.drop(columns="skipped")
     return Part(results=pd.concat(rows, ignore_index=True), figures=figs, text=text, tables=[s])
 
 
 def selfharm_part(ft: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, la_code: str = "890") -> Part:
     """Self-harm admissions (Fingertips 90813) against England and the neighbours' mean."""
-    e, d = selfharm_design(ft, codes, sn, la_code)
+    first = codes.loc[codes["old_la_code"] == str(la_code), "first_year"]
+    if len(first) and str(first.min()) > "2011/12":
+        raise NotComputed(f"{la_name_of(codes, la_code)} exists only from {first.min()} (formed by a boundary change): "
+                          "no years before the programme, nothing compared or recorded")
+    try:
+        e, d = selfharm_design(ft, codes, sn, la_code)
+    except (ValueError, KeyError) as exc:
+        raise NotComputed(f"no complete self-harm series 2011/12-2017/18 for {la_name_of(codes, la_code)} or too few "
+                          f"of its neighbours with one (Fingertips 90813; suppressed or missing values are skipped "
+                          f"by rule): {exc}") from None
     de, dn = e[e["term"] == "did"].iloc[0], d.did
     name = la_name_of(codes, la_code)
     text = (f"**Self-harm admissions, 10-24 (Fingertips, official statistics).** Against England, {name}'s gap "
