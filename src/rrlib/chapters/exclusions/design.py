@@ -607,7 +607,10 @@ def selfharm_part(ft: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, la_co
                           "no years before the programme, nothing compared or recorded")
     try:
         e, d = selfharm_design(ft, codes, sn, la_code)
-    except (ValueError, KeyError) as exc:
+    except KeyError:
+        raise NotComputed(f"{la_name_of(codes, la_code)} has no rows in the shipped Fingertips cut (indicator 90813, "
+                          "2011/12-2017/18)") from None
+    except ValueError as exc:
         raise NotComputed(f"no complete self-harm series 2011/12-2017/18 for {la_name_of(codes, la_code)} or too few "
                           f"of its neighbours with one (Fingertips 90813; suppressed or missing values are skipped "
                           f"by rule): {exc}") from None
