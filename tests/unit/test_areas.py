@@ -69,3 +69,23 @@ def test_missing_neighbours_are_counted(official):
     assert "8 of the 10 listed, the other 2 without" in part.text
     assert part.results.set_index("key").loc[
         "exclusions.its.suspension.statistical_neighbours.primary.la886.n_neighbours", "value"] == 8
+
+
+def test_an_area_chapter_has_no_pupil_data_and_never_the_reference_outputs(monkeypatch, tmp_path):
+    from rrlib import chapter
+
+    monkeypatch.setenv("RR_AREA", "kent")
+    with pytest.raises(chapter.ParameterError, match="never writes over the reference outputs"):
+        chapter.setup("exclusions")
+    ch = chapter.setup("exclusions", out_dir=tmp_path)
+    assert ch.area.code == "886" and ch.no_pupil_data and not ch.has_table("pupils")
+    with pytest.raises(NotComputed, match="no pupil-level data for Kent"):
+        ch.table("pupils")
+    with ch.section("exclusions.who") as s:
+        ch.tables("pupils", "exclusions")
+    assert not s.computed and s.reason.startswith("not computed: no pupil-level data for Kent")
+    with pytest.raises(NotComputed, match="not computed for Kent: only Blackpool"):
+        ch.require_area(["890"], "only Blackpool")
+    ch.require_area(["886"], "Kent is fine")
+    monkeypatch.delenv("RR_AREA")
+    assert chapter.setup("exclusions", out_dir=tmp_path).area.is_default

@@ -484,13 +484,18 @@ def primary_part(la: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, la_cod
     n_big = int((res.placebos["effect"].abs() >= abs(d["estimate"]) - 1e-12).sum())
     nbrs = ", ".join(la_name_of(codes, c) for c in res.neighbours)
     it, lo = res.in_time, res.loo
+    pool = set(sn.loc[sn["version"] == PLAN["neighbour_version"], "la_code"]) - set(sd.HEADSTART) - {str(la_code)}
+    n_out = len(pool) - len(res.placebos)
+    out = (f"; {n_out} authorities of the model without a complete series, or with fewer than "
+           f"{PLAN['min_neighbours']} neighbours that have one, are left out by rule" if n_out > 0 else "")
     text = (f"**Primary comparison.** {name} against the mean of its {len(res.neighbours)} April 2021 statistical "
-            f"neighbours outside HeadStart ({nbrs}){_missing(res.neighbours, listed)}. The gap changed by **{_ci(d['estimate'], d['lower'], d['upper'])}** "
+            f"neighbours outside HeadStart ({nbrs}){_missing(res.neighbours, listed)}. The gap changed by "
+            f"**{_ci(d['estimate'], d['lower'], d['upper'])}** "
             f"suspensions per 100 pupils between 2006/07-2015/16 and 2016/17-2021/22 (COVID-19 years left out); "
             f"before the programme the gap was already changing by {ps['estimate']:+.3f} a year (95% CI "
             f"{ps['lower']:+.3f} to {ps['upper']:+.3f}). **Placebo in space:** {n_big} of {len(res.placebos)} "
             f"authorities compared with their own neighbours show a change at least as large in either direction "
-            f"(p = **{res.placebo_p:.3f}**). With false start years {it['false_start'].min()}/"
+            f"(p = **{res.placebo_p:.3f}**{out}). With false start years {it['false_start'].min()}/"
             f"{(it['false_start'].min() + 1) % 100:02d} to {it['false_start'].max()}/{(it['false_start'].max() + 1) % 100:02d}, "
             f"inside the years before the programme, the same comparison finds changes from {it['did'].min():+.2f} to "
             f"{it['did'].max():+.2f}. Leaving out one neighbour at a time gives {lo['did'].min():+.2f} to "
