@@ -60,6 +60,7 @@ def test_kent(kent):
     p = "exclusions.its.suspension.statistical_neighbours.primary.la886."
     assert exc["results"][p + "n_neighbours"]["value"] == 9            # 941 has no complete series
     assert "exclusions.synth.suspension.la886.gap_post" in exc["results"]
+    assert "exclusions.its.suspension.sensitivity.region.did" in exc["results"]      # Kent's region, South East
     assert "no pupil-level data for Kent" in exc["skipped"]["exclusions.who"]["reason"]
     assert "Blackpool" in exc["skipped"]["exclusions.a11.official"]["reason"]
     for ch in ("reach", "wmf", "selfharm", "targeted"):

@@ -89,3 +89,16 @@ def test_an_area_chapter_has_no_pupil_data_and_never_the_reference_outputs(monke
     ch.require_area(["886"], "Kent is fine")
     monkeypatch.delenv("RR_AREA")
     assert chapter.setup("exclusions", out_dir=tmp_path).area.is_default
+
+
+def test_sensitivity_for_another_region_and_rows_left_out(official):
+    la, codes, sn = official
+    assert XD.region_of(codes, "886") == "South East" and XD.region_of(codes, "890") == "North West"
+    prim = XD.primary_design(la, codes, sn, "420", in_time=False, loo=False)
+    sec = public.load_dfe_exclusions_la_secondary()
+    sens = XD.sensitivity(la, codes, sn, "420", secondary=sec, primary=prim, placebo=False)
+    assert "region" in set(sens["analysis"]) and "north_west" not in set(sens["analysis"])
+    assert sens.loc[sens["analysis"] == "region", "label"].iloc[0] == "South West"
+    # no complete secondary series; suspension rates of 0 in some years: no ratio scale
+    assert sorted(lab for lab, _ in sens.attrs["left_out"]) == ["Ratio scale (ratio of ratios)", "Secondary schools"]
+    assert np.isfinite(sens["did"]).all()

@@ -26,7 +26,7 @@ __all__ = ["PLAN", "PRIMARY_WINDOW", "HEADSTART_NAMES", "code_key", "panel", "la
            "funnel_results", "selfharm_results", "plot_primary", "plot_sensitivity", "plot_synth",
            "plot_overdispersed_funnel", "sensitivity_table", "in_time_table", "weights_table",
            "primary_part", "sensitivity_part", "synth_part", "funnel_part", "selfharm_part", "plot_selfharm",
-           "caveat_problems", "require_series"]
+           "caveat_problems", "require_series", "region_of", "region_key"]
 
 #: The plan written before the results (notebooks/plans/exclusions.md, "Machine-readable part").
 PLAN = {
@@ -142,12 +142,24 @@ def primary_design(la: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, la_c
                              min_neighbours=PLAN["min_neighbours"], **kw)
 
 
-def _did_row(key, est, *, placebo=None, n=None, note="") -> dict:
+def _did_row(key, est, *, placebo=None, n=None, note="", label=None) -> dict:
     d = est[est["term"] == "did"].iloc[0]
     ps = est[est["term"] == "pre_slope"].iloc[0]
-    return {"analysis": key, "label": SENSITIVITY_LABELS[key], "scale": d["scale"], "did": d["estimate"],
+    return {"analysis": key, "label": label or SENSITIVITY_LABELS[key], "scale": d["scale"], "did": d["estimate"],
             "lower": d["lower"], "upper": d["upper"], "pre_slope": ps["estimate"], "placebo_p": placebo,
             "n_comparison": n, "years": int(d["n"]), "note": note}
+
+
+def region_of(codes: pd.DataFrame, la_code: str) -> str:
+    """The authority's DfE region (``region_name`` of :func:`rrlib.public.load_la_codes`)."""
+    r = codes.loc[codes["old_la_code"] == str(la_code), "region_name"] if "region_name" in codes else pd.Series()
+    return str(r.iloc[-1]) if len(r) else "North West"
+
+
+def region_key(region: str) -> str:
+    """Sensitivity-row key of the region comparison: ``north_west`` for the North West (Blackpool's,
+    as the plan names it), ``region`` for any other."""
+    return "north_west" if region == "North West" else "region"
 
 
 def sensitivity(la: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, la_code: str = "890", *,
@@ -158,15 +170,30 @@ def sensitivity(la: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, la_code
     Each changes one thing in the primary comparison. Neighbour-based rows carry their own
     placebo-in-space p-value (``placebo=True``). ``similarity``: old LA codes of the chapter's
     similarity comparators; ``secondary``: the secondary-school table (row skipped without it).
-    Columns: analysis, label, scale, did, lower, upper, pre_slope, placebo_p, n_comparison, years, note.
+    The region row compares with the authority's own region (:func:`region_of`; ``north_west`` for
+    Blackpool, ``region`` for an authority elsewhere).
+    Columns: analysis, label, scale, did, lower, upper, pre_slope, placebo_p, n_comparison, years, note;
+    ``attrs["left_out"]``: (label, reason) of the analyses that could not be computed.
     """
     w = PRIMARY_WINDOW
+    region, name = region_of(codes, la_code), la_name_of(codes, la_code)
     prim = primary or primary_design(la, codes, sn, la_code, in_time=False, loo=False)
     rows = [_did_row("primary", prim.estimates, placebo=prim.placebo_p, n=len(prim.neighbours),
                      note=w.describe())]
-    p_sus = panel(la, codes, areas=("North West", "England"))
+    p_sus = panel(la, codes, areas=(region, "England"))
+    left_out = []
 
     def nb(key, pnl, window=w, version="2021-04", note="", **kw):
+        n = len(rows)
+        try:
+            _nb(key, pnl, window, version, note, **kw)
+        except ValueError as exc:   # no complete series of the area or of enough neighbours: row left out, said
+            left_out.append((SENSITIVITY_LABELS[key], str(exc)))
+        if len(rows) > n and not np.isfinite(rows[-1]["did"]):   # e.g. a rate of 0 on the ratio scale
+            rows.pop()
+            left_out.append((SENSITIVITY_LABELS[key], "no finite estimate (a rate of 0 has no logarithm)"))
+
+    def _nb(key, pnl, window, version, note, **kw):
         r = sd.primary_design(pnl, la_code, sn, window, version=version, in_time=False, loo=False, **kw) \
             if placebo else None
         if r is None:
@@ -187,10 +214,11 @@ def sensitivity(la: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, la_code
                              note="closest on 2015/16 suspension rate and January 2016 FSM share"))
     nb("pooled_rate", p_sus, counts=panel(la, codes, value="count"), denominators=panel(la, codes, value="headcount"),
        note="sum of suspensions / sum of pupils of the neighbours")
-    nb("ratio_scale", p_sus, scale="ratio", note="log(Blackpool / neighbours' mean); shown as a ratio")
-    for key, area in (("north_west", "North West"), ("england", "England")):
+    nb("ratio_scale", p_sus, scale="ratio", note=f"log({name} / neighbours' mean); shown as a ratio")
+    for key, area in ((region_key(region), region), ("england", "England")):
         est = sd.gap_did(p_sus[str(la_code)], p_sus[area], w)
-        rows.append(_did_row(key, est, n=1, note=f"{area}'s published rate"))
+        rows.append(_did_row(key, est, n=1, note=f"{area}'s published rate",
+                             label=area if key == "region" else None))
     if secondary is not None:
         nb("secondary", panel(secondary, codes), note="state-funded secondary schools")
     nb("one_plus", panel(la, codes, measure="one_plus"), note="pupils with one or more suspensions per 100")
@@ -199,6 +227,7 @@ def sensitivity(la: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, la_code
     ratio = out["scale"] == "ratio"
     for c in ("did", "lower", "upper"):
         out.loc[ratio, c] = np.exp(out.loc[ratio, c])
+    out.attrs["left_out"] = left_out
     return out
 
 
@@ -379,7 +408,7 @@ def plot_primary(res: sd.DesignResult, name: str = "Blackpool", *, source: str =
     return fig
 
 
-def plot_sensitivity(sens: pd.DataFrame, *, source: str = SOURCE):
+def plot_sensitivity(sens: pd.DataFrame, *, source: str = SOURCE, name: str = "Blackpool"):
     """Forest plot of the sensitivity analyses: differences (points) left, the ratio scale right."""
     import matplotlib.pyplot as plt
 
@@ -402,7 +431,7 @@ def plot_sensitivity(sens: pd.DataFrame, *, source: str = SOURCE):
         a2.set_xlabel("ratio of ratios", fontsize=8)
     else:
         a2.set_axis_off()
-    fig.suptitle("Change in Blackpool's suspension gap: primary comparison and sensitivity analyses", fontsize=9)
+    fig.suptitle(f"Change in {name}'s suspension gap: primary comparison and sensitivity analyses", fontsize=9)
     figures.source_note(fig, source, official=True)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
@@ -511,7 +540,10 @@ def sensitivity_part(la: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, fs
                      k: int = 5) -> Part:
     """The sensitivity analyses side by side: results ``exclusions.its.suspension.sensitivity.<analysis>.did``
     (and ``.placebo_p``), the forest figure, the table and a sentence on agreement in sign."""
-    comp = choose_comparators(la, fsm, k=k, area=la_name_of(codes, la_code))
+    try:
+        comp = choose_comparators(la, fsm, k=k, area=la_name_of(codes, la_code))
+    except NotComputed:      # no 2015/16 rate or FSM share to match on: that one row is left out
+        comp = pd.DataFrame({"area_code": []})
     m = dict(zip(codes["new_la_code"], codes["old_la_code"]))
     sim = [m[c] for c in comp["area_code"].iloc[1:] if c in m]
     sens = sensitivity(la, codes, sn, la_code, secondary=secondary, similarity=sim, primary=primary)
@@ -534,16 +566,24 @@ def sensitivity_part(la: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, fs
             return None
         return "narrowed" if v.iloc[0] < 0 else "widened"
     name = la_name_of(codes, la_code)
-    signs = {k: way(k) for k in ("primary", "north_west", "england")}
+    region = region_of(codes, la_code)
+    rk = region_key(region)
+    rname = "the North West" if rk == "north_west" else f"its region ({region})"
+    signs = {k: way(k) for k in ("primary", rk, "england")}
     disagree = len({v for v in signs.values() if v}) > 1
     text = (f"Of {len(diff)} comparisons on the difference scale, {len(neg)} find that {name}'s gap narrowed and "
             f"{len(pos)} that it widened ({'; '.join(pos) or 'none'}); {len(excl0)} have model intervals that "
-            f"exclude zero. Against the statistical neighbours the gap {signs['primary']}; against the North West it "
-            f"{signs['north_west']} and against England it {signs['england']}. "
+            f"exclude zero. Against the statistical neighbours the gap {signs['primary']}; against {rname} it "
+            f"{signs[rk]} and against England it {signs['england']}. "
             + ("The comparisons disagree in sign, so the direction of any change depends on what is taken to "
                "stand for what would have happened without the programme; these data cannot settle that."
                if disagree else "The main comparisons agree in sign."))
-    return Part(results=pd.DataFrame(rows), figures={"exclusions_design_sensitivity": plot_sensitivity(sens)},
+    if sens.attrs.get("left_out"):
+        n_out = len(sens.attrs["left_out"])
+        text += (f" {n_out} {'analysis is' if n_out == 1 else 'analyses are'} left out because {name} or too few of its neighbours "
+                 "have a complete series for them (suppressed or missing values are skipped by rule): "
+                 + "; ".join(lab for lab, _ in sens.attrs["left_out"]) + ".")
+    return Part(results=pd.DataFrame(rows), figures={"exclusions_design_sensitivity": plot_sensitivity(sens, name=name)},
                 text=text, tables=[sensitivity_table(sens)], data=sens)
 
 
