@@ -136,7 +136,9 @@ def suspension_part(la: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, *, 
             f"{len(small_p)} below 0.05. **Pooled over the {pool['k']} areas:** {_ci(pool['value'], pool['lower'], pool['upper'])}; "
             f"among {pool['n_sets']:,} random sets of {pool['k']} non-HeadStart authorities, each against its own "
             f"neighbours, {np.mean(np.abs(pool['set_means']) >= abs(pool['value']) - 1e-12):.1%} have a mean change "
-            f"at least as large in either direction (placebo p = **{pool['placebo_p']:.3f}**).")
+            f"at least as large in either direction (placebo p = **{pool['placebo_p']:.3f}**); the random sets' mean changes "
+            f"centre on {np.mean(pool['set_means']):+.2f}, not 0 (untreated authorities' gaps to their neighbours "
+            "also moved).")
     if len(bp) and len(others):
         b = float(bp["did"].iloc[0])
         rank = int((tab["did"] < b).sum()) + 1
