@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import disclosure, figures, manifest, paths, provenance, public, registry, tre
+from . import areas, disclosure, figures, manifest, paths, provenance, public, registry, tre
 from .results import Results
 
 #: Chapter key -> notebook file name, found from the notebooks (rrlib.registry): never a hand-kept list.
@@ -136,6 +136,9 @@ class Section:
         if exc_type is None or not issubclass(exc_type, NotComputed):
             return False
         self.reason = str(exc)
+        missing_data = isinstance(exc, ProcessedDataMissing) or "data folder has no" in self.reason
+        if self.chapter.no_pupil_data and missing_data:
+            self.reason = self.chapter.no_pupil_reason
         self.chapter.results.skip(self.key, self.reason, self.covers, recorded_before=self._before)
         self.chapter.show(f"_**Not computed.** {self.reason}. Nothing is recorded for this section._")
         return True
@@ -155,18 +158,40 @@ class Chapter:
     results: Results
     started: float = field(default_factory=time.time)
     outputs: list = field(default_factory=list)
+    area: areas.Area = field(default_factory=areas.from_env)   # the authority of the run (make all AREA=...)
 
     @property
     def notebook(self) -> str | None:
         return NOTEBOOKS.get(self.name)
+
+    @property
+    def no_pupil_data(self) -> bool:
+        """An area run (not Blackpool) on the shipped (Blackpool) data folder: no pupil-level data for it."""
+        return not self.area.is_default and self.layout.data_dir.resolve() == paths.DEFAULT_DATA_DIR.resolve()
+
+    @property
+    def no_pupil_reason(self) -> str:
+        return f"not computed: no pupil-level data for {self.area.name} (give DATA_DIR=<its extracts>)"
+
+    def _pupil_data(self) -> None:
+        if self.no_pupil_data:
+            raise ProcessedDataMissing(self.no_pupil_reason)
+
+    def require_area(self, codes, reason: str) -> None:
+        """Raise :class:`NotComputed` with ``reason`` unless the run's authority is one of ``codes``
+        (DfE old LA codes): for sections whose inputs cover only those authorities."""
+        if self.area.code not in {str(c) for c in codes}:
+            raise NotComputed(f"not computed for {self.area.name}: {reason}")
 
     # -- data -----------------------------------------------------------------
     def table(self, name: str) -> pd.DataFrame:
         """A processed table (``<processed_dir>/<name>.parquet``, made by ``rr prepare``).
 
         Raises :class:`ProcessedDataMissing` (a :class:`NotComputed`) when the data folder has no
-        such table, so that inside :meth:`section` a missing table costs that section only.
+        such table, so that inside :meth:`section` a missing table costs that section only; in an
+        area run without that authority's extracts, :class:`NotComputed` ("no pupil-level data for ...").
         """
+        self._pupil_data()
         f = self.layout.processed_dir / f"{name}.parquet"
         if not f.exists():
             if not (self.layout.processed_dir / ".prepared.json").exists():
@@ -178,6 +203,7 @@ class Chapter:
 
     def tables(self, *names: str) -> tuple[pd.DataFrame, ...] | pd.DataFrame:
         """Several processed tables at once (:meth:`table` for each); one name gives one frame."""
+        self._pupil_data()
         missing = [n for n in names if not self.has_table(n)]
         if missing and (self.layout.processed_dir / ".prepared.json").exists():
             raise ProcessedDataMissing("the data folder has no " + ", ".join(f"`{n}`" for n in missing)
@@ -205,7 +231,7 @@ class Chapter:
         display(Markdown(obj) if isinstance(obj, str) else obj)
 
     def has_table(self, name: str) -> bool:
-        return (self.layout.processed_dir / f"{name}.parquet").exists()
+        return not self.no_pupil_data and (self.layout.processed_dir / f"{name}.parquet").exists()
 
     # -- outputs --------------------------------------------------------------
     def record(self, key: str, value, **kw):
@@ -278,12 +304,23 @@ class Chapter:
                            extra=extra, data=data)
         self.outputs.append(path)
 
-    def banner(self):
-        """Markdown shown at the top of every chapter: which data, and whether it is synthetic."""
+    def banner(self, *, official_only: bool = False):
+        """Markdown shown at the top of every chapter: which data, and whether it is synthetic.
+        ``official_only``: the chapter reads no data folder, only the shipped official statistics."""
         from IPython.display import Markdown
 
         d = self.layout.data_dir
-        if self.synthetic:
+        if official_only:
+            run = "" if self.area.is_default else f"**Area run: {self.area.name}.** "
+            head = (run + "**Official statistics only.** This chapter reads only the official statistics shipped in "
+                    "`data/raw/public/` (DfE, OHID Fingertips); it does not read the data folder "
+                    f"(`{d.name}`), synthetic or real, and nothing in it is synthetic.")
+        elif self.no_pupil_data:
+            head = (f"**Area run: {self.area.name}** (DfE {self.area.code}, ONS {self.area.ons_code}). The "
+                    f"official-statistics sections are computed for {self.area.name}; the sections that need "
+                    f"pupil-level data are not computed (no pupil-level data for {self.area.name}; give "
+                    "DATA_DIR=<its extracts>). The text between sections was written for Blackpool.")
+        elif self.synthetic:
             head = ("**SYNTHETIC DATA.** This chapter was run on calibrated synthetic data "
                     f"(`{d.name}`, seed {self.manifest.get('seed')}, scale {self.manifest.get('scale')}). "
                     "Its numbers show that the pipeline works and reproduces the published figures it "
@@ -370,6 +407,10 @@ def start(name: str, namespace: dict) -> Chapter:
 def setup(name: str, data_dir=None, out_dir=None, parameters: dict | None = None) -> Chapter:
     """Start a chapter: resolve paths, read the data folder's MANIFEST, set the figure style."""
     lay = paths.layout(data_dir, out_dir)
+    area = areas.from_env()
+    if not area.is_default and lay.default:
+        raise ParameterError(f"an area run ({area.name}) never writes over the reference outputs: give OUT_DIR "
+                             f"(make all AREA=... writes to output/area-{area.slug}/)")
     doc = manifest.read(lay.data_dir) if lay.data_dir.exists() else {}
     synthetic = bool(doc["synthetic"]) if "synthetic" in doc else None
     figures.style()
@@ -377,4 +418,4 @@ def setup(name: str, data_dir=None, out_dir=None, parameters: dict | None = None
                   data={"folder": lay.data_dir.name, "synthetic": synthetic,
                         "seed": doc.get("seed"), "scale": doc.get("scale")})
     return Chapter(name=name, layout=lay, parameters=dict(parameters or {}), synthetic=synthetic,
-                   manifest=doc, results=res)
+                   manifest=doc, results=res, area=area)

@@ -731,12 +731,13 @@ def load_la_codes(path: str | Path | None = None) -> pd.DataFrame:
     """Old (three-digit) and ONS codes of the local authorities of the DfE exclusions series.
 
     Columns: old_la_code, new_la_code (``x`` for Bedfordshire and Cheshire, abolished in 2009),
-    la_name, first_year, last_year (school years ``2006/07``). An authority whose ONS code changed
-    has one row per code; its old code and name do not change.
+    la_name, first_year, last_year (school years ``2006/07``), region_name (the DfE's region, with
+    Inner and Outer London). An authority whose ONS code changed has one row per code; its old code
+    and name do not change.
     """
     path = source_path(LA_CODES, path)
     raw = _read_text_csv(path)
-    cols = ["old_la_code", "new_la_code", "la_name", "first_year", "last_year"]
+    cols = ["old_la_code", "new_la_code", "la_name", "first_year", "last_year", "region_name"]
     _check_columns(raw, cols, path)
     out = raw[cols].apply(lambda s: s.str.strip())
     problems = []

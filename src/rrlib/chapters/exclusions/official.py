@@ -28,6 +28,7 @@ interpolation.
 """
 from __future__ import annotations
 
+import re
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -397,7 +398,7 @@ def rank_and_funnel(rates: pd.DataFrame, year: str, *, area: str = AREA) -> tupl
     limits) of :func:`funnel_data`.
     """
     ranks = rank_area(rates, area)
-    yk, ak = year_key(year), area.lower().replace(" ", "_")
+    yk, ak = year_key(year), re.sub(r"[^a-z0-9]+", "_", area.lower()).strip("_")
     rows, funnels = [], {}
     for _, r in ranks[ranks["year"] == year].iterrows():
         rows.append({"key": f"exclusions.dfe.{ak}.y{yk}.total.{r['measure']}_rank", "value": int(r["rank"]),
@@ -701,9 +702,11 @@ def comparators_text(comparators: pd.DataFrame) -> str:
             f"{me['area']} {me['suspension_rate']:.2f}, FSM {me['fsm_percent']:.1f}%.")
 
 
-def rank_text(ranks: pd.DataFrame, year: str) -> str:
+def rank_text(ranks: pd.DataFrame, year: str, *, area: str = AREA) -> str:
     """One sentence with the ranks of ``year`` (1 = highest rate)."""
     r = ranks[ranks["year"] == year].set_index("measure")
-    return (f"In {year} Blackpool ranked {r.loc['suspension', 'rank']} of {r.loc['suspension', 'n_areas']} local "
+    if r.empty or not {"suspension", "one_plus", "permanent"} <= set(r.index):
+        raise NotComputed(f"{area} has no published rate in {year} to rank (suppressed or missing: x, c, z or empty)")
+    return (f"In {year} {area} ranked {r.loc['suspension', 'rank']} of {r.loc['suspension', 'n_areas']} local "
             f"authorities on suspensions, {r.loc['one_plus', 'rank']} on pupils with one or more suspensions and "
             f"{r.loc['permanent', 'rank']} on permanent exclusions (1 = highest rate). Ranks by year:")
