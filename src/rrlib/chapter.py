@@ -159,6 +159,7 @@ class Chapter:
     started: float = field(default_factory=time.time)
     outputs: list = field(default_factory=list)
     area: areas.Area = field(default_factory=areas.from_env)   # the authority of the run (make all AREA=...)
+    official_only: bool = False  # reads only official statistics, never the data folder (banner(official_only=True))
 
     @property
     def notebook(self) -> str | None:
@@ -191,6 +192,9 @@ class Chapter:
         such table, so that inside :meth:`section` a missing table costs that section only; in an
         area run without that authority's extracts, :class:`NotComputed` ("no pupil-level data for ...").
         """
+        if self.official_only:
+            raise RuntimeError(f"chapter {self.name!r} uses official statistics only: it cannot read the data "
+                               f"folder's `{name}` table")
         self._pupil_data()
         f = self.layout.processed_dir / f"{name}.parquet"
         if not f.exists():
@@ -306,11 +310,16 @@ class Chapter:
 
     def banner(self, *, official_only: bool = False):
         """Markdown shown at the top of every chapter: which data, and whether it is synthetic.
-        ``official_only``: the chapter reads no data folder, only the shipped official statistics."""
+        ``official_only``: the chapter reads no data folder, only the shipped official statistics; its
+        results are then recorded as not synthetic (``synthetic: false``, folder "official statistics"),
+        whatever the data folder of the run, and :meth:`table` refuses to read the data folder."""
         from IPython.display import Markdown
 
         d = self.layout.data_dir
         if official_only:
+            self.official_only = True
+            self.synthetic = False
+            self.results.data.update({"folder": "official statistics", "synthetic": False})
             run = "" if self.area.is_default else f"**Area run: {self.area.name}.** "
             head = (run + "**Official statistics only.** This chapter reads only the official statistics shipped in "
                     "`data/raw/public/` (DfE, OHID Fingertips); it does not read the data folder "

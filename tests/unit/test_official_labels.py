@@ -117,3 +117,21 @@ def test_committed_reference_figures_are_labelled_by_what_drew_them():
             assert doc["data"]["files"] and all(f.startswith("data/raw/public/") for f in doc["data"]["files"]), \
                 side.name
     assert checked >= 20
+
+
+def test_an_official_only_chapter_records_official_results_and_reads_no_data_folder(tmp_path):
+    ch = _chapter(tmp_path, synthetic=True)
+    ch.banner(official_only=True)
+    assert ch.synthetic is False and ch.results.data["synthetic"] is False
+    with pytest.raises(RuntimeError, match="official statistics only"):
+        ch.table("pupils")
+    path = ch.save_figure(_fig(), "stamped_by_mistake")   # a stamp asked for: none, the chapter is official
+    assert json.loads(path.with_suffix(".json").read_text())["figure"]["synthetic_mark"] is False
+
+
+def test_the_headstart_areas_chapter_is_recorded_as_official():
+    f = paths.ROOT / "reports" / "results" / "headstart_areas.json"
+    if not f.exists():
+        pytest.skip("run `make all` first (make test does)")
+    doc = json.loads(f.read_text())
+    assert doc["data"]["synthetic"] is False
