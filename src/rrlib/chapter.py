@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import disclosure, figures, manifest, paths, provenance, registry, tre
+from .io import atomic_write_text, write_json
 from .results import Results
 
 #: Chapter key -> notebook file name, found from the notebooks (rrlib.registry): never a hand-kept list.
@@ -201,19 +202,58 @@ class Chapter:
         self.results.record_frame(frame)
         return frame
 
+    def figure_data(self, data: "figures.FigureData", name: str) -> pd.DataFrame:
+        """Publish what figure ``name`` draws as ``<figures_dir>/<name>.data.csv`` (with its
+        ``.data.disclosure.json``) through the same disclosure preset as the tables: counts
+        suppressed and rounded, statistics of groups under :func:`rrlib.disclosure.min_group`
+        withheld, and every value its source table suppresses kept suppressed. Returns the
+        published data as numbers (suppressed values NaN), which is what the figure draws."""
+        frame = figures.numeric(data.frame)
+        if data.kind == "count":
+            frame["n"] = frame["n"].fillna(frame["y"])
+            kw = dict(counts=["y", "n"], statistics={c: "n" for c in ("lower", "upper")})
+        else:
+            kw = dict(counts=["n"], statistics={c: "n" for c in ("y", "lower", "upper")})
+        frame = frame.assign(n=frame["n"].fillna(0))
+        preset, kw = tre.for_run("dfe", kw)
+        dname = name + figures.DATA_SUFFIX
+        out, record = disclosure.apply(frame, preset=preset, id_cols=["series", "x"], detect=False, **kw)
+        shown = data.frame.astype(str).apply(lambda col: col.str.strip())
+        for c in ("y", "lower", "upper", "n"):  # what the table suppresses stays suppressed
+            hidden = shown[c].isin([disclosure.SUPPRESSED]).to_numpy()
+            out.loc[hidden, c] = disclosure.SUPPRESSED
+            blank = (shown[c] == "").to_numpy() | (shown[c] == disclosure.NOT_APPLICABLE).to_numpy()
+            out.loc[blank & ~hidden, c] = disclosure.NOT_APPLICABLE
+        d = self.layout.figures_dir
+        d.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(d / f"{dname}.csv", out.to_csv(index=False, lineterminator="\n"))
+        write_json(d / f"{dname}.disclosure.json",
+                   {"table": f"{dname}.csv", "figure": f"{name}.svg", "kind": data.kind,
+                    "sources": data.sources, **record})
+        tre.keep_counts(frame, dname, self.layout.out_dir, kw)  # for the outbox's ACRO re-check
+        self.outputs.append(d / f"{dname}.csv")
+        return figures.numeric(out)
+
     def save_figure(self, fig, name: str, *, mark: bool = True, caption: str | None = None,
-                    alt: str | None = None) -> Path:
+                    alt: str | None = None, data: "figures.FigureData | None" = None) -> Path:
         """Save ``fig`` as ``<figures_dir>/<name>.svg`` with its provenance sidecar.
 
-        The sidecar's ``figure`` entry holds what the report shows with it: ``caption`` (default: the
-        figure's title) and ``alt``, a text alternative (default: computed from the figure's panels,
-        axes and series by :func:`rrlib.figures.describe`)."""
+        With ``data`` (what the figure draws, :class:`rrlib.figures.FigureData`), ``fig`` is a
+        function of the published data: the data goes through disclosure control first
+        (:meth:`figure_data`, written beside the sidecar) and ``fig(published)`` draws only what
+        was published. The sidecar's ``figure`` entry holds what the report shows with it:
+        ``caption`` (default: the figure's title) and ``alt``, a text alternative (default:
+        computed from the figure's panels, axes and series by :func:`rrlib.figures.describe`)."""
+        if data is not None:
+            fig = fig(self.figure_data(data, name))
         described = figures.describe(fig)
         if mark:
             figures.mark_synthetic(fig, self.synthetic)
         path = figures.save(fig, self.layout.figures_dir / f"{name}.svg")
         info = {"caption": caption or described["title"], "alt": alt or described["alt"],
                 "synthetic_mark": bool(mark and self.synthetic is not False)}
+        if data is not None:
+            info["data"] = f"{name}{figures.DATA_SUFFIX}.csv"
         self._sidecar(path, extra={"figure": info})
         return path
 

@@ -336,22 +336,12 @@ def _link_relations(df: pd.DataFrame, counts: list[str], links: Sequence[dict]) 
     return rels
 
 
-def intervals(rels: list[dict[int, float]], rhs: Sequence[float], lower: np.ndarray, upper: np.ndarray,
-              cells: Sequence[int]) -> dict[int, tuple[float, float]]:
-    """The interval each of ``cells`` can take given the relations ``sum(coef * x) = rhs`` and the
-    bounds ``lower <= x <= upper`` of every cell (``upper`` may be ``inf``): the attacker's view,
-    by linear programming (:func:`scipy.optimize.linprog`, HiGHS), two programs per cell.
-
-    Cells whose bounds are equal are constants; only relations with an unknown cell are used.
-    """
-
-    free = np.flatnonzero(lower < upper)
-    col = {int(c): k for k, c in enumerate(free)}
+def _system(rels, rhs, lower, col, nfree):
     A, b = [], []
     for r, v in zip(rels, rhs):
         if not any(c in col for c in r):
             continue
-        row = np.zeros(len(free))
+        row = np.zeros(nfree)
         const = 0.0
         for c, coef in r.items():
             if c in col:
@@ -360,20 +350,42 @@ def intervals(rels: list[dict[int, float]], rhs: Sequence[float], lower: np.ndar
                 const += coef * lower[c]
         A.append(row)
         b.append(v - const)
+    return A, b
+
+
+def intervals(rels: list[dict[int, float]], rhs: Sequence[float], lower: np.ndarray, upper: np.ndarray,
+              cells: Sequence[int], ineqs: Sequence[tuple[dict[int, float], float]] = ()
+              ) -> dict[int, tuple[float, float]]:
+    """The interval each of ``cells`` can take given the relations ``sum(coef * x) = rhs``, the
+    inequalities ``sum(coef * x) <= rhs`` of ``ineqs`` (relations that follow from definitions:
+    a subset capped by its whole, band movements) and the bounds ``lower <= x <= upper`` of every
+    cell (``upper`` may be ``inf``): the attacker's view, by linear programming
+    (:func:`scipy.optimize.linprog`, HiGHS), two programs per cell.
+
+    Cells whose bounds are equal are constants; only relations with an unknown cell are used.
+    """
+
+    free = np.flatnonzero(lower < upper)
+    col = {int(c): k for k, c in enumerate(free)}
+    A, b = _system(rels, rhs, lower, col, len(free))
+    Au, bu = _system([r for r, _ in ineqs], [v for _, v in ineqs], lower, col, len(free))
     out: dict[int, tuple[float, float]] = {}
     bounds = [(float(lower[c]), None if np.isinf(upper[c]) else float(upper[c])) for c in free]
+    eq = dict(A_eq=np.array(A), b_eq=np.array(b)) if A else {}
+    if Au:
+        eq.update(A_ub=np.array(Au), b_ub=np.array(bu))
     for c in cells:
         c = int(c)
         if c not in col:
             out[c] = (float(lower[c]), float(upper[c]))
             continue
-        if not A:
+        if not eq:
             out[c] = (float(lower[c]), float(upper[c]))
             continue
         obj = np.zeros(len(free))
         obj[col[c]] = 1.0
-        lo = linprog(obj, A_eq=np.array(A), b_eq=np.array(b), bounds=bounds, method="highs")
-        hi = linprog(-obj, A_eq=np.array(A), b_eq=np.array(b), bounds=bounds, method="highs")
+        lo = linprog(obj, bounds=bounds, method="highs", **eq)
+        hi = linprog(-obj, bounds=bounds, method="highs", **eq)
         lo_v = lo.fun if lo.status == 0 else float(lower[c])
         hi_v = -hi.fun if hi.status == 0 else (np.inf if hi.status == 3 else float(upper[c]))
         out[c] = (float(lo_v), float(hi_v))
@@ -386,7 +398,8 @@ def required_width(threshold: int) -> float:
     return float(max(threshold - 1, 1))
 
 
-def _narrow(values: np.ndarray, sup: np.ndarray, primary: np.ndarray, rels, threshold: int) -> list[int]:
+def _narrow(values: np.ndarray, sup: np.ndarray, primary: np.ndarray, rels, threshold: int,
+            ineqs=()) -> list[int]:
     """Suppressed cells whose interval (attacker knows every other cell exactly, that primary
     cells are 1..threshold and the others non-negative) is narrower than :func:`required_width`."""
     vals = np.nan_to_num(values, nan=0.0)
@@ -398,19 +411,19 @@ def _narrow(values: np.ndarray, sup: np.ndarray, primary: np.ndarray, rels, thre
     upper[primary & sup] = float(threshold)
     rhs = [sum(coef * vals[c] for c, coef in r.items()) for r in rels]
     cells = np.flatnonzero(sup)
-    iv = intervals(rels, rhs, lower, upper, cells)
+    iv = intervals(rels, rhs, lower, upper, cells, ineqs)
     need = required_width(threshold) - 1e-7
     return [c for c in cells if iv[int(c)][1] - iv[int(c)][0] < need and
             not (primary[c] and threshold <= 1)]
 
 
-def _width(values, sup, primary, rels, threshold, cell) -> float:
+def _width(values, sup, primary, rels, threshold, cell, ineqs=()) -> float:
     vals = np.nan_to_num(values, nan=0.0)
     lower, upper = vals.copy(), vals.copy()
     lower[sup], upper[sup] = 0.0, np.inf
     lower[primary & sup], upper[primary & sup] = 1.0, float(threshold)
     rhs = [sum(coef * vals[c] for c, coef in r.items()) for r in rels]
-    lo, hi = intervals(rels, rhs, lower, upper, [cell])[int(cell)]
+    lo, hi = intervals(rels, rhs, lower, upper, [cell], ineqs)[int(cell)]
     return hi - lo
 
 
@@ -424,23 +437,27 @@ def _cell_index(values: np.ndarray, rels) -> tuple[np.ndarray, np.ndarray, dict[
 
 
 def _protect_bounds(values: np.ndarray, sup: np.ndarray, primary: np.ndarray, rels, threshold: int,
-                    max_iter: int = 2000) -> np.ndarray:
+                    max_iter: int = 2000, ineqs=(), fixed: np.ndarray | None = None) -> np.ndarray:
     """Extend ``sup`` until every suppressed cell's feasible interval is at least
-    :func:`required_width` wide (bounds included, :func:`intervals`); then no suppressed cell is
-    pinned to one value nor to a range narrower than the primary range."""
+    :func:`required_width` wide (bounds and ``ineqs`` included, :func:`intervals`); then no
+    suppressed cell is pinned to one value nor to a range narrower than the primary range.
+    Cells marked ``fixed`` (another table's, already published) are never chosen."""
     sup = sup.copy()
-    vals, usable, member_of = _cell_index(values, rels)
+    vals, usable, member_of = _cell_index(values, [*rels, *(r for r, _ in ineqs)])
+    if fixed is not None:
+        usable = usable & ~fixed
+    rels_all = [*rels, *(r for r, _ in ineqs)]
     for _ in range(max_iter):
-        weak = _narrow(values, sup, primary, rels, threshold)
+        weak = _narrow(values, sup, primary, rels, threshold, ineqs)
         if not weak:
             return sup
         cands, u = [], None
         for u in map(int, weak):
-            cands = sorted({c for k in member_of.get(u, []) for c in rels[k] if not sup[c] and usable[c]},
+            cands = sorted({c for k in member_of.get(u, []) for c in rels_all[k] if not sup[c] and usable[c]},
                            key=lambda c: (vals[c] == 0, vals[c], c))
             if not cands:  # reach one relation further
-                cands = sorted({c for k in member_of.get(u, []) for c0 in rels[k] if sup[c0]
-                                for k2 in member_of.get(c0, []) for c in rels[k2]
+                cands = sorted({c for k in member_of.get(u, []) for c0 in rels_all[k] if sup[c0]
+                                for k2 in member_of.get(c0, []) for c in rels_all[k2]
                                 if not sup[c] and usable[c]}, key=lambda c: (vals[c] == 0, vals[c], c))
             if cands:
                 break
@@ -451,7 +468,7 @@ def _protect_bounds(values: np.ndarray, sup: np.ndarray, primary: np.ndarray, re
         for c in cands[:25]:
             trial = sup.copy()
             trial[c] = True
-            w = _width(values, trial, primary, rels, threshold, u)
+            w = _width(values, trial, primary, rels, threshold, u, ineqs)
             if w >= required_width(threshold) - 1e-7:
                 best = c
                 break
@@ -521,7 +538,8 @@ def _secondary(values: np.ndarray, suppressed: np.ndarray, rels, max_iter: int =
 
 def _id_columns(pub: pd.DataFrame, record: Mapping) -> list[str]:
     derived = record.get("derived") or {}
-    return [c for c in pub.columns if c not in record["counts"] and c not in derived]
+    others = {s.get("column") for s in record.get("statistics") or []}
+    return [c for c in pub.columns if c not in record["counts"] and c not in derived and c not in others]
 
 
 def _shown_number(text) -> float | None:
@@ -646,6 +664,115 @@ def _margin_effects(df, counts, links, tables_dir, threshold, vals):
                         forced[i * ncol + j] = True
     return rels, forced
 
+# --------------------------------------------------------------------------- definitions
+#: Statistics of a group (a mean, a standard deviation, an interval, a test) are shown only for groups
+#: of at least this many (and more than the preset's threshold): SACRO/ACRO's ``safe_threshold`` for
+#: statistics (Green et al. 2021, *GRAIMatter*/SACRO guidance: "no statistic of fewer than 10
+#: observations"); a mean and a Student's t interval of a group of 3 whole numbers admit few sets
+#: of values (issue 27), so the rule holds on every preset.
+STATISTICS_MIN_GROUP = 10
+
+
+def min_group(threshold: int) -> int:
+    """The smallest group whose statistics are shown under a preset of ``threshold``."""
+    return max(STATISTICS_MIN_GROUP, int(threshold) + 1)
+
+
+def capped(df: pd.DataFrame, id_cols: Sequence[str], part: str, whole: str, *,
+           why: str = "a subset is capped by its whole") -> list[dict]:
+    """Definitions (for ``definitions=``) that in every row ``part <= whole``: a subset of a group
+    is never larger than the group (e.g. ``n_band <= n``)."""
+    out = []
+    for _, r in df.iterrows():
+        key = {c: plain(r[c]) for c in id_cols}
+        out.append({"terms": [{"key": key, "column": part, "coef": 1.0},
+                              {"key": key, "column": whole, "coef": -1.0}], "rhs": 0.0, "why": why})
+    return out
+
+
+def _match_row(df: pd.DataFrame, key: Mapping) -> int | None:
+    match = np.ones(len(df), dtype=bool)
+    for k, v in key.items():
+        if k not in df.columns:
+            return None
+        match &= (df[k].astype(str) == str(v)).to_numpy()
+    rows = np.flatnonzero(match)
+    return int(rows[0]) if len(rows) == 1 else None
+
+
+def _published_cell(tables_dir, table: str, key: Mapping, column: str, cache: dict, ranges: bool):
+    """``(lower, upper, suppressed, primary)`` of a cell of another published table, as a reader
+    sees it (a rounded count as its range when ``ranges``), or None when it cannot be found."""
+    if table not in cache:
+        f = Path(tables_dir) / f"{table}.csv" if tables_dir is not None else None
+        r = Path(tables_dir) / f"{table}.disclosure.json" if tables_dir is not None else None
+        cache[table] = (pd.read_csv(f, dtype=str, keep_default_na=False),
+                        json.loads(r.read_text(encoding="utf-8"))) if f and f.exists() and r.exists() else None
+    if cache[table] is None:
+        return None
+    pub, rec = cache[table]
+    i = _match_row(pub, key)
+    if i is None or column not in pub.columns or column not in rec.get("counts", []):
+        return None
+    text = str(pub[column].iloc[i]).strip()
+    rules = rec.get("rules") or {}
+    T = int(rules.get("threshold") or 0)
+    half = int(rules.get("rounding") or 0) // 2 if ranges else 0
+    if text == SUPPRESSED:
+        keys = {c: str(v) for c, v in key.items()}
+        prim = any(cl.get("rule") == "primary" and cl.get("column") == column and
+                   {c: str(v) for c, v in cl["key"].items() if c in keys} == keys for cl in rec.get("cells", []))
+        return (1.0, float(T), True, True) if prim else (0.0, np.inf, True, False)
+    if text == LOW:
+        return 1.0, float(max(half, 1)), False, False
+    v = _shown_number(text)
+    if v is None:
+        return 0.0, 0.0, False, False
+    return (max(0.0, v - half), v + half, False, False) if half and v else (v, v, False, False)
+
+
+def _definitions(df: pd.DataFrame, counts: Sequence[str], definitions: Sequence[Mapping], tables_dir,
+                 *, strict: bool, ranges: bool):
+    """The inequalities ``sum(coef * cell) <= rhs`` of ``definitions`` over flat cell ids, with the
+    cells of other published tables they name appended after this table's cells (``extras``: one
+    dict each with ``lower``, ``upper``, ``suppressed``, ``primary``, ``table``, ``key``, ``column``)."""
+    ncol = len(counts)
+    base = len(df) * ncol
+    cache: dict = {}
+    extras: list[dict] = []
+    index: dict[tuple, int] = {}
+    ineqs = []
+    for d in definitions:
+        rel: dict[int, float] = {}
+        ok = True
+        for t in d["terms"]:
+            coef = float(t.get("coef", 1.0))
+            if t.get("table"):
+                ident = (t["table"], tuple(sorted((k, str(v)) for k, v in t["key"].items())), t["column"])
+                if ident not in index:
+                    cell = _published_cell(tables_dir, t["table"], t["key"], t["column"], cache, ranges)
+                    if cell is None:
+                        ok = False
+                        break
+                    index[ident] = base + len(extras)
+                    extras.append({"lower": cell[0], "upper": cell[1], "suppressed": cell[2], "primary": cell[3],
+                                   "table": t["table"], "key": dict(t["key"]), "column": t["column"]})
+                c = index[ident]
+            else:
+                i = _match_row(df, t["key"])
+                if i is None or t["column"] not in counts:
+                    if strict:
+                        raise ValueError(f"definitions: no single row {t['key']} with count column "
+                                         f"{t['column']!r} in the table")
+                    ok = False
+                    break
+                c = i * ncol + list(counts).index(t["column"])
+            rel[c] = rel.get(c, 0.0) + coef
+        if ok:
+            ineqs.append((rel, float(d.get("rhs", 0.0))))
+    return ineqs, extras
+
+
 # --------------------------------------------------------------------------- main
 def _row_key(df: pd.DataFrame, i: int, id_cols: list[str]) -> Any:
     if id_cols:
@@ -667,14 +794,26 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
           totals: Totals | Mapping | None = None, threshold: int | None = None,
           rounding: int | None = None, decimals: int | Mapping[str, int] | None = None,
           missing_symbol: str = NOT_APPLICABLE, id_cols: Sequence[str] | None = None,
-          detect: bool = True, tables_dir: str | Path | None = None, name: str | None = None
-          ) -> tuple[pd.DataFrame, dict]:
+          detect: bool = True, tables_dir: str | Path | None = None, name: str | None = None,
+          statistics: Mapping[str, str] | None = None, follows: Mapping[str, str] | None = None,
+          definitions: Sequence[Mapping] | None = None) -> tuple[pd.DataFrame, dict]:
     """Apply the disclosure rules to ``df`` without writing anything.
 
     Returns ``(published, record)``: ``published`` has the same rows and columns, with count
     and derived columns as text (numbers or the symbols ``c``, ``z``, ``low``); ``record``
     lists the suppressed cells by row key (``id_cols``, default every column that is neither a
     count nor derived) and column, with the rule applied, never the suppressed values.
+
+    ``statistics`` (``{column: count column of its group's size}``): a mean, interval or test
+    of a group, shown only where the group's count is shown and at least :func:`min_group`
+    (10 on every preset). ``follows`` (``{column: count}``): a column that is the count minus a
+    constant (a model's residual degrees of freedom, ``n - parameters``), shown as the published
+    count minus that constant, so it is no more exact than the count. ``definitions``: relations
+    that follow from what the cells mean, ``sum(coef * cell) <= rhs`` (each
+    ``{"terms": [{"key", "column", "coef"[, "table"]}], "rhs", "why"}``; a term with ``table``
+    names a cell of a table published before in ``tables_dir``): cells are suppressed until no
+    suppressed cell, of this table or the other, is narrower than the rule with them.
+    Every statistic, follower and definition is listed in the record.
     See the module docstring for the rules and references.
     """
     if not isinstance(df, pd.DataFrame):
@@ -686,9 +825,19 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
     if not counts:
         raise ValueError("disclosure: declare the count columns (counts=[...])")
     derived = {k: ([v] if isinstance(v, str) else list(v)) for k, v in (derived or {}).items()}
-    missing = [c for c in [*counts, *derived, *[d for v in derived.values() for d in v]] if c not in df.columns]
+    statistics = dict(statistics or {})
+    follows = dict(follows or {})
+    both = sorted(set(statistics) & set(derived))
+    if both:
+        raise ValueError(f"disclosure: column(s) {both} declared both derived and statistics")
+    derived.update({k: [v] for k, v in statistics.items()})
+    missing = [c for c in [*counts, *derived, *[d for v in derived.values() for d in v], *follows,
+                           *follows.values()] if c not in df.columns]
     if missing:
         raise ValueError(f"disclosure: column(s) {sorted(set(missing))} not in the table")
+    bad = sorted(c for c in follows.values() if c not in counts)
+    if bad:
+        raise ValueError(f"disclosure: follows= names {bad}, which are not declared counts")
     for k, deps in derived.items():
         bad = [d for d in deps if d not in counts]
         if bad:
@@ -702,7 +851,8 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
     flat = vals.reshape(-1)
     primary = (flat > 0) & (flat <= rules.threshold)
     tot = Totals.coerce(totals)
-    id_cols = list(id_cols) if id_cols is not None else [c for c in df.columns if c not in counts and c not in derived]
+    id_cols = list(id_cols) if id_cols is not None else [c for c in df.columns if c not in counts and
+                                                         c not in derived and c not in follows]
     flat_df = df.reset_index(drop=True)
     links = detect_links(flat_df, counts, id_cols, tot) if detect else []
     rels = _relations(flat_df, counts, tot) + _link_relations(flat_df, counts, links)
@@ -714,7 +864,18 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
         rels = rels + m_rels
     start = primary | forced
     sup = _secondary(flat, start, rels) if rels else start.copy()
-    if rels and sup.any():
+    ineqs, extras = _definitions(flat_df, counts, list(definitions or []), tables_dir, strict=True,
+                                 ranges=False) if definitions else ([], [])
+    if ineqs:
+        ext = np.array([e["suppressed"] for e in extras], dtype=bool)
+        ev = np.array([np.nan if e["suppressed"] else e["lower"] for e in extras], dtype=float)
+        # another table's shown cells enter as known values (their own rounding ignored: stricter)
+        fixed = np.concatenate([np.zeros(flat.size, dtype=bool), np.ones(len(extras), dtype=bool)])
+        sup_x = _protect_bounds(np.concatenate([flat, np.nan_to_num(ev, nan=0.0)]), np.concatenate([sup, ext]),
+                                np.concatenate([primary, np.array([e["primary"] for e in extras], dtype=bool)]),
+                                rels, rules.threshold, ineqs=ineqs, fixed=fixed)
+        sup = sup_x[: flat.size]
+    elif rels and sup.any():
         sup = _protect_bounds(flat, sup, primary, rels, rules.threshold)
     secondary = sup & ~primary
     sup2 = sup.reshape(vals.shape)
@@ -728,6 +889,13 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
                                              "groups": list(tot.groups), "external": tot.external},
         "linked": links,
         "margins": margins,
+        "statistics": [{"column": k, "group_size": v, "min_group": min_group(rules.threshold),
+                        "rule": f"shown only where {v} is shown and at least {min_group(rules.threshold)}"}
+                       for k, v in statistics.items()]
+                      + [{"column": k, "follows": v,
+                          "rule": f"shown as {v} as published minus the same constant (no more exact than {v})"}
+                         for k, v in follows.items()],
+        "definitions": [dict(d) for d in definitions or []],
         "cells": [],
     }
     if tot is not None and tot.external and tot.groups and tot.row is None:
@@ -770,6 +938,10 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
         hit = np.zeros(len(df), dtype=bool)
         for d in deps:
             hit |= sup2[:, counts.index(d)]
+        small = np.zeros(len(df), dtype=bool)
+        if k in statistics:
+            size = vals[:, counts.index(statistics[k])]
+            small = ~np.isnan(size) & (size < min_group(rules.threshold)) & ~hit & ~np.isnan(dv)
         col = []
         for i in range(len(df)):
             v = dv[i]
@@ -778,6 +950,10 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
                 record["cells"].append({"key": _row_key(df, i, id_cols), "column": k,
                                         "rule": "derived from suppressed "
                                                 + ", ".join(d for d in deps if sup2[i, counts.index(d)])})
+            elif small[i]:
+                col.append(SUPPRESSED)
+                record["cells"].append({"key": _row_key(df, i, id_cols), "column": k,
+                                        "rule": f"statistic of a group under {min_group(rules.threshold)}"})
             elif np.isnan(v):
                 col.append(missing_symbol)
             elif dec is not None:
@@ -785,6 +961,20 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
                 col.append(LOW if (v != 0 and r == 0) else f"{v:.{dec}f}")
             else:
                 col.append(str(int(v)) if is_int else repr(float(v)))
+        out[k] = pd.Series(col, index=df.index, dtype=object)
+    for k, c in follows.items():
+        j = counts.index(c)
+        fv = pd.to_numeric(df[k], errors="raise").to_numpy(dtype=float)
+        col = []
+        for i in range(len(df)):
+            if np.isnan(fv[i]) or np.isnan(vals[i, j]):
+                col.append(missing_symbol)
+            elif sup2[i, j]:
+                col.append(SUPPRESSED)
+                record["cells"].append({"key": _row_key(df, i, id_cols), "column": k,
+                                        "rule": f"follows suppressed {c}"})
+            else:
+                col.append(_fmt_count(shown[i, j] - (vals[i, j] - fv[i])))
         out[k] = pd.Series(col, index=df.index, dtype=object)
     record["n_primary"] = int(primary.sum())
     record["n_secondary"] = int(secondary.sum())
@@ -797,7 +987,9 @@ def publish(df: pd.DataFrame, name: str, out_dir: str | Path, *, preset: str | N
             totals: Totals | Mapping | None = None, threshold: int | None = None,
             rounding: int | None = None, decimals: int | Mapping[str, int] | None = None,
             missing_symbol: str = NOT_APPLICABLE, id_cols: Sequence[str] | None = None,
-            index: bool = False, detect: bool = True) -> tuple[pd.DataFrame, dict]:
+            index: bool = False, detect: bool = True, statistics: Mapping[str, str] | None = None,
+            follows: Mapping[str, str] | None = None, definitions: Sequence[Mapping] | None = None
+            ) -> tuple[pd.DataFrame, dict]:
     """Apply disclosure control and write ``<out_dir>/<name>.csv`` and ``<name>.disclosure.json``.
 
     The single entry point chapters use for every published table (DESIGN.md, Conventions).
@@ -812,7 +1004,8 @@ def publish(df: pd.DataFrame, name: str, out_dir: str | Path, *, preset: str | N
     out, record = apply(df, preset=preset, counts=counts, derived=derived, totals=totals,
                         threshold=threshold, rounding=rounding, decimals=decimals,
                         missing_symbol=missing_symbol, id_cols=id_cols, detect=detect,
-                        tables_dir=out_dir, name=name)
+                        tables_dir=out_dir, name=name, statistics=statistics, follows=follows,
+                        definitions=definitions)
     out_dir = Path(out_dir)
     csv_path = out_dir / f"{name}.csv"
     text = out.to_csv(index=index, lineterminator="\n")
@@ -1013,13 +1206,27 @@ def attack(published: pd.DataFrame, record: Mapping, *, tables_dir: str | Path |
                         continue
                     rels.append({int(i) * ncol + j: 1.0 for i in np.flatnonzero(key == g)})
                     rhs.append(float(k))
+    # relations that follow from definitions, with the cells of other tables they name
+    ineqs, extras = _definitions(df, counts, record.get("definitions") or [], tables_dir, strict=False,
+                                 ranges=True)
+    if extras:
+        lower = np.concatenate([lower, [e["lower"] for e in extras]])
+        upper = np.concatenate([upper, [e["upper"] for e in extras]])
+        sup = np.concatenate([sup, [e["suppressed"] for e in extras]]).astype(bool)
+        primary = np.concatenate([primary, [e["primary"] for e in extras]]).astype(bool)
     cells = np.flatnonzero(sup)
-    iv = intervals(rels, rhs, lower, upper, cells) if len(cells) else {}
+    iv = intervals(rels, rhs, lower, upper, cells, ineqs) if len(cells) else {}
     need = required_width(T) - 1e-6
     out = []
     for c in cells:
-        i, j = divmod(int(c), ncol)
         lo, hi = iv[int(c)]
+        if c >= n * ncol:
+            e = extras[int(c) - n * ncol]
+            out.append({"table": e["table"], "key": e["key"], "column": e["column"],
+                        "rule": "primary" if e["primary"] else "secondary", "lower": lo, "upper": hi,
+                        "ok": bool(hi - lo >= need)})
+            continue
+        i, j = divmod(int(c), ncol)
         out.append({"row": i, "column": counts[j], "rule": "primary" if primary[c] else "secondary",
                     "lower": lo, "upper": hi, "ok": bool(hi - lo >= need)})
     return out
