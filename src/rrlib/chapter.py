@@ -24,7 +24,6 @@ from pathlib import Path
 import pandas as pd
 
 from . import disclosure, figures, manifest, paths, provenance, registry, tre
-from .io import atomic_write_text, write_json
 from .results import Results
 
 #: Chapter key -> notebook file name, found from the notebooks (rrlib.registry): never a hand-kept list.
@@ -208,31 +207,13 @@ class Chapter:
         suppressed and rounded, statistics of groups under :func:`rrlib.disclosure.min_group`
         withheld, and every value its source table suppresses kept suppressed. Returns the
         published data as numbers (suppressed values NaN), which is what the figure draws."""
-        frame = figures.numeric(data.frame)
-        if data.kind == "count":
-            frame["n"] = frame["n"].fillna(frame["y"])
-            kw = dict(counts=["y", "n"], statistics={c: "n" for c in ("lower", "upper")})
-        else:
-            kw = dict(counts=["n"], statistics={c: "n" for c in ("y", "lower", "upper")})
-        frame = frame.assign(n=frame["n"].fillna(0))
-        preset, kw = tre.for_run("dfe", kw)
-        dname = name + figures.DATA_SUFFIX
-        out, record = disclosure.apply(frame, preset=preset, id_cols=["series", "x"], detect=False, **kw)
-        shown = data.frame.astype(str).apply(lambda col: col.str.strip())
-        for c in ("y", "lower", "upper", "n"):  # what the table suppresses stays suppressed
-            hidden = shown[c].isin([disclosure.SUPPRESSED]).to_numpy()
-            out.loc[hidden, c] = disclosure.SUPPRESSED
-            blank = (shown[c] == "").to_numpy() | (shown[c] == disclosure.NOT_APPLICABLE).to_numpy()
-            out.loc[blank & ~hidden, c] = disclosure.NOT_APPLICABLE
+        preset, _ = tre.for_run("dfe", {})
         d = self.layout.figures_dir
-        d.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(d / f"{dname}.csv", out.to_csv(index=False, lineterminator="\n"))
-        write_json(d / f"{dname}.disclosure.json",
-                   {"table": f"{dname}.csv", "figure": f"{name}.svg", "kind": data.kind,
-                    "sources": data.sources, **record})
+        frame, kw = figures.publish_data(data, name, d, preset=preset)
+        dname = name + figures.DATA_SUFFIX
         tre.keep_counts(frame, dname, self.layout.out_dir, kw)  # for the outbox's ACRO re-check
         self.outputs.append(d / f"{dname}.csv")
-        return figures.numeric(out)
+        return figures.numeric(pd.read_csv(d / f"{dname}.csv", dtype=str, keep_default_na=False))
 
     def save_figure(self, fig, name: str, *, mark: bool = True, caption: str | None = None,
                     alt: str | None = None, data: "figures.FigureData | None" = None) -> Path:

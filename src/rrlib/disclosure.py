@@ -1250,3 +1250,183 @@ def attack_folder(tables_dir: str | Path) -> dict[str, dict]:
         hits = attack(pub, record, tables_dir=tables_dir, margins=margins)
         out[name] = {"suppressed": len(hits), "narrow": [h for h in hits if not h["ok"]]}
     return out
+
+
+# --------------------------------------------------------------------------- the attack on a whole run
+#: Names of statistic columns (a mean, its interval, a test) when a record does not declare them.
+STATISTIC_WORDS = ("mean", "median", "sd", "lower", "upper", "change", "hedges", "_p", "t_", "estimate")
+
+
+def statistics_findings(published: pd.DataFrame, record: Mapping) -> list[dict]:
+    """Statistics shown for a group under :func:`min_group` (or whose size is suppressed): the
+    statistics a record declares (``statistics``), and derived columns of a group size ``n``
+    named like a statistic (a record written without the rule). A mean and an interval of a
+    few whole numbers admit few sets of values (issue 27)."""
+    T = int((record.get("rules") or {}).get("threshold") or 0)
+    m = min_group(T)
+    pairs = {s["column"]: s["group_size"] for s in record.get("statistics") or [] if "group_size" in s}
+    for k, deps in (record.get("derived") or {}).items():
+        if k not in pairs and list(deps) == ["n"] and any(w in str(k).lower() for w in STATISTIC_WORDS):
+            pairs[k] = "n"
+    out = []
+    for col, size in pairs.items():
+        if col not in published.columns or size not in published.columns:
+            continue
+        for i, (v, g) in enumerate(zip(published[col].astype(str), published[size].astype(str))):
+            if _shown_number(v) is None:
+                continue
+            gn = _shown_number(g)
+            if gn is None and g.strip() in (NOT_APPLICABLE, "x", ""):
+                continue
+            if gn is None or gn < m:
+                out.append({"row": i, "column": col, "group_size": g,
+                            "rule": f"statistic of a group under {m} shown"})
+    return out
+
+
+def follows_findings(published: pd.DataFrame, record: Mapping) -> list[dict]:
+    """Columns that are a count minus a constant (residual degrees of freedom ``dof*``) shown more
+    exactly than the rounded count they follow: ``n - parameters`` then gives ``n`` back."""
+    base = int((record.get("rules") or {}).get("rounding") or 0)
+    declared = {s["column"] for s in record.get("statistics") or [] if "follows" in s}
+    out = []
+    if not base:
+        return out
+    for col in published.columns:
+        if col in declared or not str(col).lower().startswith(("dof", "df_resid")):
+            continue
+        for i, v in enumerate(published[col].astype(str)):
+            x = _shown_number(v)
+            if x is not None and x % base:
+                out.append({"row": i, "column": col, "value": v,
+                            "rule": f"degrees of freedom not rounded to {base} beside counts that are"})
+    return out
+
+
+def _margins_in_run(records: Mapping[str, dict], pubs: Mapping[str, pd.DataFrame]) -> dict[str, list[dict]]:
+    """For every table, the other tables of the run (any chapter) that publish its group sums:
+    a table ``X`` (not rounded) whose id columns are a strict subset of this table's and whose
+    counts equal the sums of this table's groups wherever those are shown in full."""
+    out: dict[str, list[dict]] = {n: [] for n in records}
+    ids = {n: [c for c in _id_columns(pubs[n], r) if c in pubs[n].columns] for n, r in records.items()}
+    for fine, frec in records.items():
+        for coarse, crec in records.items():
+            if coarse == fine or (crec.get("rules") or {}).get("rounding") or (frec.get("rules") or {}).get("rounding"):
+                continue
+            by = ids[coarse]
+            if not by or not set(by) < set(ids[fine]):
+                continue
+            shared = [c for c in frec["counts"] if c in crec.get("counts", []) and c in pubs[coarse].columns]
+            if not shared:
+                continue
+            F, C = pubs[fine], pubs[coarse]
+            fkey = F[by].astype(str).agg("\x1f".join, axis=1)
+            ckey = C[by].astype(str).agg("\x1f".join, axis=1)
+            if ckey.duplicated().any() or not set(fkey) <= set(ckey):
+                continue
+            cols = []
+            for c in shared:
+                fv = F[c].map(_shown_number)
+                full = fv.notna().groupby(fkey).all()
+                sums = fv.groupby(fkey).sum(min_count=1)
+                cmap = dict(zip(ckey, C[c].map(_shown_number)))
+                checked = [k for k in sums.index if full.get(k, False) and cmap.get(k) is not None
+                           and not pd.isna(cmap.get(k))]
+                if checked and all(abs(sums[k] - cmap[k]) < 1e-9 for k in checked):
+                    cols.append(c)
+            if cols:
+                out[fine].append({"table": coarse, "by": by, "columns": cols, "direction": "coarser"})
+    return out
+
+
+def attack_run(tables_dir: str | Path, figures_dir: str | Path | None = None,
+               definitions: Mapping[str, Sequence[Mapping]] | None = None) -> dict:
+    """The attack on everything a run releases (issue 27): every table of ``tables_dir`` and every
+    figure's data (``<name>.data.csv`` in ``figures_dir``) with its record, together.
+
+    * :func:`attack` on each, with its declared and detected relations, the group sums every other
+      table of the run publishes (any chapter: :func:`_margins_in_run`), and the relations that
+      follow from definitions (the record's ``definitions``, plus ``definitions`` given here by
+      table, e.g. an attacker's own reading of a band-movement table);
+    * a figure's data drawn from a table (its record's ``sources``): a value the figure shows where
+      the table suppresses the cell gives the cell back exactly;
+    * statistics of small groups (:func:`statistics_findings`) and degrees of freedom more exact
+      than the counts they follow (:func:`follows_findings`).
+
+    Returns ``{"suppressed": distinct suppressed cells, "narrowed": [cells narrower than the rule,
+    distinct, each {"table", "row", "column", "lower", "upper", "how"}], "statistics": [...],
+    "follows": [...], "tables": {name: per-table attack}}``.
+    """
+    tables_dir = Path(tables_dir)
+    recs: dict[str, dict] = {}
+    pubs: dict[str, pd.DataFrame] = {}
+    where: dict[str, Path] = {}
+    for d in [tables_dir, *([Path(figures_dir)] if figures_dir is not None else [])]:
+        if not d.is_dir():
+            continue
+        for f in sorted(d.glob("*.disclosure.json")):
+            name = f.name[: -len(".disclosure.json")]
+            csv = d / f"{name}.csv"
+            if not csv.exists():
+                continue
+            recs[name] = json.loads(f.read_text(encoding="utf-8"))
+            pubs[name] = pd.read_csv(csv, dtype=str, keep_default_na=False)
+            where[name] = d
+    extra_defs = dict(definitions or {})
+    run_margins = _margins_in_run({n: r for n, r in recs.items() if where[n] == tables_dir}, pubs)
+    narrowed: dict[tuple, dict] = {}
+    suppressed: set[tuple] = set()
+    per: dict[str, dict] = {}
+    stats_f, follows_f = [], []
+
+    def note(table, row, column, lo, hi, how):
+        k = (table, int(row), column)
+        if k not in narrowed or hi - lo < narrowed[k]["upper"] - narrowed[k]["lower"]:
+            narrowed[k] = {"table": table, "row": int(row), "column": column, "lower": lo, "upper": hi, "how": how}
+
+    for name, rec in recs.items():
+        pub = pubs[name]
+        rec = {**rec, "definitions": [*(rec.get("definitions") or []), *extra_defs.get(name, [])]}
+        margins = [m for m in rec.get("margins") or [] if m.get("direction") == "coarser"]
+        margins += [{**m, "table": o, "direction": "coarser"} for o, r in recs.items()
+                    for m in r.get("margins") or [] if m.get("direction") == "finer" and m.get("table") == name]
+        seen = {m["table"] for m in margins}
+        margins += [m for m in run_margins.get(name, []) if m["table"] not in seen]
+        hits = attack(pub, rec, tables_dir=tables_dir, margins=margins)
+        per[name] = {"suppressed": sum(1 for h in hits if "table" not in h),
+                     "narrow": [h for h in hits if not h["ok"]]}
+        for h in hits:
+            if "table" in h:
+                i = _match_row(pubs[h["table"]], h["key"]) if h["table"] in pubs else None
+                if i is None:
+                    continue
+                t, row = h["table"], i
+            else:
+                t, row = name, h["row"]
+            suppressed.add((t, int(row), h["column"]))
+            if not h["ok"]:
+                note(t, row, h["column"], h["lower"], h["upper"], f"relations of {name}")
+        stats_f += [{"table": name, **f} for f in statistics_findings(pub, rec)]
+        follows_f += [{"table": name, **f} for f in follows_findings(pub, rec)]
+        # a figure's data drawn from a table: what it shows of a cell the table suppresses
+        for i, src in enumerate(rec.get("sources") or []):
+            t = src.get("table")
+            if t not in pubs or i >= len(pub):
+                continue
+            j = _match_row(pubs[t], src.get("key") or {})
+            if j is None:
+                continue
+            for dcol, tcol in (src.get("values") or {}).items():
+                if tcol not in pubs[t].columns or dcol not in pub.columns:
+                    continue
+                if str(pubs[t][tcol].iloc[j]).strip() == SUPPRESSED:
+                    v = _shown_number(pub[dcol].iloc[i])
+                    if v is not None and tcol in recs[t].get("counts", []):
+                        suppressed.add((t, j, tcol))
+                        note(t, j, tcol, v, v, f"figure data {name} draws it")
+                    elif v is not None:
+                        stats_f.append({"table": name, "row": i, "column": dcol,
+                                        "rule": f"figure draws {t}.{tcol}, which the table suppresses"})
+    return {"suppressed": len(suppressed), "narrowed": sorted(narrowed.values(), key=lambda d: (d["table"], d["row"],
+                                                                                                   d["column"])),
+            "statistics": stats_f, "follows": follows_f, "tables": per}

@@ -17,8 +17,8 @@ import pandas as pd
 from matplotlib.collections import PathCollection, PolyCollection
 from matplotlib.patches import Rectangle
 
-from . import paths
-from .io import atomic_write_bytes
+from . import disclosure, paths
+from .io import atomic_write_bytes, atomic_write_text, write_json
 
 #: The columns of every figure's data file (``<name>.data.csv`` beside its sidecar).
 DATA_COLUMNS = ("series", "x", "y", "lower", "upper", "n")
@@ -191,3 +191,37 @@ def combine(*parts: FigureData) -> FigureData:
     return FigureData(pd.concat([p.frame for p in parts], ignore_index=True),
                       kind=kinds.pop() if len(kinds) == 1 else "statistic",
                       sources=[s for p in parts for s in p.sources])
+
+
+def publish_data(data: FigureData, name: str, figures_dir: str | Path, *, preset: str | None = "dfe",
+                 threshold: int | None = None) -> tuple[pd.DataFrame, dict]:
+    """Write what figure ``name`` draws as ``<figures_dir>/<name>.data.csv`` with its
+    ``<name>.data.disclosure.json``, through :func:`rrlib.disclosure.apply` with ``preset``:
+    counts (``y`` and ``n`` of a count figure, ``n`` of a statistic) suppressed like a table's,
+    a statistic of a group under :func:`rrlib.disclosure.min_group` withheld, and every value
+    whose source table cell is suppressed kept suppressed (``c``). The record adds ``figure``,
+    ``kind`` and ``sources``. Returns the numeric frame handed to disclosure control (the counts
+    the outbox re-checks) and the keyword arguments it was published with."""
+    frame = numeric(data.frame)
+    if data.kind == "count":
+        frame["n"] = frame["n"].fillna(frame["y"])
+        kw = dict(counts=["y", "n"], statistics={c: "n" for c in ("lower", "upper")})
+    else:
+        kw = dict(counts=["n"], statistics={c: "n" for c in ("y", "lower", "upper")})
+    frame = frame.assign(n=frame["n"].fillna(0))
+    out, record = disclosure.apply(frame, preset=preset, threshold=threshold, id_cols=["series", "x"],
+                                   detect=False, **kw)
+    shown = data.frame.astype(str).apply(lambda col: col.str.strip())
+    for c in ("y", "lower", "upper", "n"):  # what the table suppresses stays suppressed
+        hidden = shown[c].isin([disclosure.SUPPRESSED]).to_numpy()
+        out.loc[hidden, c] = disclosure.SUPPRESSED
+        blank = shown[c].isin(["", disclosure.NOT_APPLICABLE, "nan"]).to_numpy()
+        out.loc[blank & ~hidden, c] = disclosure.NOT_APPLICABLE
+    d = Path(figures_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    dname = name + DATA_SUFFIX
+    atomic_write_text(d / f"{dname}.csv", out.to_csv(index=False, lineterminator="\n"))
+    record = {"table": f"{dname}.csv", "figure": f"{name}.svg", "kind": data.kind, "sources": data.sources,
+              **record}
+    write_json(d / f"{dname}.disclosure.json", record)
+    return frame, kw
