@@ -40,6 +40,19 @@ Rules applied by :func:`publish`:
    the suppression decisions; a non-zero count that rounds to 0 shows ``low``. Derived values
    are shown to ``decimals`` places; a non-zero value that rounds to 0 shows ``low``.
 5. Missing values are written as ``z`` (not applicable; ``missing_symbol`` to change).
+6. *Statistics of small groups* (issue 27): a mean, interval or test declared in ``statistics``
+   is shown only where its group's count is shown and at least :func:`min_group` (10, SACRO/ACRO's
+   safe threshold, on every preset); a column that is a count minus a constant (a model's residual
+   degrees of freedom, ``follows``) is shown as the published count minus that constant.
+7. *Definitions*: relations that follow from what cells mean (a subset capped by its whole, band
+   movements between two tables: ``definitions``, inequalities) enter secondary suppression and
+   the attack like the totals.
+
+Every published table's record lists each statistic or derived column shown beside its counts
+with the rule applied (``statistics``), and each withheld cell with its reason (``cells``).
+:func:`attack_run` attacks a whole run together: every table and every figure's data
+(:func:`rrlib.figures.publish_data`), with the group sums any table of the run publishes, the
+definitions, the figure data's source cells, statistics of small groups and degrees of freedom.
 
 The record of what was suppressed (cells by row key and column, rule, never the suppressed
 values) is returned and written next to the table as ``<name>.disclosure.json``; chapters
@@ -60,7 +73,8 @@ from scipy.optimize import linprog
 
 from rrlib.io import atomic_write_text, plain, write_json
 
-__all__ = ["PRESETS", "Rules", "Totals", "SYMBOLS", "apply", "publish", "check", "suppressed_keys"]
+__all__ = ["PRESETS", "Rules", "Totals", "SYMBOLS", "apply", "publish", "check", "suppressed_keys", "attack",
+           "attack_folder", "attack_run", "capped", "min_group", "STATISTICS_MIN_GROUP"]
 
 SUPPRESSED, NOT_APPLICABLE, LOW = "c", "z", "low"
 SYMBOLS = {SUPPRESSED: "confidential (suppressed)", NOT_APPLICABLE: "not applicable",
@@ -892,6 +906,10 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
         "statistics": [{"column": k, "group_size": v, "min_group": min_group(rules.threshold),
                         "rule": f"shown only where {v} is shown and at least {min_group(rules.threshold)}"}
                        for k, v in statistics.items()]
+                      + [{"column": k, "derived_from": list(v),
+                          "rule": "shown where " + ", ".join(v) + (" is" if len(v) == 1 else " are")
+                                  + " shown; suppressed with " + ("it" if len(v) == 1 else "any of them")}
+                         for k, v in derived.items() if k not in statistics]
                       + [{"column": k, "follows": v,
                           "rule": f"shown as {v} as published minus the same constant (no more exact than {v})"}
                          for k, v in follows.items()],
@@ -1102,7 +1120,12 @@ def attack(published: pd.DataFrame, record: Mapping, *, tables_dir: str | Path |
     interval of every suppressed cell by linear programming (:func:`intervals`).
 
     Returns one dict per suppressed count cell: ``row``, ``column``, ``rule``, ``lower``,
-    ``upper``, ``ok`` (the interval is at least :func:`required_width` wide).
+    ``upper``, ``ok`` (the interval is at least :func:`required_width` wide, or ``rule_only``:
+    narrower only as far as the suppression pattern itself tells with no published value, e.g.
+    girls, boys and their total all suppressed under a threshold of 9 put girls in 1..8, and not
+    a single value). Relations that follow from definitions (the record's ``definitions``, cells
+    of other tables of ``tables_dir`` included) are inequalities of the program; a narrowed cell
+    of another table is returned with its ``table`` and ``key``.
     """
     counts = list(record["counts"])
     rules = record["rules"]
@@ -1217,18 +1240,32 @@ def attack(published: pd.DataFrame, record: Mapping, *, tables_dir: str | Path |
     cells = np.flatnonzero(sup)
     iv = intervals(rels, rhs, lower, upper, cells, ineqs) if len(cells) else {}
     need = required_width(T) - 1e-6
+    narrow = [int(c) for c in cells if iv[int(c)][1] - iv[int(c)][0] < need]
+    own = {}
+    if narrow:
+        # what the rule itself tells, with no published value: the same suppression pattern and
+        # relations (those with a published total left out), every shown cell any count >= 0
+        lo0, hi0 = np.where(sup, lower, 0.0), np.where(sup, upper, np.inf)
+        keep = [k for k, v in enumerate(rhs) if abs(v) < 1e-12]
+        own = intervals([rels[k] for k in keep], [0.0] * len(keep), lo0, hi0, narrow,
+                        [(r, v) for r, v in ineqs if abs(v) < 1e-12])
     out = []
     for c in cells:
         lo, hi = iv[int(c)]
+        ok = bool(hi - lo >= need)
+        # narrowed only to the rule's own range: nothing published narrows it further (and it is
+        # not pinned): the same interval the suppression pattern alone gives
+        by_rule = bool(not ok and int(c) in own and hi - lo > 0.5 and lo <= own[int(c)][0] + 1e-6
+                       and hi >= own[int(c)][1] - 1e-6)
         if c >= n * ncol:
             e = extras[int(c) - n * ncol]
             out.append({"table": e["table"], "key": e["key"], "column": e["column"],
                         "rule": "primary" if e["primary"] else "secondary", "lower": lo, "upper": hi,
-                        "ok": bool(hi - lo >= need)})
+                        "ok": ok or by_rule, "rule_only": by_rule})
             continue
         i, j = divmod(int(c), ncol)
         out.append({"row": i, "column": counts[j], "rule": "primary" if primary[c] else "secondary",
-                    "lower": lo, "upper": hi, "ok": bool(hi - lo >= need)})
+                    "lower": lo, "upper": hi, "ok": ok or by_rule, "rule_only": by_rule})
     return out
 
 
@@ -1353,7 +1390,9 @@ def attack_run(tables_dir: str | Path, figures_dir: str | Path | None = None,
     * statistics of small groups (:func:`statistics_findings`) and degrees of freedom more exact
       than the counts they follow (:func:`follows_findings`).
 
-    Returns ``{"suppressed": distinct suppressed cells, "narrowed": [cells narrower than the rule,
+    Returns ``{"suppressed": distinct suppressed cells, "rule_only": cells narrower than the rule's
+    width only as far as the suppression pattern itself tells (:func:`attack`; counted as protected),
+    "narrowed": [cells narrower than the rule,
     distinct, each {"table", "row", "column", "lower", "upper", "how"}], "statistics": [...],
     "follows": [...], "tables": {name: per-table attack}}``.
     """
@@ -1378,6 +1417,7 @@ def attack_run(tables_dir: str | Path, figures_dir: str | Path | None = None,
     suppressed: set[tuple] = set()
     per: dict[str, dict] = {}
     stats_f, follows_f = [], []
+    rule_only: set[tuple] = set()
 
     def note(table, row, column, lo, hi, how):
         k = (table, int(row), column)
@@ -1404,6 +1444,8 @@ def attack_run(tables_dir: str | Path, figures_dir: str | Path | None = None,
             else:
                 t, row = name, h["row"]
             suppressed.add((t, int(row), h["column"]))
+            if h.get("rule_only"):
+                rule_only.add((t, int(row), h["column"]))
             if not h["ok"]:
                 note(t, row, h["column"], h["lower"], h["upper"], f"relations of {name}")
         stats_f += [{"table": name, **f} for f in statistics_findings(pub, rec)]
@@ -1427,6 +1469,7 @@ def attack_run(tables_dir: str | Path, figures_dir: str | Path | None = None,
                     elif v is not None:
                         stats_f.append({"table": name, "row": i, "column": dcol,
                                         "rule": f"figure draws {t}.{tcol}, which the table suppresses"})
-    return {"suppressed": len(suppressed), "narrowed": sorted(narrowed.values(), key=lambda d: (d["table"], d["row"],
+    return {"suppressed": len(suppressed), "rule_only": len(rule_only - set(narrowed)),
+            "narrowed": sorted(narrowed.values(), key=lambda d: (d["table"], d["row"],
                                                                                                    d["column"])),
             "statistics": stats_f, "follows": follows_f, "tables": per}
