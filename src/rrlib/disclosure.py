@@ -74,7 +74,8 @@ from scipy.optimize import linprog
 from rrlib.io import atomic_write_text, plain, write_json
 
 __all__ = ["PRESETS", "Rules", "Totals", "SYMBOLS", "apply", "publish", "check", "suppressed_keys", "attack",
-           "attack_folder", "attack_run", "capped", "min_group", "STATISTICS_MIN_GROUP"]
+           "attack_folder", "attack_run", "capped", "min_group", "STATISTICS_MIN_GROUP", "statistics_findings",
+           "follows_findings"]
 
 SUPPRESSED, NOT_APPLICABLE, LOW = "c", "z", "low"
 SYMBOLS = {SUPPRESSED: "confidential (suppressed)", NOT_APPLICABLE: "not applicable",
