@@ -747,7 +747,7 @@ def _published_cell(tables_dir, table: str, key: Mapping, column: str, cache: di
 
 
 def _definitions(df: pd.DataFrame, counts: Sequence[str], definitions: Sequence[Mapping], tables_dir,
-                 *, strict: bool, ranges: bool):
+                 *, strict: bool, ranges: bool, with_origin: bool = False):
     """The inequalities ``sum(coef * cell) <= rhs`` of ``definitions`` over flat cell ids, with the
     cells of other published tables they name appended after this table's cells (``extras``: one
     dict each with ``lower``, ``upper``, ``suppressed``, ``primary``, ``table``, ``key``, ``column``)."""
@@ -757,7 +757,8 @@ def _definitions(df: pd.DataFrame, counts: Sequence[str], definitions: Sequence[
     extras: list[dict] = []
     index: dict[tuple, int] = {}
     ineqs = []
-    for d in definitions:
+    origin: list[int] = []
+    for o, d in enumerate(definitions):
         rel: dict[int, float] = {}
         ok = True
         for t in d["terms"]:
@@ -785,6 +786,9 @@ def _definitions(df: pd.DataFrame, counts: Sequence[str], definitions: Sequence[
             rel[c] = rel.get(c, 0.0) + coef
         if ok:
             ineqs.append((rel, float(d.get("rhs", 0.0))))
+            origin.append(o)
+    if with_origin:
+        return ineqs, extras, origin
     return ineqs, extras
 
 
@@ -879,19 +883,47 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
         rels = rels + m_rels
     start = primary | forced
     sup = _secondary(flat, start, rels) if rels else start.copy()
-    ineqs, extras = _definitions(flat_df, counts, list(definitions or []), tables_dir, strict=True,
-                                 ranges=False) if definitions else ([], [])
+    defs = [dict(x) for x in definitions or []]
+    ineqs, extras, origin = _definitions(flat_df, counts, defs, tables_dir, strict=True, ranges=False,
+                                         with_origin=True) if defs else ([], [], [])
+    withheld: dict[tuple[int, str], str] = {}  # statistics a definition would otherwise give away
+
+    def hidden(d: Mapping, sup_now: np.ndarray) -> bool:
+        """A definition that uses a statistic of this table holds only while the statistic is shown."""
+        st = d.get("statistic")
+        if not st:
+            return False
+        i = _match_row(flat_df, st["key"])
+        col = st["column"]
+        if i is None or col not in statistics:
+            return True
+        size = vals[i, counts.index(statistics[col])]
+        return ((i, col) in withheld or bool(sup_now[i * ncol + counts.index(statistics[col])])
+                or bool(np.isnan(size) or size < min_group(rules.threshold)))
+
     if ineqs:
         ext = np.array([e["suppressed"] for e in extras], dtype=bool)
         ev = np.array([np.nan if e["suppressed"] else e["lower"] for e in extras], dtype=float)
         # another table's shown cells enter as known values (their own rounding ignored: stricter)
         fixed = np.concatenate([np.zeros(flat.size, dtype=bool), np.ones(len(extras), dtype=bool)])
-        sup_x = _protect_bounds(np.concatenate([flat, np.nan_to_num(ev, nan=0.0)]), np.concatenate([sup, ext]),
-                                np.concatenate([primary, np.array([e["primary"] for e in extras], dtype=bool)]),
-                                rels, rules.threshold, ineqs=ineqs, fixed=fixed)
+        values_x = np.concatenate([flat, np.nan_to_num(ev, nan=0.0)])
+        primary_x = np.concatenate([primary, np.array([e["primary"] for e in extras], dtype=bool)])
+        sup_x = np.concatenate([sup, ext])
+        for _ in range(len(defs) + 1):
+            active = [q for q, o in zip(ineqs, origin) if not hidden(defs[o], sup_x)]
+            sup_x = _protect_bounds(values_x, sup_x, primary_x, rels, rules.threshold, ineqs=active, fixed=fixed)
+            weak = set(map(int, _narrow(values_x, sup_x, primary_x, rels, rules.threshold, active)))
+            culprits = [o for q, o in zip(ineqs, origin) if not hidden(defs[o], sup_x)
+                        and defs[o].get("statistic") and weak & set(q[0])]
+            if not culprits:
+                break
+            for o in culprits:
+                st = defs[o]["statistic"]
+                withheld[(_match_row(flat_df, st["key"]), st["column"])] = defs[o].get("why", "a definition")
         sup = sup_x[: flat.size]
     elif rels and sup.any():
         sup = _protect_bounds(flat, sup, primary, rels, rules.threshold)
+    defs = [d for d in defs if not hidden(d, sup)]  # the record never holds a withheld statistic's bound
     secondary = sup & ~primary
     sup2 = sup.reshape(vals.shape)
     record: dict[str, Any] = {
@@ -914,7 +946,7 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
                       + [{"column": k, "follows": v,
                           "rule": f"shown as {v} as published minus the same constant (no more exact than {v})"}
                          for k, v in follows.items()],
-        "definitions": [dict(d) for d in definitions or []],
+        "definitions": defs,
         "cells": [],
     }
     if tot is not None and tot.external and tot.groups and tot.row is None:
@@ -961,6 +993,7 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
         if k in statistics:
             size = vals[:, counts.index(statistics[k])]
             small = ~np.isnan(size) & (size < min_group(rules.threshold)) & ~hit & ~np.isnan(dv)
+        gives = {i: why for (i, c), why in withheld.items() if c == k}
         col = []
         for i in range(len(df)):
             v = dv[i]
@@ -973,6 +1006,11 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
                 col.append(SUPPRESSED)
                 record["cells"].append({"key": _row_key(df, i, id_cols), "column": k,
                                         "rule": f"statistic of a group under {min_group(rules.threshold)}"})
+            elif i in gives:
+                col.append(SUPPRESSED)
+                record["cells"].append({"key": _row_key(df, i, id_cols), "column": k,
+                                        "rule": f"statistic withheld: with it, a suppressed cell is narrowed "
+                                                f"({gives[i]})"})
             elif np.isnan(v):
                 col.append(missing_symbol)
             elif dec is not None:

@@ -6,7 +6,9 @@
 3. a group of 3 published with its mean and Student's t interval (one set of whole numbers fits);
 4. the "All goals" row then gives a further suppressed cell by subtraction;
 5. a band-movement table narrows a suppressed band share (before 6, moved down 4, moved up 0);
-6. a model's residual degrees of freedom give the exact size of a cohort whose count is rounded.
+6. a model's residual degrees of freedom give the exact size of a cohort whose count is rounded;
+
+and bounded scores (a low mean of scores that are at least the band's cut-off for those in the band).
 """
 from __future__ import annotations
 
@@ -205,3 +207,40 @@ def test_statistics_rule_holds_on_every_preset():
         assert pub["mean"].tolist()[0] == "c", preset
         assert pub["mean"].tolist()[1] == "2.5"
         assert rec["statistics"][0]["min_group"] == d.min_group(d.PRESETS[preset].threshold) == 10
+
+
+# ----------------------------------------------------------------------------- bounded scores
+def _low_mean_pairs(n=10):
+    """Emotional symptoms: everyone high before; after, one young person at 7 and the others at 0."""
+    p = pd.DataFrame({"episode_id": [f"e{i}" for i in range(n)], "person_id": [f"p{i}" for i in range(n)]})
+    for k in (*T.SDQ_SCALES, "prosoc"):
+        p[f"{k}_before"] = 5.0 if k != "total" else 20.0
+        p[f"{k}_after"] = 5.0 if k != "total" else 20.0
+    p["emotion_before"] = 8.0
+    p["emotion_after"] = [7.0] + [0.0] * (n - 1)
+    return p
+
+
+def test_bounded_scores_a_low_mean_pinning_a_band_share_is_caught_and_the_mean_withheld(tmp_path):
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    pairs = _low_mean_pairs()
+    share = T.sdq_band_share_table(pairs)
+    change = T.sdq_paired_change_table(pairs)
+    spub, _ = d.publish(share, "targeted_sdq_band_share", tables, **T.PUBLISH["targeted_sdq_band_share"])
+    row = spub[(spub["label"] == "Emotional symptoms") & (spub["when"] == "after")].index[0]
+    assert spub.loc[row, "n_band"] == "c"  # one young person, 1..2 to a reader
+    # planted: the mean published beside it (10 young people: not a small group)
+    cpub, _ = d.publish(change, "targeted_sdq_paired_change", tables, **T.PUBLISH["targeted_sdq_paired_change"])
+    assert cpub.loc[0, "mean_after"] == "0.70"
+    reading = {"targeted_sdq_paired_change": T.score_bounds(change)}
+    caught = _narrowed(d.attack_run(tables, definitions=reading), "targeted_sdq_band_share")
+    assert [(c["row"], c["column"]) for c in caught] == [(row, "n_band")]  # 6 x n_band <= 10 x 0.705
+    # with the bounds declared: the mean that would give it away is withheld, and says why
+    cpub, rec = d.publish(change, "targeted_sdq_paired_change", tables,
+                          **T.publish_args("targeted_sdq_paired_change", change))
+    assert cpub.loc[0, "mean_after"] == "c" and cpub.loc[0, "mean_before"] == "8.00"
+    assert any("bounded scores" in c["rule"] for c in rec["cells"])
+    assert not any(x.get("statistic", {}).get("column") == "mean_after" and x["statistic"]["key"]["label"] ==
+                   "Emotional symptoms" for x in rec["definitions"])  # no bound of a withheld mean in the record
+    assert not d.attack_run(tables)["narrowed"]  # the record's own bounds (the published means) pin nothing

@@ -1072,10 +1072,49 @@ def definitions(name: str, table: pd.DataFrame) -> list[dict]:
     return out
 
 
-def publish_args(name: str, table: pd.DataFrame) -> dict:
+def score_bounds(change: pd.DataFrame, band_from: str = "high") -> list[dict]:
+    """Relations from bounded scores between the paired-change table (:func:`sdq_paired_change_table`,
+    its means published to 2 decimals) and the band shares published before it
+    (``targeted_sdq_band_share``): per scale and time, the ``n_band`` young people in the band or
+    above score at least the band's lowest score ``c`` and nobody scores above the scale's maximum
+    ``M``, so with the sum of scores ``S = n x mean`` (the published mean +- 0.005):
+    ``c n_band <= S`` and ``S <= M n_band + (c - 1)(n - n_band)``. Each names its mean
+    (``statistic``): where the bound would narrow a suppressed band share, the mean is withheld
+    (:func:`rrlib.disclosure.apply`), and the record keeps no bound of a withheld mean."""
+    lvl = BAND_ORDER.index(band_from)
+    scale_of = {v: k for k, v in SDQ_LABELS.items()}
+    out = []
+    if lvl == 0:
+        return out
+    num = change.assign(**{c: pd.to_numeric(change[c], errors="coerce")  # a table as published reads too
+                           for c in ("n", "mean_before", "mean_after")})
+    for _, r in num.iterrows():
+        k = scale_of.get(str(r["label"]))
+        if k not in sdq.BANDS or pd.isna(r["n"]):
+            continue
+        n, c, M = float(r["n"]), sdq.BANDS[k][lvl - 1] + 1, SDQ_MAX[k]
+        for when in ("before", "after"):
+            if pd.isna(r[f"mean_{when}"]):
+                continue
+            m = round(float(r[f"mean_{when}"]), 2)  # as published
+            hi, lo = round(n * (m + 0.005), 6), round(n * (m - 0.005), 6)
+            cell = {"table": "targeted_sdq_band_share", "key": {"label": str(r["label"]), "when": when},
+                    "column": "n_band"}
+            stat = {"key": {"label": str(r["label"])}, "column": f"mean_{when}"}
+            out += [{"terms": [{**cell, "coef": float(c)}], "rhs": hi, "statistic": stat,
+                     "why": f"bounded scores: those in the band score at least {c}"},
+                    {"terms": [{**cell, "coef": -float(M - c + 1)}], "rhs": round((c - 1) * n - lo, 6),
+                     "statistic": stat, "why": f"bounded scores: no score above {M}"}]
+    return out
+
+
+def publish_args(name: str, table: pd.DataFrame, band_from: str = "high") -> dict:
     """``ch.publish(table, name, **publish_args(name, table))``: :data:`PUBLISH` with the table's
-    :func:`definitions`."""
-    return {**PUBLISH[name], "definitions": definitions(name, table)}
+    :func:`definitions` (and, for the paired changes, :func:`score_bounds`)."""
+    defs = definitions(name, table)
+    if name == "targeted_sdq_paired_change":
+        defs += score_bounds(table, band_from)
+    return {**PUBLISH[name], "definitions": defs}
 
 
 def sdq_paired_change_table(pairs: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
