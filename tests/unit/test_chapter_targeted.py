@@ -477,3 +477,14 @@ def test_check_outputs(tmp_path):
     with pytest.raises(AssertionError, match="which was skipped"):
         T.check_outputs(res, skipped, every)
     T.check_outputs(res, skipped, [p for p in every if T.OUTPUTS[p.name] != "targeted.sdq"])
+
+
+def test_a_figure_reads_only_a_table_published_in_this_run(tmp_path):
+    (tmp_path / "targeted_bot_exclusions_windows.csv").write_text("window,young_people\nbefore,c\n")
+    with pytest.raises(NotComputed, match="not published in this run"):
+        T.published_table(tmp_path, "targeted_bot_exclusions_windows", written=[])  # left by an earlier run
+    with pytest.raises(NotComputed):
+        T.published_table(tmp_path, "targeted_bot_referrals")
+    t = T.published_table(tmp_path, "targeted_bot_exclusions_windows",
+                          written=[tmp_path / "targeted_bot_exclusions_windows.csv"])
+    assert t.loc[0, "young_people"] == "c"

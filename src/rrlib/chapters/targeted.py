@@ -1137,11 +1137,12 @@ def _source(fig, text: str = SOURCE):
     source_note(fig, text)
 
 
-def published_table(tables_dir, name: str) -> pd.DataFrame:
+def published_table(tables_dir, name: str, written: Iterable | None = None) -> pd.DataFrame:
     """A table this run published (as text, symbols kept), for a figure drawn from it; raises
-    :class:`NotComputed` when the section that publishes it did not run."""
+    :class:`NotComputed` when the section that publishes it did not run (``written``: the chapter's
+    outputs so far, so that a table left by an earlier run is never read)."""
     f = Path(tables_dir) / f"{name}.csv"
-    if not f.exists():
+    if not f.exists() or (written is not None and f not in {Path(w) for w in written}):
         raise NotComputed(f"the table {name} was not published in this run (its section was not computed)")
     return pd.read_csv(f, dtype=str, keep_default_na=False)
 
