@@ -814,7 +814,7 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
           rounding: int | None = None, decimals: int | Mapping[str, int] | None = None,
           missing_symbol: str = NOT_APPLICABLE, id_cols: Sequence[str] | None = None,
           detect: bool = True, tables_dir: str | Path | None = None, name: str | None = None,
-          statistics: Mapping[str, str] | None = None, follows: Mapping[str, str] | None = None,
+          statistics: Mapping[str, str | Sequence[str]] | None = None, follows: Mapping[str, str] | None = None,
           definitions: Sequence[Mapping] | None = None) -> tuple[pd.DataFrame, dict]:
     """Apply the disclosure rules to ``df`` without writing anything.
 
@@ -823,8 +823,9 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
     lists the suppressed cells by row key (``id_cols``, default every column that is neither a
     count nor derived) and column, with the rule applied, never the suppressed values.
 
-    ``statistics`` (``{column: count column of its group's size}``): a mean, interval or test
-    of a group, shown only where the group's count is shown and at least :func:`min_group`
+    ``statistics`` (``{column: count column of its group's size}``, or ``{column: [group size,
+    other counts it is built on]}``): a mean, interval, test, person-time or rate of a group, shown
+    only where the counts it is built on are shown and the group's count is at least :func:`min_group`
     (10 on every preset). ``follows`` (``{column: count}``): a column that is the count minus a
     constant (a model's residual degrees of freedom, ``n - parameters``), shown as the published
     count minus that constant, so it is no more exact than the count. ``definitions``: relations
@@ -844,12 +845,14 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
     if not counts:
         raise ValueError("disclosure: declare the count columns (counts=[...])")
     derived = {k: ([v] if isinstance(v, str) else list(v)) for k, v in (derived or {}).items()}
-    statistics = dict(statistics or {})
+    # {column: group size} or {column: [group size, other counts it is built on]}
+    stat_deps = {k: ([v] if isinstance(v, str) else list(v)) for k, v in (statistics or {}).items()}
+    statistics = {k: v[0] for k, v in stat_deps.items()}
     follows = dict(follows or {})
     both = sorted(set(statistics) & set(derived))
     if both:
         raise ValueError(f"disclosure: column(s) {both} declared both derived and statistics")
-    derived.update({k: [v] for k, v in statistics.items()})
+    derived.update(stat_deps)
     missing = [c for c in [*counts, *derived, *[d for v in derived.values() for d in v], *follows,
                            *follows.values()] if c not in df.columns]
     if missing:
@@ -936,7 +939,8 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
                                              "groups": list(tot.groups), "external": tot.external},
         "linked": links,
         "margins": margins,
-        "statistics": [{"column": k, "group_size": v, "min_group": min_group(rules.threshold),
+        "statistics": [{"column": k, "group_size": v, "derived_from": stat_deps[k],
+                        "min_group": min_group(rules.threshold),
                         "rule": f"shown only where {v} is shown and at least {min_group(rules.threshold)}"}
                        for k, v in statistics.items()]
                       + [{"column": k, "derived_from": list(v),
@@ -1044,7 +1048,7 @@ def publish(df: pd.DataFrame, name: str, out_dir: str | Path, *, preset: str | N
             totals: Totals | Mapping | None = None, threshold: int | None = None,
             rounding: int | None = None, decimals: int | Mapping[str, int] | None = None,
             missing_symbol: str = NOT_APPLICABLE, id_cols: Sequence[str] | None = None,
-            index: bool = False, detect: bool = True, statistics: Mapping[str, str] | None = None,
+            index: bool = False, detect: bool = True, statistics: Mapping[str, str | Sequence[str]] | None = None,
             follows: Mapping[str, str] | None = None, definitions: Sequence[Mapping] | None = None
             ) -> tuple[pd.DataFrame, dict]:
     """Apply disclosure control and write ``<out_dir>/<name>.csv`` and ``<name>.disclosure.json``.

@@ -1028,7 +1028,10 @@ PUBLISH = {
         decimals={"mean_change": 2, "lower": 2, "upper": 2}, id_cols=["domain"], totals={"row": ("domain", ALL_GOALS)}),
     "targeted_bot_exclusions_windows": dict(
         counts=["young_people", "suspended", "suspensions", "permanent"],
-        derived={k: ["suspensions"] for k in ("rate_per_pupil_year", "rate_lower", "rate_upper")},
+        # person-time and rates are statistics of the group of young people: pupil-years of a window
+        # of one year are at most one per young person, so they would bound a suppressed group size
+        statistics={"pupil_years": "young_people",
+                    **{k: ["young_people", "suspensions"] for k in ("rate_per_pupil_year", "rate_lower", "rate_upper")}},
         decimals={"pupil_years": 1, "rate_per_pupil_year": 2, "rate_lower": 2, "rate_upper": 2}, id_cols=["window"]),
 }
 
