@@ -244,3 +244,18 @@ def test_bounded_scores_a_low_mean_pinning_a_band_share_is_caught_and_the_mean_w
     assert not any(x.get("statistic", {}).get("column") == "mean_after" and x["statistic"]["key"]["label"] ==
                    "Emotional symptoms" for x in rec["definitions"])  # no bound of a withheld mean in the record
     assert not d.attack_run(tables)["narrowed"]  # the record's own bounds (the published means) pin nothing
+
+
+def test_person_time_of_a_small_group_is_withheld_with_its_rates():
+    """Pupil-years of a one-year window are at most one per young person: shown beside a suppressed
+    group of 7 (tre), 7.0 pupil-years put the group at 7..9. Person-time and rates are statistics of
+    the group: withheld under 10, and caught when shown."""
+    t = pd.DataFrame({"window": ["before", "after"], "young_people": [7, 12], "suspensions": [6, 12],
+                      "pupil_years": [7.0, 12.0], "rate": [0.86, 1.0]})
+    kw = dict(counts=["young_people", "suspensions"], id_cols=["window"],
+              statistics={"pupil_years": "young_people", "rate": ["young_people", "suspensions"]})
+    pub, rec = d.apply(t, preset="tre", **kw)
+    assert pub.loc[0].tolist() == ["before", "c", "c", "c", "c"] and pub.loc[1, "pupil_years"] == "12.0"
+    planted, prec = d.apply(t, preset="tre", counts=kw["counts"], id_cols=["window"], derived={"rate": ["suspensions"]})
+    assert float(planted.loc[0, "pupil_years"]) == 7.0  # as before issue 27
+    assert d.statistics_findings(planted, {**prec, "statistics": rec["statistics"]})
