@@ -259,3 +259,23 @@ def test_person_time_of_a_small_group_is_withheld_with_its_rates():
     planted, prec = d.apply(t, preset="tre", counts=kw["counts"], id_cols=["window"], derived={"rate": ["suspensions"]})
     assert float(planted.loc[0, "pupil_years"]) == 7.0  # as before issue 27
     assert d.statistics_findings(planted, {**prec, "statistics": rec["statistics"]})
+
+
+def test_a_cell_narrowed_only_by_the_suppression_pattern_counts_as_protected_unless_pinned():
+    """Girls, boys and their total all suppressed under tre: total <= 9 and both >= 1 put girls in 1..8,
+    from the rule alone (no published value): protected (``rule_only``). Under dfe the same pattern
+    (1, 1, 2) pins every cell: not protected."""
+    t = pd.DataFrame({"year": ["a", "b", "Total"], "girls": [3, 20, 23], "boys": [4, 30, 34], "total": [7, 50, 57]})
+    kw = dict(counts=["girls", "boys", "total"], id_cols=["year"],
+              totals={"columns": {"total": ["girls", "boys"]}, "row": ("year", "Total")})
+    pub, rec = d.apply(t, preset="tre", **kw)
+    hits = {(h["row"], h["column"]): h for h in d.attack(pub, json.loads(json.dumps(rec)))}
+    g = hits[(0, "girls")]
+    assert (g["lower"], g["upper"]) == (1.0, 8.0) and g["rule_only"] and g["ok"]
+    small = pd.DataFrame({"year": ["a", "b", "Total"], "girls": [1, 20, 21], "boys": [1, 30, 31], "total": [2, 50, 52]})
+    pub, rec = d.apply(small, preset="dfe", detect=False, **kw)
+    pub.loc[1, ["girls", "boys", "total"]] = ["20", "30", "50"]  # planted: only the primary cells suppressed
+    pub.loc[2, ["girls", "boys", "total"]] = ["21", "31", "52"]
+    rec["cells"] = [c for c in rec["cells"] if c["rule"] == "primary"]
+    hits = {(h["row"], h["column"]): h for h in d.attack(pub, rec)}
+    assert not hits[(0, "girls")]["ok"] and not hits[(0, "girls")]["rule_only"]
