@@ -951,6 +951,10 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
                           "rule": f"shown as {v} as published minus the same constant (no more exact than {v})"}
                          for k, v in follows.items()],
         "definitions": defs,
+        # columns shown as the chapter gave them: neither counts, nor statistics, nor row keys
+        # (an output checker reviews them by hand: no rule of this module was applied)
+        "shown_as_given": [c for c in df.columns if c not in counts and c not in derived and c not in follows
+                           and c not in id_cols],
         "cells": [],
     }
     if tot is not None and tot.external and tot.groups and tot.row is None:
