@@ -207,7 +207,7 @@ class Chapter:
         suppressed and rounded, statistics of groups under :func:`rrlib.disclosure.min_group`
         withheld, and every value its source table suppresses kept suppressed. Returns the
         published data as numbers (suppressed values NaN), which is what the figure draws."""
-        preset, _ = tre.for_run("dfe", {})
+        preset, _ = tre.for_run(data.preset, {})
         d = self.layout.figures_dir
         frame, kw = figures.publish_data(data, name, d, preset=preset)
         dname = name + figures.DATA_SUFFIX

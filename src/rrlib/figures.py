@@ -143,6 +143,7 @@ class FigureData:
     frame: pd.DataFrame
     kind: str = "statistic"
     sources: list = field(default_factory=list)
+    preset: str = "dfe"  #: the disclosure preset of the tables it is drawn from (a run's preset wins)
 
     def numbers(self) -> pd.DataFrame:
         """The frame with every value column as numbers (symbols as NaN), for drawing."""
@@ -162,7 +163,7 @@ def numeric(frame: pd.DataFrame) -> pd.DataFrame:
 def from_table(published: pd.DataFrame, table: str, *, x: str, y: str, series: str | None = None,
                series_label: str | None = None, lower: str | None = None, upper: str | None = None,
                n: str | None = None, key: tuple[str, ...] | None = None, kind: str = "statistic",
-               rows=None) -> FigureData:
+               rows=None, preset: str = "dfe") -> FigureData:
     """The figure data of the published table ``published`` (as :func:`rrlib.disclosure.publish`
     returned it): one row per table row (or the boolean mask ``rows``), ``x`` and ``series`` from
     id columns (or the fixed ``series_label``), ``y``/``lower``/``upper``/``n`` from value columns,
@@ -182,15 +183,16 @@ def from_table(published: pd.DataFrame, table: str, *, x: str, y: str, series: s
         sources.append({"table": table, "key": {c: str(r[c]) for c in key},
                         "values": {k: col for k, col in values.items() if col}})
     frame = pd.DataFrame(recs, columns=list(DATA_COLUMNS))
-    return FigureData(frame, kind=kind, sources=sources)
+    return FigureData(frame, kind=kind, sources=sources, preset=preset)
 
 
 def combine(*parts: FigureData) -> FigureData:
     """One figure's data from several parts (panels), in order."""
     kinds = {p.kind for p in parts}
+    presets = sorted({p.preset for p in parts}, key=lambda x: -disclosure.PRESETS[x].threshold)
     return FigureData(pd.concat([p.frame for p in parts], ignore_index=True),
                       kind=kinds.pop() if len(kinds) == 1 else "statistic",
-                      sources=[s for p in parts for s in p.sources])
+                      sources=[s for p in parts for s in p.sources], preset=presets[0])  # the strictest
 
 
 def publish_data(data: FigureData, name: str, figures_dir: str | Path, *, preset: str | None = "dfe",
