@@ -235,6 +235,11 @@ class Chapter:
                 "synthetic_mark": bool(mark and self.synthetic is not False)}
         if data is not None:
             info["data"] = f"{name}{figures.DATA_SUFFIX}.csv"
+        else:  # what an output checker needs to know about a figure with no data file (issue 27)
+            info["data"] = None
+            info["data_note"] = ("drawn from official statistics" if not mark else
+                                 "its data is not written (not drawn through rrlib.figures.FigureData): "
+                                 "review the figure against the published tables")
         self._sidecar(path, extra={"figure": info})
         return path
 
