@@ -137,7 +137,7 @@ class Section:
             return False
         self.reason = str(exc)
         missing_data = isinstance(exc, ProcessedDataMissing) or "data folder has no" in self.reason
-        if self.chapter.no_pupil_data and missing_data:
+        if missing_data and self.chapter.no_pupil_data:
             self.reason = self.chapter.no_pupil_reason
         self.chapter.results.skip(self.key, self.reason, self.covers, recorded_before=self._before)
         self.chapter.show(f"_**Not computed.** {self.reason}. Nothing is recorded for this section._")
@@ -247,13 +247,30 @@ class Chapter:
         self.results.record_frame(frame)
         return frame
 
+    def figure_data(self, data: "figures.FigureData", name: str) -> pd.DataFrame:
+        """Publish what figure ``name`` draws as ``<figures_dir>/<name>.data.csv`` (with its
+        ``.data.disclosure.json``) through the same disclosure preset as the tables: counts
+        suppressed and rounded, statistics of groups under :func:`rrlib.disclosure.min_group`
+        withheld, and every value its source table suppresses kept suppressed. Returns the
+        published data as numbers (suppressed values NaN), which is what the figure draws."""
+        preset, _ = tre.for_run(data.preset, {})
+        d = self.layout.figures_dir
+        frame, kw = figures.publish_data(data, name, d, preset=preset)
+        dname = name + figures.DATA_SUFFIX
+        tre.keep_counts(frame, dname, self.layout.out_dir, kw)  # for the outbox's ACRO re-check
+        self.outputs.append(d / f"{dname}.csv")
+        return figures.numeric(pd.read_csv(d / f"{dname}.csv", dtype=str, keep_default_na=False))
+
     def save_figure(self, fig, name: str, *, mark: bool = True, caption: str | None = None,
-                    alt: str | None = None, sources=None) -> Path:
+                    alt: str | None = None, sources=None, data: "figures.FigureData | None" = None) -> Path:
         """Save ``fig`` as ``<figures_dir>/<name>.svg`` with its provenance sidecar.
 
-        The sidecar's ``figure`` entry holds what the report shows with it: ``caption`` (default: the
-        figure's title) and ``alt``, a text alternative (default: computed from the figure's panels,
-        axes and series by :func:`rrlib.figures.describe`).
+        With ``data`` (what the figure draws, :class:`rrlib.figures.FigureData`), ``fig`` is a
+        function of the published data: the data goes through disclosure control first
+        (:meth:`figure_data`, written beside the sidecar) and ``fig(published)`` draws only what
+        was published. The sidecar's ``figure`` entry holds what the report shows with it:
+        ``caption`` (default: the figure's title) and ``alt``, a text alternative (default:
+        computed from the figure's panels, axes and series by :func:`rrlib.figures.describe`).
 
         A figure of official statistics (``sources``: the public tables it draws, by name in
         :mod:`rrlib.public` or as files) is not stamped and its sidecar's ``data`` names those files
@@ -263,12 +280,21 @@ class Chapter:
         if not mark and not sources:
             raise ValueError(f"figure {name!r}: an unstamped figure is official statistics; name its sources "
                              "(public table names or files)")
+        if data is not None:
+            fig = fig(self.figure_data(data, name))
         described = figures.describe(fig)
         if mark:
             figures.mark_synthetic(fig, self.synthetic)
         path = figures.save(fig, self.layout.figures_dir / f"{name}.svg")
         info = {"caption": caption or described["title"], "alt": alt or described["alt"],
                 "synthetic_mark": bool(mark and self.synthetic is not False)}
+        if data is not None:
+            info["data"] = f"{name}{figures.DATA_SUFFIX}.csv"
+        else:  # what an output checker needs to know about a figure with no data file (issue 27)
+            info["data"] = None
+            info["data_note"] = ("drawn from official statistics (the public files in the sidecar's data)" if not mark
+                                 else "its data is not written (not drawn through rrlib.figures.FigureData): "
+                                 "review the figure against the published tables")
         self._sidecar(path, extra={"figure": info}, sources=None if mark else sources)
         return path
 

@@ -475,3 +475,23 @@ def test_sections_skip_with_a_reason_when_the_year_is_missing():
     with pytest.raises(NotComputed, match="2015/16"):
         ex.dfe_reference_results(ex.dfe_rates(SMALL), ex.recomputation_check(ex.dfe_rates(SMALL)), "2015/16")
     assert ex.a11_pupil_result(town, "2019/20")["key"].tolist() == ["exclusions.a11.suspension_rate"]
+
+
+def test_targeted_comparison_figure_draws_only_the_published_shares():
+    """Under tre the targeted group's 5 exclusions are suppressed, and with them its share: the figure
+    drew the share from the unsuppressed table (1413 x (1 - 99.65%) = 5); it now draws the table."""
+    import matplotlib
+
+    from rrlib import disclosure
+
+    matplotlib.use("Agg")
+    t = pd.DataFrame({"group": ["Targeted support (matched)", "Comparison (matched, weighted)"],
+                      "young_people": [1413, 47933], "permanently_excluded_after": [5, 186],
+                      "percent_not_excluded": [99.65, 99.05], "lower": [99.17, 98.82], "upper": [99.85, 99.23]})
+    cols = ["percent_not_excluded", "lower", "upper"]
+    pub, _ = disclosure.apply(t, preset="tre", counts=["young_people", "permanently_excluded_after"],
+                              derived={c: ["permanently_excluded_after"] for c in cols}, id_cols=["group"])
+    data = ex.targeted_comparison_figure(pub)
+    assert data.frame.loc[0, "y"] == "c" and data.frame.loc[1, "y"] == "99.05"
+    fig = ex.plot_targeted_comparison(data.numbers())
+    assert not any("99.6" in t.get_text() for t in fig.axes[0].texts)

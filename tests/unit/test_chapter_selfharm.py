@@ -366,3 +366,24 @@ def test_bad_parameters_are_one_clear_error():
         S.check_parameters({**ok, "financial_year": 2019}, ["2017/18"])
     with pytest.raises(ParameterError, match="follow_up_days"):
         S.check_parameters({**ok, "follow_up_days": "a year"}, [])
+
+
+def test_repeats_figure_draws_the_published_shares():
+    """The repeat-attendance figure draws the shares as published (NHS rules), not the exact counts."""
+    import matplotlib
+
+    from rrlib import disclosure
+
+    matplotlib.use("Agg")
+    rep = pd.DataFrame({"attendances_per_person": ["1", "2", "3"], "people": [103, 6, 21],
+                        "attendances": [103, 12, 63]})
+    rep["share_people"] = 100 * rep["people"] / rep["people"].sum()
+    rep["share_attendances"] = 100 * rep["attendances"] / rep["attendances"].sum()
+    pub, _ = disclosure.apply(rep, preset="nhs", counts=["people", "attendances"],
+                              derived={"share_people": ["people"], "share_attendances": ["attendances"]},
+                              decimals={"share_people": 1, "share_attendances": 1}, id_cols=["attendances_per_person"])
+    data = S.repeats_figure(pub)
+    assert data.preset == "nhs" and set(data.frame["series"]) == {"people", "attendances"}
+    people = data.frame[data.frame["series"] == "people"].set_index("x")
+    assert people.loc["1", "n"] == "105" and people.loc["2", "y"] == "c"  # rounded; 6 people suppressed
+    assert S.plot_repeats(data.numbers()).axes

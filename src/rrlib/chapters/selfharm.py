@@ -891,16 +891,29 @@ def plot_km(curve: pd.DataFrame, summary: pd.DataFrame, max_days: float = 730):
     return fig
 
 
-def plot_repeats(dist: pd.DataFrame):
-    """Share of people and of attendances by number of self-harm attendances per person."""
+def repeats_figure(published: pd.DataFrame) -> figures.FigureData:
+    """What the repeat-attendance figure draws: the shares of people and of attendances by attendances
+    per person, from the published ``selfharm_repeat_attendance`` (NHS rules: counts rounded to 5,
+    shares of suppressed counts not drawn)."""
+    return figures.combine(*[
+        figures.from_table(published, "selfharm_repeat_attendance", x="attendances_per_person", y=f"share_{what}",
+                           n=what, series_label=what, key=("attendances_per_person",), preset="nhs")
+        for what in ("people", "attendances")])
+
+
+def plot_repeats(data: pd.DataFrame):
+    """Share of people and of attendances by number of self-harm attendances per person, from the
+    published figure data (:func:`repeats_figure`)."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 4.2))
-    x = np.arange(len(dist))
+    people = data[data["series"] == "people"].reset_index(drop=True)
+    att = data[data["series"] == "attendances"].set_index("x").reindex(people["x"]).reset_index()
+    x = np.arange(len(people))
     w = 0.4
-    ax.bar(x - w / 2, dist["share_people"], width=w, color="tab:blue", label="people")
-    ax.bar(x + w / 2, dist["share_attendances"], width=w, color="tab:orange", label="attendances")
-    ax.set_xticks(x, dist["attendances_per_person"])
+    ax.bar(x - w / 2, people["y"].fillna(0), width=w, color="tab:blue", label="people")
+    ax.bar(x + w / 2, att["y"].fillna(0), width=w, color="tab:orange", label="attendances")
+    ax.set_xticks(x, people["x"])
     ax.set_xlabel("Self-harm A&E attendances per person (whole extract)")
     ax.set_ylabel("Percent")
     ax.set_title("Repeat self-harm attendance: a few people account for many attendances")

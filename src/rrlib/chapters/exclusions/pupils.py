@@ -25,7 +25,7 @@ __all__ = ["A11_CONTEXT", "A11_YEAR", "GROUPS", "GROUP_LABELS", "DFE_TOTAL_PHASE
            "compare_with_dfe", "pupil_years", "group_rates", "rates_by_age", "peak_age", "exclusion_model",
            "first_starts", "not_permanently_excluded_after_start", "matched_comparison", "A08_STRANDS",
            "A08_PROJECTS", "activity_exclusions", "back_on_track_exclusions", "plot_forest", "plot_town_vs_dfe",
-           "plot_targeted_comparison", "plot_age_profile", "town_results", "a11_pupil_result", "hidden_groups",
+           "plot_targeted_comparison", "targeted_comparison_figure", "plot_age_profile", "town_results", "a11_pupil_result", "hidden_groups",
            "shown", "who_results", "adjusted_table", "targeted_results", "activity_results",
            "back_on_track_results", "town_table"]
 
@@ -587,23 +587,36 @@ def plot_town_vs_dfe(town: pd.DataFrame, wide: pd.DataFrame, *, measures: Sequen
     return fig
 
 
-def plot_targeted_comparison(table: pd.DataFrame, *, source: str = "", official: bool = False):
-    """Share not permanently excluded after support started: supported vs matched comparison."""
+def targeted_comparison_figure(published: pd.DataFrame) -> figures.FigureData:
+    """What the targeted-vs-comparison figure draws: the published ``exclusions_targeted_vs_comparison``
+    (share not permanently excluded with its interval, and the group's size); a share the table
+    suppresses (a count of exclusions under the threshold) is not drawn (issue 27)."""
+    return figures.from_table(published, "exclusions_targeted_vs_comparison", x="group", y="percent_not_excluded",
+                              lower="lower", upper="upper", n="young_people", series_label="percent not excluded",
+                              key=("group",))
+
+
+def plot_targeted_comparison(data: pd.DataFrame, *, source: str = "", official: bool = False):
+    """Share not permanently excluded after support started: supported vs matched comparison, from the
+    published figure data (:func:`targeted_comparison_figure`; a suppressed share is marked, not drawn)."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.2, 2.6))
-    y = np.arange(len(table))[::-1]
+    y = np.arange(len(data))[::-1]
     colours = [AREA_COLOURS[AREA], "#555555"]
-    for i, (_, r) in enumerate(table.iterrows()):
-        ax.errorbar(r["percent_not_excluded"], y[i], xerr=[[r["percent_not_excluded"] - r["lower"]],
-                                                          [r["upper"] - r["percent_not_excluded"]]],
+    for i, (_, r) in enumerate(data.iterrows()):
+        size = "c" if pd.isna(r["n"]) else f"{int(r['n']):,}"
+        what = "young people" if i == 0 else "pupil-years"
+        if pd.isna(r["y"]):
+            ax.annotate(f"c ({size} {what}: suppressed)", (100, y[i]), ha="right", va="center", fontsize=8)
+            continue
+        ax.errorbar(r["y"], y[i], xerr=[[r["y"] - r["lower"]], [r["upper"] - r["y"]]],
                     fmt="o", color=colours[i % 2], capsize=3, ms=6)
-        ax.annotate(f"{r['percent_not_excluded']:.1f}% ({r['young_people']:,} {'young people' if i == 0 else 'pupil-years'})",
-                    (r["percent_not_excluded"], y[i]), xytext=(0, 8), textcoords="offset points",
+        ax.annotate(f"{r['y']:.1f}% ({size} {what})", (r["y"], y[i]), xytext=(0, 8), textcoords="offset points",
                     ha="center", fontsize=8)
-    ax.set_yticks(y, table["group"], fontsize=8)
-    ax.set_ylim(-0.7, len(table) - 0.3)
-    lo = float(min(table["lower"].min(), 95))
+    ax.set_yticks(y, data["x"], fontsize=8)
+    ax.set_ylim(-0.7, len(data) - 0.3)
+    lo = float(min(data["lower"].min(), 95)) if data["lower"].notna().any() else 95.0
     ax.set_xlim(max(lo - 1, 0), 100.2)
     ax.set_xlabel("% not permanently excluded after support started (95% CI)")
     ax.set_title("Targeted support and permanent exclusion: observational comparison", fontsize=10)
