@@ -33,12 +33,14 @@ Definitions
 * **"One in every 100 children and young people aged 10-24 admitted"** (annual health report
   2019): read as admissions per 100 residents aged 10-24 (a crude rate); the distinct people
   admitted per 100 are reported beside it, since repeat admissions make them fewer.
-* **Support cohort**: census pupils resident in Blackpool, aged ``age_min``-``age_max`` at an
-  A&E attendance for self-harm in the support period (first to last referral in the support
-  log, unless given). *Supported*: referred to the Resilience Coaches and contacted (a first
-  contact is recorded); the index is the attendance that led to the referral. *Not supported*:
-  everyone else in the cohort (never referred, or referred and never contacted); the index is
-  their first self-harm attendance in the support period.
+* **Support cohort**, a target trial emulated (Hernan & Robins 2016): census pupils resident in
+  Blackpool, aged ``age_min``-``age_max`` at an A&E attendance for self-harm in the support period
+  (first to last referral in the support log, unless given). **Time zero** is the same for everyone:
+  the first such attendance (the index). *Supported*: referred at the index attendance and first
+  contacted within the grace period (:data:`GRACE_DAYS`, 7 days; contact follows within hours).
+  *Not supported*: everyone else (never referred, referred and never contacted, or referred only at
+  a later attendance, which comes after the outcome). Follow-up runs from time zero for both groups
+  and is censored at the end of data for both.
 * **Prior attendances**: self-harm A&E attendances in the ``prior_days`` (365) days before the
   index arrival.
 * **Re-presentation**: a later self-harm A&E attendance (arrival after the index arrival).

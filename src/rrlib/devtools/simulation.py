@@ -36,7 +36,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from .. import log, paths, synth
+from .. import log, paths, simstudy, synth
 from ..chapters import selfharm as S
 from ..data import domain_modules, read_raw, tables
 from ..data.prepare import domain_outputs
@@ -298,8 +298,12 @@ def markdown(summary: dict, meta: dict, figure: str | None = REPORT_FIGURE) -> s
 
 def simulate(n_draws: int = DEFAULT_DRAWS, *, seed: int = DEFAULT_SEED, scale: float = DEFAULT_SCALE,
              jobs: int = 1, methods: tuple[str, ...] | None = None, out_dir: str | Path | None = None,
-             figure: bool = True) -> dict:
-    """Run the study and write the reports in ``out_dir`` (default ``reports/``). Returns the summary."""
+             figure: bool = True, record: str | Path | None = None) -> dict:
+    """Run the study and write the reports in ``out_dir`` (default ``reports/``). Returns the summary.
+
+    ``record``: also write the summary there (the committed :data:`rrlib.simstudy.RECORD` the
+    chapters' Caveats read; ``rr simulate`` writes it when the run uses the default draws).
+    """
     methods = tuple(methods or METHODS)
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
@@ -330,6 +334,9 @@ def simulate(n_draws: int = DEFAULT_DRAWS, *, seed: int = DEFAULT_SEED, scale: f
             "synthetic": True}
     draws.to_csv(out_dir / REPORT_DRAWS, index=False, float_format="%.6g")
     write_json(out_dir / REPORT_JSON, {**summary, "_meta": meta})
+    if record is not None:
+        Path(record).parent.mkdir(parents=True, exist_ok=True)
+        write_json(record, {**summary, "_meta": meta})
     fig_name = None
     if figure and summary:
         import matplotlib.pyplot as plt
@@ -353,7 +360,9 @@ def main(n_draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED, scale: float = 
     log.setup()
     jobs = jobs or min(2, os.cpu_count() or 1)
     logger.info(f"simulation study: {n_draws} draws at scale {scale:g}, {jobs} process(es)")
-    summary = simulate(n_draws, seed=seed, scale=scale, jobs=jobs, methods=methods, out_dir=out_dir)
+    full = n_draws >= DEFAULT_DRAWS and methods is None and out_dir is None
+    summary = simulate(n_draws, seed=seed, scale=scale, jobs=jobs, methods=methods, out_dir=out_dir,
+                       record=simstudy.RECORD if full else None)
     for n, s in summary.items():
         if "coverage" in s:
             logger.info(f"{n}: truth {s['truth']:.3f}, bias {s['bias']:+.3f} (MCSE {s['bias_mcse']:.3f}), "
