@@ -38,6 +38,7 @@ import pandas as pd
 
 from .. import log, paths, simstudy, synth
 from ..chapters import selfharm as S
+from ..chapters import wmf as W
 from ..data import domain_modules, read_raw, tables
 from ..data.prepare import domain_outputs
 from ..io import atomic_write_text, write_json
@@ -50,6 +51,8 @@ DEFAULT_SEED = 26_000
 #: Scale of every draw (1 = the shipped folder's size): the self-harm cohort needs scale 1 for
 #: its few hundred young people; the draw takes about 2 seconds.
 DEFAULT_SCALE = 1.0
+#: A run writes the committed record (:data:`rrlib.simstudy.RECORD`) from this many draws.
+MIN_RECORD_DRAWS = 100
 COVERAGE_BAND = (0.90, 0.98)
 BIAS_MCSE_BOUND = 2.0
 REPORT_JSON = "simulation.json"
@@ -85,6 +88,9 @@ class Method:
     domains: tuple[str, ...]
     estimate: Callable[[dict], dict]
     estimands: tuple[str, ...] = field(default_factory=tuple)
+    #: scale of this method's draws relative to the run's scale (the WMF survey is large: a quarter
+    #: of it still has thousands of respondents per area and wave)
+    relative_scale: float = 1.0
 
 
 def _wald(est: float, lower: float, upper: float) -> dict:
@@ -109,6 +115,17 @@ def selfharm_cox(t: dict) -> dict:
     return out
 
 
+def wmf_models(t: dict) -> dict:
+    """The WMF chapter's mixed models (as notebook 03 runs them): the family-connection gap of the
+    A20 wave (:func:`rrlib.chapters.wmf.compare_areas`) and the Year 9 relative trend of school
+    connection (:func:`rrlib.chapters.wmf.trend`), in SRS points."""
+    sc = t["wmf_scores"]
+    c = W.compare_areas(sc, outcomes=["srs_family_connection"], waves=[W.CLAIM_WAVE]).iloc[0]
+    tr = W.trend(sc, "srs_school_connection", "year9").set_index("contrast").loc["relative"]
+    return {"wmf.family_connection_gap": _wald(c["diff"], c["lower"], c["upper"]),
+            "wmf.school_connection_trend": _wald(tr["estimate"], tr["lower"], tr["upper"])}
+
+
 ESTIMANDS: dict[str, Estimand] = {e.name: e for e in (
     Estimand("selfharm.log_hr_supported", "selfharm", "selfharm_cox",
              ("health", "representation", "log_hr_supported"),
@@ -124,11 +141,20 @@ ESTIMANDS: dict[str, Estimand] = {e.name: e for e in (
              "first contact (Wilson interval; the generator calibrates it in expectation)", tolerance=0.01),
     Estimand("selfharm.log_hr_prior", "selfharm", "selfharm_cox", ("health", "representation", "log_hr_prior"),
              "log hazard ratio per log(1 + prior self-harm attendances) (same model)"),
+    Estimand("wmf.family_connection_gap", "wmf", "wmf_models", ("wmf", "planted", "family_connection_gap", "points"),
+             "A20: Blackpool minus the other areas, SRS family connection, 2019/20 (random-intercept model, REML)",
+             main=True, tolerance=0.01),
+    Estimand("wmf.school_connection_trend", "wmf", "wmf_models",
+             ("wmf", "planted", "school_connection_trend", "per_wave"),
+             "A20: Blackpool's school-connection trend relative to the other areas, Year 9, per wave "
+             "(random-intercept model, REML)", main=True, tolerance=0.005),
 )}
 
 METHODS: dict[str, Method] = {m.name: m for m in (
     Method("selfharm_cox", ("education", "health"), selfharm_cox,
            tuple(n for n, e in ESTIMANDS.items() if e.method == "selfharm_cox")),
+    Method("wmf_models", ("wmf",), wmf_models,
+           tuple(n for n, e in ESTIMANDS.items() if e.method == "wmf_models"), relative_scale=0.25),
 )}
 
 
@@ -150,21 +176,19 @@ def draw_tables(seed: int, scale: float, domains: tuple[str, ...]) -> dict[str, 
 
 
 def run_draw(args: tuple) -> list[dict]:
-    """All the methods' estimates on one draw: rows draw, seed, estimate, value, se, lower, upper, error."""
+    """All the methods' estimates on one draw: rows draw, seed, estimate, value, se, lower, upper, error.
+
+    Each method gets its own draw of its domains (same seed) at ``scale * relative_scale``.
+    """
     i, seed, scale, methods = args
     rows = []
-    domains = tuple(sorted({d for m in methods for d in METHODS[m].domains},
-                           key=lambda d: list(synth.DOMAINS).index(d)))
-    try:
-        t = draw_tables(seed, scale, domains)
-    except Exception as exc:  # noqa: BLE001 - a failed draw is reported, not fatal
-        return [{"draw": i, "seed": seed, "estimate": n, "error": f"data: {exc}"}
-                for m in methods for n in METHODS[m].estimands]
     for m in methods:
+        meth = METHODS[m]
         try:
-            est = METHODS[m].estimate(t)
-        except Exception as exc:  # noqa: BLE001 - e.g. a model that does not converge on one draw
-            rows += [{"draw": i, "seed": seed, "estimate": n, "error": str(exc)} for n in METHODS[m].estimands]
+            t = draw_tables(seed, scale * meth.relative_scale, meth.domains)
+            est = meth.estimate(t)
+        except Exception as exc:  # noqa: BLE001 - a failed draw (e.g. a model that does not converge) is reported
+            rows += [{"draw": i, "seed": seed, "estimate": n, "error": str(exc)} for n in meth.estimands]
             continue
         rows += [{"draw": i, "seed": seed, "estimate": n, **v, "error": ""} for n, v in est.items()]
     return rows
@@ -203,7 +227,7 @@ def performance(est: np.ndarray, se: np.ndarray, lower: np.ndarray, upper: np.nd
     return out
 
 
-def summarise(draws: pd.DataFrame, params: dict | None = None) -> dict:
+def summarise(draws: pd.DataFrame, params: dict | None = None, meta: dict | None = None) -> dict:
     """Performance of every estimand in ``draws`` (rows of :func:`run_draw`)."""
     out = {}
     good = draws[draws["error"].fillna("") == ""] if "error" in draws else draws
@@ -215,6 +239,8 @@ def summarise(draws: pd.DataFrame, params: dict | None = None) -> dict:
                            d["upper"].to_numpy(float), e.truth(params), e.tolerance)
         perf["failed_draws"] = int(((draws["estimate"] == name) & (draws["error"].fillna("") != "")).sum())
         out[name] = {**perf, "chapter": e.chapter, "description": e.description, "main": e.main,
+                     "scale": (meta or {}).get("scale", 1.0) * METHODS[e.method].relative_scale,
+                     "seed": (meta or {}).get("seed"),
                      "truth_source": "rrlib/synth/params/" + e.truth_path[0] + ".yml: " + ".".join(e.truth_path[1:])}
     return out
 
@@ -267,27 +293,28 @@ def markdown(summary: dict, meta: dict, figure: str | None = REPORT_FIGURE) -> s
         "Synthetic data only. ADEMP (Morris, White & Crowther 2019): **aims**: do the chapters' model "
         "estimates recover the truths planted in the synthetic generator, with honest 95% intervals? "
         f"**Data-generating mechanism**: `rrlib.synth` (generator parameters sha256 {meta['params_sha256'][:12]}), "
-        f"{meta['n_draws']} draws (seeds {meta['seed']} to {meta['seed'] + meta['n_draws'] - 1}) at scale "
-        f"{meta['scale']:g}. **Estimands**: the planted parameters below. **Methods**: the chapter functions the "
+        f"independent draws per estimate (seeds from {meta['seed']}; draws and scale in the table). "
+        "**Estimands**: the planted parameters below. **Methods**: the chapter functions the "
         "notebooks call. **Performance**: bias, empirical and model SE, coverage, each with its Monte Carlo SE "
         "(MCSE).",
         "",
         f"Bar: |bias| within {BIAS_MCSE_BOUND:g} MCSE or under the tolerance, and coverage in "
-        f"[{COVERAGE_BAND[0]:.2f}, {COVERAGE_BAND[1]:.2f}]. Run time {meta['seconds']:.0f} s on {meta['jobs']} "
-        "process(es).",
+        f"[{COVERAGE_BAND[0]:.2f}, {COVERAGE_BAND[1]:.2f}]. Last run: {meta['n_draws']} draws of "
+        f"{', '.join(meta['methods'])} in {meta['seconds']:.0f} s on {meta['jobs']} process(es).",
         "",
         "| estimate | truth | mean | bias (MCSE) | empirical SE (MCSE) | model SE (MCSE) | coverage (MCSE) "
-        "| draws | meets the bar |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| draws | scale | meets the bar |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for n, s in summary.items():
         if "coverage" not in s:
-            lines.append(f"| {n} | {s['truth']:.3f} | | | | | | {s['n_draws']} | not computed |")
+            lines.append(f"| {n} | {s['truth']:.3f} | | | | | | {s['n_draws']} | | not computed |")
             continue
         lines.append(
             f"| {n} | {s['truth']:.3f} | {s['mean']:.3f} | {s['bias']:+.3f} ({s['bias_mcse']:.3f}) | "
             f"{s['empirical_se']:.3f} ({s['empirical_se_mcse']:.3f}) | {s['model_se']:.3f} "
             f"({s['model_se_mcse']:.3f}) | {s['coverage']:.3f} ({s['coverage_mcse']:.3f}) | {s['n_draws']} | "
+            f"{s.get('scale', 1.0):g} | "
             f"{'yes' if s['meets_bar'] else '**no**'} |")
     lines += ["", "Estimands:", ""]
     lines += [f"* `{n}`: {s['description']} (truth: {s['truth_source']})" for n, s in summary.items()]
@@ -326,22 +353,27 @@ def simulate(n_draws: int = DEFAULT_DRAWS, *, seed: int = DEFAULT_SEED, scale: f
                 logger.info(f"{k}/{n_draws} draws")
     draws = pd.DataFrame(rows).reindex(columns=["draw", "seed", "estimate", "value", "se", "lower", "upper",
                                                 "error"])
-    summary = summarise(draws)
     meta = {"n_draws": n_draws, "seed": seed, "scale": scale, "jobs": jobs, "methods": list(methods),
             "seconds": time.perf_counter() - t0, "params_sha256": synth.params_digest(),
             "reference": "Morris TP, White IR, Crowther MJ (2019). Using simulation studies to evaluate "
                          "statistical methods. Statistics in Medicine 38:2074-2102.",
             "synthetic": True}
+    summary = summarise(draws, meta=meta)
+    if record is not None:  # merged with the estimates of earlier runs of other methods
+        Path(record).parent.mkdir(parents=True, exist_ok=True)
+        old = simstudy.load(record)
+        runs = {**old.get("_meta", {}).get("runs", {}), **{m: meta for m in methods}}
+        summary = {**{k: v for k, v in old.items() if k != "_meta" and k in ESTIMANDS}, **summary}
+        meta = {**meta, "runs": runs}
+        write_json(record, {**summary, "_meta": meta})
     draws.to_csv(out_dir / REPORT_DRAWS, index=False, float_format="%.6g")
     write_json(out_dir / REPORT_JSON, {**summary, "_meta": meta})
-    if record is not None:
-        Path(record).parent.mkdir(parents=True, exist_ok=True)
-        write_json(record, {**summary, "_meta": meta})
     fig_name = None
     if figure and summary:
         import matplotlib.pyplot as plt
 
-        fig = plot(summary, draws)
+        main = next((n for n in summary if summary[n].get("main") and n in set(draws["estimate"])), None)
+        fig = plot(summary, draws, main=main)
         fig.savefig(out_dir / REPORT_FIGURE, metadata={"Date": None})
         plt.close(fig)
         fig_name = REPORT_FIGURE
@@ -360,7 +392,7 @@ def main(n_draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED, scale: float = 
     log.setup()
     jobs = jobs or min(2, os.cpu_count() or 1)
     logger.info(f"simulation study: {n_draws} draws at scale {scale:g}, {jobs} process(es)")
-    full = n_draws >= DEFAULT_DRAWS and methods is None and out_dir is None
+    full = n_draws >= MIN_RECORD_DRAWS and out_dir is None
     summary = simulate(n_draws, seed=seed, scale=scale, jobs=jobs, methods=methods, out_dir=out_dir,
                        record=simstudy.RECORD if full else None)
     for n, s in summary.items():
