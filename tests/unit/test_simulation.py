@@ -57,3 +57,23 @@ def test_harness_runs_three_draws(tmp_path):
     assert len(draws) == 3 * len(sim.ESTIMANDS) and (draws["error"].fillna("") == "").all()
     assert "| selfharm.log_hr_supported |" in (tmp_path / sim.REPORT_MD).read_text()
     assert (tmp_path / sim.REPORT_FIGURE).exists()
+
+
+def test_caveat_names_the_misses_with_their_measured_bias(tmp_path):
+    from rrlib import simstudy
+
+    rec = {"a.good": {"chapter": "a", "truth": 1.0, "bias": 0.001, "bias_mcse": 0.01, "coverage": 0.95,
+                      "coverage_mcse": 0.01, "meets_bar": True},
+           "a.bad": {"chapter": "a", "truth": 0.5, "bias": 0.123, "bias_mcse": 0.01, "coverage": 0.80,
+                     "coverage_mcse": 0.02, "meets_bar": False},
+           "b.other": {"chapter": "b", "truth": 0.0, "bias": 0.0, "bias_mcse": 0.0, "coverage": 0.95,
+                       "coverage_mcse": 0.01, "meets_bar": True},
+           "_meta": {"n_draws": 250}}
+    f = tmp_path / "summary.json"
+    f.write_text(json.dumps(rec))
+    text = simstudy.caveat("a", f)
+    assert "250 synthetic draws" in text and "bias +0.123" in text
+    assert "Missing the bar" in text and "`a.bad`" in text.split("Missing the bar")[1]
+    assert "b.other" not in text
+    assert "Every one meets the bar" in simstudy.caveat("b", f)
+    assert "No simulation study" in simstudy.caveat("a", tmp_path / "absent.json")
