@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from . import paths
-
-RECORD = paths.ROOT / "data" / "simulation" / "summary.json"
+#: The committed record, beside the module: the chapters that show it rerun when it changes
+#: (:func:`rrlib.registry.dependencies`).
+RECORD = Path(__file__).resolve().parent / "simulation.json"
 
 
 def load(path: str | Path | None = None) -> dict:
