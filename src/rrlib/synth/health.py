@@ -395,9 +395,10 @@ def _after_index(ctx, p, people, cohort, t_end) -> pd.DataFrame:
     full = cohort["supported"].to_numpy() & (cohort["index_day"].to_numpy() + cdelay + win <= t_end)
     if full.sum() >= 5:
         # in expectation, not on the realised sample: fixing the supported group's realised share
-        # would fix part of its outcomes and make the planted contrast less variable than a model's
-        # standard error assumes (the simulation study measured coverage near 1). The share is
-        # solved on CALIBRATION_COPIES fresh draws of the exponentials for the same young people.
+        # fixes part of its outcomes, so the planted contrast could vary less from seed to seed than
+        # a model's standard error assumes (a 24-draw pilot hinted at it; not measured at full K).
+        # The share is solved on CALIBRATION_COPIES fresh draws of the exponentials for the same
+        # young people; the simulation study measures the result (rr simulate).
         r = CALIBRATION_COPIES
         ec = ctx.rng("health.representation.calibration").exponential(size=r * int(full.sum()))
         base = _solve_rate(ec, np.tile(eta[full], r), k, np.tile(offsets[full], (r, 1)),
