@@ -88,7 +88,7 @@ REPORT := $(RR_OUT)/index.html
 # Chapters read the shipped cuts of the official statistics (data/raw/public) by default;
 # a run may add parameters per notebook, e.g. PARAMS_02_exclusions='-p dfe_la_file=/path/exc_nat_region_la.csv'.
 
-.PHONY: all setup data chapters claims report outbox verify figures-manifest test test-fast bench clean clean-all help strip synth hooks lint codecheck nbval lab
+.PHONY: all setup data chapters claims report outbox verify figures-manifest test test-fast bench simulation clean clean-all help strip synth hooks lint codecheck nbval lab
 
 all: $(SETUP) data chapters claims report ## set up, then reproduce every chapter, the claims and the report (default)
 
@@ -183,6 +183,9 @@ test-fast: $(SETUP) ## unit tests only
 
 bench: $(SETUP) ## benchmark the pipeline (reports/bench.json); not part of make test
 	$(RR) bench
+
+simulation: $(SETUP) ## simulation study of the estimators (reports/simulation.json, .md); not part of make test
+	$(RR) simulate
 
 # JupyterLab for extending the notebooks by hand: the project's .venv (its python3 kernel is the .venv's
 # python), the chosen data folder, and a scratch output folder, so a chapter run by hand never writes over
