@@ -168,7 +168,10 @@ class Chapter:
     @property
     def no_pupil_data(self) -> bool:
         """An area run (not Blackpool) on the shipped (Blackpool) data folder: no pupil-level data for it."""
-        return not self.area.is_default and self.layout.data_dir.resolve() == paths.DEFAULT_DATA_DIR.resolve()
+        area = getattr(self, "area", None)     # (a bare Chapter made without setup has none: Blackpool)
+        if area is None or area.is_default:
+            return False
+        return self.layout.data_dir.resolve() == paths.DEFAULT_DATA_DIR.resolve()
 
     @property
     def no_pupil_reason(self) -> str:

@@ -118,9 +118,10 @@ def _ci(v, lo, hi, dp=2) -> str:
 
 
 def suspension_part(la: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, *, n_sets: int = N_SETS,
-                    seed: int = SEED) -> Part:
+                    seed: int = SEED, area: str | None = None) -> Part:
     """The six areas against their own neighbours and the pooled estimate: results
-    (:func:`suspension_results`), the forest plot, the placebo distribution, the table and sentences."""
+    (:func:`suspension_results`), the forest plot, the placebo distribution, the table and sentences.
+    ``area`` (an area run's DfE code): an authority outside HeadStart is placed among the placebos."""
     designs = area_designs(la, codes, sn)
     tab = area_table(designs, codes)
     placebos = next(iter(designs.values())).placebos["effect"].to_numpy(float)
@@ -145,6 +146,14 @@ def suspension_part(la: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, *, 
         rank = int((tab["did"] < b).sum()) + 1
         text += (f" **Blackpool** ({b:+.2f}) against the mean of the other {len(others)} areas "
                  f"({others['did'].mean():+.2f}): rank {rank} of {len(tab)} from the largest narrowing.")
+    if area is not None and str(area) not in AREAS:
+        pl = next(iter(designs.values())).placebos
+        mine = pl[pl["la_code"] == str(area)]
+        name = XD.la_name_of(codes, area)
+        text += (f" {name} is not a HeadStart area: its own change against its neighbours, "
+                 f"{float(mine['effect'].iloc[0]):+.2f}, is one of the {len(pl)} placebo effects above."
+                 if len(mine) else f" {name} is not a HeadStart area, and not among the placebo authorities (no "
+                 "complete series, or fewer than five neighbours with one).")
     shown = tab.assign(**{c: tab[c].round(3) for c in ("did", "lower", "upper", "pre_slope", "placebo_p")})
     figs = {"headstart_areas_forest_suspension": plot_forest(
                 tab, pool, title="Change in the suspension gap to statistical neighbours, HeadStart areas",
