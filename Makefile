@@ -37,6 +37,20 @@ ifneq ($(strip $(DISCLOSURE)),)
 export RR_DISCLOSURE_PRESET := $(strip $(DISCLOSURE))
 endif
 
+# AREA=<name or code> (DfE old LA code, ONS code or name, any case; rrlib.areas): the official-statistics
+# sections of every chapter for that authority, into output/area-<slug>/ unless OUT_DIR is given; the
+# pupil-level sections need DATA_DIR=<its extracts>. An unknown area: one line with the closest names, exit 2.
+AREA ?= $(RR_AREA)
+ifneq ($(strip $(AREA)),)
+AREA_CODE := $(shell PYTHONPATH=src $(PYTHON) -m rrlib.areas code '$(strip $(AREA))' 2>&1)
+ifneq ($(.SHELLSTATUS),0)
+$(error $(AREA_CODE))
+endif
+AREA_SLUG := $(shell PYTHONPATH=src $(PYTHON) -m rrlib.areas slug '$(strip $(AREA))')
+export RR_AREA := $(AREA_CODE)
+OUT_DIR ?= $(if $(strip $(RR_OUT_DIR)),$(RR_OUT_DIR),output/area-$(AREA_SLUG))
+endif
+
 DATA_DIR ?= $(RR_DATA_DIR)
 OUT_DIR ?= $(RR_OUT_DIR)
 ifneq ($(strip $(DATA_DIR)),)
@@ -74,7 +88,7 @@ REPORT := $(RR_OUT)/index.html
 # Chapters read the shipped cuts of the official statistics (data/raw/public) by default;
 # a run may add parameters per notebook, e.g. PARAMS_02_exclusions='-p dfe_la_file=/path/exc_nat_region_la.csv'.
 
-.PHONY: all setup data chapters claims report outbox verify figures-manifest test test-fast bench clean clean-all help strip synth hooks lint codecheck nbval lab
+.PHONY: all setup data chapters claims report outbox verify figures-manifest test test-fast bench simulation clean clean-all help strip synth hooks lint codecheck nbval lab
 
 all: $(SETUP) data chapters claims report ## set up, then reproduce every chapter, the claims and the report (default)
 
@@ -82,6 +96,7 @@ help: ## list the targets
 	@echo "Resilience Revolution evaluation compendium. Targets:"
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-18s %s\n", $$1, $$2}'
 	@echo "Variables: DATA_DIR=<raw data folder> (default data/raw/synthetic)  OUT_DIR=<output folder>  DISCLOSURE=tre (one disclosure preset for the run)"
+	@echo "           AREA=<local authority: name, DfE or ONS code> (official statistics for that authority, into output/area-<slug>/)"
 	@echo "This run: data $(RR_DATA) -> outputs $(RR_OUT), figures $(RR_FIGURES)"
 
 setup: $(SETUP) ## create .venv (Python 3.11+) with the pinned dependencies and rrlib
@@ -168,6 +183,9 @@ test-fast: $(SETUP) ## unit tests only
 
 bench: $(SETUP) ## benchmark the pipeline (reports/bench.json); not part of make test
 	$(RR) bench
+
+simulation: $(SETUP) ## simulation study of the estimators (reports/simulation.json, .md); not part of make test
+	$(RR) simulate
 
 # JupyterLab for extending the notebooks by hand: the project's .venv (its python3 kernel is the .venv's
 # python), the chosen data folder, and a scratch output folder, so a chapter run by hand never writes over

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import disclosure, figures, manifest, paths, provenance, registry, tre
+from . import areas, disclosure, figures, manifest, paths, provenance, public, registry, tre
 from .results import Results
 
 #: Chapter key -> notebook file name, found from the notebooks (rrlib.registry): never a hand-kept list.
@@ -42,6 +42,22 @@ class Part:
     tables: list = field(default_factory=list)
     data: object = None          # anything a later section reuses (e.g. the primary design)
     official: bool = True        # figures drawn from official statistics (no synthetic mark)
+    sources: tuple = ()          # the public tables (names in rrlib.public, or files) official figures were drawn from
+
+
+def public_files(sources) -> list[Path]:
+    """Files of ``sources``: a public table's name (:data:`rrlib.public.TABLES`) gives the file it was read
+    from in this run (:func:`rrlib.public.read_path`: the shipped cut, or the file a parameter named);
+    a path (``str`` with a separator or a ``Path``) is itself."""
+    if isinstance(sources, (str, Path)):
+        sources = [sources]
+    out = []
+    for s in sources:
+        if s is None:
+            continue
+        is_path = isinstance(s, Path) or "/" in str(s) or "\\" in str(s) or str(s).endswith((".csv", ".gz"))
+        out.append(Path(s) if is_path else public.read_path(str(s)))
+    return out
 
 
 class NotComputed(Exception):
@@ -120,6 +136,9 @@ class Section:
         if exc_type is None or not issubclass(exc_type, NotComputed):
             return False
         self.reason = str(exc)
+        missing_data = isinstance(exc, ProcessedDataMissing) or "data folder has no" in self.reason
+        if missing_data and self.chapter.no_pupil_data:
+            self.reason = self.chapter.no_pupil_reason
         self.chapter.results.skip(self.key, self.reason, self.covers, recorded_before=self._before)
         self.chapter.show(f"_**Not computed.** {self.reason}. Nothing is recorded for this section._")
         return True
@@ -139,18 +158,47 @@ class Chapter:
     results: Results
     started: float = field(default_factory=time.time)
     outputs: list = field(default_factory=list)
+    area: areas.Area = field(default_factory=areas.from_env)   # the authority of the run (make all AREA=...)
+    official_only: bool = False  # reads only official statistics, never the data folder (banner(official_only=True))
 
     @property
     def notebook(self) -> str | None:
         return NOTEBOOKS.get(self.name)
+
+    @property
+    def no_pupil_data(self) -> bool:
+        """An area run (not Blackpool) on the shipped (Blackpool) data folder: no pupil-level data for it."""
+        area = getattr(self, "area", None)     # (a bare Chapter made without setup has none: Blackpool)
+        if area is None or area.is_default:
+            return False
+        return self.layout.data_dir.resolve() == paths.DEFAULT_DATA_DIR.resolve()
+
+    @property
+    def no_pupil_reason(self) -> str:
+        return f"not computed: no pupil-level data for {self.area.name} (give DATA_DIR=<its extracts>)"
+
+    def _pupil_data(self) -> None:
+        if self.no_pupil_data:
+            raise ProcessedDataMissing(self.no_pupil_reason)
+
+    def require_area(self, codes, reason: str) -> None:
+        """Raise :class:`NotComputed` with ``reason`` unless the run's authority is one of ``codes``
+        (DfE old LA codes): for sections whose inputs cover only those authorities."""
+        if self.area.code not in {str(c) for c in codes}:
+            raise NotComputed(f"not computed for {self.area.name}: {reason}")
 
     # -- data -----------------------------------------------------------------
     def table(self, name: str) -> pd.DataFrame:
         """A processed table (``<processed_dir>/<name>.parquet``, made by ``rr prepare``).
 
         Raises :class:`ProcessedDataMissing` (a :class:`NotComputed`) when the data folder has no
-        such table, so that inside :meth:`section` a missing table costs that section only.
+        such table, so that inside :meth:`section` a missing table costs that section only; in an
+        area run without that authority's extracts, :class:`NotComputed` ("no pupil-level data for ...").
         """
+        if self.official_only:
+            raise RuntimeError(f"chapter {self.name!r} uses official statistics only: it cannot read the data "
+                               f"folder's `{name}` table")
+        self._pupil_data()
         f = self.layout.processed_dir / f"{name}.parquet"
         if not f.exists():
             if not (self.layout.processed_dir / ".prepared.json").exists():
@@ -162,6 +210,7 @@ class Chapter:
 
     def tables(self, *names: str) -> tuple[pd.DataFrame, ...] | pd.DataFrame:
         """Several processed tables at once (:meth:`table` for each); one name gives one frame."""
+        self._pupil_data()
         missing = [n for n in names if not self.has_table(n)]
         if missing and (self.layout.processed_dir / ".prepared.json").exists():
             raise ProcessedDataMissing("the data folder has no " + ", ".join(f"`{n}`" for n in missing)
@@ -189,7 +238,7 @@ class Chapter:
         display(Markdown(obj) if isinstance(obj, str) else obj)
 
     def has_table(self, name: str) -> bool:
-        return (self.layout.processed_dir / f"{name}.parquet").exists()
+        return not self.no_pupil_data and (self.layout.processed_dir / f"{name}.parquet").exists()
 
     # -- outputs --------------------------------------------------------------
     def record(self, key: str, value, **kw):
@@ -201,20 +250,55 @@ class Chapter:
         self.results.record_frame(frame)
         return frame
 
+    def figure_data(self, data: "figures.FigureData", name: str) -> pd.DataFrame:
+        """Publish what figure ``name`` draws as ``<figures_dir>/<name>.data.csv`` (with its
+        ``.data.disclosure.json``) through the same disclosure preset as the tables: counts
+        suppressed and rounded, statistics of groups under :func:`rrlib.disclosure.min_group`
+        withheld, and every value its source table suppresses kept suppressed. Returns the
+        published data as numbers (suppressed values NaN), which is what the figure draws."""
+        preset, _ = tre.for_run(data.preset, {})
+        d = self.layout.figures_dir
+        frame, kw = figures.publish_data(data, name, d, preset=preset)
+        dname = name + figures.DATA_SUFFIX
+        tre.keep_counts(frame, dname, self.layout.out_dir, kw)  # for the outbox's ACRO re-check
+        self.outputs.append(d / f"{dname}.csv")
+        return figures.numeric(pd.read_csv(d / f"{dname}.csv", dtype=str, keep_default_na=False))
+
     def save_figure(self, fig, name: str, *, mark: bool = True, caption: str | None = None,
-                    alt: str | None = None) -> Path:
+                    alt: str | None = None, sources=None, data: "figures.FigureData | None" = None) -> Path:
         """Save ``fig`` as ``<figures_dir>/<name>.svg`` with its provenance sidecar.
 
-        The sidecar's ``figure`` entry holds what the report shows with it: ``caption`` (default: the
-        figure's title) and ``alt``, a text alternative (default: computed from the figure's panels,
-        axes and series by :func:`rrlib.figures.describe`)."""
+        With ``data`` (what the figure draws, :class:`rrlib.figures.FigureData`), ``fig`` is a
+        function of the published data: the data goes through disclosure control first
+        (:meth:`figure_data`, written beside the sidecar) and ``fig(published)`` draws only what
+        was published. The sidecar's ``figure`` entry holds what the report shows with it:
+        ``caption`` (default: the figure's title) and ``alt``, a text alternative (default:
+        computed from the figure's panels, axes and series by :func:`rrlib.figures.describe`).
+
+        A figure of official statistics (``sources``: the public tables it draws, by name in
+        :mod:`rrlib.public` or as files) is not stamped and its sidecar's ``data`` names those files
+        with ``synthetic: false`` (:func:`rrlib.provenance.official_state`), not the run's data folder.
+        An unstamped figure (``mark=False``) must name its sources: nothing unstamped is drawn from the
+        data folder without saying so."""
+        if not mark and not sources:
+            raise ValueError(f"figure {name!r}: an unstamped figure is official statistics; name its sources "
+                             "(public table names or files)")
+        if data is not None:
+            fig = fig(self.figure_data(data, name))
         described = figures.describe(fig)
         if mark:
             figures.mark_synthetic(fig, self.synthetic)
         path = figures.save(fig, self.layout.figures_dir / f"{name}.svg")
         info = {"caption": caption or described["title"], "alt": alt or described["alt"],
                 "synthetic_mark": bool(mark and self.synthetic is not False)}
-        self._sidecar(path, extra={"figure": info})
+        if data is not None:
+            info["data"] = f"{name}{figures.DATA_SUFFIX}.csv"
+        else:  # what an output checker needs to know about a figure with no data file (issue 27)
+            info["data"] = None
+            info["data_note"] = ("drawn from official statistics (the public files in the sidecar's data)" if not mark
+                                 else "its data is not written (not drawn through rrlib.figures.FigureData): "
+                                 "review the figure against the published tables")
+        self._sidecar(path, extra={"figure": info}, sources=None if mark else sources)
         return path
 
     def emit(self, part: Part) -> Part:
@@ -225,40 +309,63 @@ class Chapter:
         if len(part.results):
             self.record_frame(part.results)
         for name, fig in part.figures.items():
-            self.save_figure(fig, name, mark=not part.official)
+            self.save_figure(fig, name, mark=not part.official, sources=part.sources)
         if part.text:
             self.show(part.text)
         for t in part.tables:
             display(t)
         return part
 
-    def publish(self, df: pd.DataFrame, name: str, *, preset: str = "dfe", **kw) -> pd.DataFrame:
-        """Publish a table through disclosure control to ``<out>/tables/<name>.csv`` (+ sidecar)."""
+    def publish(self, df: pd.DataFrame, name: str, *, preset: str = "dfe", sources=None, **kw) -> pd.DataFrame:
+        """Publish a table through disclosure control to ``<out>/tables/<name>.csv`` (+ sidecar).
+
+        ``sources``: for a table of official statistics, the public tables it was made from (as in
+        :meth:`save_figure`); its sidecar then names them instead of the run's data folder."""
 
         preset, kw = tre.for_run(preset, kw)  # RR_DISCLOSURE_PRESET (make ... DISCLOSURE=tre) wins
         out = disclosure.publish(df, name, self.layout.tables_dir, preset=preset, **kw)
         tre.keep_counts(df, name, self.layout.out_dir, kw)  # for the outbox's ACRO re-check
         published = out[0] if isinstance(out, tuple) else out
         self._sidecar(self.layout.tables_dir / f"{name}.csv",
-                      extra={"disclosure": {"preset": preset}})
+                      extra={"disclosure": {"preset": preset}}, sources=sources)
         return published
 
-    def _sidecar(self, path: Path, extra: dict | None = None) -> None:
+    def _sidecar(self, path: Path, extra: dict | None = None, sources=None) -> None:
+        data = provenance.official_state(public_files(sources)) if sources else None
         provenance.sidecar(path, chapter=self.name, notebook=self.notebook,
                            parameters=self.parameters, data_dir=self.layout.data_dir,
-                           extra=extra)
+                           extra=extra, data=data)
         self.outputs.append(path)
 
-    def banner(self):
-        """Markdown shown at the top of every chapter: which data, and whether it is synthetic."""
+    def banner(self, *, official_only: bool = False):
+        """Markdown shown at the top of every chapter: which data, and whether it is synthetic.
+        ``official_only``: the chapter reads no data folder, only the shipped official statistics; its
+        results are then recorded as not synthetic (``synthetic: false``, folder "official statistics"),
+        whatever the data folder of the run, and :meth:`table` refuses to read the data folder."""
         from IPython.display import Markdown
 
         d = self.layout.data_dir
-        if self.synthetic:
+        if official_only:
+            self.official_only = True
+            self.synthetic = False
+            self.results.data.update({"folder": "official statistics", "synthetic": False})
+            run = "" if self.area.is_default else f"**Area run: {self.area.name}.** "
+            head = (run + "**Official statistics only.** This chapter reads only the official statistics shipped in "
+                    "`data/raw/public/` (DfE, OHID Fingertips); it does not read the data folder "
+                    f"(`{d.name}`), synthetic or real, and nothing in it is synthetic.")
+        elif self.no_pupil_data:
+            head = (f"**Area run: {self.area.name}** (DfE {self.area.code}, ONS {self.area.ons_code}). The "
+                    f"official-statistics sections are computed for {self.area.name}; the sections that need "
+                    f"pupil-level data are not computed (no pupil-level data for {self.area.name}; give "
+                    "DATA_DIR=<its extracts>). The text between sections was written for Blackpool.")
+        elif self.synthetic:
             head = ("**SYNTHETIC DATA.** This chapter was run on calibrated synthetic data "
                     f"(`{d.name}`, seed {self.manifest.get('seed')}, scale {self.manifest.get('scale')}). "
                     "Its numbers show that the pipeline works and reproduces the published figures it "
-                    "was calibrated to; they are not evidence about young people in Blackpool.")
+                    "was calibrated to; they are not evidence about young people in Blackpool. "
+                    "Sections on **official statistics** (DfE, OHID Fingertips, ONS; so named in their headings) "
+                    "are real whatever the data folder: their figures carry no SYNTHETIC stamp, their provenance "
+                    "names the public files read, and no figure draws synthetic and official values together.")
         elif self.synthetic is False:
             head = (f"**Real data** (`{d}`). Every published table passes through disclosure control.")
         else:
@@ -338,6 +445,10 @@ def start(name: str, namespace: dict) -> Chapter:
 def setup(name: str, data_dir=None, out_dir=None, parameters: dict | None = None) -> Chapter:
     """Start a chapter: resolve paths, read the data folder's MANIFEST, set the figure style."""
     lay = paths.layout(data_dir, out_dir)
+    area = areas.from_env()
+    if not area.is_default and lay.default:
+        raise ParameterError(f"an area run ({area.name}) never writes over the reference outputs: give OUT_DIR "
+                             f"(make all AREA=... writes to output/area-{area.slug}/)")
     doc = manifest.read(lay.data_dir) if lay.data_dir.exists() else {}
     synthetic = bool(doc["synthetic"]) if "synthetic" in doc else None
     figures.style()
@@ -345,4 +456,4 @@ def setup(name: str, data_dir=None, out_dir=None, parameters: dict | None = None
                   data={"folder": lay.data_dir.name, "synthetic": synthetic,
                         "seed": doc.get("seed"), "scale": doc.get("scale")})
     return Chapter(name=name, layout=lay, parameters=dict(parameters or {}), synthetic=synthetic,
-                   manifest=doc, results=res)
+                   manifest=doc, results=res, area=area)

@@ -111,6 +111,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--steps-from", default=None, metavar="BENCH_JSON",
                    help="take the rrlib steps from an earlier bench.json instead of measuring them")
 
+    s = sub.add_parser("simulate", help="simulation study of the estimators on synthetic draws "
+                       "(reports/simulation.json)")
+    s.add_argument("--draws", type=int, default=None, help="number of synthetic draws K (default: the study's)")
+    s.add_argument("--seed", type=int, default=None, help="seed of the first draw")
+    s.add_argument("--scale", type=float, default=None, help="scale of every draw (default 1)")
+    s.add_argument("--jobs", type=int, default=None, help="processes (default 2)")
+    s.add_argument("--methods", default=None, help="comma-separated methods (default: all)")
+    s.add_argument("--out-dir", default=None, help="folder of the reports (default reports/)")
+
     s = sub.add_parser("import", help="import real extracts (NPD, HES, ECDS, HeadStart survey) onto the data "
                        "contract, pseudonymised (key from RR_PSEUDONYMISE_KEY)")
     s.add_argument("source", help="npd-census, npd-exclusions, hes-apc, ecds, headstart-survey or contract")
@@ -223,6 +232,12 @@ def _dispatch(args: argparse.Namespace) -> int:
                           steps=tuple(args.steps.split(",")) if args.steps else bench.STEPS,
                           pipeline=not args.no_pipeline, naive=not args.no_naive,
                           rounds=args.rounds, steps_from=args.steps_from)
+    if c == "simulate":
+        from .devtools import simulation
+        kw = {k: v for k, v in (("n_draws", args.draws), ("seed", args.seed), ("scale", args.scale))
+              if v is not None}
+        return simulation.main(**kw, jobs=args.jobs, out_dir=args.out_dir,
+                               methods=tuple(args.methods.split(",")) if args.methods else None)
     if c == "import":
         from . import importers
         return importers.main_import(args.source, args.files, args.to, mapping=args.mapping,

@@ -40,6 +40,19 @@ Rules applied by :func:`publish`:
    the suppression decisions; a non-zero count that rounds to 0 shows ``low``. Derived values
    are shown to ``decimals`` places; a non-zero value that rounds to 0 shows ``low``.
 5. Missing values are written as ``z`` (not applicable; ``missing_symbol`` to change).
+6. *Statistics of small groups* (issue 27): a mean, interval or test declared in ``statistics``
+   is shown only where its group's count is shown and at least :func:`min_group` (10, SACRO/ACRO's
+   safe threshold, on every preset); a column that is a count minus a constant (a model's residual
+   degrees of freedom, ``follows``) is shown as the published count minus that constant.
+7. *Definitions*: relations that follow from what cells mean (a subset capped by its whole, band
+   movements between two tables: ``definitions``, inequalities) enter secondary suppression and
+   the attack like the totals.
+
+Every published table's record lists each statistic or derived column shown beside its counts
+with the rule applied (``statistics``), and each withheld cell with its reason (``cells``).
+:func:`attack_run` attacks a whole run together: every table and every figure's data
+(:func:`rrlib.figures.publish_data`), with the group sums any table of the run publishes, the
+definitions, the figure data's source cells, statistics of small groups and degrees of freedom.
 
 The record of what was suppressed (cells by row key and column, rule, never the suppressed
 values) is returned and written next to the table as ``<name>.disclosure.json``; chapters
@@ -60,7 +73,9 @@ from scipy.optimize import linprog
 
 from rrlib.io import atomic_write_text, plain, write_json
 
-__all__ = ["PRESETS", "Rules", "Totals", "SYMBOLS", "apply", "publish", "check", "suppressed_keys"]
+__all__ = ["PRESETS", "Rules", "Totals", "SYMBOLS", "apply", "publish", "check", "suppressed_keys", "attack",
+           "attack_folder", "attack_run", "capped", "min_group", "STATISTICS_MIN_GROUP", "statistics_findings",
+           "follows_findings"]
 
 SUPPRESSED, NOT_APPLICABLE, LOW = "c", "z", "low"
 SYMBOLS = {SUPPRESSED: "confidential (suppressed)", NOT_APPLICABLE: "not applicable",
@@ -336,22 +351,12 @@ def _link_relations(df: pd.DataFrame, counts: list[str], links: Sequence[dict]) 
     return rels
 
 
-def intervals(rels: list[dict[int, float]], rhs: Sequence[float], lower: np.ndarray, upper: np.ndarray,
-              cells: Sequence[int]) -> dict[int, tuple[float, float]]:
-    """The interval each of ``cells`` can take given the relations ``sum(coef * x) = rhs`` and the
-    bounds ``lower <= x <= upper`` of every cell (``upper`` may be ``inf``): the attacker's view,
-    by linear programming (:func:`scipy.optimize.linprog`, HiGHS), two programs per cell.
-
-    Cells whose bounds are equal are constants; only relations with an unknown cell are used.
-    """
-
-    free = np.flatnonzero(lower < upper)
-    col = {int(c): k for k, c in enumerate(free)}
+def _system(rels, rhs, lower, col, nfree):
     A, b = [], []
     for r, v in zip(rels, rhs):
         if not any(c in col for c in r):
             continue
-        row = np.zeros(len(free))
+        row = np.zeros(nfree)
         const = 0.0
         for c, coef in r.items():
             if c in col:
@@ -360,20 +365,42 @@ def intervals(rels: list[dict[int, float]], rhs: Sequence[float], lower: np.ndar
                 const += coef * lower[c]
         A.append(row)
         b.append(v - const)
+    return A, b
+
+
+def intervals(rels: list[dict[int, float]], rhs: Sequence[float], lower: np.ndarray, upper: np.ndarray,
+              cells: Sequence[int], ineqs: Sequence[tuple[dict[int, float], float]] = ()
+              ) -> dict[int, tuple[float, float]]:
+    """The interval each of ``cells`` can take given the relations ``sum(coef * x) = rhs``, the
+    inequalities ``sum(coef * x) <= rhs`` of ``ineqs`` (relations that follow from definitions:
+    a subset capped by its whole, band movements) and the bounds ``lower <= x <= upper`` of every
+    cell (``upper`` may be ``inf``): the attacker's view, by linear programming
+    (:func:`scipy.optimize.linprog`, HiGHS), two programs per cell.
+
+    Cells whose bounds are equal are constants; only relations with an unknown cell are used.
+    """
+
+    free = np.flatnonzero(lower < upper)
+    col = {int(c): k for k, c in enumerate(free)}
+    A, b = _system(rels, rhs, lower, col, len(free))
+    Au, bu = _system([r for r, _ in ineqs], [v for _, v in ineqs], lower, col, len(free))
     out: dict[int, tuple[float, float]] = {}
     bounds = [(float(lower[c]), None if np.isinf(upper[c]) else float(upper[c])) for c in free]
+    eq = dict(A_eq=np.array(A), b_eq=np.array(b)) if A else {}
+    if Au:
+        eq.update(A_ub=np.array(Au), b_ub=np.array(bu))
     for c in cells:
         c = int(c)
         if c not in col:
             out[c] = (float(lower[c]), float(upper[c]))
             continue
-        if not A:
+        if not eq:
             out[c] = (float(lower[c]), float(upper[c]))
             continue
         obj = np.zeros(len(free))
         obj[col[c]] = 1.0
-        lo = linprog(obj, A_eq=np.array(A), b_eq=np.array(b), bounds=bounds, method="highs")
-        hi = linprog(-obj, A_eq=np.array(A), b_eq=np.array(b), bounds=bounds, method="highs")
+        lo = linprog(obj, bounds=bounds, method="highs", **eq)
+        hi = linprog(-obj, bounds=bounds, method="highs", **eq)
         lo_v = lo.fun if lo.status == 0 else float(lower[c])
         hi_v = -hi.fun if hi.status == 0 else (np.inf if hi.status == 3 else float(upper[c]))
         out[c] = (float(lo_v), float(hi_v))
@@ -386,7 +413,8 @@ def required_width(threshold: int) -> float:
     return float(max(threshold - 1, 1))
 
 
-def _narrow(values: np.ndarray, sup: np.ndarray, primary: np.ndarray, rels, threshold: int) -> list[int]:
+def _narrow(values: np.ndarray, sup: np.ndarray, primary: np.ndarray, rels, threshold: int,
+            ineqs=()) -> list[int]:
     """Suppressed cells whose interval (attacker knows every other cell exactly, that primary
     cells are 1..threshold and the others non-negative) is narrower than :func:`required_width`."""
     vals = np.nan_to_num(values, nan=0.0)
@@ -398,19 +426,19 @@ def _narrow(values: np.ndarray, sup: np.ndarray, primary: np.ndarray, rels, thre
     upper[primary & sup] = float(threshold)
     rhs = [sum(coef * vals[c] for c, coef in r.items()) for r in rels]
     cells = np.flatnonzero(sup)
-    iv = intervals(rels, rhs, lower, upper, cells)
+    iv = intervals(rels, rhs, lower, upper, cells, ineqs)
     need = required_width(threshold) - 1e-7
     return [c for c in cells if iv[int(c)][1] - iv[int(c)][0] < need and
             not (primary[c] and threshold <= 1)]
 
 
-def _width(values, sup, primary, rels, threshold, cell) -> float:
+def _width(values, sup, primary, rels, threshold, cell, ineqs=()) -> float:
     vals = np.nan_to_num(values, nan=0.0)
     lower, upper = vals.copy(), vals.copy()
     lower[sup], upper[sup] = 0.0, np.inf
     lower[primary & sup], upper[primary & sup] = 1.0, float(threshold)
     rhs = [sum(coef * vals[c] for c, coef in r.items()) for r in rels]
-    lo, hi = intervals(rels, rhs, lower, upper, [cell])[int(cell)]
+    lo, hi = intervals(rels, rhs, lower, upper, [cell], ineqs)[int(cell)]
     return hi - lo
 
 
@@ -424,23 +452,27 @@ def _cell_index(values: np.ndarray, rels) -> tuple[np.ndarray, np.ndarray, dict[
 
 
 def _protect_bounds(values: np.ndarray, sup: np.ndarray, primary: np.ndarray, rels, threshold: int,
-                    max_iter: int = 2000) -> np.ndarray:
+                    max_iter: int = 2000, ineqs=(), fixed: np.ndarray | None = None) -> np.ndarray:
     """Extend ``sup`` until every suppressed cell's feasible interval is at least
-    :func:`required_width` wide (bounds included, :func:`intervals`); then no suppressed cell is
-    pinned to one value nor to a range narrower than the primary range."""
+    :func:`required_width` wide (bounds and ``ineqs`` included, :func:`intervals`); then no
+    suppressed cell is pinned to one value nor to a range narrower than the primary range.
+    Cells marked ``fixed`` (another table's, already published) are never chosen."""
     sup = sup.copy()
-    vals, usable, member_of = _cell_index(values, rels)
+    vals, usable, member_of = _cell_index(values, [*rels, *(r for r, _ in ineqs)])
+    if fixed is not None:
+        usable = usable & ~fixed
+    rels_all = [*rels, *(r for r, _ in ineqs)]
     for _ in range(max_iter):
-        weak = _narrow(values, sup, primary, rels, threshold)
+        weak = _narrow(values, sup, primary, rels, threshold, ineqs)
         if not weak:
             return sup
         cands, u = [], None
         for u in map(int, weak):
-            cands = sorted({c for k in member_of.get(u, []) for c in rels[k] if not sup[c] and usable[c]},
+            cands = sorted({c for k in member_of.get(u, []) for c in rels_all[k] if not sup[c] and usable[c]},
                            key=lambda c: (vals[c] == 0, vals[c], c))
             if not cands:  # reach one relation further
-                cands = sorted({c for k in member_of.get(u, []) for c0 in rels[k] if sup[c0]
-                                for k2 in member_of.get(c0, []) for c in rels[k2]
+                cands = sorted({c for k in member_of.get(u, []) for c0 in rels_all[k] if sup[c0]
+                                for k2 in member_of.get(c0, []) for c in rels_all[k2]
                                 if not sup[c] and usable[c]}, key=lambda c: (vals[c] == 0, vals[c], c))
             if cands:
                 break
@@ -451,7 +483,7 @@ def _protect_bounds(values: np.ndarray, sup: np.ndarray, primary: np.ndarray, re
         for c in cands[:25]:
             trial = sup.copy()
             trial[c] = True
-            w = _width(values, trial, primary, rels, threshold, u)
+            w = _width(values, trial, primary, rels, threshold, u, ineqs)
             if w >= required_width(threshold) - 1e-7:
                 best = c
                 break
@@ -521,7 +553,8 @@ def _secondary(values: np.ndarray, suppressed: np.ndarray, rels, max_iter: int =
 
 def _id_columns(pub: pd.DataFrame, record: Mapping) -> list[str]:
     derived = record.get("derived") or {}
-    return [c for c in pub.columns if c not in record["counts"] and c not in derived]
+    others = {s.get("column") for s in record.get("statistics") or []}
+    return [c for c in pub.columns if c not in record["counts"] and c not in derived and c not in others]
 
 
 def _shown_number(text) -> float | None:
@@ -646,6 +679,119 @@ def _margin_effects(df, counts, links, tables_dir, threshold, vals):
                         forced[i * ncol + j] = True
     return rels, forced
 
+# --------------------------------------------------------------------------- definitions
+#: Statistics of a group (a mean, a standard deviation, an interval, a test) are shown only for groups
+#: of at least this many (and more than the preset's threshold): SACRO/ACRO's ``safe_threshold`` for
+#: statistics (Green et al. 2021, *GRAIMatter*/SACRO guidance: "no statistic of fewer than 10
+#: observations"); a mean and a Student's t interval of a group of 3 whole numbers admit few sets
+#: of values (issue 27), so the rule holds on every preset.
+STATISTICS_MIN_GROUP = 10
+
+
+def min_group(threshold: int) -> int:
+    """The smallest group whose statistics are shown under a preset of ``threshold``."""
+    return max(STATISTICS_MIN_GROUP, int(threshold) + 1)
+
+
+def capped(df: pd.DataFrame, id_cols: Sequence[str], part: str, whole: str, *,
+           why: str = "a subset is capped by its whole") -> list[dict]:
+    """Definitions (for ``definitions=``) that in every row ``part <= whole``: a subset of a group
+    is never larger than the group (e.g. ``n_band <= n``)."""
+    out = []
+    for _, r in df.iterrows():
+        key = {c: plain(r[c]) for c in id_cols}
+        out.append({"terms": [{"key": key, "column": part, "coef": 1.0},
+                              {"key": key, "column": whole, "coef": -1.0}], "rhs": 0.0, "why": why})
+    return out
+
+
+def _match_row(df: pd.DataFrame, key: Mapping) -> int | None:
+    match = np.ones(len(df), dtype=bool)
+    for k, v in key.items():
+        if k not in df.columns:
+            return None
+        match &= (df[k].astype(str) == str(v)).to_numpy()
+    rows = np.flatnonzero(match)
+    return int(rows[0]) if len(rows) == 1 else None
+
+
+def _published_cell(tables_dir, table: str, key: Mapping, column: str, cache: dict, ranges: bool):
+    """``(lower, upper, suppressed, primary)`` of a cell of another published table, as a reader
+    sees it (a rounded count as its range when ``ranges``), or None when it cannot be found."""
+    if table not in cache:
+        f = Path(tables_dir) / f"{table}.csv" if tables_dir is not None else None
+        r = Path(tables_dir) / f"{table}.disclosure.json" if tables_dir is not None else None
+        cache[table] = (pd.read_csv(f, dtype=str, keep_default_na=False),
+                        json.loads(r.read_text(encoding="utf-8"))) if f and f.exists() and r.exists() else None
+    if cache[table] is None:
+        return None
+    pub, rec = cache[table]
+    i = _match_row(pub, key)
+    if i is None or column not in pub.columns or column not in rec.get("counts", []):
+        return None
+    text = str(pub[column].iloc[i]).strip()
+    rules = rec.get("rules") or {}
+    T = int(rules.get("threshold") or 0)
+    half = int(rules.get("rounding") or 0) // 2 if ranges else 0
+    if text == SUPPRESSED:
+        keys = {c: str(v) for c, v in key.items()}
+        prim = any(cl.get("rule") == "primary" and cl.get("column") == column and
+                   {c: str(v) for c, v in cl["key"].items() if c in keys} == keys for cl in rec.get("cells", []))
+        return (1.0, float(T), True, True) if prim else (0.0, np.inf, True, False)
+    if text == LOW:
+        return 1.0, float(max(half, 1)), False, False
+    v = _shown_number(text)
+    if v is None:
+        return 0.0, 0.0, False, False
+    return (max(0.0, v - half), v + half, False, False) if half and v else (v, v, False, False)
+
+
+def _definitions(df: pd.DataFrame, counts: Sequence[str], definitions: Sequence[Mapping], tables_dir,
+                 *, strict: bool, ranges: bool, with_origin: bool = False):
+    """The inequalities ``sum(coef * cell) <= rhs`` of ``definitions`` over flat cell ids, with the
+    cells of other published tables they name appended after this table's cells (``extras``: one
+    dict each with ``lower``, ``upper``, ``suppressed``, ``primary``, ``table``, ``key``, ``column``)."""
+    ncol = len(counts)
+    base = len(df) * ncol
+    cache: dict = {}
+    extras: list[dict] = []
+    index: dict[tuple, int] = {}
+    ineqs = []
+    origin: list[int] = []
+    for o, d in enumerate(definitions):
+        rel: dict[int, float] = {}
+        ok = True
+        for t in d["terms"]:
+            coef = float(t.get("coef", 1.0))
+            if t.get("table"):
+                ident = (t["table"], tuple(sorted((k, str(v)) for k, v in t["key"].items())), t["column"])
+                if ident not in index:
+                    cell = _published_cell(tables_dir, t["table"], t["key"], t["column"], cache, ranges)
+                    if cell is None:
+                        ok = False
+                        break
+                    index[ident] = base + len(extras)
+                    extras.append({"lower": cell[0], "upper": cell[1], "suppressed": cell[2], "primary": cell[3],
+                                   "table": t["table"], "key": dict(t["key"]), "column": t["column"]})
+                c = index[ident]
+            else:
+                i = _match_row(df, t["key"])
+                if i is None or t["column"] not in counts:
+                    if strict:
+                        raise ValueError(f"definitions: no single row {t['key']} with count column "
+                                         f"{t['column']!r} in the table")
+                    ok = False
+                    break
+                c = i * ncol + list(counts).index(t["column"])
+            rel[c] = rel.get(c, 0.0) + coef
+        if ok:
+            ineqs.append((rel, float(d.get("rhs", 0.0))))
+            origin.append(o)
+    if with_origin:
+        return ineqs, extras, origin
+    return ineqs, extras
+
+
 # --------------------------------------------------------------------------- main
 def _row_key(df: pd.DataFrame, i: int, id_cols: list[str]) -> Any:
     if id_cols:
@@ -662,33 +808,32 @@ def _fmt_count(v: float) -> str:
     return str(int(v)) if float(v).is_integer() else repr(float(v))
 
 
-def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str],
-          derived: Mapping[str, Sequence[str] | str] | None = None,
-          totals: Totals | Mapping | None = None, threshold: int | None = None,
-          rounding: int | None = None, decimals: int | Mapping[str, int] | None = None,
-          missing_symbol: str = NOT_APPLICABLE, id_cols: Sequence[str] | None = None,
-          detect: bool = True, tables_dir: str | Path | None = None, name: str | None = None
-          ) -> tuple[pd.DataFrame, dict]:
-    """Apply the disclosure rules to ``df`` without writing anything.
-
-    Returns ``(published, record)``: ``published`` has the same rows and columns, with count
-    and derived columns as text (numbers or the symbols ``c``, ``z``, ``low``); ``record``
-    lists the suppressed cells by row key (``id_cols``, default every column that is neither a
-    count nor derived) and column, with the rule applied, never the suppressed values.
-    See the module docstring for the rules and references.
-    """
+def _declared(df: pd.DataFrame, counts, derived, statistics, follows):
+    """``apply``'s declarations checked against ``df``: counts, derived columns (statistics included),
+    statistics' dependencies and group sizes, followers, and the counts as a float array."""
     if not isinstance(df, pd.DataFrame):
         raise TypeError("disclosure: df must be a pandas DataFrame")
     if df.empty:
         raise ValueError("disclosure: the table is empty; nothing to publish")
-    rules = _rules(preset, threshold, rounding)
     counts = list(counts)
     if not counts:
         raise ValueError("disclosure: declare the count columns (counts=[...])")
     derived = {k: ([v] if isinstance(v, str) else list(v)) for k, v in (derived or {}).items()}
-    missing = [c for c in [*counts, *derived, *[d for v in derived.values() for d in v]] if c not in df.columns]
+    # {column: group size} or {column: [group size, other counts it is built on]}
+    stat_deps = {k: ([v] if isinstance(v, str) else list(v)) for k, v in (statistics or {}).items()}
+    statistics = {k: v[0] for k, v in stat_deps.items()}
+    follows = dict(follows or {})
+    both = sorted(set(statistics) & set(derived))
+    if both:
+        raise ValueError(f"disclosure: column(s) {both} declared both derived and statistics")
+    derived.update(stat_deps)
+    missing = [c for c in [*counts, *derived, *[d for v in derived.values() for d in v], *follows,
+                           *follows.values()] if c not in df.columns]
     if missing:
         raise ValueError(f"disclosure: column(s) {sorted(set(missing))} not in the table")
+    bad = sorted(c for c in follows.values() if c not in counts)
+    if bad:
+        raise ValueError(f"disclosure: follows= names {bad}, which are not declared counts")
     for k, deps in derived.items():
         bad = [d for d in deps if d not in counts]
         if bad:
@@ -698,56 +843,13 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
     vals = np.column_stack([pd.to_numeric(df[c], errors="raise").to_numpy(dtype=float) for c in counts])
     if np.any(vals[~np.isnan(vals)] < 0):
         raise ValueError("disclosure: counts must be non-negative")
-    ncol = len(counts)
-    flat = vals.reshape(-1)
-    primary = (flat > 0) & (flat <= rules.threshold)
-    tot = Totals.coerce(totals)
-    id_cols = list(id_cols) if id_cols is not None else [c for c in df.columns if c not in counts and c not in derived]
-    flat_df = df.reset_index(drop=True)
-    links = detect_links(flat_df, counts, id_cols, tot) if detect else []
-    rels = _relations(flat_df, counts, tot) + _link_relations(flat_df, counts, links)
-    margins = margin_links(flat_df, counts, id_cols, Path(tables_dir), name) \
-        if (detect and tables_dir is not None) else []
-    forced = np.zeros(flat.size, dtype=bool)
-    if margins:
-        m_rels, forced = _margin_effects(flat_df, counts, margins, Path(tables_dir), rules.threshold, vals)
-        rels = rels + m_rels
-    start = primary | forced
-    sup = _secondary(flat, start, rels) if rels else start.copy()
-    if rels and sup.any():
-        sup = _protect_bounds(flat, sup, primary, rels, rules.threshold)
-    secondary = sup & ~primary
-    sup2 = sup.reshape(vals.shape)
-    record: dict[str, Any] = {
-        "rules": {"preset": rules.name, "threshold": rules.threshold, "rounding": rules.rounding,
-                  "description": rules.description},
-        "symbols": {SUPPRESSED: SYMBOLS[SUPPRESSED], NOT_APPLICABLE: SYMBOLS[NOT_APPLICABLE], LOW: SYMBOLS[LOW]},
-        "counts": counts, "derived": derived,
-        "totals": None if tot is None else {"columns": {k: list(v) for k, v in tot.columns.items()},
-                                             "row": list(tot.row) if tot.row else None,
-                                             "groups": list(tot.groups), "external": tot.external},
-        "linked": links,
-        "margins": margins,
-        "cells": [],
-    }
-    if tot is not None and tot.external and tot.groups and tot.row is None:
-        # the group totals published elsewhere (what a reader holds beside this table); a
-        # total that is itself 1..threshold is not given (it would be suppressed there)
-        codes = _group_codes(flat_df, list(tot.groups))
-        ext = []
-        for g in np.unique(codes):
-            rows = np.flatnonzero(codes == g)
-            for j, c in enumerate(counts):
-                k = float(np.nansum(vals[rows, j]))
-                ext.append({"key": {gc: plain(flat_df.iloc[rows[0]][gc]) for gc in tot.groups},
-                            "column": c,
-                            "total": None if 0 < k <= rules.threshold else _fmt_count(k)})
-        record["external_totals"] = ext
-    for cell in np.flatnonzero(sup):
-        i, j = divmod(int(cell), ncol)
-        record["cells"].append({"key": _row_key(df, i, id_cols), "column": counts[j],
-                                "rule": "primary" if primary[cell] else "secondary"})
+    return counts, derived, stat_deps, statistics, follows, vals
 
+
+def _render(df, vals, sup2, rules, counts, derived, statistics, follows, withheld, decimals, missing_symbol,
+            id_cols, record) -> pd.DataFrame:
+    """The published table: counts rounded or suppressed, derived columns and statistics shown or
+    suppressed with their rule (added to ``record["cells"]``), followers from the published count."""
     out = df.copy()
     shown = _round_half_up(vals, rules.rounding) if rules.rounding else vals
     for j, c in enumerate(counts):
@@ -770,6 +872,11 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
         hit = np.zeros(len(df), dtype=bool)
         for d in deps:
             hit |= sup2[:, counts.index(d)]
+        small = np.zeros(len(df), dtype=bool)
+        if k in statistics:
+            size = vals[:, counts.index(statistics[k])]
+            small = ~np.isnan(size) & (size < min_group(rules.threshold)) & ~hit & ~np.isnan(dv)
+        gives = {i: why for (i, c), why in withheld.items() if c == k}
         col = []
         for i in range(len(df)):
             v = dv[i]
@@ -778,6 +885,15 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
                 record["cells"].append({"key": _row_key(df, i, id_cols), "column": k,
                                         "rule": "derived from suppressed "
                                                 + ", ".join(d for d in deps if sup2[i, counts.index(d)])})
+            elif small[i]:
+                col.append(SUPPRESSED)
+                record["cells"].append({"key": _row_key(df, i, id_cols), "column": k,
+                                        "rule": f"statistic of a group under {min_group(rules.threshold)}"})
+            elif i in gives:
+                col.append(SUPPRESSED)
+                record["cells"].append({"key": _row_key(df, i, id_cols), "column": k,
+                                        "rule": f"statistic withheld: with it, a suppressed cell is narrowed "
+                                                f"({gives[i]})"})
             elif np.isnan(v):
                 col.append(missing_symbol)
             elif dec is not None:
@@ -786,6 +902,161 @@ def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str]
             else:
                 col.append(str(int(v)) if is_int else repr(float(v)))
         out[k] = pd.Series(col, index=df.index, dtype=object)
+    for k, c in follows.items():
+        j = counts.index(c)
+        fv = pd.to_numeric(df[k], errors="raise").to_numpy(dtype=float)
+        col = []
+        for i in range(len(df)):
+            if np.isnan(fv[i]) or np.isnan(vals[i, j]):
+                col.append(missing_symbol)
+            elif sup2[i, j]:
+                col.append(SUPPRESSED)
+                record["cells"].append({"key": _row_key(df, i, id_cols), "column": k,
+                                        "rule": f"follows suppressed {c}"})
+            else:
+                col.append(_fmt_count(shown[i, j] - (vals[i, j] - fv[i])))
+        out[k] = pd.Series(col, index=df.index, dtype=object)
+    return out
+
+
+def apply(df: pd.DataFrame, *, preset: str | None = "dfe", counts: Sequence[str],
+          derived: Mapping[str, Sequence[str] | str] | None = None,
+          totals: Totals | Mapping | None = None, threshold: int | None = None,
+          rounding: int | None = None, decimals: int | Mapping[str, int] | None = None,
+          missing_symbol: str = NOT_APPLICABLE, id_cols: Sequence[str] | None = None,
+          detect: bool = True, tables_dir: str | Path | None = None, name: str | None = None,
+          statistics: Mapping[str, str | Sequence[str]] | None = None, follows: Mapping[str, str] | None = None,
+          definitions: Sequence[Mapping] | None = None) -> tuple[pd.DataFrame, dict]:
+    """Apply the disclosure rules to ``df`` without writing anything.
+
+    Returns ``(published, record)``: ``published`` has the same rows and columns, with count
+    and derived columns as text (numbers or the symbols ``c``, ``z``, ``low``); ``record``
+    lists the suppressed cells by row key (``id_cols``, default every column that is neither a
+    count nor derived) and column, with the rule applied, never the suppressed values.
+
+    ``statistics`` (``{column: count column of its group's size}``, or ``{column: [group size,
+    other counts it is built on]}``): a mean, interval, test, person-time or rate of a group, shown
+    only where the counts it is built on are shown and the group's count is at least :func:`min_group`
+    (10 on every preset). ``follows`` (``{column: count}``): a column that is the count minus a
+    constant (a model's residual degrees of freedom, ``n - parameters``), shown as the published
+    count minus that constant, so it is no more exact than the count. ``definitions``: relations
+    that follow from what the cells mean, ``sum(coef * cell) <= rhs`` (each
+    ``{"terms": [{"key", "column", "coef"[, "table"]}], "rhs", "why"}``; a term with ``table``
+    names a cell of a table published before in ``tables_dir``): cells are suppressed until no
+    suppressed cell, of this table or the other, is narrower than the rule with them.
+    Every statistic, follower and definition is listed in the record.
+    See the module docstring for the rules and references.
+    """
+    counts, derived, stat_deps, statistics, follows, vals = _declared(df, counts, derived, statistics, follows)
+    rules = _rules(preset, threshold, rounding)
+    ncol = len(counts)
+    flat = vals.reshape(-1)
+    primary = (flat > 0) & (flat <= rules.threshold)
+    tot = Totals.coerce(totals)
+    id_cols = list(id_cols) if id_cols is not None else [c for c in df.columns if c not in counts and
+                                                         c not in derived and c not in follows]
+    flat_df = df.reset_index(drop=True)
+    links = detect_links(flat_df, counts, id_cols, tot) if detect else []
+    rels = _relations(flat_df, counts, tot) + _link_relations(flat_df, counts, links)
+    margins = margin_links(flat_df, counts, id_cols, Path(tables_dir), name) \
+        if (detect and tables_dir is not None) else []
+    forced = np.zeros(flat.size, dtype=bool)
+    if margins:
+        m_rels, forced = _margin_effects(flat_df, counts, margins, Path(tables_dir), rules.threshold, vals)
+        rels = rels + m_rels
+    start = primary | forced
+    sup = _secondary(flat, start, rels) if rels else start.copy()
+    defs = [dict(x) for x in definitions or []]
+    ineqs, extras, origin = _definitions(flat_df, counts, defs, tables_dir, strict=True, ranges=False,
+                                         with_origin=True) if defs else ([], [], [])
+    withheld: dict[tuple[int, str], str] = {}  # statistics a definition would otherwise give away
+
+    def hidden(d: Mapping, sup_now: np.ndarray) -> bool:
+        """A definition that uses a statistic of this table holds only while the statistic is shown."""
+        st = d.get("statistic")
+        if not st:
+            return False
+        i = _match_row(flat_df, st["key"])
+        col = st["column"]
+        if i is None or col not in statistics:
+            return True
+        size = vals[i, counts.index(statistics[col])]
+        return ((i, col) in withheld or bool(sup_now[i * ncol + counts.index(statistics[col])])
+                or bool(np.isnan(size) or size < min_group(rules.threshold)))
+
+    if ineqs:
+        ext = np.array([e["suppressed"] for e in extras], dtype=bool)
+        ev = np.array([np.nan if e["suppressed"] else e["lower"] for e in extras], dtype=float)
+        # another table's shown cells enter as known values (their own rounding ignored: stricter)
+        fixed = np.concatenate([np.zeros(flat.size, dtype=bool), np.ones(len(extras), dtype=bool)])
+        values_x = np.concatenate([flat, np.nan_to_num(ev, nan=0.0)])
+        primary_x = np.concatenate([primary, np.array([e["primary"] for e in extras], dtype=bool)])
+        sup_x = np.concatenate([sup, ext])
+        for _ in range(len(defs) + 1):
+            active = [q for q, o in zip(ineqs, origin) if not hidden(defs[o], sup_x)]
+            sup_x = _protect_bounds(values_x, sup_x, primary_x, rels, rules.threshold, ineqs=active, fixed=fixed)
+            weak = set(map(int, _narrow(values_x, sup_x, primary_x, rels, rules.threshold, active)))
+            culprits = [o for q, o in zip(ineqs, origin) if not hidden(defs[o], sup_x)
+                        and defs[o].get("statistic") and weak & set(q[0])]
+            if not culprits:
+                break
+            for o in culprits:
+                st = defs[o]["statistic"]
+                withheld[(_match_row(flat_df, st["key"]), st["column"])] = defs[o].get("why", "a definition")
+        sup = sup_x[: flat.size]
+    elif rels and sup.any():
+        sup = _protect_bounds(flat, sup, primary, rels, rules.threshold)
+    defs = [d for d in defs if not hidden(d, sup)]  # the record never holds a withheld statistic's bound
+    secondary = sup & ~primary
+    sup2 = sup.reshape(vals.shape)
+    record: dict[str, Any] = {
+        "rules": {"preset": rules.name, "threshold": rules.threshold, "rounding": rules.rounding,
+                  "description": rules.description},
+        "symbols": {SUPPRESSED: SYMBOLS[SUPPRESSED], NOT_APPLICABLE: SYMBOLS[NOT_APPLICABLE], LOW: SYMBOLS[LOW]},
+        "counts": counts, "derived": derived,
+        "totals": None if tot is None else {"columns": {k: list(v) for k, v in tot.columns.items()},
+                                             "row": list(tot.row) if tot.row else None,
+                                             "groups": list(tot.groups), "external": tot.external},
+        "linked": links,
+        "margins": margins,
+        "statistics": [{"column": k, "group_size": v, "derived_from": stat_deps[k],
+                        "min_group": min_group(rules.threshold),
+                        "rule": f"shown only where {v} is shown and at least {min_group(rules.threshold)}"}
+                       for k, v in statistics.items()]
+                      + [{"column": k, "derived_from": list(v),
+                          "rule": "shown where " + ", ".join(v) + (" is" if len(v) == 1 else " are")
+                                  + " shown; suppressed with " + ("it" if len(v) == 1 else "any of them")}
+                         for k, v in derived.items() if k not in statistics]
+                      + [{"column": k, "follows": v,
+                          "rule": f"shown as {v} as published minus the same constant (no more exact than {v})"}
+                         for k, v in follows.items()],
+        "definitions": defs,
+        # columns shown as the chapter gave them: neither counts, nor statistics, nor row keys
+        # (an output checker reviews them by hand: no rule of this module was applied)
+        "shown_as_given": [c for c in df.columns if c not in counts and c not in derived and c not in follows
+                           and c not in id_cols],
+        "cells": [],
+    }
+    if tot is not None and tot.external and tot.groups and tot.row is None:
+        # the group totals published elsewhere (what a reader holds beside this table); a
+        # total that is itself 1..threshold is not given (it would be suppressed there)
+        codes = _group_codes(flat_df, list(tot.groups))
+        ext = []
+        for g in np.unique(codes):
+            rows = np.flatnonzero(codes == g)
+            for j, c in enumerate(counts):
+                k = float(np.nansum(vals[rows, j]))
+                ext.append({"key": {gc: plain(flat_df.iloc[rows[0]][gc]) for gc in tot.groups},
+                            "column": c,
+                            "total": None if 0 < k <= rules.threshold else _fmt_count(k)})
+        record["external_totals"] = ext
+    for cell in np.flatnonzero(sup):
+        i, j = divmod(int(cell), ncol)
+        record["cells"].append({"key": _row_key(df, i, id_cols), "column": counts[j],
+                                "rule": "primary" if primary[cell] else "secondary"})
+
+    out = _render(df, vals, sup2, rules, counts, derived, statistics, follows, withheld, decimals, missing_symbol,
+                  id_cols, record)
     record["n_primary"] = int(primary.sum())
     record["n_secondary"] = int(secondary.sum())
     record["n_derived"] = sum(1 for c in record["cells"] if c["rule"].startswith("derived"))
@@ -797,7 +1068,9 @@ def publish(df: pd.DataFrame, name: str, out_dir: str | Path, *, preset: str | N
             totals: Totals | Mapping | None = None, threshold: int | None = None,
             rounding: int | None = None, decimals: int | Mapping[str, int] | None = None,
             missing_symbol: str = NOT_APPLICABLE, id_cols: Sequence[str] | None = None,
-            index: bool = False, detect: bool = True) -> tuple[pd.DataFrame, dict]:
+            index: bool = False, detect: bool = True, statistics: Mapping[str, str | Sequence[str]] | None = None,
+            follows: Mapping[str, str] | None = None, definitions: Sequence[Mapping] | None = None
+            ) -> tuple[pd.DataFrame, dict]:
     """Apply disclosure control and write ``<out_dir>/<name>.csv`` and ``<name>.disclosure.json``.
 
     The single entry point chapters use for every published table (DESIGN.md, Conventions).
@@ -812,7 +1085,8 @@ def publish(df: pd.DataFrame, name: str, out_dir: str | Path, *, preset: str | N
     out, record = apply(df, preset=preset, counts=counts, derived=derived, totals=totals,
                         threshold=threshold, rounding=rounding, decimals=decimals,
                         missing_symbol=missing_symbol, id_cols=id_cols, detect=detect,
-                        tables_dir=out_dir, name=name)
+                        tables_dir=out_dir, name=name, statistics=statistics, follows=follows,
+                        definitions=definitions)
     out_dir = Path(out_dir)
     csv_path = out_dir / f"{name}.csv"
     text = out.to_csv(index=index, lineterminator="\n")
@@ -909,7 +1183,12 @@ def attack(published: pd.DataFrame, record: Mapping, *, tables_dir: str | Path |
     interval of every suppressed cell by linear programming (:func:`intervals`).
 
     Returns one dict per suppressed count cell: ``row``, ``column``, ``rule``, ``lower``,
-    ``upper``, ``ok`` (the interval is at least :func:`required_width` wide).
+    ``upper``, ``ok`` (the interval is at least :func:`required_width` wide, or ``rule_only``:
+    narrower only as far as the suppression pattern itself tells with no published value, e.g.
+    girls, boys and their total all suppressed under a threshold of 9 put girls in 1..8, and not
+    a single value). Relations that follow from definitions (the record's ``definitions``, cells
+    of other tables of ``tables_dir`` included) are inequalities of the program; a narrowed cell
+    of another table is returned with its ``table`` and ``key``.
     """
     counts = list(record["counts"])
     rules = record["rules"]
@@ -1013,15 +1292,43 @@ def attack(published: pd.DataFrame, record: Mapping, *, tables_dir: str | Path |
                         continue
                     rels.append({int(i) * ncol + j: 1.0 for i in np.flatnonzero(key == g)})
                     rhs.append(float(k))
+    # relations that follow from definitions, with the cells of other tables they name
+    ineqs, extras = _definitions(df, counts, record.get("definitions") or [], tables_dir, strict=False,
+                                 ranges=True)
+    if extras:
+        lower = np.concatenate([lower, [e["lower"] for e in extras]])
+        upper = np.concatenate([upper, [e["upper"] for e in extras]])
+        sup = np.concatenate([sup, [e["suppressed"] for e in extras]]).astype(bool)
+        primary = np.concatenate([primary, [e["primary"] for e in extras]]).astype(bool)
     cells = np.flatnonzero(sup)
-    iv = intervals(rels, rhs, lower, upper, cells) if len(cells) else {}
+    iv = intervals(rels, rhs, lower, upper, cells, ineqs) if len(cells) else {}
     need = required_width(T) - 1e-6
+    narrow = [int(c) for c in cells if iv[int(c)][1] - iv[int(c)][0] < need]
+    own = {}
+    if narrow:
+        # what the rule itself tells, with no published value: the same suppression pattern and
+        # relations (those with a published total left out), every shown cell any count >= 0
+        lo0, hi0 = np.where(sup, lower, 0.0), np.where(sup, upper, np.inf)
+        keep = [k for k, v in enumerate(rhs) if abs(v) < 1e-12]
+        own = intervals([rels[k] for k in keep], [0.0] * len(keep), lo0, hi0, narrow,
+                        [(r, v) for r, v in ineqs if abs(v) < 1e-12])
     out = []
     for c in cells:
-        i, j = divmod(int(c), ncol)
         lo, hi = iv[int(c)]
+        ok = bool(hi - lo >= need)
+        # narrowed only to the rule's own range: nothing published narrows it further (and it is
+        # not pinned): the same interval the suppression pattern alone gives
+        by_rule = bool(not ok and int(c) in own and hi - lo > 0.5 and lo <= own[int(c)][0] + 1e-6
+                       and hi >= own[int(c)][1] - 1e-6)
+        if c >= n * ncol:
+            e = extras[int(c) - n * ncol]
+            out.append({"table": e["table"], "key": e["key"], "column": e["column"],
+                        "rule": "primary" if e["primary"] else "secondary", "lower": lo, "upper": hi,
+                        "ok": ok or by_rule, "rule_only": by_rule})
+            continue
+        i, j = divmod(int(c), ncol)
         out.append({"row": i, "column": counts[j], "rule": "primary" if primary[c] else "secondary",
-                    "lower": lo, "upper": hi, "ok": bool(hi - lo >= need)})
+                    "lower": lo, "upper": hi, "ok": ok or by_rule, "rule_only": by_rule})
     return out
 
 
@@ -1043,3 +1350,189 @@ def attack_folder(tables_dir: str | Path) -> dict[str, dict]:
         hits = attack(pub, record, tables_dir=tables_dir, margins=margins)
         out[name] = {"suppressed": len(hits), "narrow": [h for h in hits if not h["ok"]]}
     return out
+
+
+# --------------------------------------------------------------------------- the attack on a whole run
+#: Names of statistic columns (a mean, its interval, a test) when a record does not declare them.
+STATISTIC_WORDS = ("mean", "median", "sd", "lower", "upper", "change", "hedges", "_p", "t_", "estimate")
+
+
+def statistics_findings(published: pd.DataFrame, record: Mapping) -> list[dict]:
+    """Statistics shown for a group under :func:`min_group` (or whose size is suppressed): the
+    statistics a record declares (``statistics``), and derived columns of a group size ``n``
+    named like a statistic (a record written without the rule). A mean and an interval of a
+    few whole numbers admit few sets of values (issue 27)."""
+    T = int((record.get("rules") or {}).get("threshold") or 0)
+    m = min_group(T)
+    pairs = {s["column"]: s["group_size"] for s in record.get("statistics") or [] if "group_size" in s}
+    for k, deps in (record.get("derived") or {}).items():
+        if k not in pairs and list(deps) == ["n"] and any(w in str(k).lower() for w in STATISTIC_WORDS):
+            pairs[k] = "n"
+    out = []
+    for col, size in pairs.items():
+        if col not in published.columns or size not in published.columns:
+            continue
+        for i, (v, g) in enumerate(zip(published[col].astype(str), published[size].astype(str))):
+            if _shown_number(v) is None:
+                continue
+            gn = _shown_number(g)
+            if gn is None and g.strip() in (NOT_APPLICABLE, "x", ""):
+                continue
+            if gn is None or gn < m:
+                out.append({"row": i, "column": col, "group_size": g,
+                            "rule": f"statistic of a group under {m} shown"})
+    return out
+
+
+def follows_findings(published: pd.DataFrame, record: Mapping) -> list[dict]:
+    """Columns that are a count minus a constant (residual degrees of freedom ``dof*``) shown more
+    exactly than the rounded count they follow: ``n - parameters`` then gives ``n`` back."""
+    base = int((record.get("rules") or {}).get("rounding") or 0)
+    declared = {s["column"] for s in record.get("statistics") or [] if "follows" in s}
+    out = []
+    if not base:
+        return out
+    for col in published.columns:
+        if col in declared or not str(col).lower().startswith(("dof", "df_resid")):
+            continue
+        for i, v in enumerate(published[col].astype(str)):
+            x = _shown_number(v)
+            if x is not None and x % base:
+                out.append({"row": i, "column": col, "value": v,
+                            "rule": f"degrees of freedom not rounded to {base} beside counts that are"})
+    return out
+
+
+def _margins_in_run(records: Mapping[str, dict], pubs: Mapping[str, pd.DataFrame]) -> dict[str, list[dict]]:
+    """For every table, the other tables of the run (any chapter) that publish its group sums:
+    a table ``X`` (not rounded) whose id columns are a strict subset of this table's and whose
+    counts equal the sums of this table's groups wherever those are shown in full."""
+    out: dict[str, list[dict]] = {n: [] for n in records}
+    ids = {n: [c for c in _id_columns(pubs[n], r) if c in pubs[n].columns] for n, r in records.items()}
+    for fine, frec in records.items():
+        for coarse, crec in records.items():
+            if coarse == fine or (crec.get("rules") or {}).get("rounding") or (frec.get("rules") or {}).get("rounding"):
+                continue
+            by = ids[coarse]
+            if not by or not set(by) < set(ids[fine]):
+                continue
+            shared = [c for c in frec["counts"] if c in crec.get("counts", []) and c in pubs[coarse].columns]
+            if not shared:
+                continue
+            F, C = pubs[fine], pubs[coarse]
+            fkey = F[by].astype(str).agg("\x1f".join, axis=1)
+            ckey = C[by].astype(str).agg("\x1f".join, axis=1)
+            if ckey.duplicated().any() or not set(fkey) <= set(ckey):
+                continue
+            cols = []
+            for c in shared:
+                fv = F[c].map(_shown_number)
+                full = fv.notna().groupby(fkey).all()
+                sums = fv.groupby(fkey).sum(min_count=1)
+                cmap = dict(zip(ckey, C[c].map(_shown_number)))
+                checked = [k for k in sums.index if full.get(k, False) and cmap.get(k) is not None
+                           and not pd.isna(cmap.get(k))]
+                if checked and all(abs(sums[k] - cmap[k]) < 1e-9 for k in checked):
+                    cols.append(c)
+            if cols:
+                out[fine].append({"table": coarse, "by": by, "columns": cols, "direction": "coarser"})
+    return out
+
+
+def attack_run(tables_dir: str | Path, figures_dir: str | Path | None = None,
+               definitions: Mapping[str, Sequence[Mapping]] | None = None) -> dict:
+    """The attack on everything a run releases (issue 27): every table of ``tables_dir`` and every
+    figure's data (``<name>.data.csv`` in ``figures_dir``) with its record, together.
+
+    * :func:`attack` on each, with its declared and detected relations, the group sums every other
+      table of the run publishes (any chapter: :func:`_margins_in_run`), and the relations that
+      follow from definitions (the record's ``definitions``, plus ``definitions`` given here by
+      table, e.g. an attacker's own reading of a band-movement table);
+    * a figure's data drawn from a table (its record's ``sources``): a value the figure shows where
+      the table suppresses the cell gives the cell back exactly;
+    * statistics of small groups (:func:`statistics_findings`) and degrees of freedom more exact
+      than the counts they follow (:func:`follows_findings`).
+
+    Returns ``{"suppressed": distinct suppressed cells, "rule_only": cells narrower than the rule's
+    width only as far as the suppression pattern itself tells (:func:`attack`; counted as protected),
+    "narrowed": [cells narrower than the rule,
+    distinct, each {"table", "row", "column", "lower", "upper", "how"}], "statistics": [...],
+    "follows": [...], "tables": {name: per-table attack}}``.
+    """
+    tables_dir = Path(tables_dir)
+    recs: dict[str, dict] = {}
+    pubs: dict[str, pd.DataFrame] = {}
+    where: dict[str, Path] = {}
+    for d in [tables_dir, *([Path(figures_dir)] if figures_dir is not None else [])]:
+        if not d.is_dir():
+            continue
+        for f in sorted(d.glob("*.disclosure.json")):
+            name = f.name[: -len(".disclosure.json")]
+            csv = d / f"{name}.csv"
+            if not csv.exists():
+                continue
+            recs[name] = json.loads(f.read_text(encoding="utf-8"))
+            pubs[name] = pd.read_csv(csv, dtype=str, keep_default_na=False)
+            where[name] = d
+    extra_defs = dict(definitions or {})
+    run_margins = _margins_in_run({n: r for n, r in recs.items() if where[n] == tables_dir}, pubs)
+    narrowed: dict[tuple, dict] = {}
+    suppressed: set[tuple] = set()
+    per: dict[str, dict] = {}
+    stats_f, follows_f = [], []
+    rule_only: set[tuple] = set()
+
+    def note(table, row, column, lo, hi, how):
+        k = (table, int(row), column)
+        if k not in narrowed or hi - lo < narrowed[k]["upper"] - narrowed[k]["lower"]:
+            narrowed[k] = {"table": table, "row": int(row), "column": column, "lower": lo, "upper": hi, "how": how}
+
+    for name, rec in recs.items():
+        pub = pubs[name]
+        rec = {**rec, "definitions": [*(rec.get("definitions") or []), *extra_defs.get(name, [])]}
+        margins = [m for m in rec.get("margins") or [] if m.get("direction") == "coarser"]
+        margins += [{**m, "table": o, "direction": "coarser"} for o, r in recs.items()
+                    for m in r.get("margins") or [] if m.get("direction") == "finer" and m.get("table") == name]
+        seen = {m["table"] for m in margins}
+        margins += [m for m in run_margins.get(name, []) if m["table"] not in seen]
+        hits = attack(pub, rec, tables_dir=tables_dir, margins=margins)
+        per[name] = {"suppressed": sum(1 for h in hits if "table" not in h),
+                     "narrow": [h for h in hits if not h["ok"]]}
+        for h in hits:
+            if "table" in h:
+                i = _match_row(pubs[h["table"]], h["key"]) if h["table"] in pubs else None
+                if i is None:
+                    continue
+                t, row = h["table"], i
+            else:
+                t, row = name, h["row"]
+            suppressed.add((t, int(row), h["column"]))
+            if h.get("rule_only"):
+                rule_only.add((t, int(row), h["column"]))
+            if not h["ok"]:
+                note(t, row, h["column"], h["lower"], h["upper"], f"relations of {name}")
+        stats_f += [{"table": name, **f} for f in statistics_findings(pub, rec)]
+        follows_f += [{"table": name, **f} for f in follows_findings(pub, rec)]
+        # a figure's data drawn from a table: what it shows of a cell the table suppresses
+        for i, src in enumerate(rec.get("sources") or []):
+            t = src.get("table")
+            if t not in pubs or i >= len(pub):
+                continue
+            j = _match_row(pubs[t], src.get("key") or {})
+            if j is None:
+                continue
+            for dcol, tcol in (src.get("values") or {}).items():
+                if tcol not in pubs[t].columns or dcol not in pub.columns:
+                    continue
+                if str(pubs[t][tcol].iloc[j]).strip() == SUPPRESSED:
+                    v = _shown_number(pub[dcol].iloc[i])
+                    if v is not None and tcol in recs[t].get("counts", []):
+                        suppressed.add((t, j, tcol))
+                        note(t, j, tcol, v, v, f"figure data {name} draws it")
+                    elif v is not None:
+                        stats_f.append({"table": name, "row": i, "column": dcol,
+                                        "rule": f"figure draws {t}.{tcol}, which the table suppresses"})
+    return {"suppressed": len(suppressed), "rule_only": len(rule_only - set(narrowed)),
+            "narrowed": sorted(narrowed.values(), key=lambda d: (d["table"], d["row"],
+                                                                                                   d["column"])),
+            "statistics": stats_f, "follows": follows_f, "tables": per}

@@ -8,16 +8,22 @@ data so that nobody mistakes it for a real result.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib
 import numpy as np
+import pandas as pd
 from matplotlib.collections import PathCollection, PolyCollection
 from matplotlib.colors import to_rgb
 from matplotlib.patches import Rectangle
 
-from . import paths
-from .io import atomic_write_bytes
+from . import disclosure, paths
+from .io import atomic_write_bytes, atomic_write_text, write_json
+
+#: The columns of every figure's data file (``<name>.data.csv`` beside its sidecar).
+DATA_COLUMNS = ("series", "x", "y", "lower", "upper", "n")
+DATA_SUFFIX = ".data"
 
 #: Colour-blind-safe colours (Okabe & Ito 2008, "Color Universal Design"): the focus area in
 #: vermillion, the other series in colours that stay apart from it and from each other under
@@ -175,3 +181,103 @@ def area_colours(areas, focus: str | None = None, pooled: str | None = None) -> 
     for a in areas:
         out[a] = FOCUS_COLOUR if a == focus else "black" if a == pooled else next(rest)
     return out
+@dataclass
+class FigureData:
+    """What a figure draws, one row per mark: ``series``, ``x``, ``y``, the interval ``lower`` to
+    ``upper`` and ``n``, the size of the group ``y`` is a statistic of (or the count itself).
+
+    ``kind`` is ``"count"`` (``y`` is a count of young people, ``n`` the same count) or
+    ``"statistic"`` (``y``, ``lower`` and ``upper`` are a mean, share or rate of the group of
+    ``n``). ``sources`` names, per row, the published table cells the row was read from
+    (``{"table", "key", "values": {column of the data: column of the table}}``): a figure is
+    drawn from published values, so it never shows a value its table suppresses
+    (:func:`from_table`). ``frame`` keeps the published text (``c`` where the table has ``c``).
+    """
+
+    frame: pd.DataFrame
+    kind: str = "statistic"
+    sources: list = field(default_factory=list)
+    preset: str = "dfe"  #: the disclosure preset of the tables it is drawn from (a run's preset wins)
+
+    def numbers(self) -> pd.DataFrame:
+        """The frame with every value column as numbers (symbols as NaN), for drawing."""
+        return numeric(self.frame)
+
+
+def numeric(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with ``y``, ``lower``, ``upper`` and ``n`` as numbers; the disclosure symbols
+    (``c``, ``z``, ``low``) become NaN, so a suppressed value is never drawn."""
+    out = frame.copy()
+    for c in ("y", "lower", "upper", "n"):
+        if c in out.columns:
+            out[c] = pd.to_numeric(out[c], errors="coerce")
+    return out
+
+
+def from_table(published: pd.DataFrame, table: str, *, x: str, y: str, series: str | None = None,
+               series_label: str | None = None, lower: str | None = None, upper: str | None = None,
+               n: str | None = None, key: tuple[str, ...] | None = None, kind: str = "statistic",
+               rows=None, preset: str = "dfe") -> FigureData:
+    """The figure data of the published table ``published`` (as :func:`rrlib.disclosure.publish`
+    returned it): one row per table row (or the boolean mask ``rows``), ``x`` and ``series`` from
+    id columns (or the fixed ``series_label``), ``y``/``lower``/``upper``/``n`` from value columns,
+    each kept as published (a suppressed ``c`` stays ``c`` and is not drawn). ``key`` names the
+    columns that identify a row of the table (default: ``x`` and ``series``)."""
+    if kind == "count" and n is None:
+        n = y
+    t = published if rows is None else published[np.asarray(rows, dtype=bool)]
+    key = tuple(key) if key else tuple(c for c in (series, x) if c)
+    values = {"y": y, "lower": lower, "upper": upper, "n": n}
+    recs, sources = [], []
+    for _, r in t.iterrows():
+        rec = {"series": str(r[series]) if series else (series_label or y), "x": str(r[x])}
+        for k, col in values.items():
+            rec[k] = str(r[col]) if col else ""
+        recs.append(rec)
+        sources.append({"table": table, "key": {c: str(r[c]) for c in key},
+                        "values": {k: col for k, col in values.items() if col}})
+    frame = pd.DataFrame(recs, columns=list(DATA_COLUMNS))
+    return FigureData(frame, kind=kind, sources=sources, preset=preset)
+
+
+def combine(*parts: FigureData) -> FigureData:
+    """One figure's data from several parts (panels), in order."""
+    kinds = {p.kind for p in parts}
+    presets = sorted({p.preset for p in parts}, key=lambda x: -disclosure.PRESETS[x].threshold)
+    return FigureData(pd.concat([p.frame for p in parts], ignore_index=True),
+                      kind=kinds.pop() if len(kinds) == 1 else "statistic",
+                      sources=[s for p in parts for s in p.sources], preset=presets[0])  # the strictest
+
+
+def publish_data(data: FigureData, name: str, figures_dir: str | Path, *, preset: str | None = "dfe",
+                 threshold: int | None = None) -> tuple[pd.DataFrame, dict]:
+    """Write what figure ``name`` draws as ``<figures_dir>/<name>.data.csv`` with its
+    ``<name>.data.disclosure.json``, through :func:`rrlib.disclosure.apply` with ``preset``:
+    counts (``y`` and ``n`` of a count figure, ``n`` of a statistic) suppressed like a table's,
+    a statistic of a group under :func:`rrlib.disclosure.min_group` withheld, and every value
+    whose source table cell is suppressed kept suppressed (``c``). The record adds ``figure``,
+    ``kind`` and ``sources``. Returns the numeric frame handed to disclosure control (the counts
+    the outbox re-checks) and the keyword arguments it was published with."""
+    frame = numeric(data.frame)
+    if data.kind == "count":
+        frame["n"] = frame["n"].fillna(frame["y"])
+        kw = dict(counts=["y", "n"], statistics={c: "n" for c in ("lower", "upper")})
+    else:
+        kw = dict(counts=["n"], statistics={c: "n" for c in ("y", "lower", "upper")})
+    frame = frame.assign(n=frame["n"].fillna(0))
+    out, record = disclosure.apply(frame, preset=preset, threshold=threshold, id_cols=["series", "x"],
+                                   detect=False, **kw)
+    shown = data.frame.astype(str).apply(lambda col: col.str.strip())
+    for c in ("y", "lower", "upper", "n"):  # what the table suppresses stays suppressed
+        hidden = shown[c].isin([disclosure.SUPPRESSED]).to_numpy()
+        out.loc[hidden, c] = disclosure.SUPPRESSED
+        blank = shown[c].isin(["", disclosure.NOT_APPLICABLE, "nan"]).to_numpy()
+        out.loc[blank & ~hidden, c] = disclosure.NOT_APPLICABLE
+    d = Path(figures_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    dname = name + DATA_SUFFIX
+    atomic_write_text(d / f"{dname}.csv", out.to_csv(index=False, lineterminator="\n"))
+    record = {"table": f"{dname}.csv", "figure": f"{name}.svg", "kind": data.kind, "sources": data.sources,
+              **record}
+    write_json(d / f"{dname}.disclosure.json", record)
+    return frame, kw

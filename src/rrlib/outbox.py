@@ -9,8 +9,9 @@ Contents:
 ``figures/<name>.svg`` + ``<name>.png`` + ``<name>.disclosure.json``
     every figure of the run, as SVG and as PNG (ACRO refuses SVG; the PNG is rendered from the
     SVG with cairosvg and written without metadata, so the same SVG gives the same bytes), with a
-    record of the checks run on the counts behind it (Kaplan-Meier curves) or saying that it is
-    for manual review.
+    record of the checks run on the counts behind it (Kaplan-Meier curves; a figure's data file
+    ``<name>.data.csv``, re-checked with ACRO like a table and released beside it) or saying that
+    it is for manual review.
 ``acro/``
     an ACRO ``finalise`` bundle (``results.json``, the files, ``checksums/``, ``config.json``;
     SACRO's Python package ``acro``): every released table and figure registered, each table
@@ -53,6 +54,7 @@ import pandas as pd
 from . import manifest, paths
 from .chapters import selfharm as S
 from .data import load
+from .figures import DATA_SUFFIX
 from .io import atomic_write_text, write_json
 from .tre import counts_dir
 
@@ -267,6 +269,48 @@ def svg_to_png(svg: Path, png: Path, scale: float = 2.0) -> None:
 # --------------------------------------------------------------------------- build
 
 
+def _acro_bundle(acro, tmp: Path, verdicts: list[Verdict]) -> None:
+    """ACRO's finalised bundle in ``tmp``: every released table and figure (and a figure's data) with its
+    disclosure record and the ACRO re-check as comments."""
+    session = acro.ACRO(suppress=False)
+    with _quiet_in(tmp):
+        for v in verdicts:
+            if not v.release:
+                continue
+            if v.name.startswith("tables/"):
+                rec = json.loads(Path(v.name[:-4] + ".disclosure.json").read_text())
+                session.custom_output(v.name, comment=f"published table ({rec['rules']['preset']} preset)")
+                uid = f"output_{session.results.output_id - 1}"
+                session.add_comments(uid, "disclosure record: "
+                                     + json.dumps(rec, sort_keys=True, separators=(",", ":")))
+                a = v.acro
+                session.add_comments(uid, f"ACRO re-check of the counts behind the table: status {a.get('status')}; "
+                                          f"cells below threshold {len(a.get('threshold_cells', []))}, all suppressed "
+                                          f"in the table; zero cells {len(a.get('zero_cells', []))} (for review). "
+                                          + a.get("summary", "").replace("\n", " "))
+            else:
+                png = v.name[:-4] + ".png"
+                session.custom_output(png, comment="figure (PNG of the SVG in figures/)")
+                uid = f"output_{session.results.output_id - 1}"
+                rec = json.loads(Path(v.name[:-4] + ".disclosure.json").read_text())
+                session.add_comments(uid, "disclosure record: "
+                                     + json.dumps(rec, sort_keys=True, separators=(",", ":")))
+                if rec.get("data"):  # the data the figure draws, re-checked like a table
+                    session.rename_output(uid, v.name.replace("/", "_"))
+                    data = f"figures/{rec['data']}"
+                    session.custom_output(data, comment="the data the figure draws (disclosure-controlled)")
+                    uid = f"output_{session.results.output_id - 1}"
+                    a = rec.get("acro_data_check") or {}
+                    session.add_comments(uid, f"ACRO re-check of the counts behind the figure's data: status "
+                                              f"{a.get('status')}. " + a.get("summary", "").replace("\n", " "))
+                    session.rename_output(uid, data.replace("/", "_"))
+                    continue
+            session.rename_output(uid, v.name.replace("/", "_"))
+        if not any(v.release for v in verdicts):
+            raise OutboxError("nothing to release: no table or figure passed the checks")
+        session.finalise("acro", "json")
+
+
 def build(data_dir=None, out_dir=None) -> tuple[Path, list[Verdict]]:
     """Build ``<out>/outbox/`` for the run of ``data_dir`` / ``out_dir``; returns (folder, verdicts)."""
     acro = _acro()
@@ -340,6 +384,34 @@ def build(data_dir=None, out_dir=None) -> tuple[Path, list[Verdict]]:
                     why = "; ".join(sorted({" ".join(km_check[g]["summary"].split()) for g in failed}))
                     v.reasons.append(f"ACRO survival check fails for group(s) {', '.join(failed)} ({why})")
             v.acro = record.get("acro_survival_check", {})
+        elif (figs_dir / f"{name}{DATA_SUFFIX}.csv").exists():
+            # the data the figure draws (rrlib.chapter.Chapter.figure_data): re-checked with ACRO like a table
+            data = figs_dir / f"{name}{DATA_SUFFIX}.csv"
+            rec_path = figs_dir / f"{name}{DATA_SUFFIX}.disclosure.json"
+            kept = counts_dir(lay.out_dir) / f"{name}{DATA_SUFFIX}.csv"
+            if not rec_path.exists() or not kept.exists():
+                v.release = False
+                v.reasons.append("the figure's data has no disclosure record or kept counts to re-check")
+            else:
+                drec = json.loads(rec_path.read_text())
+                counts = pd.read_csv(kept)
+                published = pd.read_csv(data, dtype=str, keep_default_na=False)
+                try:
+                    chk = recheck_table(counts, [c for c in drec.get("counts", []) if c in counts.columns], published)
+                except OutboxError as exc:
+                    chk = {"status": "fail", "summary": str(exc), "shown_below_threshold": []}
+                    v.reasons.append(str(exc))
+                v.acro = chk
+                record["data"] = data.name
+                record["acro_data_check"] = chk
+                if chk.get("shown_below_threshold"):
+                    v.reasons.append(f"ACRO MinimumThresholdCheck on the figure's data: "
+                                     f"{len(chk['shown_below_threshold'])} cell(s) below "
+                                     f"{chk.get('safe_threshold', 10)} shown; rerun with DISCLOSURE=tre")
+                v.release = not v.reasons
+                if v.release:
+                    shutil.copy2(data, tmp / "figures" / data.name)
+                    write_json(tmp / "figures" / f"{name}{DATA_SUFFIX}.disclosure.json", _portable(drec))
         else:
             record["checks"] = ("no automated check of the counts behind this figure: for the output "
                                 "checker's review (the tables it draws on are in tables/)")
@@ -349,34 +421,7 @@ def build(data_dir=None, out_dir=None) -> tuple[Path, list[Verdict]]:
             write_json(tmp / "figures" / f"{name}.disclosure.json", record)
         verdicts.append(v)
 
-    # ---- ACRO finalise bundle: every released table and figure
-    session = acro.ACRO(suppress=False)
-    with _quiet_in(tmp):
-        for v in verdicts:
-            if not v.release:
-                continue
-            if v.name.startswith("tables/"):
-                rec = json.loads(Path(v.name[:-4] + ".disclosure.json").read_text())
-                session.custom_output(v.name, comment=f"published table ({rec['rules']['preset']} preset)")
-                uid = f"output_{session.results.output_id - 1}"
-                session.add_comments(uid, "disclosure record: "
-                                     + json.dumps(rec, sort_keys=True, separators=(",", ":")))
-                a = v.acro
-                session.add_comments(uid, f"ACRO re-check of the counts behind the table: status {a.get('status')}; "
-                                          f"cells below threshold {len(a.get('threshold_cells', []))}, all suppressed "
-                                          f"in the table; zero cells {len(a.get('zero_cells', []))} (for review). "
-                                          + a.get("summary", "").replace("\n", " "))
-            else:
-                png = v.name[:-4] + ".png"
-                session.custom_output(png, comment="figure (PNG of the SVG in figures/)")
-                uid = f"output_{session.results.output_id - 1}"
-                rec = json.loads(Path(v.name[:-4] + ".disclosure.json").read_text())
-                session.add_comments(uid, "disclosure record: "
-                                     + json.dumps(rec, sort_keys=True, separators=(",", ":")))
-            session.rename_output(uid, v.name.replace("/", "_"))
-        if not any(v.release for v in verdicts):
-            raise OutboxError("nothing to release: no table or figure passed the checks")
-        session.finalise("acro", "json")
+    _acro_bundle(acro, tmp, verdicts)  # ACRO finalise bundle: every released table and figure
 
     withheld = [{"output": v.name, "reasons": v.reasons} for v in verdicts if not v.release]
     write_json(tmp / "withheld.json", {"withheld": withheld})

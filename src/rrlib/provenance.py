@@ -17,6 +17,7 @@ import re
 import subprocess
 import time
 from pathlib import Path
+from typing import Iterable
 
 from . import manifest, paths
 from .io import dumps, sha256_file, write_json
@@ -171,6 +172,18 @@ def data_state(data_dir: str) -> dict:
             "files": dict(sorted(files.items()))}
 
 
+def official_state(files: Iterable[str | Path]) -> dict:
+    """The official statistics an output was drawn from, in the shape of :func:`data_state`: each public
+    file by its portable path (:func:`portable`) and sha256, ``synthetic`` false and the name
+    ``official statistics``. A figure or table made from official statistics records this, never the
+    data folder of the run (which may be synthetic) that it did not read."""
+    shas = {portable(str(Path(f).resolve())): sha256_file(Path(f)) for f in files}
+    if not shas:
+        raise ValueError("an output made from official statistics must name the public files it was drawn from")
+    return {"name": "official statistics", "sha256": folder_hash(shas), "synthetic": False,
+            "files": dict(sorted(shas.items()))}
+
+
 #: Fields of a sidecar that say when and from which commit a file was made: they change on every
 #: run even when the file does not, so a rerun that makes the same bytes keeps the sidecar as is.
 VOLATILE = ("created_utc", "git", "chapter_elapsed_s", "sources")
@@ -213,13 +226,15 @@ def portable(value):
 
 
 def sidecar(output: str | Path, *, chapter: str, notebook: str | None, parameters: dict,
-            data_dir: str | Path, started: float | None = None, extra: dict | None = None) -> Path:
+            data_dir: str | Path, started: float | None = None, extra: dict | None = None,
+            data: dict | None = None) -> Path:
     """Write ``<output>.json`` (``figure.svg`` -> ``figure.json``) with the provenance of ``output``.
 
     Paths are written relative to the project (:func:`portable`). When the sidecar already
     describes the same bytes made the same way (everything equal but :data:`VOLATILE`), it is
     left as it is: it then says when and at which commit these bytes were first made, and a
-    rerun leaves committed reference figures' sidecars untouched.
+    rerun leaves committed reference figures' sidecars untouched. ``data`` replaces the data folder's
+    state (:func:`data_state`) when the output was not drawn from it (:func:`official_state`).
     """
 
     output = Path(output)
@@ -231,7 +246,7 @@ def sidecar(output: str | Path, *, chapter: str, notebook: str | None, parameter
         "parameters": portable(parameters),
         "git": git_state(),
         "sources": source_hashes(notebook),
-        "data": portable(data_state(str(data_dir))),
+        "data": data if data is not None else portable(data_state(str(data_dir))),
         "environment": environment(),
         "created_utc": now_utc(),
     }

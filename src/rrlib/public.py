@@ -114,11 +114,31 @@ def table_path(name: str) -> Path:
     return TABLES[name].path
 
 
+#: The file each public table was last read from in this process (name -> path): the shipped cut, or the
+#: file a chapter parameter pointed at. A figure or table of official statistics names its sources by
+#: table name (:class:`rrlib.chapter.Part`); its sidecar records the file actually read
+#: (:func:`source_path`).
+READ: dict[str, Path] = {}
+
+
+def source_path(name: str, path: str | Path | None = None) -> Path:
+    """The file to read for public table ``name`` (``path``, default the shipped cut), remembered in
+    :data:`READ`."""
+    p = Path(path) if path is not None else table_path(name)
+    READ[name] = p
+    return p
+
+
+def read_path(name: str) -> Path:
+    """The file public table ``name`` was read from in this process (:data:`READ`), else its shipped cut."""
+    return READ.get(name) or table_path(name)
+
+
 def load(name: str, path: str | Path | None = None) -> pd.DataFrame:
     """Read, type and validate public table ``name`` (from ``path``, default the shipped file)."""
     if name not in TABLES:
         raise KeyError(f"unknown public table {name!r}; known: {', '.join(sorted(TABLES))}")
-    return TABLES[name].reader(Path(path) if path is not None else TABLES[name].path)
+    return TABLES[name].reader(source_path(name, path))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -272,7 +292,7 @@ def load_dfe_exclusions(path: str | Path | None = None) -> pd.DataFrame:
     rates as floats, NaN where the DfE suppressed (``x``) a value. Source: DfE SFR35/2017
     (Open Government Licence v3.0); see ``data/raw/public/README.md``.
     """
-    return _read_dfe_la(Path(path) if path is not None else table_path(DFE_EXCLUSIONS), strict=True)
+    return _read_dfe_la(source_path(DFE_EXCLUSIONS, path), strict=True)
 
 
 def read_dfe_la_file(path: str | Path) -> pd.DataFrame:
@@ -419,7 +439,7 @@ def load_ons_population(path: str | Path | None = None) -> pd.DataFrame:
     year, sex and area. Editions as first published (not rebased after Census 2021).
     Source: ONS (Open Government Licence v3.0); see ``data/raw/public/README.md``.
     """
-    return _read_ons_population(Path(path) if path is not None else table_path(ONS_POPULATION))
+    return _read_ons_population(source_path(ONS_POPULATION, path))
 
 
 register(PublicTable(
@@ -492,7 +512,7 @@ def load_dfe_fsm(path: str | Path | None = None) -> pd.DataFrame:
     published). Checked: whole counts, share = count / pupils, one row per year, area, school type.
     Source: DfE (Open Government Licence v3.0); see ``data/raw/public/README.md``.
     """
-    return _read_dfe_fsm(Path(path) if path is not None else table_path(DFE_FSM))
+    return _read_dfe_fsm(source_path(DFE_FSM, path))
 
 
 register(PublicTable(
@@ -565,7 +585,7 @@ def load_fingertips_selfharm_nw(path: str | Path | None = None) -> pd.DataFrame:
     lower_998, upper_998, count (admissions), denominator (ONS mid-2017 population 10-24) as
     floats. Official statistics (Open Government Licence v3.0); see data/raw/public/README.md.
     """
-    return _read_fingertips(Path(path) if path is not None else table_path(FINGERTIPS_SELFHARM_NW),
+    return _read_fingertips(source_path(FINGERTIPS_SELFHARM_NW, path),
                             _FT_NW_TEXT, _FT_NW_NUMBERS, ("count", "denominator"), ["area_code", "period"])
 
 
@@ -575,7 +595,7 @@ def load_fingertips_selfharm_utla(path: str | Path | None = None) -> pd.DataFram
     Columns: area_code, area_name, period, significance (text) and value (directly standardised
     rate per 100,000; NaN where Fingertips published none: City of London, Isles of Scilly).
     """
-    return _read_fingertips(Path(path) if path is not None else table_path(FINGERTIPS_SELFHARM_UTLA),
+    return _read_fingertips(source_path(FINGERTIPS_SELFHARM_UTLA, path),
                             ["area_code", "area_name", "period", "significance"], ["value"], (),
                             ["area_code", "period"])
 
@@ -596,7 +616,8 @@ DFE_LA_2023_COLUMNS = ["year", "level", "area_code", "area", "headcount", "perm_
 _LA_2023_LEVELS = {"National": "National", "Regional": "Region", "Local authority": "Local authority"}
 
 
-def load_dfe_exclusions_la(path: str | Path | None = None, *, school_type: str = "Total") -> pd.DataFrame:
+def load_dfe_exclusions_la(path: str | Path | None = None, *, school_type: str = "Total",
+                           _table: str = DFE_EXCLUSIONS_LA) -> pd.DataFrame:
     """DfE suspensions and permanent exclusions, every area, Total, 2006/07-2022/23.
 
     Reads the shipped cut (default) or, given a path, a file laid out like the cut, the full
@@ -611,7 +632,7 @@ def load_dfe_exclusions_la(path: str | Path | None = None, *, school_type: str =
     ``school_type`` names the rows' school type (``"Secondary"`` for the secondary cut, read by
     :func:`load_dfe_exclusions_la_secondary`).
     """
-    path = Path(path) if path is not None else table_path(DFE_EXCLUSIONS_LA)
+    path = source_path(_table, path)
     raw = _read_text_csv(path)
     if set(raw.columns) == set(DFE_LA_COLUMNS):                # the older SFR35/2017 layout (to 2016/17)
         return read_dfe_la_file(path)
@@ -662,8 +683,7 @@ DFE_EXCLUSIONS_LA_SECONDARY = "dfe_exclusions_la_secondary_2006_2023"
 
 def load_dfe_exclusions_la_secondary(path: str | Path | None = None) -> pd.DataFrame:
     """As :func:`load_dfe_exclusions_la`, state-funded secondary schools (``school_type`` "Secondary")."""
-    return load_dfe_exclusions_la(Path(path) if path is not None else table_path(DFE_EXCLUSIONS_LA_SECONDARY),
-                                  school_type="Secondary")
+    return load_dfe_exclusions_la(path, school_type="Secondary", _table=DFE_EXCLUSIONS_LA_SECONDARY)
 
 
 # --------------------------------------------------------------------------- DfE statistical neighbours
@@ -683,7 +703,7 @@ def load_statistical_neighbours(path: str | Path | None = None) -> pd.DataFrame:
     Close"), neighbour_name. Checks: codes are three digits, ranks 1-10 unique per authority,
     no authority is its own neighbour. Official statistics; see data/raw/public/README.md.
     """
-    path = Path(path) if path is not None else table_path(STATISTICAL_NEIGHBOURS)
+    path = source_path(STATISTICAL_NEIGHBOURS, path)
     raw = _read_text_csv(path)
     _check_columns(raw, SN_COLUMNS, path)
     problems: list[str] = []
@@ -711,12 +731,13 @@ def load_la_codes(path: str | Path | None = None) -> pd.DataFrame:
     """Old (three-digit) and ONS codes of the local authorities of the DfE exclusions series.
 
     Columns: old_la_code, new_la_code (``x`` for Bedfordshire and Cheshire, abolished in 2009),
-    la_name, first_year, last_year (school years ``2006/07``). An authority whose ONS code changed
-    has one row per code; its old code and name do not change.
+    la_name, first_year, last_year (school years ``2006/07``), region_name (the DfE's region, with
+    Inner and Outer London). An authority whose ONS code changed has one row per code; its old code
+    and name do not change.
     """
-    path = Path(path) if path is not None else table_path(LA_CODES)
+    path = source_path(LA_CODES, path)
     raw = _read_text_csv(path)
-    cols = ["old_la_code", "new_la_code", "la_name", "first_year", "last_year"]
+    cols = ["old_la_code", "new_la_code", "la_name", "first_year", "last_year", "region_name"]
     _check_columns(raw, cols, path)
     out = raw[cols].apply(lambda s: s.str.strip())
     problems = []
@@ -757,7 +778,7 @@ def load_fsm_2016(path: str | Path | None = None) -> pd.DataFrame:
     Columns: census, area_code, area, fsm_pupils, pupils, fsm_share (a fraction, as published),
     fsm_percent (fsm_share x 100).
     """
-    path = Path(path) if path is not None else table_path(FSM_2016)
+    path = source_path(FSM_2016, path)
     raw = _read_text_csv(path)
     cols = ["census", "area_code", "area", "fsm_pupils", "pupils", "fsm_share"]
     _check_columns(raw, cols, path)

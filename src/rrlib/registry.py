@@ -193,6 +193,8 @@ def dependencies(ch: Chapter, notebooks_dir: Path | None = None) -> list[Path]:
     files = module_closure(mods)
     if SRC / "figures.py" in files:
         files.append(SRC / "matplotlibrc")
+    if SRC / "simstudy.py" in files and (SRC / "simulation.json").exists():
+        files.append(SRC / "simulation.json")  # the simulation study's record (rrlib.simstudy.RECORD)
     return sorted(set(files))
 
 

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__, book, claims, log, manifest, numbering, paths, provenance, registry, verify
+from . import __version__, areas, book, claims, log, manifest, numbering, paths, provenance, registry, verify
 from . import chapter as chapter_mod
 from . import references as refs_mod
 from .io import atomic_write_text, sha256_file
@@ -170,6 +170,25 @@ def data_banner(synthetic: bool | None, folder: str) -> tuple[str, str]:
         return "real", f"Real data ({folder}); every published table passed through disclosure control."
     return "failed", (f"Data of unknown status ({folder} has no MANIFEST): treated as real for "
                       "disclosure control; do not publish without checking.")
+
+
+def area_banner(lay: paths.Layout, data_class: str, banner: str) -> tuple[str, str]:
+    """An area run (``make all AREA=...``): the banner names the authority and counts the sections
+    computed and not computed (from the chapters' results files); others are left as they are."""
+    area = areas.from_env()
+    if area.is_default:
+        return data_class, banner
+    skipped = 0
+    for f in sorted(lay.results_dir.glob("*.json")):
+        doc = json.loads(f.read_text(encoding="utf-8"))
+        sk = doc.get("skipped") or {}
+        skipped += len(sk)
+    head = (f"Area run for {area.name} (DfE {area.code}, ONS {area.ons_code}): the official-statistics sections "
+            f"of every chapter, computed for {area.name}; {skipped} sections not computed, each with its reason "
+            f"(those that need pupil-level data: no pupil-level data for {area.name} unless DATA_DIR points at its "
+            "extracts). ")
+    no_pupil = lay.data_dir.resolve() == paths.DEFAULT_DATA_DIR.resolve()
+    return ("real", head + "Official statistics only.") if no_pupil else (data_class, head + banner)
 
 
 _EXPORTERS: dict = {}
@@ -578,7 +597,7 @@ def build(lay: paths.Layout) -> dict[str, str]:
     data = data_provenance(lay)
     if data["synthetic"] is not None:
         synthetic = data["synthetic"]
-    data_class, banner = data_banner(synthetic, lay.data_dir.name)
+    data_class, banner = area_banner(lay, *data_banner(synthetic, lay.data_dir.name))
     figures = collect_figures(lay)
     tables = collect_tables(lay)
     runs = chapter_runs(lay)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import yaml
 
-from . import log, paths
+from . import areas, log, paths
 from .io import atomic_write_text
 from .provenance import portable
 
@@ -263,6 +263,14 @@ def run_chapter(notebook: str | Path, *, data_dir=None, out_dir=None, parameters
                 "written over the reference outputs (figures/, reports/); give another --out-dir "
                 "(make: OUT_DIR=...) or none (then output/<data>-<parameters>/)")
         lay = paths.layout(data_dir, paths.ROOT / "output" / params_folder(lay.data_dir.name, changed))
+    area = areas.from_env()
+    if not area.is_default and lay.default:
+        if out_dir is not None or os.environ.get(paths.OUT_ENV):
+            raise NotebookParameterError(
+                f"{notebook.name}: an area run ({area.name}) is never written over the reference outputs "
+                "(figures/, reports/); give another --out-dir (make: OUT_DIR=...) or none "
+                f"(then output/area-{area.slug}/)")
+        lay = paths.layout(data_dir, paths.ROOT / "output" / f"area-{area.slug}")
     # the folders reach the kernel through RR_DATA_DIR / RR_OUT_DIR, not as injected parameters:
     # the executed notebook (an output) then holds no absolute path (on real data, a path inside
     # the secure environment)

@@ -8,7 +8,7 @@ published tables and disclosure records, results, claims, HTML pages, executed n
 hashed, moved aside, and everything is run again into the same path. Every file must have the
 same sha256, except that executed notebooks are compared without papermill's timing metadata
 (start and end times, durations), the only thing allowed to differ. The small run's published
-tables are also attacked by linear programming (:func:`rrlib.disclosure.attack`).
+tables and figure data are also attacked together (:func:`rrlib.disclosure.attack_run`).
 """
 from __future__ import annotations
 
@@ -113,8 +113,9 @@ def test_no_absolute_path_in_any_output(runs):
 
 
 def test_small_run_tables_resist_the_lp_attack(runs):
-    result = disclosure.attack_folder(runs["out"] / "tables")
-    for name, r in result.items():
+    result = disclosure.attack_run(runs["out"] / "tables", runs["out"] / "figures")
+    for name, r in result["tables"].items():
         print(f"{name}: {r['suppressed']} suppressed, {len(r['narrow'])} narrow")
-    narrow = {n: r["narrow"][:3] for n, r in result.items() if r["narrow"]}
-    assert result and not narrow, f"suppressed cells recoverable by LP on the small run: {narrow}"
+    assert result["tables"] and not result["narrowed"], \
+        f"suppressed cells recoverable on the small run (tables, figure data, definitions): {result['narrowed'][:5]}"
+    assert not result["statistics"] and not result["follows"], (result["statistics"][:3], result["follows"][:3])

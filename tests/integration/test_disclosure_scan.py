@@ -78,3 +78,27 @@ def test_published_tables_keep_the_disclosure_rules(name):
         violations += [f"{csv.name} row {v['row']} column {v['column']} value {v['value']!r}: {v['rule']}"
                        for v in found]
     assert not violations, f"{len(violations)} disclosure violation(s):\n" + "\n".join(violations[:50])
+
+
+def test_every_figure_data_keeps_the_rules_of_its_preset():
+    """What each figure draws (``<figures>/<name>.data.csv``, issue 27) passes the same scan as a table,
+    and shows no statistic of a group under the rule's minimum."""
+    from rrlib import disclosure, figures
+
+    data = sorted(LAYOUT.figures_dir.glob(f"*{figures.DATA_SUFFIX}.csv")) if LAYOUT.figures_dir.exists() else []
+    if not data:
+        pytest.skip(f"no figure data in {LAYOUT.figures_dir}: run the pipeline first (make all)")
+    violations = []
+    for csv in data:
+        record = _json(csv.with_name(csv.name[:-4] + ".disclosure.json"))
+        if record is None:
+            violations.append(f"{csv.name}: no disclosure record")
+            continue
+        df = pd.read_csv(csv, dtype=str, keep_default_na=False)
+        assert list(df.columns) == list(figures.DATA_COLUMNS), csv.name
+        rules = record["rules"]
+        found = disclosure.check(df, None, counts=record["counts"], derived=record.get("derived") or None,
+                                 threshold=rules["threshold"], rounding=rules.get("rounding"))
+        found += disclosure.statistics_findings(df, record)
+        violations += [f"{csv.name} row {v['row']} column {v['column']}: {v['rule']}" for v in found]
+    assert not violations, "\n".join(violations[:50])

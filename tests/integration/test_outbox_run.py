@@ -58,3 +58,11 @@ def test_figures_svg_and_png_and_nothing_private(run):
     assert names <= {"tables", "figures", "acro", "README.md", "withheld.json"}
     for p in (box / "tables").glob("*.disclosure.json"):
         assert json.loads(p.read_text())["rules"]["preset"] == "tre"
+    # a figure's data is re-checked with ACRO like a table and released beside it (issue 27)
+    drawn = sorted((box / "figures").glob("*.data.csv"))
+    assert drawn, "no figure data in the outbox"
+    for f in drawn:
+        rec = json.loads(f.with_name(f.name[:-4] + ".disclosure.json").read_text())
+        assert rec["rules"]["preset"] == "tre"
+        fig = json.loads(f.with_name(f.name[: -len(".data.csv")] + ".disclosure.json").read_text())
+        assert fig["data"] == f.name and fig["acro_data_check"]["status"] in ("pass", "review")

@@ -499,3 +499,23 @@ def test_forest_plot_speaks_words_and_plain_ticks():
     assert ticks and all("10^" not in t and "times" not in t for t in ticks), ticks
     assert ax.get_legend() is None and fig.legends, "legend outside the panel"
     plt.close(fig)
+
+
+def test_targeted_comparison_figure_draws_only_the_published_shares():
+    """Under tre the targeted group's 5 exclusions are suppressed, and with them its share: the figure
+    drew the share from the unsuppressed table (1413 x (1 - 99.65%) = 5); it now draws the table."""
+    import matplotlib
+
+    from rrlib import disclosure
+
+    matplotlib.use("Agg")
+    t = pd.DataFrame({"group": ["Targeted support (matched)", "Comparison (matched, weighted)"],
+                      "young_people": [1413, 47933], "permanently_excluded_after": [5, 186],
+                      "percent_not_excluded": [99.65, 99.05], "lower": [99.17, 98.82], "upper": [99.85, 99.23]})
+    cols = ["percent_not_excluded", "lower", "upper"]
+    pub, _ = disclosure.apply(t, preset="tre", counts=["young_people", "permanently_excluded_after"],
+                              derived={c: ["permanently_excluded_after"] for c in cols}, id_cols=["group"])
+    data = ex.targeted_comparison_figure(pub)
+    assert data.frame.loc[0, "y"] == "c" and data.frame.loc[1, "y"] == "99.05"
+    fig = ex.plot_targeted_comparison(data.numbers())
+    assert not any("99.6" in t.get_text() for t in fig.axes[0].texts)

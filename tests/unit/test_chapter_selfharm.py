@@ -264,6 +264,25 @@ def test_support_cohort_groups_index_and_priors(cohort_data):
     assert c["supported"].sum() == 2
 
 
+def test_support_cohort_one_time_zero_and_a_grace_period(cohort_data):
+    """Target trial: time zero is the first eligible attendance for everyone; a referral at a later
+    attendance, or a first contact after the grace period, is not support from time zero."""
+    ed, sup = cohort_data
+    sup = pd.concat([sup, pd.DataFrame({  # P3 referred at the re-presentation E07, after the outcome
+        "support_id": ["SH00004"], "person_id": ["P0000003"], "index_attendance_id": ["E07"],
+        "referral_datetime": pd.to_datetime(["2018-02-20 14:00"]),
+        "first_contact_datetime": pd.to_datetime(["2018-02-21 09:00"])})], ignore_index=True)
+    c = S.support_cohort(ed, sup).set_index("person_id")
+    assert c.loc["P0000003", "index_attendance_id"] == "E06" and c.loc["P0000003", "supported"] == 0
+    assert c.loc["P0000003", "referred_later"] == 1
+    r = S.representations(c.reset_index(), ed).set_index("person_id")
+    assert r.loc["P0000003", "event"] == 1 and r.loc["P0000003", "days"] == pytest.approx(10.0)
+    # P2 was contacted 30 hours after arrival: supported with the 7-day grace period, not with a 1-day one
+    assert c.loc["P0000002", "supported"] == 1
+    c1 = S.support_cohort(ed, sup, grace_days=1).set_index("person_id")
+    assert c1.loc["P0000002", "supported"] == 0 and c1.loc["P0000001", "supported"] == 1
+
+
 def test_contact_times_share_within_24h_is_a_direct_count(cohort_data):
     ed, sup = cohort_data
     c = S.support_cohort(ed, sup)
@@ -366,3 +385,24 @@ def test_bad_parameters_are_one_clear_error():
         S.check_parameters({**ok, "financial_year": 2019}, ["2017/18"])
     with pytest.raises(ParameterError, match="follow_up_days"):
         S.check_parameters({**ok, "follow_up_days": "a year"}, [])
+
+
+def test_repeats_figure_draws_the_published_shares():
+    """The repeat-attendance figure draws the shares as published (NHS rules), not the exact counts."""
+    import matplotlib
+
+    from rrlib import disclosure
+
+    matplotlib.use("Agg")
+    rep = pd.DataFrame({"attendances_per_person": ["1", "2", "3"], "people": [103, 6, 21],
+                        "attendances": [103, 12, 63]})
+    rep["share_people"] = 100 * rep["people"] / rep["people"].sum()
+    rep["share_attendances"] = 100 * rep["attendances"] / rep["attendances"].sum()
+    pub, _ = disclosure.apply(rep, preset="nhs", counts=["people", "attendances"],
+                              derived={"share_people": ["people"], "share_attendances": ["attendances"]},
+                              decimals={"share_people": 1, "share_attendances": 1}, id_cols=["attendances_per_person"])
+    data = S.repeats_figure(pub)
+    assert data.preset == "nhs" and set(data.frame["series"]) == {"people", "attendances"}
+    people = data.frame[data.frame["series"] == "people"].set_index("x")
+    assert people.loc["1", "n"] == "105" and people.loc["2", "y"] == "c"  # rounded; 6 people suppressed
+    assert S.plot_repeats(data.numbers()).axes

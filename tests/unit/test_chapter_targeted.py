@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sst
 
+from rrlib import disclosure
 from rrlib.chapters import targeted as T
 from rrlib.results import RESULT_COLUMNS
 
@@ -298,12 +299,17 @@ def test_plots_return_figures():
 
     matplotlib.use("Agg")
     c = T.cohort(_interventions(), _pupils(), start="2016-11-01", end="2019-08-31", cutoff="2020-08-31")
-    assert T.plot_referrals(c).axes
-    assert T.plot_sdq_pairs(_pairs()).axes
+    ref, _ = disclosure.apply(T.referrals_table(c), **T.PUBLISH["targeted_bot_referrals"])
+    data = T.referrals_figure(ref)
+    assert "Total" not in set(data.frame["x"]) and set(data.frame["series"]) == {"young people referred"}
+    assert T.plot_referrals(data.numbers()).axes
+    share, _ = disclosure.apply(T.sdq_band_share_table(_pairs()), **T.PUBLISH["targeted_sdq_band_share"])
+    assert T.plot_sdq_bands(T.sdq_figure(share).numbers()).axes
     g = _goals()
-    assert T.plot_goal_change(T.goal_change_by_domain(g), T.goal_change_summary(g)).axes
-    fig = T.plot_goal_change(T.goal_change_by_domain(g, threshold=3), T.goal_change_summary(g, threshold=3),
-                             threshold=3)
+    dom, _ = disclosure.apply(T.goal_change_by_domain(g), **T.PUBLISH["targeted_goal_change_by_domain"])
+    assert T.plot_goal_change(T.goal_figure(dom).numbers()).axes
+    dom3, _ = disclosure.apply(T.goal_change_by_domain(g, threshold=3), **T.PUBLISH["targeted_goal_change_by_domain"])
+    fig = T.plot_goal_change(T.goal_figure(dom3).numbers(), threshold=3)
     ax = fig.axes[0]
     assert not any("All goals" in t.get_text() for t in ax.get_yticklabels())  # the total row is not a section
     assert any(t.get_text() == "reliable change (3)" for t in ax.texts)
@@ -471,3 +477,14 @@ def test_check_outputs(tmp_path):
     with pytest.raises(AssertionError, match="which was skipped"):
         T.check_outputs(res, skipped, every)
     T.check_outputs(res, skipped, [p for p in every if T.OUTPUTS[p.name] != "targeted.sdq"])
+
+
+def test_a_figure_reads_only_a_table_published_in_this_run(tmp_path):
+    (tmp_path / "targeted_bot_exclusions_windows.csv").write_text("window,young_people\nbefore,c\n")
+    with pytest.raises(NotComputed, match="not published in this run"):
+        T.published_table(tmp_path, "targeted_bot_exclusions_windows", written=[])  # left by an earlier run
+    with pytest.raises(NotComputed):
+        T.published_table(tmp_path, "targeted_bot_referrals")
+    t = T.published_table(tmp_path, "targeted_bot_exclusions_windows",
+                          written=[tmp_path / "targeted_bot_exclusions_windows.csv"])
+    assert t.loc[0, "young_people"] == "c"

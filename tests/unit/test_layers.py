@@ -141,3 +141,15 @@ def test_the_rules_can_fail():
                                                                          "import matplotlib.pyplot as plt"]
     assert "rrlib.data" in _with_parents("rrlib.manifest", {"rrlib.data.window"})
     assert "rrlib.data" not in _with_parents("rrlib.data.validate", {"rrlib.data.window"})
+
+
+#: The longest a function in rrlib may be (lines, docstring included): a step of the analysis or of the
+#: synthetic generator is a function of its own (issue 28: synth/programme.py's generate was 402 lines).
+MAX_FUNCTION_LINES = 160
+
+
+def test_no_function_is_a_room_of_its_own():
+    long = [f"{m}.{n.name}: {n.end_lineno - n.lineno + 1} lines" for m, tree in MODULES.items()
+            for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and n.end_lineno - n.lineno + 1 > MAX_FUNCTION_LINES]
+    assert not long, f"functions longer than {MAX_FUNCTION_LINES} lines (split them into steps): {long}"

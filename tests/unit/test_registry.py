@@ -21,7 +21,7 @@ def _notebook(path, key, title="Chapter 9. Demo: a throwaway chapter", imports="
 
 def test_the_shipped_chapters():
     keys = [c.key for c in registry.chapters()]
-    assert keys == ["reach", "exclusions", "wmf", "selfharm", "targeted"]
+    assert keys == ["reach", "exclusions", "wmf", "selfharm", "targeted", "headstart_areas"]
     assert chapter.NOTEBOOKS == {c.key: c.notebook for c in registry.chapters()}
     assert set(keys) < set(claims.CHAPTERS)
     assert all(report.CHAPTER_TITLES[k] and not report.CHAPTER_TITLES[k].startswith("Chapter") for k in keys)

@@ -33,12 +33,14 @@ Definitions
 * **"One in every 100 children and young people aged 10-24 admitted"** (annual health report
   2019): read as admissions per 100 residents aged 10-24 (a crude rate); the distinct people
   admitted per 100 are reported beside it, since repeat admissions make them fewer.
-* **Support cohort**: census pupils resident in Blackpool, aged ``age_min``-``age_max`` at an
-  A&E attendance for self-harm in the support period (first to last referral in the support
-  log, unless given). *Supported*: referred to the Resilience Coaches and contacted (a first
-  contact is recorded); the index is the attendance that led to the referral. *Not supported*:
-  everyone else in the cohort (never referred, or referred and never contacted); the index is
-  their first self-harm attendance in the support period.
+* **Support cohort**, a target trial emulated (Hernan & Robins 2016): census pupils resident in
+  Blackpool, aged ``age_min``-``age_max`` at an A&E attendance for self-harm in the support period
+  (first to last referral in the support log, unless given). **Time zero** is the same for everyone:
+  the first such attendance (the index). *Supported*: referred at the index attendance and first
+  contacted within the grace period (:data:`GRACE_DAYS`, 7 days; contact follows within hours).
+  *Not supported*: everyone else (never referred, referred and never contacted, or referred only at
+  a later attendance, which comes after the outcome). Follow-up runs from time zero for both groups
+  and is censored at the end of data for both.
 * **Prior attendances**: self-harm A&E attendances in the ``prior_days`` (365) days before the
   index arrival.
 * **Re-presentation**: a later self-harm A&E attendance (arrival after the index arrival).
@@ -433,10 +435,27 @@ def _contacted(support: pd.DataFrame) -> pd.Series:
     return support["first_contact_datetime"].notna()
 
 
+#: Grace period (days) for the start of support after time zero: first contact by then counts as
+#: supported (:func:`support_cohort`). Contact follows the index attendance within hours.
+GRACE_DAYS = 7
+
+
 def support_cohort(ed: pd.DataFrame, support: pd.DataFrame, *, census_ids: Iterable[str] | None = None,
                    area: str = AREA, age_min: int = 10, age_max: int = 16,
-                   period: tuple | None = None, prior_days: int = 365) -> pd.DataFrame:
-    """One row per young person in the comparison (see the module docstring).
+                   period: tuple | None = None, prior_days: int = 365,
+                   grace_days: float = GRACE_DAYS) -> pd.DataFrame:
+    """One row per young person in the comparison, emulating a target trial (Hernan & Robins 2016,
+    "Using big data to emulate a target trial when a randomized trial is not available", Am J
+    Epidemiol 183:758-764).
+
+    Eligibility: census pupils resident in ``area`` with a self-harm A&E attendance at ages
+    ``age_min``-``age_max`` in the support period. **Time zero** is the same for everyone: the
+    first such attendance (the index). **Supported**: referred at the index attendance and first
+    contacted within ``grace_days`` of its arrival (a grace period; contact follows within hours).
+    Everyone else is not supported, including young people referred only at a later attendance:
+    that referral comes after their first re-presentation, the outcome, so it cannot be the
+    exposure of an analysis from time zero (indexing them at the later attendance would give the
+    two groups different time zeros). Prior attendances are counted before time zero.
 
     ``ed``: processed A&E attendances (``arrival_datetime`` a timestamp). ``support``: processed
     support log (``referral_datetime``, ``first_contact_datetime`` timestamps). ``census_ids``:
@@ -444,7 +463,8 @@ def support_cohort(ed: pd.DataFrame, support: pd.DataFrame, *, census_ids: Itera
     referral date; default from the support log.
 
     Columns: person_id, group ("supported"/"not supported"), supported (0/1),
-    index_attendance_id, index_arrival, first_contact, age, sex, male (0/1), prior_attendances.
+    index_attendance_id, index_arrival, first_contact, referred_later (0/1: referred only at a
+    later attendance), age, sex, male (0/1), prior_attendances.
     """
     sh = ed[ed["self_harm"].astype(bool)]
     sup = support.copy()
@@ -460,31 +480,25 @@ def support_cohort(ed: pd.DataFrame, support: pd.DataFrame, *, census_ids: Itera
         in_census = sh["person_id"].isin(set(census_ids))
     elig = sh[in_census & in_area(sh, area) & sh["age"].between(age_min, age_max)
               & (sh["arrival_datetime"] >= start) & (sh["arrival_datetime"] < end_excl)]
-    # supported: contacted referrals, one per person (their first contacted referral)
-    s = sup[_contacted(sup)].merge(
-        sh[["attendance_id", "arrival_datetime", "age", "sex", "person_id", "area"]]
-        .rename(columns={"attendance_id": "index_attendance_id", "person_id": "_pid"}),
-        on="index_attendance_id", how="inner")
-    s = s[(s["_pid"] == s["person_id"]) & s["age"].between(age_min, age_max) & in_area(s, area)]
-    s = s.sort_values("referral_datetime").drop_duplicates("person_id")
-    sup_rows = pd.DataFrame({
-        "person_id": s["person_id"].to_numpy(), "group": "supported",
-        "index_attendance_id": s["index_attendance_id"].to_numpy(),
-        "index_arrival": s["arrival_datetime"].to_numpy(),
-        "first_contact": s["first_contact_datetime"].to_numpy(),
-        "age": s["age"].to_numpy(), "sex": s["sex"].to_numpy()})
-    rest = elig[~elig["person_id"].isin(set(sup_rows["person_id"]))]
-    rest = rest.sort_values(["arrival_datetime", "attendance_id"]).drop_duplicates("person_id")
-    not_rows = pd.DataFrame({
-        "person_id": rest["person_id"].to_numpy(), "group": "not supported",
-        "index_attendance_id": rest["attendance_id"].to_numpy(),
-        "index_arrival": rest["arrival_datetime"].to_numpy(),
-        "first_contact": pd.NaT,
-        "age": rest["age"].to_numpy(), "sex": rest["sex"].to_numpy()})
-    c = pd.concat([sup_rows, not_rows], ignore_index=True)
-    c["first_contact"] = pd.to_datetime(c["first_contact"])
-    c["index_arrival"] = pd.to_datetime(c["index_arrival"])
-    c["supported"] = (c["group"] == "supported").astype(int)
+    first = elig.sort_values(["arrival_datetime", "attendance_id"]).drop_duplicates("person_id")
+    # the exposure: a referral at the index attendance, contacted within the grace period
+    ref = sup.merge(first[["attendance_id", "person_id", "arrival_datetime"]].rename(
+        columns={"attendance_id": "index_attendance_id", "person_id": "_pid"}), on="index_attendance_id")
+    ref = ref[ref["_pid"] == ref["person_id"]]
+    ok = _contacted(ref) & (ref["first_contact_datetime"] - ref["arrival_datetime"]
+                            <= pd.Timedelta(days=grace_days))
+    contact = ref[ok].sort_values("first_contact_datetime").drop_duplicates("person_id").set_index(
+        "person_id")["first_contact_datetime"]
+    later = set(sup.loc[~sup["index_attendance_id"].isin(set(first["attendance_id"])), "person_id"])
+    c = pd.DataFrame({
+        "person_id": first["person_id"].to_numpy(),
+        "index_attendance_id": first["attendance_id"].to_numpy(),
+        "index_arrival": pd.to_datetime(first["arrival_datetime"].to_numpy()),
+        "age": first["age"].to_numpy(), "sex": first["sex"].to_numpy()})
+    c["first_contact"] = pd.to_datetime(c["person_id"].map(contact))
+    c["supported"] = c["first_contact"].notna().astype(int)
+    c.insert(1, "group", np.where(c["supported"] == 1, "supported", "not supported"))
+    c["referred_later"] = (c["person_id"].isin(later) & (c["supported"] == 0)).astype(int)
     c["male"] = (c["sex"] == "M").astype(int)
     c["prior_attendances"] = prior_attendances(sh, c, prior_days)
     return c.sort_values(["index_arrival", "person_id"]).reset_index(drop=True)
@@ -774,18 +788,21 @@ def repeat_results(conc: dict, intervals: pd.DataFrame) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------- figures
-def plot_dsr(dsr: pd.DataFrame, england: pd.Series, area_label: str = AREA):
+def plot_dsr(dsr: pd.DataFrame, england: pd.Series, area_label: str = AREA, *, synthetic: bool | None = True):
     """DSR per 100,000 by financial year from the data folder (Dobson 95% limits), with England's
-    official DSRs (``england``: :func:`official_series`) for the years Fingertips gives."""
+    official DSRs (``england``: :func:`official_series`) for the years Fingertips gives only when the data
+    folder is real (``synthetic`` False): synthetic and official values are never drawn on one axis (the
+    official series has its own figure, :func:`plot_official_trend`)."""
     import matplotlib.pyplot as plt
 
+    real = synthetic is False
     fig, ax = plt.subplots(figsize=(8, 4.6))
     yrs = list(dsr["financial_year"])
     x = np.arange(len(yrs))
     ax.errorbar(x, dsr["dsr"], yerr=[dsr["dsr"] - dsr["lower"], dsr["upper"] - dsr["dsr"]], fmt="o-",
                 color="tab:red", capsize=3, label=f"{area_label}, data folder (95% CI, Dobson)")
     pos = {y: i for i, y in enumerate(yrs)}
-    e = england[[y in pos for y in england.index]].dropna()
+    e = england[[y in pos for y in england.index]].dropna() if real else england.iloc[0:0]
     if len(e):
         ax.plot([pos[y] for y in e.index], e.to_numpy(), linestyle="none", marker="s", color="black",
                 markersize=7, label="England (official statistics)")
@@ -793,10 +810,10 @@ def plot_dsr(dsr: pd.DataFrame, england: pd.Series, area_label: str = AREA):
     ax.set_ylim(0, None)
     ax.set_xlabel("Financial year")
     ax.set_ylabel("Admissions per 100,000 (directly standardised)")
-    ax.set_title("Hospital admissions for self-harm, ages 10-24")
+    ax.set_title("Hospital admissions for self-harm, ages 10-24" + ("" if real else ", data folder"))
     ax.legend(loc="lower left", fontsize=8)
-    figures.source_note(fig, f"{SOURCE_LINE}; England: OHID Fingertips 90813 (official statistics)",
-                        note="ESP 2013.")
+    figures.source_note(fig, f"{SOURCE_LINE}; England: OHID Fingertips 90813 (official statistics)" if real
+                        else SOURCE_LINE, note="ESP 2013.")
     fig.tight_layout(rect=(0, 0.03, 1, 1))
     return fig
 
@@ -888,16 +905,29 @@ def plot_km(curve: pd.DataFrame, summary: pd.DataFrame, max_days: float = 730):
     return fig
 
 
-def plot_repeats(dist: pd.DataFrame):
-    """Share of people and of attendances by number of self-harm attendances per person."""
+def repeats_figure(published: pd.DataFrame) -> figures.FigureData:
+    """What the repeat-attendance figure draws: the shares of people and of attendances by attendances
+    per person, from the published ``selfharm_repeat_attendance`` (NHS rules: counts rounded to 5,
+    shares of suppressed counts not drawn)."""
+    return figures.combine(*[
+        figures.from_table(published, "selfharm_repeat_attendance", x="attendances_per_person", y=f"share_{what}",
+                           n=what, series_label=what, key=("attendances_per_person",), preset="nhs")
+        for what in ("people", "attendances")])
+
+
+def plot_repeats(data: pd.DataFrame):
+    """Share of people and of attendances by number of self-harm attendances per person, from the
+    published figure data (:func:`repeats_figure`)."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 4.2))
-    x = np.arange(len(dist))
+    people = data[data["series"] == "people"].reset_index(drop=True)
+    att = data[data["series"] == "attendances"].set_index("x").reindex(people["x"]).reset_index()
+    x = np.arange(len(people))
     w = 0.4
-    ax.bar(x - w / 2, dist["share_people"], width=w, color="tab:blue", label="people")
-    ax.bar(x + w / 2, dist["share_attendances"], width=w, color="tab:orange", label="attendances")
-    ax.set_xticks(x, dist["attendances_per_person"])
+    ax.bar(x - w / 2, people["y"].fillna(0), width=w, color="tab:blue", label="people")
+    ax.bar(x + w / 2, att["y"].fillna(0), width=w, color="tab:orange", label="attendances")
+    ax.set_xticks(x, people["x"])
     ax.set_xlabel("Self-harm A&E attendances per person (whole extract)")
     ax.set_ylabel("Percent")
     ax.set_title("Repeat self-harm attendance: a few people account for many attendances")

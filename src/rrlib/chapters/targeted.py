@@ -50,17 +50,18 @@ leaves no suppressed cell recoverable from the totals.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .. import stats
+from .. import disclosure, stats
 from ..calendar import academic_year, start_year
 from ..calendar import term as term_of
 from ..chapter import NotComputed, ParameterError, check_choice, check_type
 from ..data.targeted import RESILIENCE_COACH_PROGRAMMES  # noqa: F401  (the notebook reads it from here)
-from ..figures import source_note
+from ..figures import FigureData, combine, from_table, source_note
 from ..instruments import gbo, sdq
 from ..results import frame as results_frame
 from ..results import key_part
@@ -972,7 +973,7 @@ OUTPUTS = {
     "targeted_bot_ages.csv": "targeted.bot_later", "targeted_bot_support_length.csv": "targeted.bot_later",
     "targeted_bot_referrals.svg": "targeted.bot_later", "targeted_sdq_paired_change.csv": "targeted.sdq",
     "targeted_sdq_band_share.csv": "targeted.sdq", "targeted_sdq_band_movement.csv": "targeted.sdq",
-    "targeted_sdq_pairs.svg": "targeted.sdq", "targeted_goal_change_by_domain.csv": "targeted.goals",
+    "targeted_sdq_bands.svg": "targeted.sdq", "targeted_goal_change_by_domain.csv": "targeted.goals",
     "targeted_goal_change_by_domain.svg": "targeted.goals", "targeted_goals_by_domain.csv": "targeted.goals_domains",
     "targeted_bot_exclusions_windows.csv": "targeted.exclusions", "targeted_bot_education.svg": "targeted.education_figure",
 }
@@ -1012,7 +1013,8 @@ PUBLISH = {
                               totals={"columns": {"total": ["girls", "boys"]}, "row": ("age_at_referral", TOTAL)}),
     "targeted_bot_support_length": dict(counts=["episodes"], id_cols=["length"], totals={"row": ("length", TOTAL)}),
     "targeted_sdq_paired_change": dict(
-        counts=["n", "n_decreased", "n_same", "n_increased"], derived={k: ["n"] for k in _DEC2},
+        counts=["n", "n_decreased", "n_same", "n_increased"],
+        statistics={k: "n" for k in (*_DEC2, "t_p", "wilcoxon_p")},
         decimals={**_DEC2, "t_p": 3, "wilcoxon_p": 3}, id_cols=["label"],
         totals={"columns": {"n": ["n_decreased", "n_same", "n_increased"]}}),
     "targeted_sdq_band_share": dict(
@@ -1022,13 +1024,100 @@ PUBLISH = {
                                        totals={"columns": {"n": ["moved_down", "same_band", "moved_up"]}}),
     "targeted_goals_by_domain": dict(counts=["goals"], id_cols=["domain"]),
     "targeted_goal_change_by_domain": dict(
-        counts=["n", "reliable_improvement"], derived={"mean_change": ["n"], "lower": ["n"], "upper": ["n"]},
+        counts=["n", "reliable_improvement"], statistics={"mean_change": "n", "lower": "n", "upper": "n"},
         decimals={"mean_change": 2, "lower": 2, "upper": 2}, id_cols=["domain"], totals={"row": ("domain", ALL_GOALS)}),
     "targeted_bot_exclusions_windows": dict(
         counts=["young_people", "suspended", "suspensions", "permanent"],
-        derived={k: ["suspensions"] for k in ("rate_per_pupil_year", "rate_lower", "rate_upper")},
+        # person-time and rates are statistics of the group of young people: pupil-years of a window
+        # of one year are at most one per young person, so they would bound a suppressed group size
+        statistics={"pupil_years": "young_people",
+                    **{k: ["young_people", "suspensions"] for k in ("rate_per_pupil_year", "rate_lower", "rate_upper")}},
         decimals={"pupil_years": 1, "rate_per_pupil_year": 2, "rate_lower": 2, "rate_upper": 2}, id_cols=["window"]),
 }
+
+
+def definitions(name: str, table: pd.DataFrame) -> list[dict]:
+    """The relations that follow from what the cells of table ``name`` mean, for
+    ``ch.publish(..., definitions=...)`` (:func:`rrlib.disclosure.apply`): a subset is capped by
+    its whole (``n_band <= n``, ``reliable_improvement <= n``), and a band movement ties the
+    band-movement table to the tables published before it in the section: per scale, those in
+    the band or above after are at least those before minus those who moved down a band and at
+    most those before plus those who moved up; nobody moves down a band without a lower score
+    (``moved_down <= n_decreased``, ``moved_up <= n_increased``) and nobody with the same score
+    changes band (``n_same <= same_band``)."""
+    if name == "targeted_sdq_band_share":
+        return disclosure.capped(table, ["label", "when"], "n_band", "n")
+    if name == "targeted_goal_change_by_domain":
+        return disclosure.capped(table, ["domain"], "reliable_improvement", "n")
+    if name != "targeted_sdq_band_movement":
+        return []
+    out = []
+    share, change = "targeted_sdq_band_share", "targeted_sdq_paired_change"
+    for _, r in table.iterrows():
+        own = {"scale": str(r["scale"]), "label": str(r["label"])}
+
+        def term(column, coef, table=None, **key):
+            return {"column": column, "coef": coef, "key": key or own, **({"table": table} if table else {})}
+        before = dict(label=str(r["label"]), when="before")
+        after = dict(label=str(r["label"]), when="after")
+        why = "band movement: those in the band after = before - left + entered"
+        out += [{"terms": [term("n_band", 1, share, **after), term("n_band", -1, share, **before),
+                           term("moved_up", -1)], "rhs": 0.0, "why": why},
+                {"terms": [term("n_band", 1, share, **before), term("n_band", -1, share, **after),
+                           term("moved_down", -1)], "rhs": 0.0, "why": why}]
+        lab = dict(label=str(r["label"]))
+        out += [{"terms": [term("moved_down", 1), term("n_decreased", -1, change, **lab)], "rhs": 0.0,
+                 "why": "a lower band needs a lower score"},
+                {"terms": [term("moved_up", 1), term("n_increased", -1, change, **lab)], "rhs": 0.0,
+                 "why": "a higher band needs a higher score"},
+                {"terms": [term("n_same", 1, change, **lab), term("same_band", -1)], "rhs": 0.0,
+                 "why": "the same score is the same band"}]
+    return out
+
+
+def score_bounds(change: pd.DataFrame, band_from: str = "high") -> list[dict]:
+    """Relations from bounded scores between the paired-change table (:func:`sdq_paired_change_table`,
+    its means published to 2 decimals) and the band shares published before it
+    (``targeted_sdq_band_share``): per scale and time, the ``n_band`` young people in the band or
+    above score at least the band's lowest score ``c`` and nobody scores above the scale's maximum
+    ``M``, so with the sum of scores ``S = n x mean`` (the published mean +- 0.005):
+    ``c n_band <= S`` and ``S <= M n_band + (c - 1)(n - n_band)``. Each names its mean
+    (``statistic``): where the bound would narrow a suppressed band share, the mean is withheld
+    (:func:`rrlib.disclosure.apply`), and the record keeps no bound of a withheld mean."""
+    lvl = BAND_ORDER.index(band_from)
+    scale_of = {v: k for k, v in SDQ_LABELS.items()}
+    out = []
+    if lvl == 0:
+        return out
+    num = change.assign(**{c: pd.to_numeric(change[c], errors="coerce")  # a table as published reads too
+                           for c in ("n", "mean_before", "mean_after")})
+    for _, r in num.iterrows():
+        k = scale_of.get(str(r["label"]))
+        if k not in sdq.BANDS or pd.isna(r["n"]):
+            continue
+        n, c, M = float(r["n"]), sdq.BANDS[k][lvl - 1] + 1, SDQ_MAX[k]
+        for when in ("before", "after"):
+            if pd.isna(r[f"mean_{when}"]):
+                continue
+            m = round(float(r[f"mean_{when}"]), 2)  # as published
+            hi, lo = round(n * (m + 0.005), 6), round(n * (m - 0.005), 6)
+            cell = {"table": "targeted_sdq_band_share", "key": {"label": str(r["label"]), "when": when},
+                    "column": "n_band"}
+            stat = {"key": {"label": str(r["label"])}, "column": f"mean_{when}"}
+            out += [{"terms": [{**cell, "coef": float(c)}], "rhs": hi, "statistic": stat,
+                     "why": f"bounded scores: those in the band score at least {c}"},
+                    {"terms": [{**cell, "coef": -float(M - c + 1)}], "rhs": round((c - 1) * n - lo, 6),
+                     "statistic": stat, "why": f"bounded scores: no score above {M}"}]
+    return out
+
+
+def publish_args(name: str, table: pd.DataFrame, band_from: str = "high") -> dict:
+    """``ch.publish(table, name, **publish_args(name, table))``: :data:`PUBLISH` with the table's
+    :func:`definitions` (and, for the paired changes, :func:`score_bounds`)."""
+    defs = definitions(name, table)
+    if name == "targeted_sdq_paired_change":
+        defs += score_bounds(table, band_from)
+    return {**PUBLISH[name], "definitions": defs}
 
 
 def sdq_paired_change_table(pairs: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
@@ -1051,78 +1140,125 @@ def _source(fig, text: str = SOURCE):
     source_note(fig, text)
 
 
-def plot_referrals(c: pd.DataFrame, title: str = "Back on Track: young people referred, by school year and sex"):
-    """Stacked bars of young people by school year of referral and sex."""
+def published_table(tables_dir, name: str, written: Iterable | None = None) -> pd.DataFrame:
+    """A table this run published (as text, symbols kept), for a figure drawn from it; raises
+    :class:`NotComputed` when the section that publishes it did not run (``written``: the chapter's
+    outputs so far, so that a table left by an earlier run is never read)."""
+    f = Path(tables_dir) / f"{name}.csv"
+    if not f.exists() or (written is not None and f not in {Path(w) for w in written}):
+        raise NotComputed(f"the table {name} was not published in this run (its section was not computed)")
+    return pd.read_csv(f, dtype=str, keep_default_na=False)
+
+
+def referrals_figure(published: pd.DataFrame) -> FigureData:
+    """What Figure 5.1 draws: young people referred per school year, the ``total`` column of the
+    published ``targeted_bot_referrals`` (the girls/boys split, whose cells may be suppressed, is not
+    drawn; a suppressed total is not drawn either)."""
+    return from_table(published, "targeted_bot_referrals", x="school_year", y="total", kind="count",
+                      series_label="young people referred", key=("school_year",),
+                      rows=published["school_year"] != TOTAL)
+
+
+def plot_referrals(data: pd.DataFrame, title: str = "Back on Track: young people referred, by school year"):
+    """Bars of young people referred by school year, from the published figure data
+    (:func:`referrals_figure`; a suppressed year is marked ``c``, not drawn)."""
     import matplotlib.pyplot as plt
 
-    t = referrals_table(c, total=False)
     fig, ax = plt.subplots(figsize=(7, 3.8))
-    ax.bar(t["school_year"], t["girls"], label="girls", color="#7b3294")
-    ax.bar(t["school_year"], t["boys"], bottom=t["girls"], label="boys", color="#008837")
+    ax.bar(data["x"], data["y"].fillna(0), color="#7b3294", label="young people referred")
+    for x, y in zip(data["x"], data["y"]):
+        if pd.isna(y):
+            ax.text(x, 0, "c", ha="center", va="bottom", fontsize=8)
     ax.set_ylabel("young people referred")
     ax.set_xlabel("school year of referral (September to August)")
     ax.set_title(title)
-    ax.legend(frameon=False)
     _source(fig)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     return fig
 
 
-def plot_sdq_pairs(pairs: pd.DataFrame, scales: Sequence[str] = SDQ_SCALES,
+def sdq_figure(published: pd.DataFrame) -> FigureData:
+    """What Figure 5.2 draws: per scale, the share of young people in the band or above before and
+    after, with its Wilson interval, from the published ``targeted_sdq_band_share`` (groups, never
+    one mark per young person; a suppressed share is not drawn)."""
+    return from_table(published, "targeted_sdq_band_share", x="when", series="label", y="pct",
+                      lower="pct_lower", upper="pct_upper", n="n", kind="statistic")
+
+
+def plot_sdq_bands(data: pd.DataFrame, band_from: str = "high",
                    title: str = "SDQ self-report before and after Back on Track"):
-    """One panel per scale: each young person's before and after score (grey lines) and the mean (black)."""
+    """One panel per scale: the share in the ``band_from`` band or above before and after, with
+    95% Wilson intervals, from the published figure data (:func:`sdq_figure`)."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(scales), figsize=(2.0 * len(scales) + 1, 3.8), sharey=False)
+    labels = list(pd.unique(data["series"]))
+    fig, axes = plt.subplots(1, len(labels), figsize=(2.0 * len(labels) + 1, 3.8), sharey=True)
     axes = np.atleast_1d(axes)
-    rng = np.random.default_rng(0)  # fixed jitter: same figure every run
-    for ax, k in zip(axes, scales):
-        b, a = pairs[f"{k}_before"].astype(float), pairs[f"{k}_after"].astype(float)
-        ok = b.notna() & a.notna()
-        jit = rng.uniform(-0.15, 0.15, int(ok.sum()))
-        for yb, ya, j in zip(b[ok], a[ok], jit):
-            ax.plot([0, 1], [yb + j, ya + j], color="0.6", lw=0.8, marker="o", ms=2.5)
-        if ok.any():
-            ax.plot([0, 1], [b[ok].mean(), a[ok].mean()], color="black", lw=2.2, marker="o", ms=5,
-                    label="mean")
-            d = a[ok].mean() - b[ok].mean()
-            ax.text(0.5, 0.98, f"mean change {d:+.1f}\nn = {int(ok.sum())}", transform=ax.transAxes,
-                    ha="center", va="top", fontsize=7)
+    for ax, lab in zip(axes, labels):
+        d = data[data["series"] == lab].set_index("x").reindex(["before", "after"])
+        y = d["y"].to_numpy(float)
+        err = np.vstack([y - d["lower"].to_numpy(float), d["upper"].to_numpy(float) - y])
+        ax.bar([0, 1], np.nan_to_num(y), color=["#abd9e9", "#2c7bb6"])
+        ax.errorbar([0, 1], y, yerr=err, fmt="none", color="black", capsize=3)
+        for xi, yi in zip([0, 1], y):
+            if np.isnan(yi):
+                ax.text(xi, 1, "c", ha="center", va="bottom", fontsize=8)
+        n = d["n"].dropna()
+        if len(n):
+            ax.text(0.5, 0.98, f"n = {int(n.iloc[0])}", transform=ax.transAxes, ha="center", va="top", fontsize=7)
         ax.set_xticks([0, 1], ["before", "after"])
-        ax.set_xlim(-0.3, 1.3)
-        ax.set_ylim(-0.5, SDQ_MAX[k] + 0.5)
-        ax.set_title(SDQ_LABELS[k].replace(" (behaviour)", ""), fontsize=8)
-    axes[0].set_ylabel("SDQ score (higher = more difficulties)")
+        ax.set_ylim(0, 100)
+        ax.set_title(str(lab).replace(" (behaviour)", ""), fontsize=8)
+    axes[0].set_ylabel(f"% in the {band_from} band or above (95% CI)")
     fig.suptitle(title, fontsize=10)
     _source(fig)
     fig.tight_layout(rect=(0, 0.04, 1, 0.95))
     return fig
 
 
-def plot_goal_change(by_domain: pd.DataFrame, overall: pd.DataFrame | None = None,
-                     title: str = "Back on Track goals: change by Resilience Framework section",
-                     threshold: float = gbo.RELIABLE_CHANGE):
-    """Mean change (points, 0-10 scale) per Resilience Framework section with its interval.
+def goal_figure(published: pd.DataFrame) -> FigureData:
+    """What the goals figure draws: the published ``targeted_goal_change_by_domain`` (mean change
+    and interval per section, and the All goals row); withheld statistics are not drawn."""
+    return from_table(published, "targeted_goal_change_by_domain", x="domain", y="mean_change",
+                      series_label="mean change", lower="lower", upper="upper", n="n", key=("domain",))
 
-    ``by_domain`` from :func:`goal_change_by_domain` (its All goals row is not drawn as a
-    section); ``overall`` from :func:`goal_change_summary` (dashed line: mean change per goal);
-    dotted line at the reliable-change ``threshold`` (default
+
+def education_figure(att: pd.DataFrame, published_windows: pd.DataFrame) -> FigureData:
+    """What the education figure draws: pooled attendance in the term of referral and of the end of
+    support (a statistic of the group of young people; no line per young person) and suspensions
+    per pupil-year from the published ``targeted_bot_exclusions_windows``."""
+    pooled = att[att["episode_id"] == "pooled"]
+    a = FigureData(pd.DataFrame({"series": "attendance", "x": pooled["when"].astype(str).to_numpy(),
+                                 "y": pooled["attendance_pct"].map(repr).to_numpy(), "lower": "", "upper": "",
+                                 "n": pooled["n_young_people"].map(str).to_numpy()}), kind="statistic")
+    b = from_table(published_windows, "targeted_bot_exclusions_windows", x="window", y="rate_per_pupil_year",
+                   series_label="suspensions per pupil-year", lower="rate_lower", upper="rate_upper",
+                   n="young_people", key=("window",))
+    return combine(a, b)
+
+
+def plot_goal_change(data: pd.DataFrame, title: str = "Back on Track goals: change by Resilience Framework section",
+                     threshold: float = gbo.RELIABLE_CHANGE):
+    """Mean change (points, 0-10 scale) per Resilience Framework section with its interval, from
+    the published figure data (:func:`goal_figure`): a section whose statistics are withheld
+    (a group under the rule's minimum) is listed without a point; the All goals row is the dashed
+    line; dotted line at the reliable-change ``threshold`` (default
     :data:`rrlib.instruments.gbo.RELIABLE_CHANGE`; pass the one the tables used).
     """
     import matplotlib.pyplot as plt
 
     threshold = _check_threshold(threshold)
-    d = by_domain[(by_domain["n"] > 0) & (by_domain["domain"] != ALL_GOALS)].reset_index(drop=True)
+    d = data[(data["x"] != ALL_GOALS) & (data["n"].fillna(1) > 0)].reset_index(drop=True)
     fig, ax = plt.subplots(figsize=(7, 3.6))
     y = np.arange(len(d))
-    ax.errorbar(d["mean_change"], y, xerr=[d["mean_change"] - d["lower"], d["upper"] - d["mean_change"]],
+    ax.errorbar(d["y"], y, xerr=np.nan_to_num([d["y"] - d["lower"], d["upper"] - d["y"]]),
                 fmt="o", color="#2c7bb6", capsize=3)
-    ax.set_yticks(y, [f"{r.domain} (n={r.n})" for r in d.itertuples()])
-    if overall is not None and len(overall):
-        row = overall[overall["measure"] == "mean change per goal"]
-        if len(row):
-            ax.axvline(float(row["estimate"].iloc[0]), color="0.4", ls="--", lw=1, label="all goals")
-            ax.legend(frameon=False, loc="lower right")
+    ax.set_yticks(y, [f"{r.x} (n={'c' if pd.isna(r.n) else int(r.n)})" + (" withheld" if pd.isna(r.y) else "")
+                      for r in d.itertuples()])
+    overall = data[data["x"] == ALL_GOALS]
+    if len(overall) and pd.notna(overall["y"].iloc[0]):
+        ax.axvline(float(overall["y"].iloc[0]), color="0.4", ls="--", lw=1, label="all goals")
+        ax.legend(frameon=False, loc="lower right")
     ax.axvline(threshold, color="#d7191c", ls=":", lw=1)
     ax.text(threshold + 0.05, -0.45, f"reliable change ({threshold:g})", color="#d7191c", fontsize=7,
             va="center")
@@ -1135,32 +1271,26 @@ def plot_goal_change(by_domain: pd.DataFrame, overall: pd.DataFrame | None = Non
     return fig
 
 
-def plot_education(att: pd.DataFrame, xsum: pd.DataFrame,
-                   title: str = "Back on Track: school attendance and suspensions"):
-    """Left: attendance in the term of referral and of the end of support (each young person, pooled).
-    Right: suspensions per pupil-year before, during and after support with exact/Byars intervals."""
+def plot_education(data: pd.DataFrame, title: str = "Back on Track: school attendance and suspensions"):
+    """Left: pooled attendance in the term of referral and of the end of support (sessions, all
+    young people together). Right: suspensions per pupil-year before, during and after support
+    with exact/Byars intervals. From the published figure data (:func:`education_figure`)."""
     import matplotlib.pyplot as plt
 
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(8.5, 3.8))
-    per = att[att["episode_id"] != "pooled"]
-    pooled = att[att["episode_id"] == "pooled"].set_index("when")
-    xpos = {"referral": 0, "end": 1}
-    for _, g in per.groupby("episode_id"):
-        g = g.set_index("when").reindex(["referral", "end"])
-        a1.plot([0, 1], g["attendance_pct"].to_numpy(), color="0.65", marker="o", ms=3, lw=0.8)
-    if len(pooled):
-        a1.plot([xpos[w] for w in pooled.index], pooled["attendance_pct"], color="black", lw=2.2, marker="o",
-                label="pooled (sessions)")
-        a1.legend(frameon=False, loc="lower left")
+    att = data[data["series"] == "attendance"].set_index("x").reindex(["referral", "end"])
+    a1.plot([0, 1], att["y"].to_numpy(float), color="black", lw=2.2, marker="o", label="pooled (sessions)")
+    a1.legend(frameon=False, loc="lower left")
     a1.set_xticks([0, 1], ["term of referral", "term support ended"])
     a1.set_xlim(-0.3, 1.3)
     a1.set_ylabel("attendance (% of possible sessions)")
     a1.set_title("Attendance", fontsize=9)
-    x = np.arange(len(xsum))
-    a2.bar(x, xsum["rate_per_pupil_year"], color="#fdae61")
-    err = np.vstack([xsum["rate_per_pupil_year"] - xsum["rate_lower"], xsum["rate_upper"] - xsum["rate_per_pupil_year"]])
-    a2.errorbar(x, xsum["rate_per_pupil_year"], yerr=np.nan_to_num(err), fmt="none", color="black", capsize=3)
-    a2.set_xticks(x, [f"{w}\n({int(s)} susp.)" for w, s in zip(xsum["window"], xsum["suspensions"])])
+    xs = data[data["series"] != "attendance"].reset_index(drop=True)
+    x = np.arange(len(xs))
+    a2.bar(x, xs["y"].fillna(0), color="#fdae61")
+    err = np.vstack([xs["y"] - xs["lower"], xs["upper"] - xs["y"]])
+    a2.errorbar(x, xs["y"], yerr=np.nan_to_num(err), fmt="none", color="black", capsize=3)
+    a2.set_xticks(x, [str(w) + (" (c)" if pd.isna(v) else "") for w, v in zip(xs["x"], xs["y"])])
     a2.set_ylabel("suspensions per pupil-year")
     a2.set_title("Suspensions (95% CI)", fontsize=9)
     fig.suptitle(title, fontsize=10)

@@ -32,6 +32,8 @@ How the log is built (vectorised; parameters and calibration targets in
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 
@@ -151,118 +153,166 @@ def _pick_distinct(rng, activity: np.ndarray, pool_start: np.ndarray, pool_size:
 
 
 # ----------------------------------------------------------------------------- generator
-def generate(ctx) -> dict[str, pd.DataFrame]:
-    """Make ``activities`` and ``attendance`` (see the module docstring)."""
-    P = ctx.params
-    if "pupils" not in ctx.tables or "schools" not in ctx.tables:
-        raise ValueError("the programme domain needs the education domain's pupils and schools tables")
-    pupils = ctx.tables["pupils"]
-    schools = ctx.tables["schools"].reset_index(drop=True)
-    excl = ctx.tables.get("exclusions")
-    w0, w1 = pd.Timestamp(P["window"]["start"]), pd.Timestamp(P["window"]["end"])
+@dataclass
+class _Census:
+    """The census pupil-years of the programme window, as arrays over rows of ``py`` (pupil-years) and
+    ``schools`` (the inputs every step of :func:`generate` shares)."""
+
+    years: list
+    ycode: dict
+    ywts: np.ndarray                  # universal places' weights by school year
+    py: pd.DataFrame
+    pcode: np.ndarray                 # person of each pupil-year
+    person_ids: pd.Index
+    n_people: int
+    yc: np.ndarray
+    school_ids: np.ndarray
+    sc: np.ndarray
+    nc: np.ndarray
+    ok_1016: np.ndarray               # aged 10-16 throughout the school year's part of the window
+    fsm: np.ndarray
+    sen: np.ndarray
+    lac: np.ndarray
+    male: np.ndarray
+    never_excl: np.ndarray            # by person
+    phase: np.ndarray
+    school_open: np.ndarray
+    open_idx: np.ndarray
+    ara_row: np.ndarray               # ARA provided in the pupil-year's school that year
+
+
+def _census(P: dict, pupils: pd.DataFrame, schools: pd.DataFrame, excl: pd.DataFrame | None,
+            w0: pd.Timestamp, w1: pd.Timestamp) -> _Census:
+    """Census pupil-years in the programme window and the schools' open and ARA dates."""
     years = [f"{y}/{(y + 1) % 100:02d}" for y in range(w0.year - (w0.month < 9), w1.year - (w1.month < 9) + 1)]
     ycode = {y: i for i, y in enumerate(years)}
-
-    # ---- census pupil-years in the programme ----------------------------------------------
     py = pupils.loc[pupils["academic_year"].isin(years)].sort_values(["pupil_id", "academic_year"])
     py = py.reset_index(drop=True)
     pcode, person_ids = pd.factorize(py["pupil_id"], sort=True)
     n_people = len(person_ids)
-    yc = py["academic_year"].map(ycode).to_numpy()
     school_ids = schools["school_id"].astype(str).to_numpy()
     scode_of = {s: i for i, s in enumerate(school_ids)}
     sc = py["school_id"].map(scode_of).to_numpy()
-    nc = py["nc_year"].to_numpy()
     ys, ye = _year_bounds(py["academic_year"])
     lo_d = np.maximum(ys, np.datetime64(w0))
     hi_d = np.minimum(ye, np.datetime64(w1))
     by, bm = py["birth_year"].to_numpy(), py["birth_month"].to_numpy()
-    ok_1016 = (_age(lo_d, by, bm) >= 10) & (_age(hi_d, by, bm) <= 16)
-    fsm = py["fsm"].astype(bool).to_numpy()
-    sen = py["sen_provision"].astype(str).to_numpy()
-    lac = py["looked_after"].astype(bool).to_numpy()
-    male = (py["sex"].astype(str) == "M").to_numpy()
     never_excl = np.ones(n_people, bool)
     if excl is not None and len(excl):
         never_excl[np.flatnonzero(person_ids.isin(excl["pupil_id"]))] = False
-
     open_d = pd.to_datetime(schools["open_date"]).to_numpy()
     close_d = pd.to_datetime(schools["close_date"]).fillna(pd.Timestamp("2100-01-01")).to_numpy()
     ara_d = pd.to_datetime(schools["ara_start_date"]).fillna(pd.Timestamp("2100-01-01")).to_numpy()
-    phase = schools["phase"].astype(str).to_numpy()
     school_open = (open_d <= np.datetime64(w1)) & (close_d >= np.datetime64(w0))
-    # ARA provided in that school year (started at least a month before the year ends)
-    ara_row = ara_d[sc] <= (hi_d - np.timedelta64(30, "D"))
+    yw = P["universal_year_weights"]
+    return _Census(
+        years=years, ycode=ycode, ywts=np.array([yw.get(y, 0) for y in years], float), py=py, pcode=pcode,
+        person_ids=person_ids, n_people=n_people, yc=py["academic_year"].map(ycode).to_numpy(),
+        school_ids=school_ids, sc=sc, nc=py["nc_year"].to_numpy(),
+        ok_1016=(_age(lo_d, by, bm) >= 10) & (_age(hi_d, by, bm) <= 16),
+        fsm=py["fsm"].astype(bool).to_numpy(), sen=py["sen_provision"].astype(str).to_numpy(),
+        lac=py["looked_after"].astype(bool).to_numpy(), male=(py["sex"].astype(str) == "M").to_numpy(),
+        never_excl=never_excl, phase=schools["phase"].astype(str).to_numpy(), school_open=school_open,
+        open_idx=np.flatnonzero(school_open),
+        # ARA provided in that school year (started at least a month before the year ends)
+        ara_row=ara_d[sc] <= (hi_d - np.timedelta64(30, "D")))
 
-    # ---- 1. who is reached -----------------------------------------------------------------
-    yp = P["young_people"]
+
+@dataclass
+class _Places:
+    """Attended places of young people: pupil-year row, number of places and project, per block of rows."""
+
+    idx: list = field(default_factory=list)
+    m: list = field(default_factory=list)
+    proj: list = field(default_factory=list)
+
+    def add(self, idx: np.ndarray, m: np.ndarray, proj: str) -> None:
+        self.idx.append(idx)
+        self.m.append(m)
+        self.proj.append(np.full(len(idx), proj, dtype=object))
+
+
+def _reach(ctx, c: _Census) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Step 1: who is reached (weighted by eligible years), each person's frailty, and the eligible
+    pupil-years of reached people."""
+    yp = ctx.params["young_people"]
     rng = ctx.rng("reached")
-    elig_years = np.bincount(pcode[ok_1016], minlength=n_people)
+    elig_years = np.bincount(c.pcode[c.ok_1016], minlength=c.n_people)
     k_reach = min(ctx.n(yp["reached_10_16"]), int(np.floor(yp["max_reached_share"] * (elig_years > 0).sum())))
-    reached = np.zeros(n_people, bool)
+    reached = np.zeros(c.n_people, bool)
     reached[_weighted_sample(rng, elig_years.astype(float), k_reach)] = True
     shape = float(yp["frailty_shape"])
-    frailty = ctx.rng("frailty").gamma(shape, 1 / shape, n_people)
-    cand_row = reached[pcode] & ok_1016
+    frailty = ctx.rng("frailty").gamma(shape, 1 / shape, c.n_people)
+    return reached, frailty, reached[c.pcode] & c.ok_1016
 
-    # ---- 2. project participants -----------------------------------------------------------
+
+def _participants(ctx, c: _Census, reached: np.ndarray, frailty: np.ndarray) -> tuple[_Places, dict]:
+    """Step 2: participants of each project with young people, by school year, and their places."""
+    P = ctx.params
     beta = P["equity"]["targeted_log_weights"]
-    logw_target = (beta["fsm"] * fsm + beta["sen_support"] * (sen == "sen_support")
-                   + beta["ehc_plan"] * (sen == "ehc_plan") + beta["looked_after"] * lac
-                   + beta["male"] * male)
-    rows_idx, rows_m, rows_proj = [], [], []         # pupil-year row, attended places, project
+    logw_target = (beta["fsm"] * c.fsm + beta["sen_support"] * (c.sen == "sen_support")
+                   + beta["ehc_plan"] * (c.sen == "ehc_plan") + beta["looked_after"] * c.lac
+                   + beta["male"] * c.male)
+    places = _Places()
     participants_by_year: dict[tuple[str, int], np.ndarray] = {}
+    pcode = c.pcode
     for proj, spec in P["projects"].items():
         if spec.get("universal"):
             continue
         r = ctx.rng(f"participants:{proj}")
-        used = np.zeros(n_people, bool)
+        used = np.zeros(c.n_people, bool)
         lo_nc, hi_nc = spec["nc_years"]
-        base = reached[pcode] & (nc >= lo_nc) & (nc <= hi_nc)
+        base = reached[pcode] & (c.nc >= lo_nc) & (c.nc <= hi_nc)
         if not (lo_nc <= 5):
-            base &= ok_1016
+            base &= c.ok_1016
         if spec.get("looked_after_only"):
-            base &= lac
+            base &= c.lac
         if spec.get("never_excluded"):
-            base &= never_excl[pcode]
+            base &= c.never_excl[pcode]
         if spec.get("primary_schools"):
-            prim = np.flatnonzero((phase == "primary") & school_open)
+            prim = np.flatnonzero((c.phase == "primary") & c.school_open)
             chosen = r.choice(prim, size=min(len(prim), int(spec["primary_schools"])), replace=False)
-            base &= np.isin(sc, chosen)
-        w = np.exp(logw_target) if spec.get("targeted") else np.ones(len(py))
+            base &= np.isin(c.sc, chosen)
+        w = np.exp(logw_target) if spec.get("targeted") else np.ones(len(c.py))
         w = w * (frailty[pcode] ** (1.0 if not spec.get("distinct_people") else 0.3))
         picked = []
         for ay, n in spec["participants"].items():
-            cand = np.flatnonzero(base & (yc == ycode[ay]) & ~used[pcode])
+            cand = np.flatnonzero(base & (c.yc == c.ycode[ay]) & ~used[pcode])
             sel = cand[_weighted_sample(r, w[cand], ctx.n(n))]
             if spec.get("distinct_people"):
                 used[pcode[sel]] = True
-            participants_by_year[(proj, ycode[ay])] = sel
+            participants_by_year[(proj, c.ycode[ay])] = sel
             picked.append(sel)
         sel = np.concatenate(picked) if picked else np.zeros(0, int)
         total = int(round(len(sel) * float(spec["places_mean"])))
         extra_w = frailty[pcode[sel]] ** 0.6 * r.gamma(2.0, 0.5, len(sel))
         cap = int(spec.get("max_places_per_year", 45)) - 1
-        m = 1 + _spread(r, total - len(sel), extra_w, cap)
-        rows_idx.append(sel)
-        rows_m.append(m)
-        rows_proj.append(np.full(len(sel), proj, dtype=object))
+        places.add(sel, 1 + _spread(r, total - len(sel), extra_w, cap), proj)
+    return places, participants_by_year
 
-    # young people co-delivering trainings (workforce): from co-production participants of the year
-    wf = P["workforce"]
-    n_wf = ctx.n(wf["activities"])
+
+def _workforce_counts(ctx) -> tuple[int, int, list, np.ndarray, int]:
+    """Training and workforce activities: number of activities and participants, roles, participants
+    by role, and young people among them (co-delivering trainings)."""
+    wf = ctx.params["workforce"]
     n_part = ctx.n(wf["participants"])
     roles = list(wf["roles"])
     role_counts = _largest_remainder(n_part, [wf["roles"][k] for k in roles])
     wf_yp = int(role_counts[roles.index("young_person")]) if "young_person" in roles else 0
-    fixed = sum(int(m.sum()) for m in rows_m) + wf_yp
+    return ctx.n(wf["activities"]), n_part, roles, role_counts, wf_yp
 
-    # ---- 3. universal places -----------------------------------------------------------------
+
+def _universal(ctx, c: _Census, reached: np.ndarray, frailty: np.ndarray, cand_row: np.ndarray,
+               places: _Places, fixed: int) -> None:
+    """Step 3: a first place for every reached young person without one, then the rest of the young
+    people's opportunities (A01) to the ARA and celebrations, by school year and frailty."""
+    P = ctx.params
+    pcode, yc = c.pcode, c.yc
     r = ctx.rng("universal")
-    has_place = np.zeros(n_people, bool)
-    for idx, proj in zip(rows_idx, rows_proj):
+    has_place = np.zeros(c.n_people, bool)
+    for idx in places.idx:
         if len(idx):
-            not_bf = ok_1016[idx]
+            not_bf = c.ok_1016[idx]
             has_place[pcode[idx[not_bf]]] = True
     need = reached & ~has_place
     cand = np.flatnonzero(cand_row & need[pcode])
@@ -270,49 +320,49 @@ def generate(ctx) -> dict[str, pd.DataFrame]:
     order = np.lexsort((key, pcode[cand]))
     last = np.r_[pcode[cand][order][1:] != pcode[cand][order][:-1], True]
     anchor = cand[order][last]                       # one eligible census year per person
-    anchor_ara = ara_row[anchor]
-    total_yp = ctx.n(yp["opportunities"])
+    anchor_ara = c.ara_row[anchor]
+    total_yp = ctx.n(P["young_people"]["opportunities"])
     remainder = total_yp - fixed - len(anchor)
     if remainder < 0:
         raise ValueError(f"programme params: fixed projects and first places ({fixed + len(anchor)}) "
                          f"exceed the young people's opportunities target ({total_yp})")
     split = P["universal_split"]
-    yw = P["universal_year_weights"]
-    ywts = np.array([yw.get(y, 0) for y in years], float)
     n_ara = int(round(remainder * float(split[ARA])))
-    n_by = {ARA: _largest_remainder(n_ara, ywts), CELEB: _largest_remainder(remainder - n_ara, ywts)}
-    counts = {ARA: np.zeros(len(py), int), CELEB: np.zeros(len(py), int)}
+    n_by = {ARA: _largest_remainder(n_ara, c.ywts), CELEB: _largest_remainder(remainder - n_ara, c.ywts)}
+    counts = {ARA: np.zeros(len(c.py), int), CELEB: np.zeros(len(c.py), int)}
     np.add.at(counts[ARA], anchor[anchor_ara], 1)
     np.add.at(counts[CELEB], anchor[~anchor_ara], 1)
     for proj in (ARA, CELEB):
-        for y in range(len(years)):
+        for y in range(len(c.years)):
             n_y = int(n_by[proj][y])
             if n_y == 0:
                 continue
             target = proj
-            c = np.flatnonzero(cand_row & (yc == y) & (ara_row if proj == ARA else True))
-            if len(c) == 0:  # no ARA school that year: these places go to celebrations
+            cc = np.flatnonzero(cand_row & (yc == y) & (c.ara_row if proj == ARA else True))
+            if len(cc) == 0:  # no ARA school that year: these places go to celebrations
                 target = CELEB
-                c = np.flatnonzero(cand_row & (yc == y))
-                if len(c) == 0:
-                    raise ValueError(f"no reached young people in {years[y]} for universal places")
-            ww = frailty[pcode[c]]
-            np.add.at(counts[target], c, r.multinomial(n_y, ww / ww.sum()))
+                cc = np.flatnonzero(cand_row & (yc == y))
+                if len(cc) == 0:
+                    raise ValueError(f"no reached young people in {c.years[y]} for universal places")
+            ww = frailty[pcode[cc]]
+            np.add.at(counts[target], cc, r.multinomial(n_y, ww / ww.sum()))
     for proj in (ARA, CELEB):
         idx = np.flatnonzero(counts[proj])
-        rows_idx.append(idx)
-        rows_m.append(counts[proj][idx])
-        rows_proj.append(np.full(len(idx), proj, dtype=object))
+        places.add(idx, counts[proj][idx], proj)
 
-    idx_all = np.concatenate(rows_idx)
-    m_all = np.concatenate(rows_m)
-    proj_all = np.concatenate(rows_proj)
 
-    # ---- 4. absences ---------------------------------------------------------------------------
+def _co_projects() -> list[str]:
+    return [p for p, s in PROJECTS.items() if s == "co-production"]
+
+
+def _absences(ctx, m_all: np.ndarray, proj_all: np.ndarray) -> np.ndarray:
+    """Step 4: registered-but-absent places per project row (attendance rates); in the co-production
+    strand their number makes attended / registered exactly the published rate (A06)."""
+    P = ctx.params
     r = ctx.rng("absences")
-    a_all = np.zeros(len(idx_all), int)
+    a_all = np.zeros(len(m_all), int)
     adult_places = P["adults"]["places"]
-    co_projects = [p for p, s in PROJECTS.items() if s == "co-production"]
+    co_projects = _co_projects()
     co_rate = float(P["projects"]["Co-production groups"]["attendance_rate"])
     co_adults = sum(ctx.n(v) for p in co_projects for v in adult_places.get(p, {}).values())
     for proj, spec in P["projects"].items():
@@ -327,8 +377,15 @@ def generate(ctx) -> dict[str, pd.DataFrame]:
     n_abs = int(round(co_att * (1 - co_rate) / co_rate))
     if co_sel.any():
         a_all[co_sel] = r.multinomial(n_abs, m_all[co_sel] / m_all[co_sel].sum())
+    return a_all
 
-    # ---- 5. rows -> activities -------------------------------------------------------------
+
+def _young_activities(ctx, c: _Census, idx_all: np.ndarray, m_all: np.ndarray, a_all: np.ndarray,
+                      proj_all: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Step 5: places (attended and absent) -> activities of each project's format, setting and group
+    size (nobody twice in one activity); returns the activities and the young people's rows."""
+    P = ctx.params
+    pcode, yc, sc, ycode = c.pcode, c.yc, c.sc, c.ycode
     r = ctx.rng("activities")
     reps = m_all + a_all
     row_py = np.repeat(idx_all, reps)
@@ -373,12 +430,56 @@ def generate(ctx) -> dict[str, pd.DataFrame]:
     })
     yp_rows = pd.DataFrame({"act": act, "person": pcode[row_py], "role": "young_person",
                             "attended": row_att, "py": row_py})
+    return A, yp_rows
 
-    # ---- 6. workforce activities ------------------------------------------------------------
-    r = ctx.rng("workforce")
+
+class _AdultPools:
+    """Pools of adult ids by role (parents and carers, practitioners, volunteers; school staff in one
+    block per school), drawn with the workforce step's generator. Pools shrink with the scale but not
+    below what keeps people distinct in an activity."""
+
+    def __init__(self, ctx, c: _Census, rng: np.random.Generator):
+        pools = ctx.params["adults"]["pools"]
+        self.rng, self.open_idx = rng, c.open_idx
+        self.n_staff = int(pools["school_staff_per_school"])
+        self.sizes = {k: max(ctx.n(pools[k]), 150) for k in ("parent_carer", "practitioner", "volunteer")}
+        self.start = {"parent_carer": 0}
+        self.start["practitioner"] = self.sizes["parent_carer"]
+        self.start["volunteer"] = self.start["practitioner"] + self.sizes["practitioner"]
+        self.staff0 = self.start["volunteer"] + self.sizes["volunteer"]        # staff: one block per school
+
+    def __call__(self, role: np.ndarray, school: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Start and size of the pool of each (role, school); a staff member of a non-school activity
+        comes from a random open school."""
+        role = np.asarray(role, dtype=object)
+        start = np.zeros(len(role), int)
+        size = np.ones(len(role), int)
+        staff = role == "school_staff"
+        s = np.where(school >= 0, school, self.rng.choice(self.open_idx, size=len(role)))
+        start[staff] = self.staff0 + s[staff] * self.n_staff
+        size[staff] = self.n_staff
+        for k in self.sizes:
+            sel = role == k
+            start[sel], size[sel] = self.start[k], self.sizes[k]
+        return start, size
+
+    def draw(self, rng: np.random.Generator, acts: np.ndarray, role: np.ndarray, schools: np.ndarray) -> pd.DataFrame:
+        """Attended rows of adults of ``role`` at activities ``acts`` (distinct within an activity)."""
+        st, sz = self(role, schools)
+        return pd.DataFrame({"act": acts, "person": _pick_distinct(rng, acts, st, sz), "role": role,
+                             "attended": True})
+
+
+def _workforce(ctx, c: _Census, A: pd.DataFrame, participants_by_year: dict, pools: _AdultPools,
+               counts: tuple) -> tuple[pd.DataFrame, list[pd.DataFrame], pd.DataFrame]:
+    """Step 6: training and workforce activities (A05: every role; every open school hosts at least
+    one), their adults and co-producing young people, and registered adults who did not come. Returns
+    the activities with the trainings added, the adults' rows and the young people's rows."""
+    wf = ctx.params["workforce"]
+    n_wf, n_part, roles, role_counts, _ = counts
+    r, years, open_idx = pools.rng, c.years, c.open_idx
     wsets = r.choice(np.array(SETTINGS, dtype=object), size=n_wf, p=[wf["settings"][s] for s in SETTINGS])
-    wyear = r.choice(len(years), size=n_wf, p=ywts / ywts.sum())
-    open_idx = np.flatnonzero(school_open)
+    wyear = r.choice(len(years), size=n_wf, p=c.ywts / c.ywts.sum())
     wschool = np.full(n_wf, -1)
     is_s = np.flatnonzero(wsets == "school")
     if len(is_s) < len(open_idx):                       # every open school hosts at least one
@@ -398,41 +499,16 @@ def generate(ctx) -> dict[str, pd.DataFrame]:
     A = pd.concat([A, pd.DataFrame({"project": WORKFORCE_PROJECT, "format": "training", "setting": wsets,
                                     "school": wschool, "year": wyear})], ignore_index=True)
 
-    # ---- adults -----------------------------------------------------------------------------
-    pools = P["adults"]["pools"]
-    # pools of adults shrink with the scale but not below what keeps people distinct in an activity
-    n_staff = int(pools["school_staff_per_school"])
-    sizes_pool = {k: max(ctx.n(pools[k]), 150) for k in ("parent_carer", "practitioner", "volunteer")}
-    start_pool = {"parent_carer": 0}
-    start_pool["practitioner"] = sizes_pool["parent_carer"]
-    start_pool["volunteer"] = start_pool["practitioner"] + sizes_pool["practitioner"]
-    staff0 = start_pool["volunteer"] + sizes_pool["volunteer"]        # staff: one block per school
-
-    def adult_pool(role: np.ndarray, school: np.ndarray):
-        role = np.asarray(role, dtype=object)
-        start = np.zeros(len(role), int)
-        size = np.ones(len(role), int)
-        staff = role == "school_staff"
-        s = np.where(school >= 0, school, r.choice(open_idx, size=len(role)))
-        start[staff] = staff0 + s[staff] * n_staff
-        size[staff] = n_staff
-        for k in sizes_pool:
-            sel = role == k
-            start[sel], size[sel] = start_pool[k], sizes_pool[k]
-        return start, size
-
     wf_school = A["school"].to_numpy()[wf_act]
     adult_sel = wf_role != "young_person"
-    st, sz = adult_pool(wf_role[adult_sel], wf_school[adult_sel])
-    wf_adults = pd.DataFrame({"act": wf_act[adult_sel], "person": _pick_distinct(r, wf_act[adult_sel], st, sz),
-                              "role": wf_role[adult_sel], "attended": True})
+    wf_adults = pools.draw(r, wf_act[adult_sel], wf_role[adult_sel], wf_school[adult_sel])
     # young people at trainings: co-production participants of the same year (distinct per activity)
     ysel = np.flatnonzero(~adult_sel)
     ypool_rows, ypool_start, ypool_size = [], np.zeros(len(years), int), np.zeros(len(years), int)
     off = 0
     for y in range(len(years)):
         pp = np.unique(np.concatenate([participants_by_year.get((p, y), np.zeros(0, int))
-                                       for p in co_projects]))
+                                       for p in _co_projects()]))
         ypool_rows.append(pp)
         ypool_start[y], ypool_size[y] = off, len(pp)
         off += len(pp)
@@ -441,22 +517,27 @@ def generate(ctx) -> dict[str, pd.DataFrame]:
     if (ypool_size[wy] == 0).any():
         raise ValueError("no co-production participants in a year with young people at trainings")
     pos = _pick_distinct(r, wf_act[ysel], ypool_start[wy], ypool_size[wy], skew=1.0)
-    wf_yp_rows = pd.DataFrame({"act": wf_act[ysel], "person": pcode[ypool[pos]], "role": "young_person",
+    wf_yp_rows = pd.DataFrame({"act": wf_act[ysel], "person": c.pcode[ypool[pos]], "role": "young_person",
                                "attended": True, "py": ypool[pos]})
     # absent adults at trainings (registered, did not come)
     wf_adult_roles = np.array([k for k in roles if k != "young_person"], dtype=object)
     n_abs = int(round(n_part * (1 - wf["attendance_rate"]) / wf["attendance_rate"]))
     ab_act = r.choice(np.arange(n_wf), size=n_abs) + (len(A) - n_wf)
     ab_role = r.choice(wf_adult_roles, size=n_abs)
-    st, sz = adult_pool(ab_role, A["school"].to_numpy()[ab_act])
+    st, sz = pools(ab_role, A["school"].to_numpy()[ab_act])
     wf_absent = pd.DataFrame({"act": ab_act, "person": _pick_distinct(r, ab_act, st, sz),
                               "role": ab_role, "attended": False})
+    return A, [wf_adults, wf_absent], wf_yp_rows
 
-    # adults attached to other projects' activities
+
+def _attached_adults(ctx, c: _Census, A: pd.DataFrame, yp_rows: pd.DataFrame, pools: _AdultPools) -> list[pd.DataFrame]:
+    """Adults attached to other projects' activities (weighted by young people per activity), and the
+    Friend for Life volunteer who comes to each of a young person's meetings."""
+    r = pools.rng
     yp_count = yp_rows.groupby("act").size()
     proj_of_act = A["project"].to_numpy()
     attach = []
-    for proj, roles_n in adult_places.items():
+    for proj, roles_n in ctx.params["adults"]["places"].items():
         if proj == PARENT_PROJECT:
             continue
         acts = np.flatnonzero(proj_of_act == proj)
@@ -466,27 +547,29 @@ def generate(ctx) -> dict[str, pd.DataFrame]:
         for role, n in roles_n.items():
             n = ctx.n(n)
             chosen = r.choice(acts, size=n, p=wts / wts.sum())
-            st, sz = adult_pool(np.full(n, role, dtype=object), A["school"].to_numpy()[chosen])
-            attach.append(pd.DataFrame({"act": chosen, "person": _pick_distinct(r, chosen, st, sz),
-                                        "role": role, "attended": True}))
-    # Friend for Life: the young person's adult friend comes to each meeting
+            attach.append(pools.draw(r, chosen, np.full(n, role, dtype=object), A["school"].to_numpy()[chosen]))
     ffl = yp_rows.loc[proj_of_act[yp_rows["act"].to_numpy()] == "Friend for Life"]
     if len(ffl):
-        friend = ctx.rng("friends").integers(0, sizes_pool["volunteer"], n_people)
+        friend = ctx.rng("friends").integers(0, pools.sizes["volunteer"], c.n_people)
         attach.append(pd.DataFrame({"act": ffl["act"].to_numpy(),
-                                    "person": start_pool["volunteer"] + friend[ffl["person"].to_numpy()],
+                                    "person": pools.start["volunteer"] + friend[ffl["person"].to_numpy()],
                                     "role": "volunteer", "attended": True}))
+    return attach
 
-    # Parent and carer groups: parents take the rest of A02
+
+def _parent_groups(ctx, c: _Census, A: pd.DataFrame, pools: _AdultPools, supporting: int,
+                   attach: list[pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Parent and carer groups: parents take the rest of A02 (``supporting``: parents and school staff
+    already placed); staff attached to the groups are appended to ``attach``. Returns the activities
+    with the groups added and the parents' rows."""
+    P = ctx.params
     pc = P["adults"]["parent_carer_groups"]
-    supporting = int((wf_adults["role"].isin(["parent_carer", "school_staff"])).sum())
-    supporting += sum(int(d["role"].isin(["parent_carer", "school_staff"]).sum()) for d in attach)
     n_pc = ctx.n(P["adults"]["supporting_total"]) - supporting
     if n_pc < 0:
         raise ValueError("programme params: adults outside Parent and carer groups exceed A02")
     rp = ctx.rng("parent groups")
-    n_parents = max(1, min(sizes_pool["parent_carer"], int(round(n_pc / 4))))
-    parents = rp.permutation(sizes_pool["parent_carer"])[:n_parents]
+    n_parents = max(1, min(pools.sizes["parent_carer"], int(round(n_pc / 4))))
+    parents = rp.permutation(pools.sizes["parent_carer"])[:n_parents]
     pm = 1 + _spread(rp, max(n_pc - n_parents, 0), rp.gamma(0.5, 2.0, n_parents), 60)
     if n_pc < n_parents:
         parents, pm = parents[:n_pc], pm[:n_pc]
@@ -496,10 +579,10 @@ def generate(ctx) -> dict[str, pd.DataFrame]:
     prow_person = np.repeat(parents, reps_p)
     pfirst = np.repeat(np.cumsum(reps_p) - reps_p, reps_p)
     prow_att = (np.arange(len(prow_person)) - pfirst) < np.repeat(pm, reps_p)
-    pyear = rp.choice(len(years), size=len(prow_person), p=ywts / ywts.sum())
+    pyear = rp.choice(len(c.years), size=len(prow_person), p=c.ywts / c.ywts.sum())
     pset = rp.choice(np.array(SETTINGS, dtype=object), size=len(prow_person),
                      p=[pc["settings"][s] for s in SETTINGS])
-    hubs = rp.choice(open_idx, size=min(len(open_idx), int(pc.get("hub_schools", 6))), replace=False)
+    hubs = rp.choice(c.open_idx, size=min(len(c.open_idx), int(pc.get("hub_schools", 6))), replace=False)
     pschool = np.where(pset == "school", rp.choice(hubs, size=len(prow_person)), -1)
     pg, _ = pd.factorize(pd.MultiIndex.from_arrays([pyear, pset, pschool]))
     pslot = _slots(rp, pg, prow_person, np.full(len(pg), int(pc["group_size"])))
@@ -508,20 +591,17 @@ def generate(ctx) -> dict[str, pd.DataFrame]:
     A = pd.concat([A, pd.DataFrame({"project": PARENT_PROJECT, "format": "group", "setting": pset[pfirst_idx],
                                     "school": pschool[pfirst_idx], "year": pyear[pfirst_idx]})],
                   ignore_index=True)
-    parent_rows = pd.DataFrame({"act": pact, "person": start_pool["parent_carer"] + prow_person,
+    parent_rows = pd.DataFrame({"act": pact, "person": pools.start["parent_carer"] + prow_person,
                                 "role": "parent_carer", "attended": prow_att})
-    for role, n in adult_places.get(PARENT_PROJECT, {}).items():
+    for role, n in P["adults"]["places"].get(PARENT_PROJECT, {}).items():
         n = ctx.n(n)
-        acts = np.unique(pact)
-        chosen = rp.choice(acts, size=n)
-        st, sz = adult_pool(np.full(n, role, dtype=object), A["school"].to_numpy()[chosen])
-        attach.append(pd.DataFrame({"act": chosen, "person": _pick_distinct(rp, chosen, st, sz),
-                                    "role": role, "attended": True}))
+        chosen = rp.choice(np.unique(pact), size=n)
+        attach.append(pools.draw(rp, chosen, np.full(n, role, dtype=object), A["school"].to_numpy()[chosen]))
+    return A, parent_rows
 
-    # ---- dates ------------------------------------------------------------------------------
-    A = _date_activities(ctx.rng("dates"), A, years, P, schools, w0, w1)
 
-    # ---- assemble ---------------------------------------------------------------------------
+def _assemble(A: pd.DataFrame, c: _Census, young: pd.DataFrame, adults: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Activity ids in date order, person ids, one row per person and activity (attended first)."""
     A["strand"] = A["project"].map(PROJECTS)
     A["_i"] = np.arange(len(A))
     order = A.sort_values(["activity_date", "project", "setting", "school", "_i"], kind="mergesort")["_i"].to_numpy()
@@ -529,12 +609,9 @@ def generate(ctx) -> dict[str, pd.DataFrame]:
     new_id[order] = np.arange(len(A))
     act_ids = np.array([f"ACT{i + 1:06d}" for i in range(len(A))], dtype=object)
     A["activity_id"] = act_ids[new_id]
-    A["school_id"] = np.where(A["school"].to_numpy() >= 0, school_ids[np.maximum(A["school"].to_numpy(), 0)], None)
+    A["school_id"] = np.where(A["school"].to_numpy() >= 0, c.school_ids[np.maximum(A["school"].to_numpy(), 0)], None)
     activities = A[["activity_id", "project", "strand", "format", "activity_date", "setting", "school_id"]]
-
-    young = pd.concat([yp_rows, wf_yp_rows], ignore_index=True)
-    young_ids = person_ids.to_numpy()[young["person"].to_numpy()]
-    adults = pd.concat([wf_adults, wf_absent, parent_rows] + attach, ignore_index=True)
+    young_ids = c.person_ids.to_numpy()[young["person"].to_numpy()]
     adult_ids = np.array([f"{ADULT_PREFIX}{i + 1:06d}" for i in range(adults["person"].max() + 1)],
                          dtype=object)[adults["person"].to_numpy()]
     att = pd.DataFrame({
@@ -553,6 +630,34 @@ def generate(ctx) -> dict[str, pd.DataFrame]:
         raise AssertionError("programme generator: a young person twice in one activity")
     att = att.loc[~dup].reset_index(drop=True)
     return {"activities": activities.sort_values("activity_id").reset_index(drop=True), "attendance": att}
+
+
+def generate(ctx) -> dict[str, pd.DataFrame]:
+    """Make ``activities`` and ``attendance`` (see the module docstring: one function per step)."""
+    P = ctx.params
+    if "pupils" not in ctx.tables or "schools" not in ctx.tables:
+        raise ValueError("the programme domain needs the education domain's pupils and schools tables")
+    schools = ctx.tables["schools"].reset_index(drop=True)
+    w0, w1 = pd.Timestamp(P["window"]["start"]), pd.Timestamp(P["window"]["end"])
+    c = _census(P, ctx.tables["pupils"], schools, ctx.tables.get("exclusions"), w0, w1)
+    reached, frailty, cand_row = _reach(ctx, c)                                    # 1
+    places, participants_by_year = _participants(ctx, c, reached, frailty)         # 2
+    wf_counts = _workforce_counts(ctx)
+    fixed = sum(int(m.sum()) for m in places.m) + wf_counts[4]
+    _universal(ctx, c, reached, frailty, cand_row, places, fixed)                  # 3
+    idx_all, m_all, proj_all = (np.concatenate(places.idx), np.concatenate(places.m),
+                                np.concatenate(places.proj))
+    a_all = _absences(ctx, m_all, proj_all)                                        # 4
+    A, yp_rows = _young_activities(ctx, c, idx_all, m_all, a_all, proj_all)       # 5
+    pools = _AdultPools(ctx, c, ctx.rng("workforce"))                              # 6
+    A, wf_rows, wf_yp_rows = _workforce(ctx, c, A, participants_by_year, pools, wf_counts)
+    attach = _attached_adults(ctx, c, A, yp_rows, pools)
+    supporting = sum(int(d["role"].isin(["parent_carer", "school_staff"]).sum()) for d in [wf_rows[0]] + attach)
+    A, parent_rows = _parent_groups(ctx, c, A, pools, supporting, attach)
+    A = _date_activities(ctx.rng("dates"), A, c.years, P, schools, w0, w1)
+    young = pd.concat([yp_rows, wf_yp_rows], ignore_index=True)
+    adults = pd.concat(wf_rows + [parent_rows] + attach, ignore_index=True)
+    return _assemble(A, c, young, adults)
 
 
 def _date_activities(rng, A: pd.DataFrame, years, P, schools, w0, w1) -> pd.DataFrame:

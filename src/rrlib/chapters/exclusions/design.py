@@ -15,18 +15,22 @@ import numpy as np
 import pandas as pd
 
 from ... import figures
-from ...chapter import Part
+from ... import public as pub
+from ...chapter import NotComputed, Part
 from ...stats import design as sd
 from ...stats import funnel as sf
 from ...stats import synth as ss
 from .official import DFE_2023_SOURCE, MEASURES, choose_comparators
+
+#: The public tables each part draws (its figures' sidecars name the files read: rrlib.public.read_path).
+DESIGN_SOURCES = (pub.DFE_EXCLUSIONS_LA, pub.LA_CODES, pub.STATISTICAL_NEIGHBOURS)
 
 __all__ = ["PLAN", "PRIMARY_WINDOW", "HEADSTART_NAMES", "code_key", "panel", "la_name_of", "primary_design",
            "sensitivity", "synthetic", "honest_funnel", "selfharm_design", "design_results", "synth_results",
            "funnel_results", "selfharm_results", "plot_primary", "plot_sensitivity", "plot_synth",
            "plot_overdispersed_funnel", "sensitivity_table", "in_time_table", "weights_table",
            "primary_part", "sensitivity_part", "synth_part", "funnel_part", "selfharm_part", "plot_selfharm",
-           "caveat_problems"]
+           "caveat_problems", "require_series", "region_of", "region_key"]
 
 #: The plan written before the results (notebooks/plans/exclusions.md, "Machine-readable part").
 PLAN = {
@@ -83,6 +87,38 @@ def la_name_of(codes: pd.DataFrame, la_code: str) -> str:
     return str(n.iloc[0]) if len(n) else str(la_code)
 
 
+def require_series(pnl: pd.DataFrame, codes: pd.DataFrame, la_code: str, window: sd.Window, what: str) -> None:
+    """Raise :class:`rrlib.chapter.NotComputed`, with a reason a reader understands, when ``la_code``
+    cannot be compared over ``window`` in ``pnl`` (:func:`panel`'s shape): an authority formed by a
+    boundary change after the window's first year (no years before the programme: unlike areas are not
+    compared); no rows; or years without a published value (suppressed or missing: ``x``, ``c``, ``z``
+    or empty, skipped by rule; a series with gaps is not compared). Nothing is recorded then."""
+    la_code = str(la_code)
+    name = la_name_of(codes, la_code)
+    first = codes.loc[codes["old_la_code"] == la_code, "first_year"]
+    if len(first) and int(str(first.min())[:4]) > window.first:
+        raise NotComputed(f"{name} exists in the DfE series only from {first.min()} (formed by a boundary change), "
+                          f"so it has no years before the programme ({window.describe()}): nothing is compared "
+                          "or recorded rather than comparing unlike areas")
+    if la_code not in pnl.columns:
+        raise NotComputed(f"{name} has no rows in the {what}")
+    v = pnl[la_code].reindex(window.years)
+    miss = [f"{y}/{(y + 1) % 100:02d}" for y, x in v.items() if not np.isfinite(x)]
+    if miss:
+        raise NotComputed(f"{name} has no published {what} in {len(miss)} of {len(v)} years of the window "
+                          f"({', '.join(miss)}): suppressed or missing values (x, c, z or empty) are skipped by "
+                          "rule, and a series with gaps is not compared")
+
+
+def _design_or_skip(fn, *args, **kw):
+    """``fn(*args, **kw)``, a ValueError of the design (too few neighbours with a complete series, no
+    neighbours in the model) turned into :class:`rrlib.chapter.NotComputed` with its message."""
+    try:
+        return fn(*args, **kw)
+    except ValueError as exc:
+        raise NotComputed(str(exc)) from None
+
+
 def panel(la: pd.DataFrame, codes: pd.DataFrame, *, measure: str = "suspension", value: str = "rate",
           areas: Sequence[str] = ()) -> pd.DataFrame:
     """Outcome by school year (rows: first calendar year, int) and authority (columns: DfE old LA code).
@@ -110,12 +146,24 @@ def primary_design(la: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, la_c
                              min_neighbours=PLAN["min_neighbours"], **kw)
 
 
-def _did_row(key, est, *, placebo=None, n=None, note="") -> dict:
+def _did_row(key, est, *, placebo=None, n=None, note="", label=None) -> dict:
     d = est[est["term"] == "did"].iloc[0]
     ps = est[est["term"] == "pre_slope"].iloc[0]
-    return {"analysis": key, "label": SENSITIVITY_LABELS[key], "scale": d["scale"], "did": d["estimate"],
+    return {"analysis": key, "label": label or SENSITIVITY_LABELS[key], "scale": d["scale"], "did": d["estimate"],
             "lower": d["lower"], "upper": d["upper"], "pre_slope": ps["estimate"], "placebo_p": placebo,
             "n_comparison": n, "years": int(d["n"]), "note": note}
+
+
+def region_of(codes: pd.DataFrame, la_code: str) -> str:
+    """The authority's DfE region (``region_name`` of :func:`rrlib.public.load_la_codes`)."""
+    r = codes.loc[codes["old_la_code"] == str(la_code), "region_name"] if "region_name" in codes else pd.Series()
+    return str(r.iloc[-1]) if len(r) else "North West"
+
+
+def region_key(region: str) -> str:
+    """Sensitivity-row key of the region comparison: ``north_west`` for the North West (Blackpool's,
+    as the plan names it), ``region`` for any other."""
+    return "north_west" if region == "North West" else "region"
 
 
 def sensitivity(la: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, la_code: str = "890", *,
@@ -126,15 +174,30 @@ def sensitivity(la: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, la_code
     Each changes one thing in the primary comparison. Neighbour-based rows carry their own
     placebo-in-space p-value (``placebo=True``). ``similarity``: old LA codes of the chapter's
     similarity comparators; ``secondary``: the secondary-school table (row skipped without it).
-    Columns: analysis, label, scale, did, lower, upper, pre_slope, placebo_p, n_comparison, years, note.
+    The region row compares with the authority's own region (:func:`region_of`; ``north_west`` for
+    Blackpool, ``region`` for an authority elsewhere).
+    Columns: analysis, label, scale, did, lower, upper, pre_slope, placebo_p, n_comparison, years, note;
+    ``attrs["left_out"]``: (label, reason) of the analyses that could not be computed.
     """
     w = PRIMARY_WINDOW
+    region, name = region_of(codes, la_code), la_name_of(codes, la_code)
     prim = primary or primary_design(la, codes, sn, la_code, in_time=False, loo=False)
     rows = [_did_row("primary", prim.estimates, placebo=prim.placebo_p, n=len(prim.neighbours),
                      note=w.describe())]
-    p_sus = panel(la, codes, areas=("North West", "England"))
+    p_sus = panel(la, codes, areas=(region, "England"))
+    left_out = []
 
     def nb(key, pnl, window=w, version="2021-04", note="", **kw):
+        n = len(rows)
+        try:
+            _nb(key, pnl, window, version, note, **kw)
+        except ValueError as exc:   # no complete series of the area or of enough neighbours: row left out, said
+            left_out.append((SENSITIVITY_LABELS[key], str(exc)))
+        if len(rows) > n and not np.isfinite(rows[-1]["did"]):   # e.g. a rate of 0 on the ratio scale
+            rows.pop()
+            left_out.append((SENSITIVITY_LABELS[key], "no finite estimate (a rate of 0 has no logarithm)"))
+
+    def _nb(key, pnl, window, version, note, **kw):
         r = sd.primary_design(pnl, la_code, sn, window, version=version, in_time=False, loo=False, **kw) \
             if placebo else None
         if r is None:
@@ -155,10 +218,11 @@ def sensitivity(la: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, la_code
                              note="closest on 2015/16 suspension rate and January 2016 FSM share"))
     nb("pooled_rate", p_sus, counts=panel(la, codes, value="count"), denominators=panel(la, codes, value="headcount"),
        note="sum of suspensions / sum of pupils of the neighbours")
-    nb("ratio_scale", p_sus, scale="ratio", note="log(Blackpool / neighbours' mean); shown as a ratio")
-    for key, area in (("north_west", "North West"), ("england", "England")):
+    nb("ratio_scale", p_sus, scale="ratio", note=f"log({name} / neighbours' mean); shown as a ratio")
+    for key, area in ((region_key(region), region), ("england", "England")):
         est = sd.gap_did(p_sus[str(la_code)], p_sus[area], w)
-        rows.append(_did_row(key, est, n=1, note=f"{area}'s published rate"))
+        rows.append(_did_row(key, est, n=1, note=f"{area}'s published rate",
+                             label=area if key == "region" else None))
     if secondary is not None:
         nb("secondary", panel(secondary, codes), note="state-funded secondary schools")
     nb("one_plus", panel(la, codes, measure="one_plus"), note="pupils with one or more suspensions per 100")
@@ -167,6 +231,7 @@ def sensitivity(la: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, la_code
     ratio = out["scale"] == "ratio"
     for c in ("did", "lower", "upper"):
         out.loc[ratio, c] = np.exp(out.loc[ratio, c])
+    out.attrs["left_out"] = left_out
     return out
 
 
@@ -347,7 +412,7 @@ def plot_primary(res: sd.DesignResult, name: str = "Blackpool", *, source: str =
     return fig
 
 
-def plot_sensitivity(sens: pd.DataFrame, *, source: str = SOURCE):
+def plot_sensitivity(sens: pd.DataFrame, *, source: str = SOURCE, name: str = "Blackpool"):
     """Forest plot of the sensitivity analyses: differences (points) left, the ratio scale right."""
     import matplotlib.pyplot as plt
 
@@ -370,7 +435,7 @@ def plot_sensitivity(sens: pd.DataFrame, *, source: str = SOURCE):
         a2.set_xlabel("ratio of ratios", fontsize=8)
     else:
         a2.set_axis_off()
-    fig.suptitle("Change in Blackpool's suspension gap: primary comparison and sensitivity analyses", fontsize=9)
+    fig.suptitle(f"Change in {name}'s suspension gap: primary comparison and sensitivity analyses", fontsize=9)
     figures.source_note(fig, source, official=True)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
@@ -434,22 +499,36 @@ def _ci(v, lo, hi, dp=2) -> str:
     return f"{v:+.{dp}f} (95% CI {lo:+.{dp}f} to {hi:+.{dp}f})"
 
 
+def _missing(used: Sequence[str], listed: Sequence[str]) -> str:
+    if len(used) >= len(listed):
+        return ""
+    return (f"; {len(used)} of the {len(listed)} listed, the other {len(listed) - len(used)} without a complete "
+            "series in the data")
+
+
 def primary_part(la: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, la_code: str = "890") -> Part:
     """The primary comparison as a :class:`rrlib.chapter.Part`: results (:func:`design_results`),
     the rates-and-gap figure, the sentences and the tables (estimates, in-time placebos, leave-one-out)."""
-    res = primary_design(la, codes, sn, la_code)
+    require_series(panel(la, codes), codes, la_code, PRIMARY_WINDOW, "suspension rate")
+    res = _design_or_skip(primary_design, la, codes, sn, la_code)
     name = la_name_of(codes, la_code)
+    listed = sd.neighbours_of(sn, la_code, version=PLAN["neighbour_version"], exclude=set(sd.HEADSTART) | {str(la_code)})
     d, ps = res.did, res.term("pre_slope")
     n_big = int((res.placebos["effect"].abs() >= abs(d["estimate"]) - 1e-12).sum())
     nbrs = ", ".join(la_name_of(codes, c) for c in res.neighbours)
     it, lo = res.in_time, res.loo
+    pool = set(sn.loc[sn["version"] == PLAN["neighbour_version"], "la_code"]) - set(sd.HEADSTART) - {str(la_code)}
+    n_out = len(pool) - len(res.placebos)
+    out = (f"; {n_out} authorities of the model without a complete series, or with fewer than "
+           f"{PLAN['min_neighbours']} neighbours that have one, are left out by rule" if n_out > 0 else "")
     text = (f"**Primary comparison.** {name} against the mean of its {len(res.neighbours)} April 2021 statistical "
-            f"neighbours outside HeadStart ({nbrs}). The gap changed by **{_ci(d['estimate'], d['lower'], d['upper'])}** "
+            f"neighbours outside HeadStart ({nbrs}){_missing(res.neighbours, listed)}. The gap changed by "
+            f"**{_ci(d['estimate'], d['lower'], d['upper'])}** "
             f"suspensions per 100 pupils between 2006/07-2015/16 and 2016/17-2021/22 (COVID-19 years left out); "
             f"before the programme the gap was already changing by {ps['estimate']:+.3f} a year (95% CI "
             f"{ps['lower']:+.3f} to {ps['upper']:+.3f}). **Placebo in space:** {n_big} of {len(res.placebos)} "
             f"authorities compared with their own neighbours show a change at least as large in either direction "
-            f"(p = **{res.placebo_p:.3f}**). With false start years {it['false_start'].min()}/"
+            f"(p = **{res.placebo_p:.3f}**{out}). With false start years {it['false_start'].min()}/"
             f"{(it['false_start'].min() + 1) % 100:02d} to {it['false_start'].max()}/{(it['false_start'].max() + 1) % 100:02d}, "
             f"inside the years before the programme, the same comparison finds changes from {it['did'].min():+.2f} to "
             f"{it['did'].max():+.2f}. Leaving out one neighbour at a time gives {lo['did'].min():+.2f} to "
@@ -457,7 +536,7 @@ def primary_part(la: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, la_cod
     est = res.estimates[["term", "estimate", "lower", "upper", "n_pre", "n_post"]].round(3)
     loo = lo.assign(left_out=[la_name_of(codes, c) for c in lo["left_out"]]).round(3)
     return Part(results=design_results(res), figures={"exclusions_design_primary": plot_primary(res, name)},
-                text=text, tables=[est, it.round(3), loo], data=res)
+                text=text, tables=[est, it.round(3), loo], data=res, sources=DESIGN_SOURCES)
 
 
 def sensitivity_part(la: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, fsm: pd.DataFrame,
@@ -465,7 +544,10 @@ def sensitivity_part(la: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, fs
                      k: int = 5) -> Part:
     """The sensitivity analyses side by side: results ``exclusions.its.suspension.sensitivity.<analysis>.did``
     (and ``.placebo_p``), the forest figure, the table and a sentence on agreement in sign."""
-    comp = choose_comparators(la, fsm, k=k, area=la_name_of(codes, la_code))
+    try:
+        comp = choose_comparators(la, fsm, k=k, area=la_name_of(codes, la_code))
+    except NotComputed:      # no 2015/16 rate or FSM share to match on: that one row is left out
+        comp = pd.DataFrame({"area_code": []})
     m = dict(zip(codes["new_la_code"], codes["old_la_code"]))
     sim = [m[c] for c in comp["area_code"].iloc[1:] if c in m]
     sens = sensitivity(la, codes, sn, la_code, secondary=secondary, similarity=sim, primary=primary)
@@ -488,22 +570,32 @@ def sensitivity_part(la: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, fs
             return None
         return "narrowed" if v.iloc[0] < 0 else "widened"
     name = la_name_of(codes, la_code)
-    signs = {k: way(k) for k in ("primary", "north_west", "england")}
+    region = region_of(codes, la_code)
+    rk = region_key(region)
+    rname = "the North West" if rk == "north_west" else f"its region ({region})"
+    signs = {k: way(k) for k in ("primary", rk, "england")}
     disagree = len({v for v in signs.values() if v}) > 1
     text = (f"Of {len(diff)} comparisons on the difference scale, {len(neg)} find that {name}'s gap narrowed and "
             f"{len(pos)} that it widened ({'; '.join(pos) or 'none'}); {len(excl0)} have model intervals that "
-            f"exclude zero. Against the statistical neighbours the gap {signs['primary']}; against the North West it "
-            f"{signs['north_west']} and against England it {signs['england']}. "
+            f"exclude zero. Against the statistical neighbours the gap {signs['primary']}; against {rname} it "
+            f"{signs[rk]} and against England it {signs['england']}. "
             + ("The comparisons disagree in sign, so the direction of any change depends on what is taken to "
                "stand for what would have happened without the programme; these data cannot settle that."
                if disagree else "The main comparisons agree in sign."))
-    return Part(results=pd.DataFrame(rows), figures={"exclusions_design_sensitivity": plot_sensitivity(sens)},
-                text=text, tables=[sensitivity_table(sens)], data=sens)
+    if sens.attrs.get("left_out"):
+        n_out = len(sens.attrs["left_out"])
+        text += (f" {n_out} {'analysis is' if n_out == 1 else 'analyses are'} left out because {name} or too few of its neighbours "
+                 "have a complete series for them (suppressed or missing values are skipped by rule): "
+                 + "; ".join(lab for lab, _ in sens.attrs["left_out"]) + ".")
+    return Part(results=pd.DataFrame(rows), figures={"exclusions_design_sensitivity": plot_sensitivity(sens, name=name)},
+                text=text, tables=[sensitivity_table(sens)], data=sens,
+                sources=DESIGN_SOURCES + (pub.FSM_2016,) + ((pub.DFE_EXCLUSIONS_LA_SECONDARY,) if secondary is not None else ()))
 
 
 def synth_part(la: pd.DataFrame, codes: pd.DataFrame, la_code: str = "890") -> Part:
     """The synthetic control: results (:func:`synth_results`), figure, weights table, sentences."""
-    res, pl, p_ratio, p_gap = synthetic(la, codes, la_code)
+    require_series(panel(la, codes), codes, la_code, PRIMARY_WINDOW, "suspension rate")
+    res, pl, p_ratio, p_gap = _design_or_skip(synthetic, la, codes, la_code)
     name = la_name_of(codes, la_code)
     wt = weights_table(res, codes)
     top = ", ".join(f"{a} {w:.2f}" for a, w in wt[["authority", "weight"]].head(5).itertuples(index=False))
@@ -516,14 +608,22 @@ def synth_part(la: pd.DataFrame, codes: pd.DataFrame, la_code: str = "890") -> P
             f"control; placebo p = **{p_ratio:.3f}** (post/pre RMSPE ratio) and {p_gap:.3f} (|mean gap|) among "
             f"{len(pl)} donors refitted as if treated.")
     return Part(results=synth_results(res, p_ratio, p_gap, len(pl)),
-                figures={"exclusions_design_synth": plot_synth(res, pl, name)}, text=text, tables=[wt], data=res)
+                figures={"exclusions_design_synth": plot_synth(res, pl, name)}, text=text, tables=[wt], data=res,
+                sources=(pub.DFE_EXCLUSIONS_LA, pub.LA_CODES))
 
 
 def funnel_part(la_rates: pd.DataFrame, year: str, *, area: str = "Blackpool") -> Part:
     """The overdispersed funnel of ``year`` for the three measures: results (:func:`funnel_results`),
     figures ``exclusions_funnel_<measure>_<year>``, a summary table and sentences."""
     rows, figs, summ = [], {}, []
+    r = la_rates[(la_rates["year"] == year) & (la_rates["school_type"] == "Total") & (la_rates["level"] == "Local authority")]
     for m in MEASURES:
+        rm = r[r["measure"].astype(str) == m]
+        ok = (rm["headcount"] > 0) & np.isfinite(rm["rate"])
+        if not ok[rm["area"] == area].any():
+            raise NotComputed(f"{area} has no published {m} rate in {year} (suppressed or "
+                              "missing: x, c, z or empty), so it has no place in the funnel")
+        skipped = int((~ok).sum())
         units, od, lim = honest_funnel(la_rates, year, m, la_code_name=area)
         rows.append(funnel_results(units, od, highlight=area))
         figs[f"exclusions_funnel_{m}_{year.replace('/', '_')}"] = plot_overdispersed_funnel(units, od, lim)
@@ -533,7 +633,8 @@ def funnel_part(la_rates: pd.DataFrame, year: str, *, area: str = "Blackpool") -
                      "phi": round(od["phi"], 1), "tau": round(od["tau"], 3), "z": round(float(h["z"]), 2),
                      "plain position": h["position"], "z adjusted": round(float(h["z_adjusted"]), 2),
                      "adjusted position": h["position_adjusted"],
-                     "rank (95% interval)": f"{int(h['rank'])} ({int(h['rank_lower'])}-{int(h['rank_upper'])})"})
+                     "rank (95% interval)": f"{int(h['rank'])} ({int(h['rank_lower'])}-{int(h['rank_upper'])})",
+                     "skipped": skipped})
     s = pd.DataFrame(summ)
     inside = s[~s["adjusted position"].eq("above 99.8%")]["measure"].tolist()
     outside = "; ".join(f"{r['measure']} {r['outside plain 99.8%']} of {r['authorities']}" for _, r in s.iterrows())
@@ -542,12 +643,29 @@ def funnel_part(la_rates: pd.DataFrame, year: str, *, area: str = "Blackpool") -
             f"{', '.join(f'{p:.1f}' for p in s['phi'])}). With Spiegelhalter's adjustment {area} is inside the "
             f"adjusted 99.8% limits on {len(inside)} of {len(s)} measures ({', '.join(inside) or 'none'}), with "
             f"adjusted z {', '.join(f'{z:.2f}' for z in s['z adjusted'])} (the 99.8% limit is z = 3.09).")
-    return Part(results=pd.concat(rows, ignore_index=True), figures=figs, text=text, tables=[s])
+    if s["skipped"].any():
+        text += (" Authorities without a published value that year (suppressed or missing: x, c, z or empty) are "
+                 f"left out by rule: {', '.join(f'{k} {n}' for k, n in zip(s['measure'], s['skipped']))}.")
+    s = s.drop(columns="skipped")
+    return Part(results=pd.concat(rows, ignore_index=True), figures=figs, text=text, tables=[s],
+                sources=(pub.DFE_EXCLUSIONS_LA,))
 
 
 def selfharm_part(ft: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, la_code: str = "890") -> Part:
     """Self-harm admissions (Fingertips 90813) against England and the neighbours' mean."""
-    e, d = selfharm_design(ft, codes, sn, la_code)
+    first = codes.loc[codes["old_la_code"] == str(la_code), "first_year"]
+    if len(first) and str(first.min()) > "2011/12":
+        raise NotComputed(f"{la_name_of(codes, la_code)} exists only from {first.min()} (formed by a boundary change): "
+                          "no years before the programme, nothing compared or recorded")
+    try:
+        e, d = selfharm_design(ft, codes, sn, la_code)
+    except KeyError:
+        raise NotComputed(f"{la_name_of(codes, la_code)} has no rows in the shipped Fingertips cut (indicator 90813, "
+                          "2011/12-2017/18)") from None
+    except ValueError as exc:
+        raise NotComputed(f"no complete self-harm series 2011/12-2017/18 for {la_name_of(codes, la_code)} or too few "
+                          f"of its neighbours with one (Fingertips 90813; suppressed or missing values are skipped "
+                          f"by rule): {exc}") from None
     de, dn = e[e["term"] == "did"].iloc[0], d.did
     name = la_name_of(codes, la_code)
     text = (f"**Self-harm admissions, 10-24 (Fingertips, official statistics).** Against England, {name}'s gap "
@@ -559,7 +677,8 @@ def selfharm_part(ft: pd.DataFrame, codes: pd.DataFrame, sn: pd.DataFrame, la_co
     eng = ft[ft["area_code"] == "E92000001"]
     ser = d.series.assign(england=d.series["year"].map(dict(zip(eng["period"].str[:4].astype(int), eng["value"]))))
     return Part(results=selfharm_results(e, d), figures={"exclusions_selfharm_official": plot_selfharm(ser, name)},
-                text=text, tables=[ser.round(1)], data=d)
+                text=text, tables=[ser.round(1)], data=d,
+                sources=(pub.FINGERTIPS_SELFHARM_UTLA, pub.LA_CODES, pub.STATISTICAL_NEIGHBOURS))
 
 
 def plot_selfharm(ser: pd.DataFrame, name: str = "Blackpool"):

@@ -28,6 +28,7 @@ interpolation.
 """
 from __future__ import annotations
 
+import re
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -35,8 +36,9 @@ import pandas as pd
 from scipy import stats as st
 
 from ... import calendar, figures
+from ... import public as pub
 from ... import stats as rstats
-from ...chapter import NotComputed, require_values
+from ...chapter import NotComputed, Part, require_values
 from ...public import DFE_COUNT_RATE
 from ...stats import its
 from ...stats.funnel import funnel_limits
@@ -48,7 +50,7 @@ __all__ = ["MEASURES", "AREA", "REGION", "NATION", "AREA_COLOURS", "DFE_SOURCE",
            "funnel_data", "year_key", "latest_year", "choose_comparators", "series", "COMPARISONS",
            "before_after", "a11_official", "rank_and_funnel", "plot_before_after", "NATIONAL_GROUPS",
            "national_pattern", "national_peak_age", "plot_time_series", "plot_funnel", "dfe_reference_results",
-           "all_la_check_results", "NATIONAL_FACTS", "national_results", "rate_table_spec", "before_after_table",
+           "all_la_check_results", "timeseries_part", "NATIONAL_FACTS", "national_results", "rate_table_spec", "before_after_table",
            "comparators_text", "rank_text"]
 
 # --------------------------------------------------------------------------- constants
@@ -396,7 +398,7 @@ def rank_and_funnel(rates: pd.DataFrame, year: str, *, area: str = AREA) -> tupl
     limits) of :func:`funnel_data`.
     """
     ranks = rank_area(rates, area)
-    yk, ak = year_key(year), area.lower().replace(" ", "_")
+    yk, ak = year_key(year), re.sub(r"[^a-z0-9]+", "_", area.lower()).strip("_")
     rows, funnels = [], {}
     for _, r in ranks[ranks["year"] == year].iterrows():
         rows.append({"key": f"exclusions.dfe.{ak}.y{yk}.total.{r['measure']}_rank", "value": int(r["rank"]),
@@ -556,6 +558,19 @@ def plot_time_series(wide: pd.DataFrame, *, school_type: str = "Total",
     return fig
 
 
+def timeseries_part(la: pd.DataFrame, secondary: pd.DataFrame | None = None) -> Part:
+    """Figures ``exclusions_dfe_timeseries_total`` (and ``_secondary``): Blackpool, the North West and
+    England over every year of the DfE's 2006/07-2022/23 local-authority files (:func:`plot_time_series`),
+    official statistics whose sidecars name the files read."""
+    figs = {"exclusions_dfe_timeseries_total": plot_time_series(area_rates(dfe_rates(la)), source=DFE_2023_SOURCE)}
+    sources = [pub.DFE_EXCLUSIONS_LA]
+    if secondary is not None:
+        figs["exclusions_dfe_timeseries_secondary"] = plot_time_series(
+            area_rates(dfe_rates(secondary)), school_type="Secondary", source=DFE_2023_SOURCE)
+        sources.append(pub.DFE_EXCLUSIONS_LA_SECONDARY)
+    return Part(figures=figs, sources=tuple(sources))
+
+
 def plot_funnel(points: pd.DataFrame, limits: pd.DataFrame, *, source: str = DFE_SOURCE):
     """Funnel plot: local-authority rates against headcount, 95% and 99.8% limits around England."""
     import matplotlib.pyplot as plt
@@ -687,9 +702,11 @@ def comparators_text(comparators: pd.DataFrame) -> str:
             f"{me['area']} {me['suspension_rate']:.2f}, FSM {me['fsm_percent']:.1f}%.")
 
 
-def rank_text(ranks: pd.DataFrame, year: str) -> str:
+def rank_text(ranks: pd.DataFrame, year: str, *, area: str = AREA) -> str:
     """One sentence with the ranks of ``year`` (1 = highest rate)."""
     r = ranks[ranks["year"] == year].set_index("measure")
-    return (f"In {year} Blackpool ranked {r.loc['suspension', 'rank']} of {r.loc['suspension', 'n_areas']} local "
+    if r.empty or not {"suspension", "one_plus", "permanent"} <= set(r.index):
+        raise NotComputed(f"{area} has no published rate in {year} to rank (suppressed or missing: x, c, z or empty)")
+    return (f"In {year} {area} ranked {r.loc['suspension', 'rank']} of {r.loc['suspension', 'n_areas']} local "
             f"authorities on suspensions, {r.loc['one_plus', 'rank']} on pupils with one or more suspensions and "
             f"{r.loc['permanent', 'rank']} on permanent exclusions (1 = highest rate). Ranks by year:")

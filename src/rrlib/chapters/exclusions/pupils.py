@@ -26,7 +26,7 @@ __all__ = ["A11_CONTEXT", "A11_YEAR", "GROUPS", "GROUP_LABELS", "DFE_TOTAL_PHASE
            "compare_with_dfe", "pupil_years", "group_rates", "rates_by_age", "peak_age", "exclusion_model",
            "first_starts", "not_permanently_excluded_after_start", "matched_comparison", "A08_STRANDS",
            "A08_PROJECTS", "activity_exclusions", "back_on_track_exclusions", "plot_forest", "plot_town_vs_dfe",
-           "plot_targeted_comparison", "plot_age_profile", "town_results", "a11_pupil_result", "hidden_groups",
+           "plot_targeted_comparison", "targeted_comparison_figure", "plot_age_profile", "town_results", "a11_pupil_result", "hidden_groups",
            "shown", "who_results", "adjusted_table", "targeted_results", "activity_results",
            "back_on_track_results", "town_table"]
 
@@ -573,11 +573,14 @@ def plot_forest(groups: pd.DataFrame, adjusted: pd.DataFrame | None = None, *, s
 
 
 def plot_town_vs_dfe(town: pd.DataFrame, wide: pd.DataFrame, *, measures: Sequence[str] = tuple(MEASURES),
-                     source: str = DFE_SOURCE, official: bool = True):
-    """Rates from pupil records (points, 95% CI) over the DfE's published series (lines)."""
+                     source: str = DFE_SOURCE, official: bool = True, synthetic: bool | None = True):
+    """Rates from pupil records (points, 95% CI), over the DfE's published series (lines) only when the
+    pupil records are real (``synthetic`` is False): synthetic and official values are never drawn on one
+    axis (the official series has its own figure, :func:`plot_time_series`)."""
     import matplotlib.pyplot as plt
 
-    d = wide[wide["school_type"] == "Total"]
+    real = synthetic is False
+    d = wide[wide["school_type"] == "Total"] if real else wide.iloc[0:0]
     years = sorted(set(d["year"]) | set(town["year"]))
     pos = {y: i for i, y in enumerate(years)}
     fig, axes = plt.subplots(1, len(measures), figsize=(4.2 * len(measures), 3.8), squeeze=False)
@@ -594,31 +597,47 @@ def plot_town_vs_dfe(town: pd.DataFrame, wide: pd.DataFrame, *, measures: Sequen
         ax.set_ylabel("per 100 pupils on roll")
         ax.set_ylim(bottom=0)
     axes[0][0].legend(fontsize=7, frameon=False)
-    fig.suptitle("Exclusion rates from pupil records (DfE definitions) against the published DfE series",
-                 fontsize=10)
-    if source:
+    fig.suptitle("Exclusion rates from pupil records (DfE definitions) against the published DfE series" if real
+                 else "Exclusion rates from the data folder's pupil records (DfE definitions; the official series "
+                      "is drawn on its own)", fontsize=10)
+    if real and source:
         figures.source_note(fig, source, official=official, note="Town: pupil records of the data folder.")
+    else:
+        figures.source_note(fig, "pupil records of the data folder (census and exclusions return)")
     fig.tight_layout(rect=(0, 0.04, 1, 0.95))
     return fig
 
 
-def plot_targeted_comparison(table: pd.DataFrame, *, source: str = "", official: bool = False):
-    """Share not permanently excluded after support started: supported vs matched comparison."""
+def targeted_comparison_figure(published: pd.DataFrame) -> figures.FigureData:
+    """What the targeted-vs-comparison figure draws: the published ``exclusions_targeted_vs_comparison``
+    (share not permanently excluded with its interval, and the group's size); a share the table
+    suppresses (a count of exclusions under the threshold) is not drawn (issue 27)."""
+    return figures.from_table(published, "exclusions_targeted_vs_comparison", x="group", y="percent_not_excluded",
+                              lower="lower", upper="upper", n="young_people", series_label="percent not excluded",
+                              key=("group",))
+
+
+def plot_targeted_comparison(data: pd.DataFrame, *, source: str = "", official: bool = False):
+    """Share not permanently excluded after support started: supported vs matched comparison, from the
+    published figure data (:func:`targeted_comparison_figure`; a suppressed share is marked, not drawn)."""
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6.2, 2.6))
-    y = np.arange(len(table))[::-1]
+    y = np.arange(len(data))[::-1]
     colours = [AREA_COLOURS[AREA], "#555555"]
-    for i, (_, r) in enumerate(table.iterrows()):
-        ax.errorbar(r["percent_not_excluded"], y[i], xerr=[[r["percent_not_excluded"] - r["lower"]],
-                                                          [r["upper"] - r["percent_not_excluded"]]],
+    for i, (_, r) in enumerate(data.iterrows()):
+        size = "c" if pd.isna(r["n"]) else f"{int(r['n']):,}"
+        what = "young people" if i == 0 else "pupil-years"
+        if pd.isna(r["y"]):
+            ax.annotate(f"c ({size} {what}: suppressed)", (100, y[i]), ha="right", va="center", fontsize=8)
+            continue
+        ax.errorbar(r["y"], y[i], xerr=[[r["y"] - r["lower"]], [r["upper"] - r["y"]]],
                     fmt="o", color=colours[i % 2], capsize=3, ms=6)
-        ax.annotate(f"{r['percent_not_excluded']:.1f}% ({r['young_people']:,} {'young people' if i == 0 else 'pupil-years'})",
-                    (r["percent_not_excluded"], y[i]), xytext=(0, 8), textcoords="offset points",
+        ax.annotate(f"{r['y']:.1f}% ({size} {what})", (r["y"], y[i]), xytext=(0, 8), textcoords="offset points",
                     ha="center", fontsize=8)
-    ax.set_yticks(y, table["group"], fontsize=8)
-    ax.set_ylim(-0.7, len(table) - 0.3)
-    lo = float(min(table["lower"].min(), 95))
+    ax.set_yticks(y, data["x"], fontsize=8)
+    ax.set_ylim(-0.7, len(data) - 0.3)
+    lo = float(min(data["lower"].min(), 95)) if data["lower"].notna().any() else 95.0
     ax.set_xlim(max(lo - 1, 0), 100.2)
     ax.set_xlabel("% not permanently excluded after support started (95% CI)")
     ax.set_title("Targeted support and permanent exclusion: observational comparison", fontsize=10)

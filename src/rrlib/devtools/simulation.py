@@ -1,0 +1,403 @@
+"""``rr simulate`` / ``make simulation``: a simulation study of the compendium's estimators.
+
+Follows the ADEMP structure of Morris, White & Crowther (2019, "Using simulation studies to
+evaluate statistical methods", *Statistics in Medicine* 38:2074-2102):
+
+* **Aims**: does each model estimate that has a planted truth in the synthetic generator's
+  parameters (``rrlib/synth/params/*.yml``) recover it, and are its 95% intervals honest?
+* **Data-generating mechanisms**: the synthetic generator itself (:func:`rrlib.synth.generate`),
+  ``K`` independent draws (seeds ``seed``, ``seed + 1``, ...) of the domains an estimate needs,
+  at ``scale`` (a smaller scale per draw is allowed), validated and prepared as ``rr prepare`` does.
+* **Estimands**: the planted parameters (:data:`ESTIMANDS`: name, truth read from the parameter
+  files, the scale of the analysis).
+* **Methods**: the chapter functions the notebooks call, unchanged (no kernel per draw).
+* **Performance measures** with Monte Carlo standard errors (Morris et al. 2019, Table 6): bias,
+  empirical SE, model SE (root mean of the squared model SEs), 95% CI coverage.
+
+Writes ``reports/simulation.json`` (estimate name -> truth, mean, bias, bias_mcse, empirical_se,
+empirical_se_mcse, model_se, model_se_mcse, coverage, coverage_mcse, n_draws, meets_bar; and
+``_meta``), ``reports/simulation_draws.csv`` (one row per draw and estimate) and
+``reports/simulation.md`` with a coverage figure and a zip plot (``reports/simulation.svg``).
+
+The bar an estimate meets (issue 26): |bias| within 2 Monte Carlo SE or under its tolerance (0.05
+on the analysis scale unless the estimand says otherwise), and coverage in [0.90, 0.98].
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from .. import log, paths, simstudy, synth
+from ..chapters import selfharm as S
+from ..chapters import wmf as W
+from ..data import domain_modules, read_raw, tables
+from ..data.prepare import domain_outputs
+from ..io import atomic_write_text, write_json
+
+logger = log.get("simulate")
+
+#: Draws of the default run: coverage MCSE at 0.95 is sqrt(0.95 * 0.05 / K) = 0.0139 at K = 250.
+DEFAULT_DRAWS = 250
+DEFAULT_SEED = 26_000
+#: Scale of every draw (1 = the shipped folder's size): the self-harm cohort needs scale 1 for
+#: its few hundred young people; the draw takes about 2 seconds.
+DEFAULT_SCALE = 1.0
+#: A run writes the committed record (:data:`rrlib.simstudy.RECORD`) from this many draws.
+MIN_RECORD_DRAWS = 100
+COVERAGE_BAND = (0.90, 0.98)
+BIAS_MCSE_BOUND = 2.0
+REPORT_JSON = "simulation.json"
+REPORT_MD = "simulation.md"
+REPORT_DRAWS = "simulation_draws.csv"
+REPORT_FIGURE = "simulation.svg"
+
+
+@dataclass(frozen=True)
+class Estimand:
+    """A planted parameter: where its truth is in the parameter files, and the analysis scale."""
+
+    name: str
+    chapter: str
+    method: str
+    truth_path: tuple[str, ...]      # (domain, key, key, ...) in rrlib/synth/params/<domain>.yml
+    description: str
+    main: bool = False
+    tolerance: float = 0.05
+
+    def truth(self, params: dict | None = None) -> float:
+        d = (params or {}).get(self.truth_path[0]) or synth.load_params(self.truth_path[0])
+        for k in self.truth_path[1:]:
+            d = d[k]
+        return float(d)
+
+
+@dataclass(frozen=True)
+class Method:
+    """A chapter's estimator: the domains a draw needs, and the function giving every estimate."""
+
+    name: str
+    domains: tuple[str, ...]
+    estimate: Callable[[dict], dict]
+    estimands: tuple[str, ...] = field(default_factory=tuple)
+    #: scale of this method's draws relative to the run's scale (the WMF survey is large: a quarter
+    #: of it still has thousands of respondents per area and wave)
+    relative_scale: float = 1.0
+
+
+def _wald(est: float, lower: float, upper: float) -> dict:
+    """An estimate on its analysis scale with its Wald limits and the SE they imply."""
+    return {"value": float(est), "lower": float(lower), "upper": float(upper),
+            "se": float((upper - lower) / (2 * 1.959963984540054))}
+
+
+def selfharm_cox(t: dict) -> dict:
+    """The self-harm chapter's adjusted Cox model on the target-trial cohort (as notebook 04 runs it):
+    log hazard ratios of support, age, male and log(1 + prior attendances)."""
+    ed, sup = t["ed_attendances"], t["selfharm_support"]
+    reps = S.representations(S.support_cohort(ed, sup), ed)
+    m = S.cox_model(reps).set_index("term")
+    out = {}
+    for term, name in (("supported", "selfharm.log_hr_supported"), ("age", "selfharm.log_hr_age"),
+                       ("male", "selfharm.log_hr_male"), ("log_prior", "selfharm.log_hr_prior")):
+        r = m.loc[term]
+        out[name] = _wald(np.log(r["hr"]), np.log(r["lower"]), np.log(r["upper"]))
+    nr = S.no_return_share(reps, window_days=365)
+    out["selfharm.no_return_share"] = _wald(nr["share"], nr["lower"], nr["upper"])
+    return out
+
+
+def wmf_models(t: dict) -> dict:
+    """The WMF chapter's mixed models (as notebook 03 runs them): the family-connection gap of the
+    A20 wave (:func:`rrlib.chapters.wmf.compare_areas`) and the Year 9 relative trend of school
+    connection (:func:`rrlib.chapters.wmf.trend`), in SRS points."""
+    sc = t["wmf_scores"]
+    c = W.compare_areas(sc, outcomes=["srs_family_connection"], waves=[W.CLAIM_WAVE]).iloc[0]
+    tr = W.trend(sc, "srs_school_connection", "year9").set_index("contrast").loc["relative"]
+    return {"wmf.family_connection_gap": _wald(c["diff"], c["lower"], c["upper"]),
+            "wmf.school_connection_trend": _wald(tr["estimate"], tr["lower"], tr["upper"])}
+
+
+ESTIMANDS: dict[str, Estimand] = {e.name: e for e in (
+    Estimand("selfharm.log_hr_supported", "selfharm", "selfharm_cox",
+             ("health", "representation", "log_hr_supported"),
+             "log hazard ratio of re-presentation, supported against not supported (adjusted Cox model, "
+             "target-trial cohort)", main=True),
+    Estimand("selfharm.log_hr_age", "selfharm", "selfharm_cox", ("health", "representation", "log_hr_age"),
+             "log hazard ratio per year of age at the index attendance (same model)"),
+    Estimand("selfharm.log_hr_male", "selfharm", "selfharm_cox", ("health", "representation", "log_hr_male"),
+             "log hazard ratio, boys against girls (same model)"),
+    Estimand("selfharm.no_return_share", "selfharm", "selfharm_cox",
+             ("health", "targets", "no_return_after_support", "value"),
+             "A09: share of supported young people with no self-harm re-presentation within 365 days of "
+             "first contact (Wilson interval; the generator calibrates it in expectation)", tolerance=0.01),
+    Estimand("selfharm.log_hr_prior", "selfharm", "selfharm_cox", ("health", "representation", "log_hr_prior"),
+             "log hazard ratio per log(1 + prior self-harm attendances) (same model)"),
+    Estimand("wmf.family_connection_gap", "wmf", "wmf_models", ("wmf", "planted", "family_connection_gap", "points"),
+             "A20: Blackpool minus the other areas, SRS family connection, 2019/20 (random-intercept model, REML)",
+             main=True, tolerance=0.01),
+    Estimand("wmf.school_connection_trend", "wmf", "wmf_models",
+             ("wmf", "planted", "school_connection_trend", "per_wave"),
+             "A20: Blackpool's school-connection trend relative to the other areas, Year 9, per wave "
+             "(random-intercept model, REML)", main=True, tolerance=0.005),
+)}
+
+METHODS: dict[str, Method] = {m.name: m for m in (
+    Method("selfharm_cox", ("education", "health"), selfharm_cox,
+           tuple(n for n, e in ESTIMANDS.items() if e.method == "selfharm_cox")),
+    Method("wmf_models", ("wmf",), wmf_models,
+           tuple(n for n, e in ESTIMANDS.items() if e.method == "wmf_models"), relative_scale=0.25),
+)}
+
+
+# ----------------------------------------------------------------------------- one draw
+def draw_tables(seed: int, scale: float, domains: tuple[str, ...]) -> dict[str, pd.DataFrame]:
+    """One draw of the synthetic data: generated, read with the raw schemas, prepared per domain."""
+    with tempfile.TemporaryDirectory(prefix="rr-sim-") as d:
+        out = Path(d) / "raw"
+        synth.generate(out, seed=seed, scale=scale, domains=list(domains))
+        spec = tables()
+        raw = {f.name[: -len(".csv.gz")]: None for f in out.glob("*.csv.gz")}
+        raw = {n: read_raw(out, spec[n]) for n in raw if n in spec}
+    processed: dict[str, pd.DataFrame] = {}
+    for mod in domain_modules():
+        own = [t.name for t in getattr(mod, "TABLES", ()) if t.name in raw]
+        if own:
+            processed.update(domain_outputs(mod, raw))
+    return processed
+
+
+def run_draw(args: tuple) -> list[dict]:
+    """All the methods' estimates on one draw: rows draw, seed, estimate, value, se, lower, upper, error.
+
+    Each method gets its own draw of its domains (same seed) at ``scale * relative_scale``.
+    """
+    i, seed, scale, methods = args
+    rows = []
+    for m in methods:
+        meth = METHODS[m]
+        try:
+            t = draw_tables(seed, scale * meth.relative_scale, meth.domains)
+            est = meth.estimate(t)
+        except Exception as exc:  # noqa: BLE001 - a failed draw (e.g. a model that does not converge) is reported
+            rows += [{"draw": i, "seed": seed, "estimate": n, "error": str(exc)} for n in meth.estimands]
+            continue
+        rows += [{"draw": i, "seed": seed, "estimate": n, **v, "error": ""} for n, v in est.items()]
+    return rows
+
+
+# ----------------------------------------------------------------------------- performance
+def performance(est: np.ndarray, se: np.ndarray, lower: np.ndarray, upper: np.ndarray, truth: float,
+                tolerance: float = 0.05) -> dict:
+    """Performance measures and their Monte Carlo SEs (Morris, White & Crowther 2019, Table 6).
+
+    bias = mean - truth, MCSE sqrt(var / K); empirical SE = sd (K - 1 divisor), MCSE
+    empSE / sqrt(2 (K - 1)); model SE = sqrt(mean(se^2)), MCSE sqrt(var(se^2) / (4 K modSE^2));
+    coverage = share of intervals holding the truth, MCSE sqrt(cov (1 - cov) / K).
+    """
+    ok = np.isfinite(est) & np.isfinite(se) & np.isfinite(lower) & np.isfinite(upper)
+    est, se, lower, upper = est[ok], se[ok], lower[ok], upper[ok]
+    k = int(len(est))
+    if k < 2:
+        return {"truth": truth, "n_draws": k}
+    mean = float(est.mean())
+    emp = float(est.std(ddof=1))
+    mod = float(np.sqrt(np.mean(se ** 2)))
+    cov = float(np.mean((lower <= truth) & (truth <= upper)))
+    bias = mean - truth
+    bias_mcse = emp / np.sqrt(k)
+    out = {
+        "truth": truth, "mean": mean, "bias": bias, "bias_mcse": float(bias_mcse),
+        "empirical_se": emp, "empirical_se_mcse": float(emp / np.sqrt(2 * (k - 1))),
+        "model_se": mod, "model_se_mcse": float(np.sqrt(np.var(se ** 2, ddof=1) / (4 * k * mod ** 2))),
+        "coverage": cov, "coverage_mcse": float(np.sqrt(cov * (1 - cov) / k)),
+        "n_draws": k, "tolerance": tolerance,
+    }
+    out["bias_ok"] = bool(abs(bias) <= BIAS_MCSE_BOUND * bias_mcse or abs(bias) < tolerance)
+    out["coverage_ok"] = bool(COVERAGE_BAND[0] <= cov <= COVERAGE_BAND[1])
+    out["meets_bar"] = out["bias_ok"] and out["coverage_ok"]
+    return out
+
+
+def summarise(draws: pd.DataFrame, params: dict | None = None, meta: dict | None = None) -> dict:
+    """Performance of every estimand in ``draws`` (rows of :func:`run_draw`)."""
+    out = {}
+    good = draws[draws["error"].fillna("") == ""] if "error" in draws else draws
+    for name, e in ESTIMANDS.items():
+        d = good[good["estimate"] == name]
+        if not len(d) and name not in set(draws["estimate"]):
+            continue
+        perf = performance(d["value"].to_numpy(float), d["se"].to_numpy(float), d["lower"].to_numpy(float),
+                           d["upper"].to_numpy(float), e.truth(params), e.tolerance)
+        perf["failed_draws"] = int(((draws["estimate"] == name) & (draws["error"].fillna("") != "")).sum())
+        out[name] = {**perf, "chapter": e.chapter, "description": e.description, "main": e.main,
+                     "scale": (meta or {}).get("scale", 1.0) * METHODS[e.method].relative_scale,
+                     "seed": (meta or {}).get("seed"),
+                     "truth_source": "rrlib/synth/params/" + e.truth_path[0] + ".yml: " + ".".join(e.truth_path[1:])}
+    return out
+
+
+# ----------------------------------------------------------------------------- report
+def plot(summary: dict, draws: pd.DataFrame, main: str | None = None):
+    """Coverage of every estimand with 95% Monte Carlo limits, and a zip plot of the main one."""
+    import matplotlib.pyplot as plt
+
+    names = [n for n, s in summary.items() if "coverage" in s]
+    fig, (ax, zp) = plt.subplots(1, 2, figsize=(11, max(3.5, 0.5 * len(names) + 2)))
+    y = np.arange(len(names))
+    cov = np.array([summary[n]["coverage"] for n in names])
+    mc = np.array([summary[n]["coverage_mcse"] for n in names])
+    ax.axvspan(*COVERAGE_BAND, color="tab:green", alpha=0.12, label="bar: 0.90 to 0.98")
+    ax.axvline(0.95, color="black", lw=0.8)
+    ax.errorbar(cov, y, xerr=1.96 * mc, fmt="o", color="tab:blue", capsize=3, label="coverage (95% MC limits)")
+    ax.set_yticks(y, names)
+    ax.set_xlim(min(0.7, float(np.nanmin(cov - 2 * mc)) - 0.02), 1.0)
+    ax.set_xlabel("Coverage of the 95% interval")
+    ax.set_title("Coverage over the draws")
+    ax.legend(loc="lower left", fontsize=8)
+    main = main or next((n for n in names if summary[n].get("main")), names[0] if names else None)
+    if main is not None:
+        d = draws[(draws["estimate"] == main) & (draws["error"].fillna("") == "")].copy()
+        truth = summary[main]["truth"]
+        d["z"] = (d["value"] - truth) / d["se"]
+        d["rank"] = pd.Series(np.abs(d["z"])).rank(method="first").to_numpy() / max(len(d), 1)
+        covers = (d["lower"] <= truth) & (truth <= d["upper"])
+        for ok, colour in ((True, "tab:blue"), (False, "tab:red")):
+            s = d[covers == ok]
+            zp.hlines(s["rank"], s["lower"], s["upper"], color=colour, lw=0.6,
+                      label="covers the truth" if ok else "misses the truth")
+        zp.axvline(truth, color="black", lw=1)
+        zp.axhline(0.95, color="grey", ls="--", lw=0.8)
+        zp.set_xlabel(f"95% interval ({main})")
+        zp.set_ylabel("Fractional centile of |z|")
+        zp.set_title("Zip plot (Morris et al. 2019)")
+        zp.legend(loc="lower right", fontsize=8)
+    fig.text(0.01, 0.01, "Synthetic data: draws of rrlib.synth; truths from its parameter files.", fontsize=7)
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    return fig
+
+
+def markdown(summary: dict, meta: dict, figure: str | None = REPORT_FIGURE) -> str:
+    """The report: ADEMP, a table of the performance measures, the figure."""
+    lines = [
+        "# Simulation study of the compendium's estimators",
+        "",
+        "Synthetic data only. ADEMP (Morris, White & Crowther 2019): **aims**: do the chapters' model "
+        "estimates recover the truths planted in the synthetic generator, with honest 95% intervals? "
+        f"**Data-generating mechanism**: `rrlib.synth` (generator parameters sha256 {meta['params_sha256'][:12]}), "
+        f"independent draws per estimate (seeds from {meta['seed']}; draws and scale in the table). "
+        "**Estimands**: the planted parameters below. **Methods**: the chapter functions the "
+        "notebooks call. **Performance**: bias, empirical and model SE, coverage, each with its Monte Carlo SE "
+        "(MCSE).",
+        "",
+        f"Bar: |bias| within {BIAS_MCSE_BOUND:g} MCSE or under the tolerance, and coverage in "
+        f"[{COVERAGE_BAND[0]:.2f}, {COVERAGE_BAND[1]:.2f}]. Last run: {meta['n_draws']} draws of "
+        f"{', '.join(meta['methods'])} in {meta['seconds']:.0f} s on {meta['jobs']} process(es).",
+        "",
+        "| estimate | truth | mean | bias (MCSE) | empirical SE (MCSE) | model SE (MCSE) | coverage (MCSE) "
+        "| draws | scale | meets the bar |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for n, s in summary.items():
+        if "coverage" not in s:
+            lines.append(f"| {n} | {s['truth']:.3f} | | | | | | {s['n_draws']} | | not computed |")
+            continue
+        lines.append(
+            f"| {n} | {s['truth']:.3f} | {s['mean']:.3f} | {s['bias']:+.3f} ({s['bias_mcse']:.3f}) | "
+            f"{s['empirical_se']:.3f} ({s['empirical_se_mcse']:.3f}) | {s['model_se']:.3f} "
+            f"({s['model_se_mcse']:.3f}) | {s['coverage']:.3f} ({s['coverage_mcse']:.3f}) | {s['n_draws']} | "
+            f"{s.get('scale', 1.0):g} | "
+            f"{'yes' if s['meets_bar'] else '**no**'} |")
+    lines += ["", "Estimands:", ""]
+    lines += [f"* `{n}`: {s['description']} (truth: {s['truth_source']})" for n, s in summary.items()]
+    if figure:
+        lines += ["", f"![Coverage and zip plot]({figure})", ""]
+    return "\n".join(lines) + "\n"
+
+
+def simulate(n_draws: int = DEFAULT_DRAWS, *, seed: int = DEFAULT_SEED, scale: float = DEFAULT_SCALE,
+             jobs: int = 1, methods: tuple[str, ...] | None = None, out_dir: str | Path | None = None,
+             figure: bool = True, record: str | Path | None = None) -> dict:
+    """Run the study and write the reports in ``out_dir`` (default ``reports/``). Returns the summary.
+
+    ``record``: also write the summary there (the committed :data:`rrlib.simstudy.RECORD` the
+    chapters' Caveats read; ``rr simulate`` writes it when the run uses the default draws).
+    """
+    methods = tuple(methods or METHODS)
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise ValueError(f"unknown method(s) {unknown}; known: {sorted(METHODS)}")
+    out_dir = Path(out_dir or paths.ROOT / "reports")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    tasks = [(i, seed + i, scale, methods) for i in range(n_draws)]
+    rows: list[dict] = []
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as ex:
+            for k, r in enumerate(ex.map(run_draw, tasks, chunksize=1), 1):
+                rows += r
+                if k % 25 == 0:
+                    logger.info(f"{k}/{n_draws} draws")
+    else:
+        for k, task in enumerate(tasks, 1):
+            rows += run_draw(task)
+            if k % 25 == 0:
+                logger.info(f"{k}/{n_draws} draws")
+    draws = pd.DataFrame(rows).reindex(columns=["draw", "seed", "estimate", "value", "se", "lower", "upper",
+                                                "error"])
+    meta = {"n_draws": n_draws, "seed": seed, "scale": scale, "jobs": jobs, "methods": list(methods),
+            "seconds": time.perf_counter() - t0, "params_sha256": synth.params_digest(),
+            "reference": "Morris TP, White IR, Crowther MJ (2019). Using simulation studies to evaluate "
+                         "statistical methods. Statistics in Medicine 38:2074-2102.",
+            "synthetic": True}
+    summary = summarise(draws, meta=meta)
+    if record is not None:  # merged with the estimates of earlier runs of other methods
+        Path(record).parent.mkdir(parents=True, exist_ok=True)
+        old = simstudy.load(record)
+        runs = {**old.get("_meta", {}).get("runs", {}), **{m: meta for m in methods}}
+        summary = {**{k: v for k, v in old.items() if k != "_meta" and k in ESTIMANDS}, **summary}
+        meta = {**meta, "runs": runs}
+        write_json(record, {**summary, "_meta": meta})
+    draws.to_csv(out_dir / REPORT_DRAWS, index=False, float_format="%.6g")
+    write_json(out_dir / REPORT_JSON, {**summary, "_meta": meta})
+    fig_name = None
+    if figure and summary:
+        import matplotlib.pyplot as plt
+
+        main = next((n for n in summary if summary[n].get("main") and n in set(draws["estimate"])), None)
+        fig = plot(summary, draws, main=main)
+        fig.savefig(out_dir / REPORT_FIGURE, metadata={"Date": None})
+        plt.close(fig)
+        fig_name = REPORT_FIGURE
+    atomic_write_text(out_dir / REPORT_MD, markdown(summary, meta, fig_name))
+    return summary
+
+
+def read(path: str | Path | None = None) -> dict:
+    """A written ``simulation.json`` (default: the reports folder's)."""
+    return json.loads(Path(path or paths.ROOT / "reports" / REPORT_JSON).read_text(encoding="utf-8"))
+
+
+def main(n_draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED, scale: float = DEFAULT_SCALE,
+         jobs: int | None = None, methods: tuple[str, ...] | None = None, out_dir=None) -> int:
+    """``rr simulate``: run, print one line per estimate, return 0 (1 when a main estimate misses the bar)."""
+    log.setup()
+    jobs = jobs or min(2, os.cpu_count() or 1)
+    logger.info(f"simulation study: {n_draws} draws at scale {scale:g}, {jobs} process(es)")
+    full = n_draws >= MIN_RECORD_DRAWS and out_dir is None
+    summary = simulate(n_draws, seed=seed, scale=scale, jobs=jobs, methods=methods, out_dir=out_dir,
+                       record=simstudy.RECORD if full else None)
+    for n, s in summary.items():
+        if "coverage" in s:
+            logger.info(f"{n}: truth {s['truth']:.3f}, bias {s['bias']:+.3f} (MCSE {s['bias_mcse']:.3f}), "
+                        f"coverage {s['coverage']:.3f} (MCSE {s['coverage_mcse']:.3f}), "
+                        f"{'meets' if s['meets_bar'] else 'misses'} the bar")
+    return 0 if all(s.get("meets_bar", False) for s in summary.values() if s.get("main")) else 1

@@ -1,0 +1,57 @@
+"""The simulation study's committed record, as the chapters' Caveats read it.
+
+``rr simulate`` (:mod:`rrlib.devtools.simulation`; Morris, White & Crowther 2019, "Using
+simulation studies to evaluate statistical methods", Statistics in Medicine 38:2074-2102) writes
+``reports/simulation.json`` and this record, :data:`RECORD` (committed): per estimate the planted
+truth, the mean over the draws, the bias and coverage with their Monte Carlo SEs, and whether the
+estimate meets the bar. A chapter's Caveats name its estimates that miss the bar with the measured
+bias (:func:`caveat`), read from the record, never typed in.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+#: The committed record, beside the module: the chapters that show it rerun when it changes
+#: (:func:`rrlib.registry.dependencies`).
+RECORD = Path(__file__).resolve().parent / "simulation.json"
+
+
+def load(path: str | Path | None = None) -> dict:
+    """The record (``{}`` when it has not been written)."""
+    f = Path(path or RECORD)
+    return json.loads(f.read_text(encoding="utf-8")) if f.exists() else {}
+
+
+def for_chapter(chapter: str, path: str | Path | None = None) -> dict:
+    """The record's estimates of one chapter: name -> performance measures."""
+    return {n: s for n, s in load(path).items() if not n.startswith("_") and s.get("chapter") == chapter}
+
+
+def caveat(chapter: str, path: str | Path | None = None) -> str:
+    """One sentence for the chapter's Caveats: what the simulation study measured, naming every miss."""
+    rec = load(path)
+    est = {n: s for n, s in rec.items() if not n.startswith("_") and s.get("chapter") == chapter}
+    if not est:
+        return ("**Simulation study.** No simulation study of this chapter's estimates is recorded "
+                "(`make simulation`).")
+    meta = rec.get("_meta", {})
+    k = meta.get("n_draws", "?")
+
+    def one(n, s):
+        return (f"`{n}` (truth {s['truth']:.3f}, bias {s['bias']:+.3f}, MCSE {s['bias_mcse']:.3f}; "
+                f"coverage {s['coverage']:.3f}, MCSE {s['coverage_mcse']:.3f})")
+
+    ok = [n for n, s in est.items() if s.get("meets_bar")]
+    miss = [n for n, s in est.items() if not s.get("meets_bar")]
+    text = (f"**Simulation study** ({k} synthetic draws, `make simulation`; Morris, White & Crowther 2019): "
+            + "; ".join(one(n, est[n]) for n in est) + ". ")
+    if miss:
+        text += ("Missing the bar (|bias| within 2 Monte Carlo SE or under the tolerance, coverage 0.90 to 0.98): "
+                 + ", ".join(f"`{n}`" for n in miss) + ". ")
+    else:
+        text += ("Every one meets the bar (|bias| within 2 Monte Carlo SE or under the tolerance, "
+                 "coverage 0.90 to 0.98). ")
+    if ok and miss:
+        text += "The others meet it."
+    return text.strip()
