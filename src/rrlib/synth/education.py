@@ -29,9 +29,12 @@ Everything is vectorised over pupils; loops run over years, phases and terms onl
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 
+from .. import public
 from ..data.education import ETHNICITY_MINOR, REASON_CODES, reason_codes_of_year
 from . import load_params
 
@@ -456,8 +459,25 @@ def _risk(ctx, pupils: _Pupils, schools, cur, yi):
     return np.exp(lr)
 
 
+@functools.lru_cache(maxsize=4)
+def official_rates(area_code: str) -> dict[str, dict[str, float]]:
+    """An authority's official exclusion rates per 100 pupils on roll (DfE's Total) by school year, from
+    the counts of the DfE's 2022/23 release (the shipped cut, :func:`rrlib.public.load_dfe_exclusions_la`):
+    ``{year: {"suspension", "one_plus", "permanent"}}``. The synthetic town follows them in every year
+    section C does not publish (issue 26: the twin follows official statistics where they exist)."""
+    la = public.load_dfe_exclusions_la()
+    out = {}
+    for r in la[la["area_code"] == area_code].itertuples(index=False):
+        h = float(r.headcount)
+        out[str(r.year)] = {"suspension": 100 * float(r.fixed_excl) / h, "one_plus": 100 * float(r.one_plus_fixed) / h,
+                            "permanent": 100 * float(r.perm_excl) / h}
+    return out
+
+
 def _exclusion_targets(ctx, cur, year: str) -> dict:
-    """{phase: (suspensions, pupils with one or more, permanent)} for a year."""
+    """{phase: (suspensions, pupils with one or more, permanent)} for a year: section C's published
+    figures where it has them, else the town's official rates of that year (:func:`official_rates`)
+    applied to the synthetic headcount, split by phase with the params' shares."""
     p = ctx.params
     ex = p["exclusions"]
     s = ctx.scale
@@ -467,16 +487,22 @@ def _exclusion_targets(ctx, cur, year: str) -> dict:
             vals = ex["published"][year][PHASES[ph]]
             out[ph] = tuple(int(round(v * s)) for v in vals)
     else:
+        official = official_rates(ex["official_area_code"])
+        if year not in official:
+            raise ValueError(f"education params: no published (section C) or official (DfE) exclusion figures "
+                             f"for {year}")
+        o = official[year]
         head = int(np.isin(cur["phase"], TOTAL_PHASES).sum())
-        total = int(round(ex["suspension_rate"][year] / 100 * head))
-        shares = [ex["phase_share"][PHASES[ph]] for ph in TOTAL_PHASES]
-        split = _allocate(total, shares)
-        perm_total = int(round(ex["permanent"][year] * s))
+        split = _allocate(int(round(o["suspension"] / 100 * head)),
+                          [ex["phase_share"][PHASES[ph]] for ph in TOTAL_PHASES])
+        perm_total = int(round(o["permanent"] / 100 * head))
         perm_pri = int(round(ex["permanent_primary_share"] * perm_total))
         perms = {PRI: perm_pri, SEC: perm_total - perm_pri, SPE: 0}
-        for ph, n_s in zip(TOTAL_PHASES, split):
-            u = max(1, int(round(n_s / ex["per_pupil"][PHASES[ph]]))) if n_s else 0
-            out[ph] = (int(n_s), min(u, int(n_s)), perms[ph])
+        # pupils with one or more: the official total, split by phase in proportion to suspensions / per_pupil
+        ups = _allocate(int(round(o["one_plus"] / 100 * head)),
+                        [n_s / ex["per_pupil"][PHASES[ph]] for ph, n_s in zip(TOTAL_PHASES, split)])
+        for ph, n_s, u in zip(TOTAL_PHASES, split, ups):
+            out[ph] = (int(n_s), min(max(1, int(u)), int(n_s)) if n_s else 0, perms[ph])
     apn = int((cur["phase"] == AP).sum())
     apx = ex["alternative_provision"]
     n_s = int(round(apx["rate"] / 100 * apn))
@@ -977,7 +1003,9 @@ def calibration(tables: dict[str, pd.DataFrame], params: dict | None = None) -> 
     y = "2018/19"
     head = total[total["academic_year"] == y]
     s = exc_t[(exc_t["academic_year"] == y) & (exc_t["category"] == "suspension")]
-    add("A11 suspension rate 2018/19 (%)", 12.48, round(100 * len(s) / len(head), 2))
+    add("A11 suspension rate 2018/19 (%), official (published 12.48 differs)",
+        round(official_rates(p["exclusions"]["official_area_code"])[y]["suspension"], 2),
+        round(100 * len(s) / len(head), 2))
     excluded = head["pupil_id"].isin(s["pupil_id"])
 
     def rate(mask):
