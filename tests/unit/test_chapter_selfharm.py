@@ -406,3 +406,25 @@ def test_repeats_figure_draws_the_published_shares():
     people = data.frame[data.frame["series"] == "people"].set_index("x")
     assert people.loc["1", "n"] == "105" and people.loc["2", "y"] == "c"  # rounded; 6 people suppressed
     assert S.plot_repeats(data.numbers()).axes
+
+
+def test_a_cox_model_that_does_not_converge_is_not_computed(monkeypatch):
+    """Small cohorts can separate the events (lifelines' ConvergenceError): the model says so and the section
+    is not computed; never an estimate from a failed fit."""
+    import lifelines
+    from lifelines.exceptions import ConvergenceError
+
+    from rrlib import stats
+    from rrlib.chapter import NotComputed
+
+    def fail(self, *a, **k):
+        raise ConvergenceError("delta contains nan value(s). Convergence halted.")
+
+    monkeypatch.setattr(lifelines.CoxPHFitter, "fit", fail)
+    reps = pd.DataFrame({"days": [5, 10, 20, 40, 80, 160], "event": [1, 1, 0, 1, 0, 0],
+                         "supported": [1, 0, 1, 0, 1, 0], "prior_attendances": [0, 1, 0, 2, 0, 0],
+                         "age": [12, 13, 14, 15, 12, 13], "male": [0, 1, 0, 1, 0, 1]})
+    with pytest.raises(stats.ModelDidNotConverge, match="did not converge on 6 people with 3 events"):
+        stats.fit_cox(reps, "days", "event", ["supported"])
+    with pytest.raises(NotComputed, match="did not converge"):
+        S.cox_model(reps)

@@ -639,10 +639,14 @@ def cox_model(reps: pd.DataFrame, adjust: Sequence[str] = ("age", "male", "log_p
 
     Covariates: ``supported`` (1/0) and ``adjust`` among age (years), male (1/0) and log_prior
     (log(1 + prior self-harm attendances)). Returns a tidy frame: term, hr, lower, upper, p, n,
-    events, dof_resid, model ("adjusted" or "crude" when ``adjust`` is empty).
+    events, dof_resid, model ("adjusted" or "crude" when ``adjust`` is empty). A model that does not
+    converge (small cohorts: a covariate separating the events) is :class:`NotComputed`, with the reason.
     """
     d = reps.assign(log_prior=np.log1p(reps["prior_attendances"]))
-    fit = stats.fit_cox(d, "days", "event", ["supported", *adjust], confidence=confidence)
+    try:
+        fit = stats.fit_cox(d, "days", "event", ["supported", *adjust], confidence=confidence)
+    except stats.ModelDidNotConverge as exc:
+        raise NotComputed(str(exc)) from None
     out = pd.DataFrame({"term": fit["term"].to_numpy(), "hr": fit["ratio"].to_numpy(),
                         "lower": fit["ratio_lower"].to_numpy(), "upper": fit["ratio_upper"].to_numpy(),
                         "p": fit["p_value"].to_numpy()})

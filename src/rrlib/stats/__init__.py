@@ -39,7 +39,7 @@ from .compare import (
                      risk_ratio,
                      wilcoxon_signed_rank,
 )
-from .models import fit_cox, fit_glm, fit_mixed
+from .models import ModelDidNotConverge, fit_cox, fit_glm, fit_mixed
 
 __all__ += ["risk_ratio", "rate_ratio", "proportion_difference", "hedges_g", "hedges_g_paired",
-            "paired_t", "wilcoxon_signed_rank", "fit_glm", "fit_mixed", "fit_cox"]
+            "paired_t", "wilcoxon_signed_rank", "fit_glm", "fit_mixed", "fit_cox", "ModelDidNotConverge"]

@@ -151,15 +151,23 @@ def fit_mixed(df: pd.DataFrame, formula: str, group: str, confidence: float = 0.
     return pd.concat([out, var], ignore_index=True)
 
 
+class ModelDidNotConverge(ValueError):
+    """A model's fit did not converge on the data given (e.g. monotone likelihood: a covariate whose
+    every non-zero value has an event, so its coefficient runs to infinity). The message names the
+    model, the rows and the events."""
+
+
 def fit_cox(df: pd.DataFrame, duration: str, event: str, covariates: Sequence[str],
             confidence: float = 0.95, strata: Sequence[str] | None = None) -> pd.DataFrame:
     """Cox proportional hazards model (lifelines CoxPHFitter, Efron ties).
 
     ``covariates``: numeric or categorical columns; text/categorical ones are expanded to
     indicator columns with the first level (sorted) as reference, named ``<col>[T.<level>]``.
-    ``ratio`` is the hazard ratio. ``n_groups`` is the number of events.
+    ``ratio`` is the hazard ratio. ``n_groups`` is the number of events. A fit that does not converge
+    raises :class:`ModelDidNotConverge` (never an estimate from a failed fit).
     """
     from lifelines import CoxPHFitter
+    from lifelines.exceptions import ConvergenceError
 
     conf = _conf(confidence)
     covariates = list(covariates)
@@ -185,7 +193,13 @@ def fit_cox(df: pd.DataFrame, duration: str, event: str, covariates: Sequence[st
             for lev in levels[1:]:
                 X[f"{c}[T.{lev}]"] = (col.astype(str) == lev).astype(float)
     cph = CoxPHFitter(alpha=1 - conf)
-    cph.fit(X, duration_col=duration, event_col=event, strata=strata or None)
+    try:
+        cph.fit(X, duration_col=duration, event_col=event, strata=strata or None)
+    except ConvergenceError as exc:
+        raise ModelDidNotConverge(
+            f"the Cox model ({', '.join(covariates)}) did not converge on {len(X)} people with {int(ev.sum())} "
+            f"events: {str(exc).split('.')[0]} (too few events for its covariates, or one that separates them)"
+        ) from exc
     s = cph.summary
     return _tidy(s["coef"], s["se(coef)"], s["p"], conf, len(X), "Cox proportional hazards (hazard ratios)",
                  int(ev.sum()))
