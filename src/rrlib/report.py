@@ -172,6 +172,27 @@ def data_banner(synthetic: bool | None, folder: str) -> tuple[str, str]:
                       "disclosure control; do not publish without checking.")
 
 
+#: The banner of a chapter that reads only official statistics (its results say folder "official statistics").
+OFFICIAL_ONLY_BANNER = ("Official statistics only: this chapter reads the public statistics shipped in "
+                        "data/raw/public/, not the data folder of the run; nothing in it is synthetic.")
+
+
+def chapter_banner(lay: paths.Layout, name: str, data_class: str, banner: str) -> tuple[str, str]:
+    """The banner of chapter ``name``: the run's, unless its results were recorded as official
+    statistics only (:meth:`rrlib.chapter.Chapter.banner` with ``official_only``); an area run keeps its
+    own banner (which says what was computed for the authority)."""
+    if not areas.from_env().is_default:
+        return data_class, banner
+    f = lay.result_file(name)
+    try:
+        doc = json.loads(f.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return data_class, banner
+    if (doc.get("data") or {}).get("folder") == "official statistics":
+        return "real", OFFICIAL_ONLY_BANNER
+    return data_class, banner
+
+
 def area_banner(lay: paths.Layout, data_class: str, banner: str) -> tuple[str, str]:
     """An area run (``make all AREA=...``): the banner names the authority and counts the sections
     computed and not computed (from the chapters' results files); others are left as they are."""
@@ -617,9 +638,10 @@ def build(lay: paths.Layout) -> dict[str, str]:
                              for e in references_of(run, bibliography)]
         if run["executed"] is None:
             continue
+        run_class, run_banner = chapter_banner(lay, run["name"], data_class, banner)
         ctx = {"title": f"{run['title']} ({run['notebook']})", "failed": run["failed"],
-               "figures": run["figures"], "tables": run["tables"], "data_class": data_class,
-               "data_banner": banner, "figures_dir": lay.figures_dir, "reader_href": Path(run["reader_href"]).name,
+               "figures": run["figures"], "tables": run["tables"], "data_class": run_class,
+               "data_banner": run_banner, "figures_dir": lay.figures_dir, "reader_href": Path(run["reader_href"]).name,
                "full_href": Path(run["full_href"]).name, "references": run["references"],
                "bibliography": bibliography, "cite": cite, "xrefs": xrefs, "chapter": run["name"],
                "chapter_no": runs.index(run) + 1}

@@ -269,3 +269,20 @@ def test_chapter_pages_do_not_depend_on_the_number_of_workers(fake_run, monkeypa
         pages[n] = {k: v for k, v in report.build(fake_run).items() if k.startswith("html/") and k.endswith(".html")}
     assert set(pages["1"]) == {"html/reach.html", "html/reach-code.html"}
     assert pages["1"] == pages["2"]
+
+
+def test_an_official_only_chapter_gets_its_own_banner(tmp_path, monkeypatch):
+    """Chapter 6 reads only official statistics: its page must not carry the run's SYNTHETIC banner."""
+    import json
+
+    from rrlib import paths, report
+
+    monkeypatch.delenv("RR_AREA", raising=False)
+    lay = paths.layout(tmp_path / "raw", tmp_path / "out")
+    lay.results_dir.mkdir(parents=True)
+    run = report.data_banner(True, "synthetic")
+    lay.result_file("six").write_text(json.dumps({"data": {"folder": "official statistics", "synthetic": False}}))
+    lay.result_file("one").write_text(json.dumps({"data": {"folder": "synthetic", "synthetic": True}}))
+    assert report.chapter_banner(lay, "six", *run) == ("real", report.OFFICIAL_ONLY_BANNER)
+    assert report.chapter_banner(lay, "one", *run) == run
+    assert report.chapter_banner(lay, "missing", *run) == run
