@@ -13,10 +13,10 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
+import _chromium
 import pytest
 
 from rrlib import book, chapter, paths
@@ -26,10 +26,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 LAYOUT = paths.layout()
 OUT = LAYOUT.out_dir
 INDEX = LAYOUT.report_html
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars", "--allow-file-access-from-files"]
+CHROMIUM = _chromium.CHROMIUM
+FLAGS = _chromium.FLAGS + ["--allow-file-access-from-files"]
 WIDTHS = (1400, 1024, 390, 703)   # 703 px: the width of an A4 page printed with 12 mm margins
 
 

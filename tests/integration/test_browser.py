@@ -9,10 +9,10 @@ features off; the pages are also checked statically for network resources.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
+import _chromium
 import pytest
 
 from rrlib import chapter, paths, report
@@ -22,10 +22,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 LAYOUT = paths.layout()
 OUT = LAYOUT.out_dir
 INDEX = LAYOUT.report_html
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars"]
+CHROMIUM = _chromium.CHROMIUM
+FLAGS = _chromium.FLAGS
 
 
 def _need_browser_and_report():
