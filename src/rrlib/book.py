@@ -119,10 +119,12 @@ def svg_min(text: str) -> str:
         t = t.replace(" xmlns:xlink='http://www.w3.org/1999/xlink'", "")
     t = t.replace(" version='1.1'", "")
     out, stack = [], []
-    for tok in re.split(r"(<g\s*/>|<g>|<g\s[^>]*>|</g>)", t):
+    for tok in re.split(r"(<g\s*/>|<g>|<g\s[^>]*/>|<g\s[^>]*>|</g>)", t):
         if re.fullmatch(r"<g\s*/>", tok) or tok == "<g>":
             if tok == "<g>":
                 stack.append(False)
+            continue
+        if re.fullmatch(r"<g\s[^>]*/>", tok):      # an empty group with attributes: opens nothing
             continue
         if tok.startswith("<g ") or tok.startswith("<g\n"):
             stack.append(True)

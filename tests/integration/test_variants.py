@@ -36,7 +36,7 @@ from rrlib.synth import variants as V
 
 pytestmark = pytest.mark.slow
 
-SCALE = 0.1
+SCALE = 0.2
 CHAPTERS = list(V.CHAPTER_TABLES)
 GROUPS = {"full": []} | {"+".join(g): g for g in V.groups()}
 

@@ -161,3 +161,19 @@ def test_tables_published_in_a_loop_are_numbered_where_they_are_made():
     got = numbering.number_chapter(1, nb, [], ["reach_first", "reach_b", "reach_c", "reach_last"])
     assert {k[1]: (v["number"], v["cell_id"]) for k, v in got.items()} == {
         "reach_first": ("1.1", "c0"), "reach_b": ("1.2", "c1"), "reach_c": ("1.3", "c1"), "reach_last": ("1.4", "c2")}
+
+
+def test_minified_svg_with_an_empty_clipped_group_stays_well_formed():
+    """matplotlib writes an empty ``<g clip-path=...>`` for a panel with nothing clipped; as a
+    self-closing group with attributes it must not be taken for an opening tag (the page showed a
+    broken image: a stray ``</g>``)."""
+    import xml.dom.minidom
+
+    from rrlib import book
+
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><defs><clipPath id="p1">'
+           '<rect x="0" y="0" width="5" height="5"/></clipPath></defs><g id="figure_1"><g>'
+           '<g clip-path="url(#p1)"/></g><path d="M 0 0 L 1 1"/></g></svg>')
+    out = book.svg_min(svg)
+    xml.dom.minidom.parseString(out)   # raised "mismatched tag" before
+    assert "<path d='M0 0 1 1'/>" in out
