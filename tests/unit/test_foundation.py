@@ -199,3 +199,14 @@ def test_every_results_row_names_its_estimate_value():
                 if "key" in keys and "estimate" in keys:
                     bad.append(f"{f.name}:{node.lineno}")
     assert not bad, f"results rows naming the estimate 'estimate' (use rrlib.results.row): {bad}"
+
+
+def test_no_two_test_modules_share_a_name():
+    """Test folders have no __init__.py, so pytest imports modules by their file name: two with one name
+    (unit/test_book.py and integration/test_book.py) stop the whole run with "import file mismatch"."""
+    from collections import Counter
+
+    from rrlib import paths
+
+    names = Counter(p.name for p in (paths.ROOT / "tests").rglob("test_*.py"))
+    assert not [n for n, k in names.items() if k > 1]
