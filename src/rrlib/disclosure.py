@@ -568,6 +568,16 @@ def _shown_number(text) -> float | None:
 _PUBLISHED: dict[str, list[str]] = {}
 
 
+def _nested_keys(fine: pd.DataFrame, coarse: pd.DataFrame, by: list) -> tuple[pd.Series, pd.Series] | None:
+    """Row keys of a finer and a coarser table on the columns ``by``, or None unless each coarser key is
+    one row and every finer key is one of them (the finer table's rows nest in the coarser's)."""
+    fkey = fine[by].astype(str).agg("\x1f".join, axis=1)
+    ckey = coarse[by].astype(str).agg("\x1f".join, axis=1)
+    if ckey.duplicated().any() or not set(fkey) <= set(ckey):
+        return None
+    return fkey, ckey
+
+
 def margin_links(df: pd.DataFrame, counts: Sequence[str], id_cols: Sequence[str], tables_dir: Path,
                  name: str) -> list[dict]:
     """Other tables already published in ``tables_dir`` that share margins with this one.
@@ -610,10 +620,10 @@ def margin_links(df: pd.DataFrame, counts: Sequence[str], id_cols: Sequence[str]
             by = ids
         else:
             continue
-        fkey = fine[by].astype(str).agg("\x1f".join, axis=1)
-        ckey = coarse[by].astype(str).agg("\x1f".join, axis=1)
-        if ckey.duplicated().any() or not set(fkey) <= set(ckey):
+        keys = _nested_keys(fine, coarse, by)
+        if keys is None:
             continue
+        fkey, ckey = keys
         cols = []
         for c in shared:
             fv = fine[c].map(_shown_number) if not coarse_is_other else \
@@ -1420,10 +1430,10 @@ def _margins_in_run(records: Mapping[str, dict], pubs: Mapping[str, pd.DataFrame
             if not shared:
                 continue
             F, C = pubs[fine], pubs[coarse]
-            fkey = F[by].astype(str).agg("\x1f".join, axis=1)
-            ckey = C[by].astype(str).agg("\x1f".join, axis=1)
-            if ckey.duplicated().any() or not set(fkey) <= set(ckey):
+            keys = _nested_keys(F, C, by)
+            if keys is None:
                 continue
+            fkey, ckey = keys
             cols = []
             for c in shared:
                 fv = F[c].map(_shown_number)
