@@ -578,6 +578,17 @@ def _nested_keys(fine: pd.DataFrame, coarse: pd.DataFrame, by: list) -> tuple[pd
     return fkey, ckey
 
 
+def _sums_match(fv: pd.Series, cv: pd.Series, fkey: pd.Series, ckey: pd.Series, full: pd.Series) -> bool:
+    """Whether the finer values ``fv`` summed by ``fkey`` give the coarser values ``cv`` (rows ``ckey``)
+    wherever the finer group is shown in full (``full``) and the coarser value is shown; at least one
+    group must be checked."""
+    sums = fv.groupby(fkey).sum(min_count=1)
+    cmap = pd.Series(pd.to_numeric(pd.Series(list(cv)), errors="coerce").to_numpy(dtype=float),
+                     index=np.asarray(ckey))
+    checked = [k for k in sums.index if full.get(k, False) and pd.notna(cmap.get(k))]
+    return bool(checked) and all(abs(sums[k] - cmap[k]) < 1e-9 for k in checked)
+
+
 def margin_links(df: pd.DataFrame, counts: Sequence[str], id_cols: Sequence[str], tables_dir: Path,
                  name: str) -> list[dict]:
     """Other tables already published in ``tables_dir`` that share margins with this one.
@@ -633,10 +644,7 @@ def margin_links(df: pd.DataFrame, counts: Sequence[str], id_cols: Sequence[str]
                 full = fv.notna().groupby(fkey).all()
             else:
                 full = pd.Series(True, index=pd.unique(fkey))
-            sums = fv.groupby(fkey).sum(min_count=1)
-            cmap = pd.Series(cv.to_numpy(), index=ckey.to_numpy())
-            checked = [k for k in sums.index if full.get(k, False) and pd.notna(cmap.get(k))]
-            if checked and all(abs(sums[k] - cmap[k]) < 1e-9 for k in checked):
+            if _sums_match(fv, cv, fkey, ckey, full):
                 cols.append(c)
         if cols:
             links.append({"table": other, "by": by, "columns": cols,
@@ -1438,11 +1446,7 @@ def _margins_in_run(records: Mapping[str, dict], pubs: Mapping[str, pd.DataFrame
             for c in shared:
                 fv = F[c].map(_shown_number)
                 full = fv.notna().groupby(fkey).all()
-                sums = fv.groupby(fkey).sum(min_count=1)
-                cmap = dict(zip(ckey, C[c].map(_shown_number)))
-                checked = [k for k in sums.index if full.get(k, False) and cmap.get(k) is not None
-                           and not pd.isna(cmap.get(k))]
-                if checked and all(abs(sums[k] - cmap[k]) < 1e-9 for k in checked):
+                if _sums_match(fv, C[c].map(_shown_number), fkey, ckey, full):
                     cols.append(c)
             if cols:
                 out[fine].append({"table": coarse, "by": by, "columns": cols, "direction": "coarser"})
