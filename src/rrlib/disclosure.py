@@ -578,6 +578,25 @@ def _nested_keys(fine: pd.DataFrame, coarse: pd.DataFrame, by: list) -> tuple[pd
     return fkey, ckey
 
 
+def _summing_columns(fine: pd.DataFrame, coarse: pd.DataFrame, by: list, shared: Sequence[str], *,
+                     fine_shown: bool, coarse_shown: bool) -> list[str]:
+    """The columns of ``shared`` whose finer groups (rows of ``fine`` by ``by``) sum to the coarser table's
+    cells. A published table (``*_shown``) is read as shown (suppressed cells missing) and, for the finer
+    one, only its groups shown in full are checked; an unpublished one is read as numbers."""
+    keys = _nested_keys(fine, coarse, by)
+    if keys is None:
+        return []
+    fkey, ckey = keys
+    cols = []
+    for c in shared:
+        fv = fine[c].map(_shown_number) if fine_shown else pd.to_numeric(fine[c], errors="coerce")
+        cv = coarse[c].map(_shown_number) if coarse_shown else pd.to_numeric(coarse[c], errors="coerce")
+        full = fv.notna().groupby(fkey).all() if fine_shown else pd.Series(True, index=pd.unique(fkey))
+        if _sums_match(fv, cv, fkey, ckey, full):
+            cols.append(c)
+    return cols
+
+
 def _sums_match(fv: pd.Series, cv: pd.Series, fkey: pd.Series, ckey: pd.Series, full: pd.Series) -> bool:
     """Whether the finer values ``fv`` summed by ``fkey`` give the coarser values ``cv`` (rows ``ckey``)
     wherever the finer group is shown in full (``full``) and the coarser value is shown; at least one
@@ -631,21 +650,8 @@ def margin_links(df: pd.DataFrame, counts: Sequence[str], id_cols: Sequence[str]
             by = ids
         else:
             continue
-        keys = _nested_keys(fine, coarse, by)
-        if keys is None:
-            continue
-        fkey, ckey = keys
-        cols = []
-        for c in shared:
-            fv = fine[c].map(_shown_number) if not coarse_is_other else \
-                pd.to_numeric(fine[c], errors="coerce")
-            cv = coarse[c].map(_shown_number) if coarse_is_other else pd.to_numeric(coarse[c], errors="coerce")
-            if not coarse_is_other:  # the other (finer) table: groups shown in full only
-                full = fv.notna().groupby(fkey).all()
-            else:
-                full = pd.Series(True, index=pd.unique(fkey))
-            if _sums_match(fv, cv, fkey, ckey, full):
-                cols.append(c)
+        cols = _summing_columns(fine, coarse, by, shared, fine_shown=not coarse_is_other,
+                                coarse_shown=coarse_is_other)
         if cols:
             links.append({"table": other, "by": by, "columns": cols,
                           "direction": "coarser" if coarse_is_other else "finer"})
@@ -1437,17 +1443,7 @@ def _margins_in_run(records: Mapping[str, dict], pubs: Mapping[str, pd.DataFrame
             shared = [c for c in frec["counts"] if c in crec.get("counts", []) and c in pubs[coarse].columns]
             if not shared:
                 continue
-            F, C = pubs[fine], pubs[coarse]
-            keys = _nested_keys(F, C, by)
-            if keys is None:
-                continue
-            fkey, ckey = keys
-            cols = []
-            for c in shared:
-                fv = F[c].map(_shown_number)
-                full = fv.notna().groupby(fkey).all()
-                if _sums_match(fv, C[c].map(_shown_number), fkey, ckey, full):
-                    cols.append(c)
+            cols = _summing_columns(pubs[fine], pubs[coarse], by, shared, fine_shown=True, coarse_shown=True)
             if cols:
                 out[fine].append({"table": coarse, "by": by, "columns": cols, "direction": "coarser"})
     return out
