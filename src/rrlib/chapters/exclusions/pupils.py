@@ -22,7 +22,7 @@ from ...stats.matching import cem_weights, weighted_proportions
 from ..common import back_on_track_windows, count_in_windows
 from .official import AREA, AREA_COLOURS, DFE_NATIONAL_SOURCE, DFE_SOURCE, MEASURES, NATION, rate_intervals, year_key
 
-__all__ = ["A11_CONTEXT", "A11_YEAR", "GROUPS", "GROUP_LABELS", "DFE_TOTAL_PHASES", "town_rates",
+__all__ = ["PUBLISH", "A11_CONTEXT", "A11_YEAR", "GROUPS", "GROUP_LABELS", "DFE_TOTAL_PHASES", "town_rates",
            "compare_with_dfe", "pupil_years", "group_rates", "rates_by_age", "peak_age", "exclusion_model",
            "first_starts", "not_permanently_excluded_after_start", "matched_comparison", "A08_STRANDS",
            "A08_PROJECTS", "activity_exclusions", "back_on_track_exclusions", "plot_forest", "plot_town_vs_dfe",
@@ -807,3 +807,21 @@ def town_table(town: pd.DataFrame) -> pd.DataFrame:
     tw.columns = [f"{m}_{v}" for v, m in tw.columns]
     tw = tw.reset_index().merge(town.groupby("year")["headcount"].first().astype(int).reset_index(), on="year")
     return tw[["year", "headcount"] + [f"{m}_{v}" for m in MEASURES for v in ("count", "rate", "lower", "upper")]]
+
+
+#: Disclosure specifications of the pupil-record tables this chapter publishes (``ch.publish(df, name,
+#: **PUBLISH[name])``), as reach, WMF and targeted do: counts, what derives from them, statistics of groups.
+_WHO = ["percent", "lower", "upper", "rr", "rr_lower", "rr_upper"]
+_TARGETED = ["percent_not_excluded", "lower", "upper"]
+_BOT = ["rate", "lower", "upper"]
+PUBLISH = {
+    "exclusions_who_is_suspended": dict(preset="dfe", counts=["n", "events"], derived={c: ["events"] for c in _WHO},
+                                        decimals={c: 2 for c in _WHO}, id_cols=["variable", "category"]),
+    "exclusions_targeted_vs_comparison": dict(preset="dfe", counts=["young_people", "permanently_excluded_after"],
+                                              derived={c: ["permanently_excluded_after"] for c in _TARGETED},
+                                              decimals={c: 2 for c in _TARGETED}, id_cols=["group"]),
+    "exclusions_back_on_track_periods": dict(
+        preset="dfe", counts=["young_people", "with_suspension", "suspensions"],
+        statistics={"pupil_years": "young_people", **{c: ["young_people", "suspensions"] for c in _BOT}},
+        decimals={"pupil_years": 2, **{c: 2 for c in _BOT}}, id_cols=["period"]),
+}
