@@ -75,7 +75,7 @@ LIB_DATA := $(shell find src/rrlib/data src/rrlib/instruments -name '*.py' 2>/de
 RAW_FILES := $(wildcard $(RR_DATA)/*)
 PUBLIC_FILES := $(wildcard data/raw/public/*.csv)
 PREPARED := $(RR_PROCESSED)/.prepared.json
-CHAPTERS_MK := $(shell mkdir -p '$(RR_OUT)' && PYTHONPATH=src $(PYTHON) -m rrlib.registry make '$(RR_OUT)/notebooks' > '$(RR_OUT)/.chapters.mk.tmp' && mv '$(RR_OUT)/.chapters.mk.tmp' '$(RR_OUT)/.chapters.mk' && echo '$(RR_OUT)/.chapters.mk')
+CHAPTERS_MK := $(shell mkdir -p '$(RR_OUT)' && PYTHONPATH=src $(PYTHON) -m rrlib.registry make '$(RR_OUT)/notebooks' > '$(RR_OUT)/.chapters.mk.'$$$$'.tmp' && mv '$(RR_OUT)/.chapters.mk.'$$$$'.tmp' '$(RR_OUT)/.chapters.mk' && echo '$(RR_OUT)/.chapters.mk')
 ifeq ($(CHAPTERS_MK),)
 $(error the chapter registry failed: run `PYTHONPATH=src $(PYTHON) -m rrlib.registry` to see why)
 endif
