@@ -164,7 +164,7 @@ NO_TESTS_OK = || { rc=$$?; if [ $$rc -eq 5 ]; then echo "[make] warning: pytest 
 # executions (tests/integration/test_executed_notebooks.py) rather than running every notebook again.
 test: $(SETUP) lint all ## run the tests: lint, unit, integration (the executed chapters included), environment
 	@rm -rf $(TEST_OUT) && mkdir -p $(TEST_OUT)
-	$(PY) -m pytest -p no:cacheprovider -n $(NPROC) --dist loadgroup --durations=15 tests $(NO_TESTS_OK)
+	PYTHONHASHSEED=0 $(PY) -m pytest -p no:cacheprovider -n $(NPROC) --dist loadgroup --durations=15 tests $(NO_TESTS_OK)
 
 nbval: $(SETUP) data ## re-execute every chapter notebook under nbval (not part of make test)
 	RR_OUT_DIR=$(TEST_OUT)/nbval $(PY) -m pytest -p no:cacheprovider --nbval-lax --nbval-cell-timeout=900 $(NOTEBOOKS)
@@ -179,7 +179,7 @@ codecheck: all ## write codecheck.yml (CODECHECK manifest) from figures/MANIFEST
 	$(RR) codecheck
 
 test-fast: $(SETUP) ## unit tests only
-	$(PY) -m pytest -p no:cacheprovider -m "not slow" tests/unit
+	PYTHONHASHSEED=0 $(PY) -m pytest -p no:cacheprovider -m "not slow" tests/unit
 
 bench: $(SETUP) ## benchmark the pipeline (reports/bench.json); not part of make test
 	$(RR) bench

@@ -1,21 +1,46 @@
 """Test distribution over the cores (`make test` runs pytest-xdist with ``--dist loadgroup``).
 
 Each test module runs on one worker, as ``--dist loadfile`` would, so a module's expensive fixture
-(a pipeline run on a small data folder) is built once. The exception is a module that shares its
-fixtures between workers itself (``XDIST_SHARED``: the variants test builds its folders once per
-session under a file lock): its cases are spread over every worker, so the longest module no longer
-sets the wall time of the whole suite.
+(a pipeline run on a small data folder) is built once. Two exceptions:
+
+* a module that shares its fixtures between workers itself (``XDIST_SHARED``: the variants test builds
+  its folders once per session under a file lock): its cases are spread over every worker, so the
+  longest module no longer sets the wall time of the whole suite;
+* modules that read one session-scoped run (``GROUPS``: the shared small run of
+  ``tests/integration/conftest.py``) go to one worker together, so that run is made once.
+
+The grouping is done by the scheduler below (xdist's ``pytest_xdist_make_scheduler`` hook), not by
+``xdist_group`` marks: pytest-xdist 3.8 writes a mark's group into ``item._nodeid``, which pytest 9
+no longer reads (its node id lives in ``_id``), so under pytest 9 ``--dist loadgroup`` groups nothing
+and every module's tests were spread over both workers, each building the module's expensive fixture
+(the determinism test's two runs were made twice, the importers' whole import twice).
 """
 from __future__ import annotations
 
-import pytest
+from pathlib import PurePosixPath
 
 #: Modules whose fixtures are shared between xdist workers (file locks), so their tests may be spread.
 XDIST_SHARED = {"test_variants"}
+#: Modules that read one session-scoped run: one group, one worker, one run.
+GROUPS = {"test_determinism": "small_run", "test_outbox_run": "small_run", "test_second_seed": "small_run"}
 
 
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        module = item.module.__name__.rsplit(".", 1)[-1] if item.module is not None else item.nodeid
-        if module not in XDIST_SHARED:
-            item.add_marker(pytest.mark.xdist_group(module))
+def scope_of(nodeid: str) -> str:
+    """The unit of work a test belongs to: its module, its group, or itself (``XDIST_SHARED``)."""
+    path = nodeid.split("::", 1)[0]
+    module = PurePosixPath(path).stem
+    if module in XDIST_SHARED:
+        return nodeid
+    return GROUPS.get(module, path)
+
+
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") not in ("loadgroup", "loadscope", "loadfile"):
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return scope_of(nodeid)
+
+    return ModuleScheduling(config, log)

@@ -1,12 +1,10 @@
-"""``make outbox DISCLOSURE=tre`` end to end on a small synthetic data folder (scale 0.2): every
+"""``make outbox DISCLOSURE=tre`` end to end on a small synthetic data folder (the suite's shared small
+run: seed 7, scale 0.2, ``tests/integration/conftest.py``): every
 published table is either in the outbox and registered in ACRO's results.json, or withheld with
 its reasons; the figures come as SVG and PNG; no path and no results file leaves."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,17 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    base = tmp_path_factory.mktemp("outbox")
-    data, out = base / "small", base / "out"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS", "RR_"))}
-    r = subprocess.run([sys.executable, "-m", "rrlib", "synth", "--out", str(data), "--scale", "0.2"],
-                       cwd=ROOT, capture_output=True, text=True, env=env)
-    assert r.returncode == 0, r.stderr[-2000:]
-    r = subprocess.run(["make", "-C", str(ROOT), "outbox", f"DATA_DIR={data}", f"OUT_DIR={out}", "DISCLOSURE=tre"],
-                       capture_output=True, text=True, env=env, timeout=3000)
-    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
-    return data, out
+def run(small_run):
+    """The shared small run (``tests/integration/conftest.py``), made by ``make outbox DISCLOSURE=tre``."""
+    return small_run["data"], small_run["out"]
 
 
 def test_every_table_is_released_and_registered_or_withheld_with_reasons(run):

@@ -1,4 +1,5 @@
-"""The whole pipeline, through Make, on a second generated data folder (another seed, smaller scale).
+"""The whole pipeline, through Make, on a second generated data folder (another seed, smaller scale:
+the suite's shared small run, ``tests/integration/conftest.py``).
 
 What a researcher does with their own data: `make all DATA_DIR=... OUT_DIR=...`. Every chapter must
 run without edits, write its results, and recompute its numbers from *that* data: checked here
@@ -8,36 +9,23 @@ committed reference figures must not be touched.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from rrlib import chapter, paths
-from rrlib.io import sha256_file
 
 pytestmark = pytest.mark.slow
 
-SEED, SCALE = 7, 0.3
+SEED = 7
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("second-seed")
-    data, out = root / "raw-seed7", root / "out"
-    r = subprocess.run([sys.executable, "-m", "rrlib", "synth", "--out", str(data), "--seed", str(SEED),
-                        "--scale", str(SCALE)], capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0, r.stderr[-3000:]
-    before = {p.name: sha256_file(p) for p in sorted((paths.ROOT / "figures").glob("*.svg"))}
-    env = {k: v for k, v in os.environ.items() if k not in ("RR_DATA_DIR", "RR_OUT_DIR", "MAKEFLAGS")}
-    r = subprocess.run(["make", "-C", str(paths.ROOT), "all", f"DATA_DIR={data}", f"OUT_DIR={out}"],
-                       capture_output=True, text=True, timeout=1800, env=env)
-    assert r.returncode == 0, f"make all on a second data folder failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
-    after = {p.name: sha256_file(p) for p in sorted((paths.ROOT / "figures").glob("*.svg"))}
-    return {"data": data, "out": out, "figures_before": before, "figures_after": after}
+def run(small_run):
+    """The shared small run (``tests/integration/conftest.py``): seed 7, scale 0.2, through Make."""
+    assert small_run["seed"] == SEED
+    return small_run
 
 
 def results(out: Path, name: str) -> dict:
