@@ -138,12 +138,12 @@ $(foreach n,$(patsubst notebooks/%.ipynb,%,$(NOTEBOOKS)),$(eval $(call params_st
 
 claims: $(CLAIMS) ## compare claims.yml with the chapters' results (claims.json, claims.md)
 
-$(CLAIMS): $(EXECUTED) claims.yml src/rrlib/claims.py src/rrlib/results.py
+$(CLAIMS): $(EXECUTED) claims.yml src/rrlib/claims.py src/rrlib/claims_report.py src/rrlib/results.py
 	$(RR) claims
 
 report: $(REPORT) ## build the HTML report (index.html, opens offline)
 
-$(REPORT): $(EXECUTED) $(CLAIMS) src/rrlib/report.py src/rrlib/book.py src/rrlib/claims.py src/rrlib/verify.py $(wildcard figures/MANIFEST) $(wildcard src/rrlib/templates/*) src/rrlib/numbering.py src/rrlib/references.py src/rrlib/references.yml CITATION.cff
+$(REPORT): $(EXECUTED) $(CLAIMS) src/rrlib/report.py src/rrlib/book.py src/rrlib/claims.py src/rrlib/claims_report.py src/rrlib/verify.py $(wildcard figures/MANIFEST) $(wildcard src/rrlib/templates/*) src/rrlib/numbering.py src/rrlib/references.py src/rrlib/references.yml CITATION.cff
 	$(RR) report
 
 outbox: all ## <out>/outbox/: released tables and figures (SVG+PNG) with disclosure records, ACRO bundle

@@ -39,7 +39,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__, areas, book, claims, log, manifest, numbering, paths, provenance, registry, verify
+from . import (
+    __version__,
+    areas,
+    book,
+    claims,
+    claims_report,
+    log,
+    manifest,
+    numbering,
+    paths,
+    provenance,
+    registry,
+    verify,
+)
 from . import chapter as chapter_mod
 from . import references as refs_mod
 from .io import atomic_write_text, sha256_file
@@ -614,7 +627,7 @@ def build(lay: paths.Layout) -> dict[str, str]:
     from markupsafe import Markup
 
     rows, synthetic = claims.run_check(lay)
-    rows = claims._public(rows)
+    rows = claims.public_rows(rows)
     data = data_provenance(lay)
     if data["synthetic"] is not None:
         synthetic = data["synthetic"]
@@ -680,8 +693,8 @@ def build(lay: paths.Layout) -> dict[str, str]:
         css=Markup(_css()), js=Markup(book.SEARCH_JS), programme=Markup(
             (TEMPLATES / "programme.html").read_text(encoding="utf-8")),
         banner=banner, data_class=data_class, runs=runs,
-        claims_summary=Markup(claims.summary_html(rows) + claims.official_html(rows)),
-        claims_table=Markup(claims.claims_table_html(rows, link_chapters=links, evidence=evidence)),
+        claims_summary=Markup(claims_report.summary_html(rows) + claims_report.official_html(rows)),
+        claims_table=Markup(claims_report.claims_table_html(rows, link_chapters=links, evidence=evidence)),
         figures=figures, manifest_exists=verify.MANIFEST_FILE.exists(),
         bibliography=[(title, [{"id": e["id"], "label": refs_mod.cite_label(e), "html": refs_mod.format_html(e)}
                                for e in group]) for title, group in refs_mod.grouped(bibliography)],
@@ -693,10 +706,10 @@ def build(lay: paths.Layout) -> dict[str, str]:
         manifest_fields=Markup(_kv({k: e(str(v)) for k, v in data["manifest"].items()}))
         if data["manifest"] else "",
         colophon=Markup(_kv(colophon)),
-        fmt=claims.fmt_value)
+        fmt=claims_report.fmt_value)
     pages["index.html"] = index.replace("<!--rr-sidebar-->", book.sidebar_html(book_runs, None, []), 1)
     pages["claims.html"] = book.with_navigation(
-        claims.to_html(rows, folder=lay.data_dir.name, synthetic=synthetic, evidence=evidence, links=links),
+        claims_report.to_html(rows, folder=lay.data_dir.name, synthetic=synthetic, evidence=evidence, links=links),
         book.sidebar_html(book_runs, None, []))
     entries = book.search_entries("../index.html", "Report", pages["index.html"])
     for run in book_runs:

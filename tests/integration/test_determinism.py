@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from rrlib import chapter, claims, disclosure, paths, report
+from rrlib import chapter, claims_report, disclosure, paths, report
 
 pytestmark = pytest.mark.slow
 
@@ -69,7 +69,7 @@ def run_all(data: Path, out: Path) -> None:
     for name, nb in NOTEBOOKS.items():
         if nb.exists():
             run_chapter(nb, data_dir=data, out_dir=out, quiet=True)
-    assert claims.main(data_dir=data, out_dir=out) == 0
+    assert claims_report.main(data_dir=data, out_dir=out) == 0
     assert report.main(data_dir=data, out_dir=out) == 0
 
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from rrlib import claims, figures, manifest, paths, provenance, report, verify
+from rrlib import claims, claims_report, figures, manifest, paths, provenance, report, verify
 from rrlib.io import write_json
 from rrlib.results import Results
 
@@ -230,7 +230,7 @@ def test_verify_main_exit_codes(tmp_path, monkeypatch, capsys):
     _figure(ref / "a.svg", [1, 2, 3])
     monkeypatch.setattr(verify, "FIGURES_DIR", ref)
     monkeypatch.setattr(verify, "MANIFEST_FILE", ref / "MANIFEST")
-    monkeypatch.setattr(claims, "main", lambda **kw: 0)
+    monkeypatch.setattr(claims_report, "main", lambda **kw: 0)
     data, out = tmp_path / "data", tmp_path / "out"
     (out / "figures").mkdir(parents=True)
     assert verify.main(data_dir=data, out_dir=out) == 1          # no MANIFEST yet
@@ -243,7 +243,7 @@ def test_verify_main_exit_codes(tmp_path, monkeypatch, capsys):
     assert verify.main(data_dir=data, out_dir=out) == 1
     assert f"CHANGED    a.svg: new file {out / 'figures' / 'a.svg'}" in capsys.readouterr().out
     (out / "figures" / "a.svg").write_bytes((ref / "a.svg").read_bytes())
-    monkeypatch.setattr(claims, "main", lambda **kw: 1)          # a claim differs
+    monkeypatch.setattr(claims_report, "main", lambda **kw: 1)          # a claim differs
     assert verify.main(data_dir=data, out_dir=out) == 1
 
 
