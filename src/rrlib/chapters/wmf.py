@@ -209,6 +209,14 @@ def sample_totals(scores: pd.DataFrame, wave: str) -> dict:
     return {"pupils": int(len(w)), "schools": int(w["school_id"].nunique())}
 
 
+def data_text(scores: pd.DataFrame, focus: str, reference, waves) -> str:
+    """The survey the comparisons read: questionnaires, young people and schools of ``scores``, the focus
+    area against the ``reference`` areas, over ``waves``."""
+    return (f"{len(scores):,} questionnaires from {scores['respondent_id'].nunique():,} young people in "
+            f"{scores['school_id'].nunique()} schools; focus area {focus}, against {', '.join(reference)}; "
+            f"waves {', '.join(waves)}.")
+
+
 def cohort_retention(scores: pd.DataFrame) -> pd.DataFrame:
     """Cohort members answering each wave, per area, and as a percent of the first wave's members.
 
