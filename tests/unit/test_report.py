@@ -286,3 +286,33 @@ def test_an_official_only_chapter_gets_its_own_banner(tmp_path, monkeypatch):
     assert report.chapter_banner(lay, "six", *run) == ("real", report.OFFICIAL_ONLY_BANNER)
     assert report.chapter_banner(lay, "one", *run) == run
     assert report.chapter_banner(lay, "missing", *run) == run
+
+
+def test_claim_evidence_reads_the_sentences_a_cell_showed(tmp_path):
+    """A chapter's sentences come from its module (``ch.show(R.part_text(...))``): the claim id is in the
+    cell's output, the section it records in its source; the evidence is that cell's table, not the
+    Method paragraph that also names the claim."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    sentence = nbformat.v4.new_output("display_data", data={"text/markdown": "**7 opportunities** (A01)."})
+    nb.cells = [nbformat.v4.new_markdown_cell("# Chapter 1. Reach\n\n**Question.** A01, A02?", id="0"),
+                nbformat.v4.new_code_cell("data_dir = None", id="p", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell('ch = chapter.start("reach", globals())', id="s"),
+                nbformat.v4.new_markdown_cell("## Method\n\nA01 counts attended places.", id="1"),
+                nbformat.v4.new_markdown_cell("## Results\n\n### Opportunities", id="r"),
+                nbformat.v4.new_code_cell('with ch.section("reach.opportunities"):\n'
+                                          '    ch.show(R.opportunities_text(o))', id="2", outputs=[sentence]),
+                nbformat.v4.new_markdown_cell("## Caveats\n\nA02 is not computed here.", id="3")]
+    nbformat.write(nb, tmp_path / "01_reach.ipynb")
+    runs = [{"name": "reach", "executed": tmp_path / "01_reach.ipynb", "reader_href": "html/reach.html",
+             "tables": [{"cell_id": "2", "label": "Table 1.1", "name": "reach_by_project", "file": "x.csv",
+                         "number": "1.1"}], "figures": []}]
+    rows = [{"id": "A01", "part": None, "chapter": "reach", "key": "reach.opportunities.young_people"},
+            {"id": "A02", "part": None, "chapter": "reach", "key": "reach.opportunities.supporting_adults"}]
+    ev = report.claim_evidence(runs, rows)
+    assert ev[("A01", None)] == ("Table 1.1", "html/reach.html#tab-reach_by_project")
+    assert ev[("A02", None)] == ("text", "html/reach.html#cell-id=3")   # named only in text: the text
+    nb.cells[5].outputs = []                                          # without the sentence: the Method text
+    nbformat.write(nb, tmp_path / "01_reach.ipynb")
+    assert report.claim_evidence(runs, rows[:1])[("A01", None)] == ("text", "html/reach.html#cell-id=1")
