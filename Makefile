@@ -101,13 +101,18 @@ help: ## list the targets
 
 setup: $(SETUP) ## create .venv (Python 3.11+) with the pinned dependencies and rrlib
 
+# Notebooks are committed stripped of outputs and of these metadata (nbstripout; `make strip`).
+NB_EXTRA_KEYS := metadata.papermill cell.metadata.papermill metadata.widgets metadata.language_info.version metadata.language_info.codemirror_mode metadata.language_info.pygments_lexer metadata.language_info.file_extension metadata.language_info.mimetype metadata.language_info.nbconvert_exporter
+# The git filter that strips them lives in the repository's config, shared by its worktrees: it is
+# installed from the main checkout, or from a worktree only when no working filter is configured
+# (rrlib.devtools.gitfilter), so that removing a worktree never breaks `git commit` elsewhere.
+
 $(SETUP): pyproject.toml requirements.lock
 	@echo "[make] creating $(VENV) and installing the pinned environment (a few minutes the first time)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
-	-@git rev-parse --git-dir >/dev/null 2>&1 && $(VENV)/bin/nbstripout --install --attributes .git/info/attributes \
-	  && git config filter.nbstripout.extrakeys "metadata.papermill cell.metadata.papermill metadata.widgets metadata.language_info.version metadata.language_info.codemirror_mode metadata.language_info.pygments_lexer metadata.language_info.file_extension metadata.language_info.mimetype metadata.language_info.nbconvert_exporter"
+	-@$(PY) -m rrlib.devtools.gitfilter --extra-keys "$(NB_EXTRA_KEYS)"
 	touch $@
 
 data: $(PREPARED) ## verify the raw data's checksums, validate it and write the processed tables
@@ -138,12 +143,12 @@ $(foreach n,$(patsubst notebooks/%.ipynb,%,$(NOTEBOOKS)),$(eval $(call params_st
 
 claims: $(CLAIMS) ## compare claims.yml with the chapters' results (claims.json, claims.md)
 
-$(CLAIMS): $(EXECUTED) claims.yml src/rrlib/claims.py src/rrlib/results.py
+$(CLAIMS): $(EXECUTED) claims.yml src/rrlib/claims.py src/rrlib/claims_report.py src/rrlib/results.py
 	$(RR) claims
 
 report: $(REPORT) ## build the HTML report (index.html, opens offline)
 
-$(REPORT): $(EXECUTED) $(CLAIMS) src/rrlib/report.py src/rrlib/book.py src/rrlib/claims.py src/rrlib/verify.py $(wildcard figures/MANIFEST) $(wildcard src/rrlib/templates/*) src/rrlib/numbering.py src/rrlib/references.py src/rrlib/references.yml CITATION.cff
+$(REPORT): $(EXECUTED) $(CLAIMS) src/rrlib/report.py src/rrlib/book.py src/rrlib/claims.py src/rrlib/claims_report.py src/rrlib/verify.py $(wildcard figures/MANIFEST) $(wildcard src/rrlib/templates/*) src/rrlib/numbering.py src/rrlib/references.py src/rrlib/references.yml CITATION.cff
 	$(RR) report
 
 outbox: all ## <out>/outbox/: released tables and figures (SVG+PNG) with disclosure records, ACRO bundle
@@ -199,7 +204,7 @@ lab: $(SETUP) ## open JupyterLab on notebooks/ (the .venv kernel; a hand run wri
 	$(LAB_ENV) $(VENV)/bin/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
 
 strip: $(SETUP) ## strip outputs and papermill metadata from the committed notebooks
-	$(VENV)/bin/nbstripout --extra-keys "metadata.papermill cell.metadata.papermill metadata.widgets metadata.language_info.version metadata.language_info.codemirror_mode metadata.language_info.pygments_lexer metadata.language_info.file_extension metadata.language_info.mimetype metadata.language_info.nbconvert_exporter" $(NOTEBOOKS)
+	$(VENV)/bin/nbstripout --extra-keys "$(NB_EXTRA_KEYS)" $(NOTEBOOKS)
 
 clean: ## remove build products of this run (processed data, reports, outputs); keeps .venv and figures/
 	rm -rf $(RR_PROCESSED) $(RR_OUT)/notebooks $(RR_OUT)/results $(RR_OUT)/tables $(CLAIMS) $(RR_OUT)/claims.md $(RR_OUT)/claims.html $(REPORT) $(RR_OUT)/html $(RR_OUT)/screenshot-*.png output/.test

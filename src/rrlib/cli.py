@@ -207,8 +207,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from . import commands
         return commands.list_parameters(args.notebook)
     if c == "claims":
-        from . import claims
-        return int(claims.main(data_dir=args.data_dir, out_dir=args.out_dir, strict=args.strict) or 0)
+        from . import claims_report
+        return int(claims_report.main(data_dir=args.data_dir, out_dir=args.out_dir, strict=args.strict) or 0)
     if c == "report":
         from . import report
         return int(report.main(data_dir=args.data_dir, out_dir=args.out_dir) or 0)

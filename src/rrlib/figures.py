@@ -3,7 +3,10 @@
 :func:`style` loads the compendium's ``matplotlibrc`` (``svg.hashsalt``, fonts rendered as
 paths); :func:`save` writes an SVG with no date or software version in its metadata, so the
 same inputs give the same bytes; :func:`mark_synthetic` stamps a figure made from synthetic
-data so that nobody mistakes it for a real result.
+data so that nobody mistakes it for a real result; :func:`source_note` writes its source line and
+:func:`describe` its title and alt text. :class:`FigureData` is what a figure draws, read from
+published tables (:func:`from_table`) and written with disclosure control (:func:`publish_data`,
+issue 27). The colours (focus area, palette safe under colour blindness) are :mod:`rrlib.palette`.
 """
 from __future__ import annotations
 
@@ -15,7 +18,6 @@ import matplotlib
 import numpy as np
 import pandas as pd
 from matplotlib.collections import PathCollection, PolyCollection
-from matplotlib.colors import to_rgb
 from matplotlib.patches import Rectangle
 
 from . import disclosure, paths
@@ -24,12 +26,6 @@ from .io import atomic_write_bytes, atomic_write_text, write_json
 #: The columns of every figure's data file (``<name>.data.csv`` beside its sidecar).
 DATA_COLUMNS = ("series", "x", "y", "lower", "upper", "n")
 DATA_SUFFIX = ".data"
-
-#: Colour-blind-safe colours (Okabe & Ito 2008, "Color Universal Design"): the focus area in
-#: vermillion, the other series in colours that stay apart from it and from each other under
-#: simulated deuteranopia and protanopia (checked by tests/unit/test_figures_palette.py).
-FOCUS_COLOUR = "#D55E00"
-PALETTE = ("#0072B2", "#009E73", "#CC79A7", "#56B4E9", "#999999")
 
 SYNTHETIC_LABEL = "SYNTHETIC DATA: illustrates the method, not a real result"
 SVG_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
@@ -137,50 +133,6 @@ def save(fig, path: str | Path) -> Path:
     return atomic_write_bytes(path, buf.getvalue())
 
 
-# ------------------------------------------------------------------------------------------
-# colour vision deficiency (Machado, Oliveira & Fernandes 2009, severity 1)
-# ------------------------------------------------------------------------------------------
-_CVD = {
-    "deuteranopia": np.array([[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
-                              [-0.011820, 0.042940, 0.968881]]),
-    "protanopia": np.array([[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
-                            [-0.003882, -0.048116, 1.051998]]),
-}
-
-
-def _linear(rgb) -> np.ndarray:
-    c = np.asarray(rgb, dtype=float)
-    return np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
-
-
-def _lab(linear_rgb) -> np.ndarray:
-    """CIELAB (D65) of a linear sRGB colour."""
-    m = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
-    xyz = m @ np.clip(linear_rgb, 0, 1) / np.array([0.95047, 1.0, 1.08883])
-    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
-    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
-
-
-def colour_distance(a, b, vision: str = "normal", *, hue_only: bool = False) -> float:
-    """CIE76 distance (Delta E) between two colours as seen with ``vision`` ("normal",
-    "deuteranopia" or "protanopia", simulated after Machado, Oliveira & Fernandes 2009). About 2
-    is just noticeable; series on one chart should be far more apart than that. ``hue_only``:
-    the distance in the a*b* plane only, so that a lighter shade of the same colour (a red and a
-    salmon) counts as close."""
-    la, lb = _linear(to_rgb(a)), _linear(to_rgb(b))
-    if vision != "normal":
-        la, lb = _CVD[vision] @ la, _CVD[vision] @ lb
-    d = _lab(la) - _lab(lb)
-    return float(np.linalg.norm(d[1:] if hue_only else d))
-
-
-def area_colours(areas, focus: str | None = None, pooled: str | None = None) -> dict:
-    """A colour per area: ``focus`` in :data:`FOCUS_COLOUR`, ``pooled`` (e.g. "Other areas") in
-    black, the others from :data:`PALETTE` in the order given."""
-    out, rest = {}, iter(PALETTE * 3)
-    for a in areas:
-        out[a] = FOCUS_COLOUR if a == focus else "black" if a == pooled else next(rest)
-    return out
 @dataclass
 class FigureData:
     """What a figure draws, one row per mark: ``series``, ``x``, ``y``, the interval ``lower`` to

@@ -39,7 +39,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import __version__, areas, book, claims, log, manifest, numbering, paths, provenance, registry, verify
+from . import (
+    __version__,
+    areas,
+    book,
+    claims,
+    claims_report,
+    log,
+    manifest,
+    numbering,
+    paths,
+    provenance,
+    registry,
+    verify,
+)
 from . import chapter as chapter_mod
 from . import references as refs_mod
 from .io import atomic_write_text, sha256_file
@@ -542,12 +555,22 @@ def cross_reference_targets(runs: list[dict]) -> dict[str, tuple[str, str, str]]
     return out
 
 
+def _said(cell) -> str:
+    """What a notebook cell says: its source and, for a code cell, the markdown it showed (a chapter's
+    sentences are written by its module's ``*_text`` functions, so the claim ids they name are in the output)."""
+    shown = [o.get("data", {}).get("text/markdown", "") for o in cell.get("outputs", [])] \
+        if cell.cell_type == "code" else []
+    return "\n".join([cell.source, *("".join(t) if isinstance(t, list) else t for t in shown)])
+
+
 def claim_evidence(runs: list[dict], rows: list[dict]) -> dict[tuple, tuple[str, str]]:
     """Where each claim is computed: ``{(id, part): (label, href)}`` with ``href`` relative to the
     report's folder. The chapter is the claim's own, else the first part of its result key (A13's
     "context" parts are computed by reach); in that chapter's notebook, the first cell that names
-    the claim (``A09``), preferring one that also names the part or the key's last word; the link
-    goes to the figure or table that cell (or the next code cell after it) made, else to the cell."""
+    the claim (``A09``) in its source or in the sentences it showed (:func:`_said`), preferring one
+    that also names the part, the key's last word, or the key or its section in quotes (the cell of
+    ``ch.section("<section>")``); the link goes to the figure or table that cell (or the next code
+    cell after it) made, else to the cell."""
     by_name = {r["name"]: r for r in runs if r.get("executed") is not None}
     cells: dict[str, list] = {}
     for name, run in by_name.items():
@@ -555,6 +578,7 @@ def claim_evidence(runs: list[dict], rows: list[dict]) -> dict[tuple, tuple[str,
             cells[name] = numbering.read_notebook(run["executed"]).cells
         except Exception:
             cells[name] = []
+    said = {name: [_said(c) for c in cs] for name, cs in cells.items()}
     made: dict[str, dict[str, tuple[str, str]]] = {}
     for name, run in by_name.items():
         m = made.setdefault(name, {})
@@ -568,8 +592,11 @@ def claim_evidence(runs: list[dict], rows: list[dict]) -> dict[tuple, tuple[str,
         if chap not in by_name:
             continue
         pat = re.compile(rf"\b{re.escape(r['id'])}\b")
-        hint = [h for h in (r.get("part"), str(r.get("key") or "").split(".")[-1]) if h]
-        found = [i for i, c in enumerate(cells[chap]) if pat.search(c.source)
+        key = str(r.get("key") or "")
+        # the part, the key's last word, or the key or its section quoted (ch.section("reach.opportunities"))
+        hint = [h for h in (r.get("part"), key.split(".")[-1]) if h]
+        hint += [f'"{k}"' for k in (key, key.rpartition(".")[0]) if k]
+        found = [i for i, c in enumerate(cells[chap]) if pat.search(said[chap][i])
                  and not set(c.get("metadata", {}).get("tags", [])) & _NOT_IN_READER]
         if not found:
             out[(r["id"], r.get("part"))] = (f"chapter {list(by_name).index(chap) + 1}", by_name[chap]["reader_href"])
@@ -585,7 +612,7 @@ def claim_evidence(runs: list[dict], rows: list[dict]) -> dict[tuple, tuple[str,
             return None
 
         # the text that checks the claim, not the chapter's introduction that lists every claim
-        i = max(found, key=lambda k: (any(h in cells[chap][k].source for h in hint), made_after(k) is not None,
+        i = max(found, key=lambda k: (any(h in said[chap][k] for h in hint), made_after(k) is not None,
                                       bool(numbering.HEADING.search(cells[chap][k].source)) and k > 2, k > 2, -k))
         target = made_after(i)
         cell_id = cells[chap][i].get("id")
@@ -614,7 +641,7 @@ def build(lay: paths.Layout) -> dict[str, str]:
     from markupsafe import Markup
 
     rows, synthetic = claims.run_check(lay)
-    rows = claims._public(rows)
+    rows = claims.public_rows(rows)
     data = data_provenance(lay)
     if data["synthetic"] is not None:
         synthetic = data["synthetic"]
@@ -680,8 +707,8 @@ def build(lay: paths.Layout) -> dict[str, str]:
         css=Markup(_css()), js=Markup(book.SEARCH_JS), programme=Markup(
             (TEMPLATES / "programme.html").read_text(encoding="utf-8")),
         banner=banner, data_class=data_class, runs=runs,
-        claims_summary=Markup(claims.summary_html(rows) + claims.official_html(rows)),
-        claims_table=Markup(claims.claims_table_html(rows, link_chapters=links, evidence=evidence)),
+        claims_summary=Markup(claims_report.summary_html(rows) + claims_report.official_html(rows)),
+        claims_table=Markup(claims_report.claims_table_html(rows, link_chapters=links, evidence=evidence)),
         figures=figures, manifest_exists=verify.MANIFEST_FILE.exists(),
         bibliography=[(title, [{"id": e["id"], "label": refs_mod.cite_label(e), "html": refs_mod.format_html(e)}
                                for e in group]) for title, group in refs_mod.grouped(bibliography)],
@@ -693,10 +720,10 @@ def build(lay: paths.Layout) -> dict[str, str]:
         manifest_fields=Markup(_kv({k: e(str(v)) for k, v in data["manifest"].items()}))
         if data["manifest"] else "",
         colophon=Markup(_kv(colophon)),
-        fmt=claims.fmt_value)
+        fmt=claims_report.fmt_value)
     pages["index.html"] = index.replace("<!--rr-sidebar-->", book.sidebar_html(book_runs, None, []), 1)
     pages["claims.html"] = book.with_navigation(
-        claims.to_html(rows, folder=lay.data_dir.name, synthetic=synthetic, evidence=evidence, links=links),
+        claims_report.to_html(rows, folder=lay.data_dir.name, synthetic=synthetic, evidence=evidence, links=links),
         book.sidebar_html(book_runs, None, []))
     entries = book.search_entries("../index.html", "Report", pages["index.html"])
     for run in book_runs:

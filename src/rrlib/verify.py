@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from . import claims, log, paths
+from . import claims_report, log, paths
 from .io import atomic_write_text, sha256_file
 
 logger = log.get("verify")
@@ -125,7 +125,7 @@ def main(data_dir=None, out_dir=None) -> int:
             code = 1
         if any(r["status"] != "identical" for r in rows):
             code = 1
-    claims_code = claims.main(data_dir=data_dir, out_dir=out_dir, strict=True)
+    claims_code = claims_report.main(data_dir=data_dir, out_dir=out_dir, strict=True)
     if claims_code:
         code = 1
     logger.info("verify: " + ("OK: figures identical and every claim has its expected outcome" if code == 0

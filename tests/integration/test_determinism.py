@@ -9,8 +9,8 @@ HTML pages, executed notebooks, the outbox) is hashed, moved aside, and everythi
 the same path. Every file must have the same sha256, except that executed notebooks are compared
 without papermill's timing metadata (start and end times, durations), ACRO's session records
 without the time it saw each output, and the ``rr`` commands' own logs (named by start time and
-process) are not compared: the only things allowed to differ. The small run's published tables and figure data are also attacked together
-(:func:`rrlib.disclosure.attack_run`).
+process) are not compared: the only things allowed to differ. The small run's published tables
+and figure data are also attacked together (:func:`rrlib.disclosure.attack_run`).
 """
 from __future__ import annotations
 

@@ -32,6 +32,10 @@ def pupils_per_year(pupils: pd.DataFrame) -> pd.DataFrame:
     n = pupils.groupby("academic_year").size()
     return pd.DataFrame({"key": [f"throwaway.pupils.y{y.replace('/', '_')}" for y in n.index],
                          "value": n.to_numpy(), "unit": "count"})
+
+
+def pupils_text(results: pd.DataFrame) -> str:
+    return f"**{results['value'].sum():,}** pupil-years in the census."
 '''
 
 CELLS = [
@@ -39,7 +43,9 @@ CELLS = [
     ("code", "data_dir = None\nout_dir = None", ["parameters"]),
     ("code", "from rrlib import chapter\nfrom rrlib.chapters import throwaway as T\n"
              "ch = chapter.start(\"throwaway\", globals())\nch.banner()", []),
-    ("code", "with ch.section(\"throwaway.pupils\"):\n    ch.record_frame(T.pupils_per_year(ch.table(\"pupils\")))\n"
+    ("code", "with ch.section(\"throwaway.pupils\"):\n"
+             "    res = ch.record_frame(T.pupils_per_year(ch.table(\"pupils\")))\n"
+             "    ch.show(T.pupils_text(res))\n"
              "with ch.section(\"throwaway.missing\"):\n    ch.table(\"no_such_table\")", []),
     ("code", "ch.finish()", []),
 ]
@@ -97,6 +103,7 @@ def test_found_scheduled_run_claimed_and_reported(clone):
     doc = json.loads((out / "results" / "throwaway.json").read_text())
     assert doc["results"]["throwaway.pupils.y2016_17"]["value"] > 0
     assert "no_such_table" in doc["skipped"]["throwaway.missing"]["reason"]
+    assert "pupil-years in the census." in (out / "notebooks" / "99_throwaway.ipynb").read_text()  # its sentence
     # a claim may name the new chapter
     r = _run(clone, sys.executable, "-c",
              "from rrlib import claims; claims.validate_entries([dict(id='C', part='t', chapter='throwaway', "

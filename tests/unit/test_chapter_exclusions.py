@@ -7,6 +7,8 @@ import pytest
 
 from rrlib import stats
 from rrlib.chapters import exclusions as ex
+from rrlib.results import frame as results_frame
+from rrlib.results import row as results_row
 from rrlib.stats import funnel, rounding
 
 
@@ -519,3 +521,47 @@ def test_targeted_comparison_figure_draws_only_the_published_shares():
     assert data.frame.loc[0, "y"] == "c" and data.frame.loc[1, "y"] == "99.05"
     fig = ex.plot_targeted_comparison(data.numbers())
     assert not any("99.6" in t.get_text() for t in fig.axes[0].texts)
+
+
+# -- the chapter's sentences (*_text): exact text from small hand-made results ----------------------
+def _results(rows):
+    return results_frame([results_row(*r) if isinstance(r, tuple) else r for r in rows])
+
+
+def test_tables_text_names_both_dfe_tables_and_the_latest_year():
+    dfe = pd.DataFrame({"year": ["2014/15", "2016/17", "2015/16"]})
+    la = pd.DataFrame({"year": ["2006/07"] * 600 + ["2022/23"] * 700, "la_name": ["A", "B"] * 650})
+    assert ex.tables_text(dfe, la, "2022/23") == (
+        "DfE tables: SFR35/2017 3 rows (2014/15 to 2016/17); 2022/23 release 1,300 rows (2006/07 to 2022/23, "
+        "2 areas). Latest year (rank and funnel plot): **2022/23**.")
+
+
+def test_reference_text_reads_the_reference_results():
+    p = ex.reference_prefix("2016/17")
+    assert p == "exclusions.dfe.blackpool.y2016_17.total."
+    res = _results([(p + "suspension_rate", 7.994), (p + "one_plus_rate", 3.96), (p + "permanent_rate", 0.2151),
+                    (p + "suspension_count", 1500), ("exclusions.dfe.check.la_rates_compared", 62),
+                    ("exclusions.dfe.check.la_rates_disagree", 0)])
+    assert ex.reference_text(res, "2016/17") == (
+        "In 2016/17, Blackpool's schools had **7.99** suspensions, **3.96** pupils with one or more suspensions "
+        "and **0.22** permanent exclusions per 100 pupils. Of 62 published Blackpool rates, 0 differ from their "
+        "counts.")
+    other = ex.reference_prefix("2016/17", "North Somerset")
+    res = _results([(other + "suspension_rate", 3.0), (other + "one_plus_rate", 1.5), (other + "permanent_rate", 0.1),
+                    ("exclusions.dfe.check.la_rates_compared", 9), ("exclusions.dfe.check.la_rates_disagree", 1)])
+    assert ex.reference_text(res, "2016/17", area="North Somerset").startswith(
+        "In 2016/17, North Somerset's schools had **3.00** suspensions")
+
+
+def test_a11_texts_official_and_pupil_records():
+    res = _results([("exclusions.a11.official.blackpool_rate", 12.0566),
+                    ("exclusions.a11.official.north_west_rate", 5.3), ("exclusions.a11.official.england_rate", 5.36)])
+    assert ex.a11_official_text(res, "2018/19") == (
+        "**A11 (official statistics).** In 2018/19 the DfE's suspension rates were North West **5.30** and England "
+        "**5.36** (the published comparators), and Blackpool **12.06**, not the published 12.48.")
+    town = pd.DataFrame({"year": ["2018/19", "2018/19"], "measure": ["suspension", "permanent"],
+                         "rate": [12.06, 0.2], "lower": [11.571, 0.1], "upper": [12.564, 0.3],
+                         "ci_method": ["Byars", "exact"], "headcount": [18910, 18910]})
+    assert ex.a11_pupil_text(ex.a11_pupil_result(town, "2018/19"), "2018/19") == (
+        "**A11 (pupil records).** 2018/19: **12.06** suspensions per 100 pupils (95% CI 11.57 to 12.56; "
+        "18,910 pupils).")

@@ -86,3 +86,13 @@ def test_caveat_problems():
     bad = {"headstart_areas.pooled.suspension.did": {"value": 0.3},
            "headstart_areas.pooled.suspension.placebo_p": {"value": 0.01}}
     assert len(H.caveat_problems(bad)) == 2
+
+
+def test_data_text_names_what_the_chapter_reads():
+    la = pd.DataFrame({"year": ["2006/07"] * 700 + ["2022/23"] * 600})
+    sn = pd.DataFrame({"la_code": ["890", "890", "316"]})
+    ft = pd.DataFrame({"period": ["2011/12", "2017/18"]})
+    assert H.data_text(la, sn, ft) == (
+        "DfE exclusions: 1,300 rows, 2006/07 to 2022/23; statistical neighbours: 2 authorities; Fingertips: 2011/12 "
+        "to 2017/18. HeadStart areas: " + ", ".join(f"{n} ({c})" for c, n in H.AREAS.items()) + ".")
+    assert "Blackpool (890)" in H.data_text(la, sn, ft)

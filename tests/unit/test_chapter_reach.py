@@ -8,6 +8,8 @@ import pytest
 from rrlib import public
 from rrlib.chapter import NotComputed
 from rrlib.chapters import reach
+from rrlib.results import frame as results_frame
+from rrlib.results import row as results_row
 
 
 def _log():
@@ -375,3 +377,70 @@ def test_reach_figures_keep_legends_off_the_data_and_show_final_values():
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert "20" in texts and "3" in texts
     plt.close(fig)
+
+
+# -- the chapter's sentences (reach.*_text): exact text from small hand-made results ------------------
+def _results(**values):
+    return results_frame([results_row(k.replace("__", "."), v) for k, v in values.items()])
+
+
+def test_opportunities_text_from_the_recorded_results():
+    acts, att = _log()
+    assert reach.opportunities_text(reach.opportunities_results(att)) == (
+        "**7 opportunities for young people** (A01) and **3 for the adults who support them** (A02).")
+    big = _results(reach__opportunities__young_people=76783, reach__opportunities__supporting_adults=6328)
+    assert reach.opportunities_text(big) == (
+        "**76,783 opportunities for young people** (A01) and **6,328 for the adults who support them** (A02).")
+
+
+def test_young_people_population_and_first_two_years_texts():
+    yp = _results(reach__young_people__unique_10_16=18950, reach__young_people__unique_any_age=19210)
+    assert reach.young_people_text(yp) == ('**18,950 young people** were reached at ages 10-16 (B02: "around '
+                                           '19,000"); 19,210 at any age.')
+    b01 = _results(**{reach.population_key(2016).replace(".", "__"): 10937})
+    assert reach.population_text(b01, 2016) == "10,937 young people aged 10-16 in Blackpool, mid-2016 (B01)."
+    b03 = _results(reach__first_two_years__resilience_coach=363, reach__first_two_years__walk_and_talk=217)
+    assert reach.first_two_years_text(b03, "2016-09-01", "2018-08-31") == (
+        "From 2016-09-01 to 2018-08-31, Resilience Coaches supported **363** young people and Walk and Talk "
+        "**217** (B03).")
+
+
+def test_coverage_text():
+    cc = {"population": 19053, "first_year": 2016, "last_year": 2021, "share": 99.66}
+    by_year = pd.DataFrame({"coverage": [41.6, 50.5, 45.0]})
+    assert reach.coverage_text(cc, by_year) == (
+        "19,053 were aged 10-16 at some point in the school years starting 2016 to 2021 (cohorts); the programme "
+        "reached 99.7% of them, 42% to 50% in a single school year.")
+
+
+def test_schools_texts():
+    assert reach.ara_text(_results(reach__ara__young_people=16079), "2020/21") == (
+        "**16,079 young people** were on roll at an ARA school at the 2020/21 census (A03).")
+    sc = results_frame([results_row("reach.charter.schools", 26), results_row("reach.schools.taking_part", 40),
+                        results_row("reach.schools.open", 44, note="01 September 2016 to 31 March 2022")])
+    assert reach.schools_text(sc) == (
+        "**26 schools** signed the Beating Bullying Charter (A04); **40 of the 44 schools** open from 01 September "
+        "2016 to 31 March 2022 hosted at least one activity (B02).")
+
+
+def test_workforce_text():
+    w = _results(reach__workforce__participants=6408, reach__workforce__activities=570)
+    co = {"rate": 93.2672, "attended": 12800, "registered": 13724, "lower": 92.8412, "upper": 93.6731}
+    assert reach.workforce_text(w, co) == (
+        "**6,408 participants in 570 training and workforce activities** (A05). Co-production attendance "
+        "**93.27%** (12,800 of 13,724 places, 92.84% to 93.67%; A06).")
+
+
+def test_depth_equity_and_fsm_texts():
+    depth = pd.DataFrame({"band": ["1", "2-5", "6+"], "share": [49.4, 34.8, 15.8],
+                          "share_of_opportunities": [11.0, 25.0, 64.2]})
+    assert reach.depth_text(depth) == ("49% of the young people reached came once, 35% two to five times, 16% six "
+                                       "or more (with 64% of opportunities).")
+    equity = pd.DataFrame({"reach": ["targeted", "targeted", "targeted", "universal"],
+                           "group": ["free school meals", "EHC plan", "looked after", "free school meals"],
+                           "ratio": [1.44, 1.66, 3.08, 1.0]})
+    assert reach.equity_text(equity) == ("Targeted projects reach pupils on free school meals 1.4, with an EHC plan "
+                                         "1.7 and looked after 3.1 times their share of the census.")
+    fsm = {"years": ["2014/15", "2015/16"], "fsm": 5093, "pupils": 21780, "share": 23.384}
+    assert reach.fsm_text(fsm) == ("5,093 of 21,780 young people (23.4%) on roll at the 2014/15 or 2015/16 "
+                                   "censuses were on free school meals (A13).")

@@ -9,6 +9,8 @@ from scipy import stats as sst
 from rrlib import disclosure
 from rrlib.chapters import targeted as T
 from rrlib.results import RESULT_COLUMNS
+from rrlib.results import frame as results_frame
+from rrlib.results import row as results_row
 
 
 def _pupils():
@@ -488,3 +490,63 @@ def test_a_figure_reads_only_a_table_published_in_this_run(tmp_path):
     t = T.published_table(tmp_path, "targeted_bot_exclusions_windows",
                           written=[tmp_path / "targeted_bot_exclusions_windows.csv"])
     assert t.loc[0, "young_people"] == "c"
+
+
+# -- the chapter's sentences (*_text): exact text from small hand-made results ----------------------
+def _res(prefix, **values):
+    return results_frame([results_row(f"{prefix}.{k}", v, n=values.get("_n")) for k, v in values.items()
+                          if k != "_n"])
+
+
+def test_cohort_texts():
+    a14 = _res("targeted.bot", young_people=29, male_pct=65.5, age_min=11.0, age_max=15.0, looked_after_pct=100.0)
+    assert T.cohort_text(a14, "2016-11-01", "2020-08-31") == (
+        "**29** young people were referred between November 2016 and August 2020 (66% boys), aged 11 to 15 at "
+        "referral; 100% were looked after.")
+    active = results_frame([results_row(T.taking_part_key("2019/20"), 5)])
+    assert T.taking_part_text(active, "2019/20") == "**5** of them took part at some time in 2019/20."
+    later = _res("targeted.bot_later", young_people=39, male_pct=61.54, age_mean=12.744, age_sd=1.6,
+                 support_months_min=4.2, support_months_max=29.6, support_months_mean=14.04, support_months_sd=6.8)
+    assert T.later_cohort_text(later, "2021-06-30") == (
+        "To June 2021: **39** young people (61.5% boys), mean age 12.74 (SD 1.60); support lasted 4 to 30 months "
+        "(mean 14.0, SD 6.8).")
+    every = _res("targeted.bot_all", young_people=39, male_pct=61.54, support_months_mean=14.04, support_months_sd=6.8)
+    assert T.programme_text(every, pd.Timestamp("2016-11-25"), pd.Timestamp("2022-08-31")) == (
+        "The whole programme in the data (from its first referral, 25 November 2016, to its last date, 31 August "
+        "2022): **39** young people (62% boys); support lasted 14.0 months on average (SD 6.8) for those who ended.")
+
+
+def test_sdq_texts():
+    sdq = _res("targeted.sdq", pairs=13, total_decreased_pct=69.2, total_mean_pct_reduction=14.1,
+               impact_reduced_pct=50.0)
+    assert T.sdq_text(sdq, "high") == (
+        "**13** young people answered before and after (one of them is 8% of the pairs). Total difficulties fell "
+        "for 69% of them, by 14% on average among them; the impact of difficulties fell for 50%. Per 20 in the "
+        "high band or above, before and after: every scale in the tables below.")
+    limits = _res("targeted.sdq", detectable_effect_dz=0.8512, rtm_change_high=-1.43, rtm_change_other=-1.27,
+                  before_after_correlation=0.96, _n=13)
+    assert T.sdq_limits_text(limits) == (
+        "Detectable effect with 13 pairs (80% power): d_z = **0.85**. Those who started with high total "
+        "difficulties fell by 1.4 points on average, the others by 1.3 (before-after correlation 0.96).")
+    rose = _res("targeted.sdq", detectable_effect_dz=0.85, rtm_change_high=-1.43, rtm_change_other=0.6,
+                before_after_correlation=0.5, _n=13)
+    assert "fell by 1.4 points on average, the others rose by 0.6 (before" in T.sdq_limits_text(rose)
+
+
+def test_goals_attendance_and_exclusions_texts():
+    goals = results_frame([results_row(k, v) for k, v in (
+        ("targeted.goals.bot_goals", 85), ("targeted.goals.bot_young_people", 19),
+        ("targeted.goals.bot_min_per_person", 1), ("targeted.goals.bot_max_per_person", 5),
+        ("targeted.goals.bot_mean_change", 2.46), ("targeted.goals.bot_reliable_improvement_pct", 51.8))])
+    assert T.goals_text(goals, 2.45) == (
+        "Back on Track: **85** goals for **19** young people (1 to 5 each). Goal ratings rose by 2.5 points on "
+        "average; 52% of goals improved reliably (2.45 points or more).")
+    assert "Goal ratings fell by 0.5 points on average" in T.goals_text(
+        goals.assign(value=goals["value"].where(goals["key"] != "targeted.goals.bot_mean_change", -0.5)), 3)
+    att = _res("targeted.education", young_people=7, attendance_referral_pct=93.46, attendance_end_pct=89.5)
+    assert T.attendance_text(att) == ("Education data for **7** young people. Attendance 93.5% in the term of "
+                                      "referral and 89.5% in the term support ended.")
+    exc = _res("targeted.exclusions", young_people=7, suspended_before_during=5, suspensions_before_during=18,
+               suspended_after=0, suspensions_after=0)
+    assert T.exclusions_text(exc) == ("5 of 7 young people had 18 suspensions in the year before or during support; "
+                                      "0 had any in the year after.")

@@ -362,3 +362,11 @@ def test_results_frames_keys_and_values():
     assert s["wmf.scoring.swemwbs.percent_scored"] == pytest.approx(50.0)
     assert s["wmf.missing.swemwbs.percent_any_missing"] == pytest.approx(50.0)
     assert W.area_key("Isle of Wight") == "isle_of_wight"
+
+
+def test_data_text_counts_questionnaires_young_people_and_schools():
+    scores = pd.DataFrame({"respondent_id": ["R1", "R1", "R2", "R3"], "school_id": ["S1", "S1", "S2", "S1"]}
+                          ).loc[[0, 1, 2, 3] * 300]
+    assert W.data_text(scores, "Blackpool", ["Hull", "Kent"], ["2016/17", "2017/18"]) == (
+        "1,200 questionnaires from 3 young people in 2 schools; focus area Blackpool, against Hull, Kent; "
+        "waves 2016/17, 2017/18.")

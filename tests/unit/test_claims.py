@@ -1,4 +1,5 @@
-"""The claims registry (claims.yml) and the claims check (rrlib.claims) on hand-made results."""
+"""The claims registry (claims.yml) and the claims check (rrlib.claims) on hand-made results, and
+``rr claims`` writing the claims report (rrlib.claims_report)."""
 from __future__ import annotations
 
 import json
@@ -8,7 +9,7 @@ import re
 import pytest
 import yaml
 
-from rrlib import claims, paths
+from rrlib import claims, claims_report, paths
 from rrlib.io import write_json
 
 REFERENCE_DOC = paths.ROOT.parent / "shared" / "reference" / "published_figures.md"
@@ -215,9 +216,9 @@ def test_main_writes_deterministic_files(tmp_path, capsys):
                                                key="exclusions.coproduction.none_excluded")])
     out = tmp_path / "out"
     results_file(out / "results", "reach", {"reach.opportunities.young_people": 76100.5})
-    assert claims.main(data_dir=tmp_path / "data", out_dir=out, registry=reg) == 0
+    assert claims_report.main(data_dir=tmp_path / "data", out_dir=out, registry=reg) == 0
     first = {n: (out / n).read_bytes() for n in ("claims.json", "claims.md", "claims.html")}
-    assert claims.main(data_dir=tmp_path / "data", out_dir=out, registry=reg) == 0
+    assert claims_report.main(data_dir=tmp_path / "data", out_dir=out, registry=reg) == 0
     assert first == {n: (out / n).read_bytes() for n in first}
     rows = json.loads(first["claims.json"])
     assert [(r["id"], r["status"], r["data"]) for r in rows] == [
@@ -238,14 +239,14 @@ def test_strict_on_the_default_data_fails_on_any_unreproduced_claim(tmp_path, ca
     results_file(out / "results", "reach", {"reach.opportunities.young_people": 76783,
                                             "reach.ara.young_people": 99})
     # data_dir=None: the shipped data folder (written elsewhere)
-    assert claims.main(out_dir=out, registry=reg, strict=False) == 0
-    assert claims.main(out_dir=out, registry=reg, strict=True) == 1
+    assert claims_report.main(out_dir=out, registry=reg, strict=False) == 0
+    assert claims_report.main(out_dir=out, registry=reg, strict=True) == 1
     err = capsys.readouterr().err
     assert "A02" in err and "not computed" in err and "A03" not in err
     results_file(out / "results", "reach", {"reach.opportunities.young_people": 76783,
                                             "reach.opportunities.adults": 6328,
                                             "reach.ara.young_people": 99})
-    assert claims.main(out_dir=out, registry=reg, strict=True) == 0   # A03 differs, as expected
+    assert claims_report.main(out_dir=out, registry=reg, strict=True) == 0   # A03 differs, as expected
     rows = json.loads((out / "claims.json").read_text())
     assert rows[2]["status"] == "differs" and rows[2]["expected"] == "differs"
 
@@ -257,15 +258,15 @@ def test_strict_on_other_data_checks_only_real_claims(tmp_path):
                                                key="exclusions.dfe.blackpool_rate")])
     out = tmp_path / "out"
     results_file(out / "results", "exclusions", {"exclusions.dfe.blackpool_rate": 7.99})
-    assert claims.main(data_dir=tmp_path / "other", out_dir=out, registry=reg, strict=True) == 0
+    assert claims_report.main(data_dir=tmp_path / "other", out_dir=out, registry=reg, strict=True) == 0
     results_file(out / "results", "exclusions", {"exclusions.dfe.blackpool_rate": 8.2})
-    assert claims.main(data_dir=tmp_path / "other", out_dir=out, registry=reg, strict=True) == 1
+    assert claims_report.main(data_dir=tmp_path / "other", out_dir=out, registry=reg, strict=True) == 1
 
 
 def test_main_reports_invalid_registry(tmp_path, capsys):
     bad = tmp_path / "claims.yml"
     bad.write_text(yaml.safe_dump([entry(unit="furlongs")]))
-    assert claims.main(out_dir=tmp_path / "out", registry=bad) == 2
+    assert claims_report.main(out_dir=tmp_path / "out", registry=bad) == 2
     assert "furlongs" in capsys.readouterr().err
     assert not (tmp_path / "out" / "claims.json").exists()
 
@@ -298,11 +299,11 @@ def test_merge_fragments_fragment_keys_win_and_order_is_kept(tmp_path):
 
 
 def test_fmt_value():
-    assert claims.fmt_value(76783) == "76,783"
-    assert claims.fmt_value(93.27, "percent") == "93.27%"
-    assert claims.fmt_value(404.6, "rate_per_100000") == "404.6 per 100,000"
-    assert claims.fmt_value(2.0) == "2"
-    assert claims.fmt_value(True) == "true" and claims.fmt_value(None) == "—"
+    assert claims_report.fmt_value(76783) == "76,783"
+    assert claims_report.fmt_value(93.27, "percent") == "93.27%"
+    assert claims_report.fmt_value(404.6, "rate_per_100000") == "404.6 per 100,000"
+    assert claims_report.fmt_value(2.0) == "2"
+    assert claims_report.fmt_value(True) == "true" and claims_report.fmt_value(None) == "—"
 
 
 def test_official_statistics_section_and_expected_outcomes(tmp_path, capsys):
@@ -318,7 +319,7 @@ def test_official_statistics_section_and_expected_outcomes(tmp_path, capsys):
     results_file(out / "results", "exclusions", {"exclusions.a11.official.north_west": 5.30,
                                                  "exclusions.a11.official.blackpool": 12.06})
     results_file(out / "results", "reach", {"reach.opportunities.young_people": 76783})
-    assert claims.main(out_dir=out, registry=reg, strict=True) == 1   # england not computed: not expected
+    assert claims_report.main(out_dir=out, registry=reg, strict=True) == 1   # england not computed: not expected
     err = capsys.readouterr().err
     assert "england" in err and "blackpool" not in err
     md = (out / "claims.md").read_text()
@@ -333,7 +334,7 @@ def test_official_statistics_section_and_expected_outcomes(tmp_path, capsys):
     results_file(out / "results", "exclusions", {"exclusions.a11.official.north_west": 5.30,
                                                  "exclusions.a11.official.blackpool": 12.48,
                                                  "exclusions.a11.official.england": 5.36})
-    assert claims.main(out_dir=out, registry=reg, strict=True) == 1
+    assert claims_report.main(out_dir=out, registry=reg, strict=True) == 1
     assert "blackpool" in capsys.readouterr().err
     assert "UNEXPECTED" in (out / "claims.md").read_text()
 
@@ -351,7 +352,7 @@ def test_a_real_part_no_official_file_holds_is_not_checkable(tmp_path):
                                      expected="not computed", note="no shipped official file holds it")])
     out = tmp_path / "out"
     results_file(out / "results", "selfharm", {"selfharm.other": 1})
-    assert claims.main(out_dir=out, registry=reg, strict=True) == 0
+    assert claims_report.main(out_dir=out, registry=reg, strict=True) == 0
     head = (out / "claims.md").read_text().split("## Every claim")[0]
     assert "0 reproduced, 0 differs, 1 not checkable" in head and "no shipped official file holds it" in head
     with pytest.raises(claims.ClaimsError, match="not computed is for a real-data part"):

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from matplotlib.colors import to_hex, to_rgb
 
-from rrlib import figures
+from rrlib import palette
 
 matplotlib.use("agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -26,15 +26,15 @@ def _drawn(colour, alpha=1.0) -> str:
 
 
 def _closest(focus, others) -> float:
-    return min(figures.colour_distance(focus, o, v, hue_only=True) for o in others for v in VISIONS)
+    return min(palette.colour_distance(focus, o, v, hue_only=True) for o in others for v in VISIONS)
 
 
 def test_focus_colour_stays_apart_from_every_series_under_colour_blindness():
-    others = ["black", *(_drawn(c, 0.8) for c in figures.PALETTE)]
-    assert _closest(figures.FOCUS_COLOUR, others) >= MIN_HUE
+    others = ["black", *(_drawn(c, 0.8) for c in palette.PALETTE)]
+    assert _closest(palette.FOCUS_COLOUR, others) >= MIN_HUE
     for v in VISIONS:
         for o in others:
-            assert figures.colour_distance(figures.FOCUS_COLOUR, o, v) >= 20, (v, o)
+            assert palette.colour_distance(palette.FOCUS_COLOUR, o, v) >= 20, (v, o)
 
 
 def test_the_old_palette_fails():
@@ -45,9 +45,9 @@ def test_the_old_palette_fails():
 
 
 def test_simulation_leaves_grey_grey_and_merges_red_and_green():
-    assert figures.colour_distance("#777777", "#777777", "deuteranopia") == pytest.approx(0, abs=1e-6)
-    assert (figures.colour_distance("#d62728", "#2ca02c", "deuteranopia", hue_only=True)
-            < figures.colour_distance("#d62728", "#2ca02c", "normal", hue_only=True) / 2)
+    assert palette.colour_distance("#777777", "#777777", "deuteranopia") == pytest.approx(0, abs=1e-6)
+    assert (palette.colour_distance("#d62728", "#2ca02c", "deuteranopia", hue_only=True)
+            < palette.colour_distance("#d62728", "#2ca02c", "normal", hue_only=True) / 2)
 
 
 def test_wmf_trends_use_the_palette():
@@ -59,7 +59,7 @@ def test_wmf_trends_use_the_palette():
     fig = wmf.plot_trends(pd.DataFrame(rows))
     lines = {ln.get_label(): ln for ln in fig.axes[0].get_lines() if not ln.get_label().startswith("_")}
     focus = lines[wmf.FOCUS]
-    assert to_hex(focus.get_color()) == figures.FOCUS_COLOUR.lower()
+    assert to_hex(focus.get_color()) == palette.FOCUS_COLOUR.lower()
     drawn = [_drawn(ln.get_color(), ln.get_alpha() or 1.0) for a, ln in lines.items() if a != wmf.FOCUS]
-    assert len(drawn) == len(areas) - 1 and _closest(figures.FOCUS_COLOUR, drawn) >= MIN_HUE
+    assert len(drawn) == len(areas) - 1 and _closest(palette.FOCUS_COLOUR, drawn) >= MIN_HUE
     plt.close(fig)

@@ -25,8 +25,8 @@ import pytest
 from rrlib import registry
 
 SRC = registry.SRC
-TOOLS = ("rrlib.synth", "rrlib.devtools", "rrlib.commands", "rrlib.claims", "rrlib.report", "rrlib.cli",
-         "rrlib.__main__",
+TOOLS = ("rrlib.synth", "rrlib.devtools", "rrlib.commands", "rrlib.claims", "rrlib.claims_report", "rrlib.report",
+         "rrlib.cli", "rrlib.__main__",
          "rrlib.codebook", "rrlib.importers", "rrlib.outbox", "rrlib.verify", "rrlib.codecheck",
          "rrlib.numbering", "rrlib.references", "rrlib.pseudonymise")
 

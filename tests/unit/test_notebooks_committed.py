@@ -78,3 +78,39 @@ def test_results_are_recorded_by_the_module_not_built_in_the_notebook(nb):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "record" \
                 and node.args and isinstance(node.args[0], ast.JoinedStr):
             pytest.fail(f"{nb.name} line {node.lineno}: a result key built with an f-string in the notebook")
+
+
+def _sentences_built_here(source: str) -> list[str]:
+    """Calls that show a sentence the notebook builds itself: ch.show(...) / display(Markdown(...)) of an
+    f-string, a % format, a str.format or a concatenation with one."""
+    tree = ast.parse(source)
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.args and (
+                (isinstance(node.func, ast.Attribute) and node.func.attr == "show")
+                or (isinstance(node.func, ast.Name) and node.func.id == "Markdown")):
+            built = [n for n in ast.walk(node.args[0]) if isinstance(n, ast.JoinedStr)
+                     or (isinstance(n, ast.BinOp) and isinstance(n.op, ast.Mod) and isinstance(n.left, ast.Constant))
+                     or (isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "format")]
+            if built:
+                out.append(f"line {node.lineno}: {ast.unparse(node)[:80]}")
+    return out
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_sentences_come_from_the_chapter_module(nb):
+    """One way to build a chapter's sentences (issue 28): a sentence that quotes results is a ``*_text`` function
+    of the chapter's module, tested on hand-made results, and the notebook shows it (``ch.show(K.part_text(...))``);
+    the notebook builds no prose with f-strings."""
+    source = "\n".join("".join(c["source"]) for c in load(nb)["cells"] if c["cell_type"] == "code"
+                       and not "".join(c["source"]).lstrip().startswith(("%", "!")))
+    built = _sentences_built_here(source)
+    assert not built, f"{nb.name} builds sentences in the notebook (write a *_text function):\n" + "\n".join(built)
+
+
+def test_the_sentence_rule_can_fail():
+    assert _sentences_built_here('ch.show(f"**{n:,}** young people")')
+    assert _sentences_built_here('ch.show("%d young people" % n)')
+    assert _sentences_built_here('display(Markdown("{} young people".format(n)))')
+    assert not _sentences_built_here('ch.show(K.people_text(res))\nch.show("Ranks by year:")')
+    assert not _sentences_built_here('ch.show(NO_DATA if df is None else K.data_text(df))')

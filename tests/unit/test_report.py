@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from rrlib import claims, figures, manifest, paths, provenance, report, verify
+from rrlib import claims, claims_report, figures, manifest, paths, provenance, report, verify
 from rrlib.io import write_json
 from rrlib.results import Results
 
@@ -230,7 +230,7 @@ def test_verify_main_exit_codes(tmp_path, monkeypatch, capsys):
     _figure(ref / "a.svg", [1, 2, 3])
     monkeypatch.setattr(verify, "FIGURES_DIR", ref)
     monkeypatch.setattr(verify, "MANIFEST_FILE", ref / "MANIFEST")
-    monkeypatch.setattr(claims, "main", lambda **kw: 0)
+    monkeypatch.setattr(claims_report, "main", lambda **kw: 0)
     data, out = tmp_path / "data", tmp_path / "out"
     (out / "figures").mkdir(parents=True)
     assert verify.main(data_dir=data, out_dir=out) == 1          # no MANIFEST yet
@@ -243,7 +243,7 @@ def test_verify_main_exit_codes(tmp_path, monkeypatch, capsys):
     assert verify.main(data_dir=data, out_dir=out) == 1
     assert f"CHANGED    a.svg: new file {out / 'figures' / 'a.svg'}" in capsys.readouterr().out
     (out / "figures" / "a.svg").write_bytes((ref / "a.svg").read_bytes())
-    monkeypatch.setattr(claims, "main", lambda **kw: 1)          # a claim differs
+    monkeypatch.setattr(claims_report, "main", lambda **kw: 1)          # a claim differs
     assert verify.main(data_dir=data, out_dir=out) == 1
 
 
@@ -286,3 +286,33 @@ def test_an_official_only_chapter_gets_its_own_banner(tmp_path, monkeypatch):
     assert report.chapter_banner(lay, "six", *run) == ("real", report.OFFICIAL_ONLY_BANNER)
     assert report.chapter_banner(lay, "one", *run) == run
     assert report.chapter_banner(lay, "missing", *run) == run
+
+
+def test_claim_evidence_reads_the_sentences_a_cell_showed(tmp_path):
+    """A chapter's sentences come from its module (``ch.show(R.part_text(...))``): the claim id is in the
+    cell's output, the section it records in its source; the evidence is that cell's table, not the
+    Method paragraph that also names the claim."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    sentence = nbformat.v4.new_output("display_data", data={"text/markdown": "**7 opportunities** (A01)."})
+    nb.cells = [nbformat.v4.new_markdown_cell("# Chapter 1. Reach\n\n**Question.** A01, A02?", id="0"),
+                nbformat.v4.new_code_cell("data_dir = None", id="p", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell('ch = chapter.start("reach", globals())', id="s"),
+                nbformat.v4.new_markdown_cell("## Method\n\nA01 counts attended places.", id="1"),
+                nbformat.v4.new_markdown_cell("## Results\n\n### Opportunities", id="r"),
+                nbformat.v4.new_code_cell('with ch.section("reach.opportunities"):\n'
+                                          '    ch.show(R.opportunities_text(o))', id="2", outputs=[sentence]),
+                nbformat.v4.new_markdown_cell("## Caveats\n\nA02 is not computed here.", id="3")]
+    nbformat.write(nb, tmp_path / "01_reach.ipynb")
+    runs = [{"name": "reach", "executed": tmp_path / "01_reach.ipynb", "reader_href": "html/reach.html",
+             "tables": [{"cell_id": "2", "label": "Table 1.1", "name": "reach_by_project", "file": "x.csv",
+                         "number": "1.1"}], "figures": []}]
+    rows = [{"id": "A01", "part": None, "chapter": "reach", "key": "reach.opportunities.young_people"},
+            {"id": "A02", "part": None, "chapter": "reach", "key": "reach.opportunities.supporting_adults"}]
+    ev = report.claim_evidence(runs, rows)
+    assert ev[("A01", None)] == ("Table 1.1", "html/reach.html#tab-reach_by_project")
+    assert ev[("A02", None)] == ("text", "html/reach.html#cell-id=3")   # named only in text: the text
+    nb.cells[5].outputs = []                                          # without the sentence: the Method text
+    nbformat.write(nb, tmp_path / "01_reach.ipynb")
+    assert report.claim_evidence(runs, rows[:1])[("A01", None)] == ("text", "html/reach.html#cell-id=1")

@@ -29,7 +29,7 @@ from .exclusions import design as XD
 
 __all__ = ["AREAS", "N_SETS", "SEED", "area_designs", "area_table", "pooled", "suspension_results",
            "suspension_part", "synth_part", "selfharm_designs", "selfharm_table", "selfharm_part",
-           "plot_forest", "plot_placebo_distribution", "plot_synth_gaps", "caveat_problems"]
+           "plot_forest", "plot_placebo_distribution", "plot_synth_gaps", "caveat_problems", "data_text"]
 
 #: The six HeadStart areas by DfE old LA code, in the order of :data:`rrlib.stats.design.HEADSTART`.
 AREAS = {c: XD.HEADSTART_NAMES[c] for c in sd.HEADSTART}
@@ -45,6 +45,14 @@ def _name(codes: pd.DataFrame, c: str) -> str:
 
 def _did(est: pd.DataFrame) -> pd.Series:
     return est[est["term"] == "did"].iloc[0]
+
+
+def data_text(la: pd.DataFrame, sn: pd.DataFrame, ft: pd.DataFrame) -> str:
+    """What the chapter reads: the DfE exclusions by authority, the statistical neighbours, Fingertips'
+    self-harm series, and the six HeadStart areas."""
+    return (f"DfE exclusions: {len(la):,} rows, {la['year'].min()} to {la['year'].max()}; statistical neighbours: "
+            f"{sn['la_code'].nunique()} authorities; Fingertips: {ft['period'].min()} to {ft['period'].max()}. "
+            f"HeadStart areas: {', '.join(f'{n} ({c})' for c, n in AREAS.items())}.")
 
 
 # --------------------------------------------------------------------------- suspensions

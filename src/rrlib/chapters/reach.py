@@ -949,6 +949,91 @@ def fsm_results(fsm: dict) -> pd.DataFrame:
     ])
 
 
+# ----------------------------------------------------------------------------- the chapter's sentences
+# Each takes the results the notebook recorded (and, where a sentence quotes more, the summary the section
+# computed) and returns markdown; the notebook shows it with ``ch.show``.
+def _values(results: pd.DataFrame) -> pd.Series:
+    return results.set_index("key")["value"]
+
+
+def opportunities_text(results: pd.DataFrame) -> str:
+    """A01 and A02 (from :func:`opportunities_results`)."""
+    v = _values(results)
+    return (f"**{v['reach.opportunities.young_people']:,} opportunities for young people** (A01) and "
+            f"**{v['reach.opportunities.supporting_adults']:,} for the adults who support them** (A02).")
+
+
+def young_people_text(results: pd.DataFrame) -> str:
+    """B02's young people reached (from :func:`young_people_results`)."""
+    v = _values(results)
+    return (f"**{v['reach.young_people.unique_10_16']:,} young people** were reached at ages 10-16 "
+            f"(B02: \"around 19,000\"); {v['reach.young_people.unique_any_age']:,} at any age.")
+
+
+def population_text(results: pd.DataFrame, year: int, area: str = "Blackpool") -> str:
+    """B01 (from :func:`population_results`)."""
+    return f"{_values(results)[population_key(year)]:,} young people aged 10-16 in {area}, mid-{year} (B01)."
+
+
+def coverage_text(cc: dict, by_year: pd.DataFrame) -> str:
+    """Cumulative coverage (:func:`cumulative_coverage`) and its range over single school years
+    (:func:`coverage_by_year`)."""
+    return (f"{cc['population']:,} were aged 10-16 at some point in the school years starting {cc['first_year']} to "
+            f"{cc['last_year']} (cohorts); the programme reached {cc['share']:.1f}% of them, "
+            f"{by_year['coverage'].min():.0f}% to {by_year['coverage'].max():.0f}% in a single school year.")
+
+
+def first_two_years_text(results: pd.DataFrame, start: str = FIRST_TWO_YEARS[0],
+                         end: str = FIRST_TWO_YEARS[1]) -> str:
+    """B03 (from :func:`first_two_years_results`)."""
+    v = _values(results)
+    return (f"From {start} to {end}, Resilience Coaches supported **{v['reach.first_two_years.resilience_coach']}** "
+            f"young people and Walk and Talk **{v['reach.first_two_years.walk_and_talk']}** (B03).")
+
+
+def ara_text(results: pd.DataFrame, census_year: str) -> str:
+    """A03 (from :func:`ara_results`)."""
+    return (f"**{_values(results)['reach.ara.young_people']:,} young people** were on roll at an ARA school at the "
+            f"{census_year} census (A03).")
+
+
+def schools_text(results: pd.DataFrame) -> str:
+    """A04 and B02's schools (from :func:`schools_results`)."""
+    sc = results.set_index("key")
+    return (f"**{sc.loc['reach.charter.schools', 'value']} schools** signed the Beating Bullying Charter (A04); "
+            f"**{sc.loc['reach.schools.taking_part', 'value']} of the {sc.loc['reach.schools.open', 'value']} "
+            f"schools** open from {sc.loc['reach.schools.open', 'note']} hosted at least one activity (B02).")
+
+
+def workforce_text(results: pd.DataFrame, co: dict) -> str:
+    """A05 (from :func:`workforce_results`) and A06 (:func:`attendance_rate` of the co-production strand)."""
+    w = _values(results)
+    return (f"**{w['reach.workforce.participants']:,} participants in {w['reach.workforce.activities']} training and "
+            f"workforce activities** (A05). Co-production attendance **{co['rate']:.2f}%** "
+            f"({co['attended']:,} of {co['registered']:,} places, {co['lower']:.2f}% to {co['upper']:.2f}%; A06).")
+
+
+def depth_text(depth: pd.DataFrame) -> str:
+    """How often the young people reached came (from :func:`engagement_depth`)."""
+    d = depth.set_index("band")
+    return (f"{d.loc['1', 'share']:.0f}% of the young people reached came once, {d.loc['2-5', 'share']:.0f}% two to "
+            f"five times, {d.loc['6+', 'share']:.0f}% six or more (with {d.loc['6+', 'share_of_opportunities']:.0f}% "
+            "of opportunities).")
+
+
+def equity_text(equity: pd.DataFrame) -> str:
+    """The targeted projects' reach equity ratios (from :func:`reach_equity`)."""
+    t = equity[equity["reach"] == "targeted"].set_index("group")["ratio"]
+    return (f"Targeted projects reach pupils on free school meals {t['free school meals']:.1f}, with an EHC plan "
+            f"{t['EHC plan']:.1f} and looked after {t['looked after']:.1f} times their share of the census.")
+
+
+def fsm_text(fsm: dict) -> str:
+    """A13 from the data folder's census (from :func:`fsm_share`)."""
+    return (f"{fsm['fsm']:,} of {fsm['pupils']:,} young people ({fsm['share']:.1f}%) on roll at the "
+            f"{' or '.join(fsm['years'])} censuses were on free school meals (A13).")
+
+
 # ----------------------------------------------------------------------------- official statistics (real)
 def official_population_10_16(ons: pd.DataFrame, area: str = "Blackpool") -> pd.DataFrame:
     """ONS mid-year estimates aged 10-16 (persons) of ``area``, every mid-year in ``ons``.

@@ -952,6 +952,98 @@ def taking_part_key(year: str, prefix: str = "targeted.bot") -> str:
     return f"{prefix}.taking_part_{key_part(year)}"
 
 
+# --------------------------------------------------------------------------- the chapter's sentences
+# Each takes the results frame the notebook recorded and returns markdown; the notebook shows it (ch.show).
+def _month(date) -> str:
+    return f"{pd.Timestamp(date):%B %Y}"
+
+
+def _moved(change: float, unit: str = "") -> str:
+    """``fell by 1.4<unit>``, ``rose by 1.4<unit>`` or ``did not change`` (a change: after minus before)."""
+    if change == 0:
+        return "did not change"
+    return ("fell" if change < 0 else "rose") + f" by {abs(change):.1f}{unit}"
+
+
+def cohort_text(results: pd.DataFrame, start, end) -> str:
+    """Who was referred from ``start`` to ``end`` (A14; from :func:`cohort_results`)."""
+    v = values(results)
+    return (f"**{v['young_people']}** young people were referred between {_month(start)} and {_month(end)} "
+            f"({v['male_pct']:.0f}% boys), aged {v['age_min']:.0f} to {v['age_max']:.0f} at referral; "
+            f"{v['looked_after_pct']:.0f}% were looked after.")
+
+
+def taking_part_text(results: pd.DataFrame, year: str) -> str:
+    """How many of the cohort took part in school year ``year`` (A14; from :func:`taking_part_results`)."""
+    return f"**{results['value'].iloc[0]}** of them took part at some time in {year}."
+
+
+def later_cohort_text(results: pd.DataFrame, end) -> str:
+    """The later cohort to ``end`` (B08; from :func:`cohort_results`): size, boys, age, length of support."""
+    v = values(results)
+    return (f"To {_month(end)}: **{v['young_people']}** young people ({v['male_pct']:.1f}% boys), mean age "
+            f"{v['age_mean']:.2f} (SD {v['age_sd']:.2f}); support lasted {v['support_months_min']:.0f} to "
+            f"{v['support_months_max']:.0f} months (mean {v['support_months_mean']:.1f}, SD "
+            f"{v['support_months_sd']:.1f}).")
+
+
+def programme_text(results: pd.DataFrame, first: pd.Timestamp, last: pd.Timestamp) -> str:
+    """The whole programme in the data, ``first`` referral to ``last`` date (from :func:`cohort_results`)."""
+    v = values(results)
+    return (f"The whole programme in the data (from its first referral, {first:%d %B %Y}, to its last date, "
+            f"{last:%d %B %Y}): **{v['young_people']}** young people ({v['male_pct']:.0f}% boys); support lasted "
+            f"{v['support_months_mean']:.1f} months on average (SD {v['support_months_sd']:.1f}) for those who ended.")
+
+
+def sdq_text(results: pd.DataFrame, band_from: str = "high") -> str:
+    """A15: pairs, and how many saw their total difficulties and impact fall (from :func:`sdq_results`)."""
+    v = values(results)
+    return (f"**{v['pairs']}** young people answered before and after (one of them is {100 / v['pairs']:.0f}% of "
+            f"the pairs). Total difficulties fell for {v['total_decreased_pct']:.0f}% of them, by "
+            f"{v['total_mean_pct_reduction']:.0f}% on average among them; the impact of difficulties fell for "
+            f"{v['impact_reduced_pct']:.0f}%. Per 20 in the {band_from} band or above, before and after: every "
+            "scale in the tables below.")
+
+
+def sdq_limits_text(results: pd.DataFrame, power: float = 0.8) -> str:
+    """What so few pairs can show (from :func:`sdq_limits_results` with the same ``power``): the detectable
+    effect, and the change of those who started high against the others."""
+    v = values(results)
+    pairs = results.loc[results["key"].str.endswith(".detectable_effect_dz"), "n"].iloc[0]
+    high, other = v["rtm_change_high"], v["rtm_change_other"]
+    if np.isnan(high) or np.isnan(other):
+        change = "None started with high total difficulties, or all did: no comparison"
+    else:
+        same = np.sign(high) == np.sign(other) != 0
+        change = (f"Those who started with high total difficulties {_moved(high, ' points')} on average, the "
+                  f"others {f'by {abs(other):.1f}' if same else _moved(other)}")
+    return (f"Detectable effect with {pairs} pairs ({power:.0%} power): d_z = **{v['detectable_effect_dz']:.2f}**. "
+            f"{change} (before-after correlation {v['before_after_correlation']:.2f}).")
+
+
+def goals_text(results: pd.DataFrame, threshold: float = gbo.RELIABLE_CHANGE) -> str:
+    """A16, A17: Back on Track's goals and how their ratings changed (from :func:`goal_results`)."""
+    v = values(results)
+    return (f"Back on Track: **{v['bot_goals']}** goals for **{v['bot_young_people']}** young people "
+            f"({v['bot_min_per_person']} to {v['bot_max_per_person']} each). Goal ratings "
+            f"{_moved(v['bot_mean_change'], ' points')} on average; {v['bot_reliable_improvement_pct']:.0f}% of goals "
+            f"improved reliably ({threshold:g} points or more).")
+
+
+def attendance_text(results: pd.DataFrame) -> str:
+    """A18: school attendance in the term of referral and the term support ended (from :func:`attendance_results`)."""
+    v = values(results)
+    return (f"Education data for **{v['young_people']}** young people. Attendance {v['attendance_referral_pct']:.1f}% "
+            f"in the term of referral and {v['attendance_end_pct']:.1f}% in the term support ended.")
+
+
+def exclusions_text(results: pd.DataFrame) -> str:
+    """A19: suspensions in the year before or during support and in the year after (from :func:`exclusion_results`)."""
+    v = values(results)
+    return (f"{v['suspended_before_during']} of {v['young_people']} young people had {v['suspensions_before_during']} "
+            f"suspensions in the year before or during support; {v['suspended_after']} had any in the year after.")
+
+
 def episodes_by_programme(interventions: pd.DataFrame) -> pd.DataFrame:
     """Episodes and young people per programme (counts)."""
     g = interventions.groupby("programme")

@@ -26,7 +26,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from .. import figures, stats
+from .. import figures, palette, stats
 from ..calendar import start_year
 from ..chapter import NotComputed
 from ..instruments import srs as _srs
@@ -207,6 +207,14 @@ def sample_totals(scores: pd.DataFrame, wave: str) -> dict:
     """Pupils (questionnaires) and schools in one wave."""
     w = scores[scores["wave"] == wave]
     return {"pupils": int(len(w)), "schools": int(w["school_id"].nunique())}
+
+
+def data_text(scores: pd.DataFrame, focus: str, reference, waves) -> str:
+    """The survey the comparisons read: questionnaires, young people and schools of ``scores``, the focus
+    area against the ``reference`` areas, over ``waves``."""
+    return (f"{len(scores):,} questionnaires from {scores['respondent_id'].nunique():,} young people in "
+            f"{scores['school_id'].nunique()} schools; focus area {focus}, against {', '.join(reference)}; "
+            f"waves {', '.join(waves)}.")
 
 
 def cohort_retention(scores: pd.DataFrame) -> pd.DataFrame:
@@ -524,12 +532,12 @@ def plot_trends(means: pd.DataFrame, focus: str = FOCUS):
     titles = {"year9": "Year 9 each wave", "cohort": f"Cohort, {waves[0]} to {waves[-1]}" if waves else "Cohort"}
     for ax, (series, oc) in zip(axes.ravel(), panels):
         d = means[(means["series"] == series) & (means["outcome"] == oc)]
-        colours = figures.area_colours(sorted(d["area"].unique()), focus=focus, pooled="Other areas")
+        colours = palette.area_colours(sorted(d["area"].unique()), focus=focus, pooled="Other areas")
         for area, g in d.groupby("area", sort=True):
             g = g.set_index("wave").reindex(waves)
             x = np.arange(len(waves))
             bold = area in (focus, "Other areas")
-            # colour-blind-safe: the focus area in vermillion, the others apart from it (figures.PALETTE)
+            # colour-blind-safe: the focus area in vermillion, the others apart from it (palette.PALETTE)
             style = dict(lw=2.2, color=colours[area]) if bold else dict(lw=0.9, color=colours[area], alpha=0.8)
             ax.plot(x, g["mean"], marker="o", ms=3, label=area, **style)
             if bold:

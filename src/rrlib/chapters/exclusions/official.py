@@ -51,7 +51,8 @@ __all__ = ["MEASURES", "AREA", "REGION", "NATION", "AREA_COLOURS", "DFE_SOURCE",
            "before_after", "a11_official", "rank_and_funnel", "plot_before_after", "NATIONAL_GROUPS",
            "national_pattern", "national_peak_age", "plot_time_series", "plot_funnel", "dfe_reference_results",
            "all_la_check_results", "timeseries_part", "NATIONAL_FACTS", "national_results", "rate_table_spec", "before_after_table",
-           "comparators_text", "rank_text"]
+           "comparators_text", "rank_text", "reference_prefix", "tables_text", "reference_text",
+           "a11_official_text"]
 
 # --------------------------------------------------------------------------- constants
 #: The three DfE measures: count column of the DfE files, published rate column, interval type.
@@ -604,6 +605,11 @@ def plot_funnel(points: pd.DataFrame, limits: pd.DataFrame, *, source: str = DFE
 
 
 # =========================================================================== results as tidy frames
+def reference_prefix(year: str, area: str = AREA) -> str:
+    """The key prefix of :func:`dfe_reference_results`: ``exclusions.dfe.<area>.y<year>.total.``."""
+    return f"exclusions.dfe.{area.lower().replace(' ', '_')}.y{year_key(year)}.total."
+
+
 def dfe_reference_results(rates: pd.DataFrame, check: pd.DataFrame, year: str, *, area: str = AREA,
                           source: str = "DfE SFR35/2017") -> pd.DataFrame:
     """Results of ``area``'s DfE rates, counts and headcount in ``year`` (Total), and the checks.
@@ -614,7 +620,7 @@ def dfe_reference_results(rates: pd.DataFrame, check: pd.DataFrame, year: str, *
     require_values(rates[rates["area"] == area]["year"], year, f"DfE rates of {area} for school year")
     ref = rates[(rates["area"] == area) & (rates["school_type"] == "Total") & (rates["year"] == year)]
     ref = ref.set_index(ref["measure"].astype(str))
-    p = f"exclusions.dfe.{area.lower().replace(' ', '_')}.y{year_key(year)}.total."
+    p = reference_prefix(year, area)
     notes = {"suspension": "suspensions", "one_plus": "pupils with one or more suspensions",
              "permanent": "permanent exclusions"}
     rows = []
@@ -710,3 +716,31 @@ def rank_text(ranks: pd.DataFrame, year: str, *, area: str = AREA) -> str:
     return (f"In {year} {area} ranked {r.loc['suspension', 'rank']} of {r.loc['suspension', 'n_areas']} local "
             f"authorities on suspensions, {r.loc['one_plus', 'rank']} on pupils with one or more suspensions and "
             f"{r.loc['permanent', 'rank']} on permanent exclusions (1 = highest rate). Ranks by year:")
+
+
+def tables_text(dfe: pd.DataFrame, la: pd.DataFrame, latest: str) -> str:
+    """What the two DfE tables hold (SFR35/2017 and the 2022/23 release), and the latest year the rank and
+    funnel plot use."""
+    return (f"DfE tables: SFR35/2017 {len(dfe)} rows ({dfe['year'].min()} to {dfe['year'].max()}); 2022/23 release "
+            f"{len(la):,} rows ({la['year'].min()} to {la['year'].max()}, {la['la_name'].nunique()} areas). "
+            f"Latest year (rank and funnel plot): **{latest}**.")
+
+
+def reference_text(results: pd.DataFrame, year: str, *, area: str = AREA) -> str:
+    """The section C rates of ``year`` and the recomputation check (from :func:`dfe_reference_results`)."""
+    v = results.set_index("key")["value"]
+    p = reference_prefix(year, area)
+    return (f"In {year}, {area}'s schools had **{v[p + 'suspension_rate']:.2f}** suspensions, "
+            f"**{v[p + 'one_plus_rate']:.2f}** pupils with one or more suspensions and "
+            f"**{v[p + 'permanent_rate']:.2f}** permanent exclusions per 100 pupils. Of "
+            f"{v['exclusions.dfe.check.la_rates_compared']:.0f} published {area} rates, "
+            f"{v['exclusions.dfe.check.la_rates_disagree']:.0f} differ from their counts.")
+
+
+def a11_official_text(results: pd.DataFrame, year: str) -> str:
+    """A11's three rates on official statistics (from :func:`a11_official`), against Blackpool's published 12.48."""
+    v = results.set_index("key")["value"]
+    return (f"**A11 (official statistics).** In {year} the DfE's suspension rates were North West "
+            f"**{v['exclusions.a11.official.north_west_rate']:.2f}** and England "
+            f"**{v['exclusions.a11.official.england_rate']:.2f}** (the published comparators), and Blackpool "
+            f"**{v['exclusions.a11.official.blackpool_rate']:.2f}**, not the published 12.48.")

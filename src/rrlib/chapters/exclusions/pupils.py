@@ -26,8 +26,8 @@ __all__ = ["PUBLISH", "A11_CONTEXT", "A11_YEAR", "GROUPS", "GROUP_LABELS", "DFE_
            "compare_with_dfe", "pupil_years", "group_rates", "rates_by_age", "peak_age", "exclusion_model",
            "first_starts", "not_permanently_excluded_after_start", "matched_comparison", "A08_STRANDS",
            "A08_PROJECTS", "activity_exclusions", "back_on_track_exclusions", "plot_forest", "plot_town_vs_dfe",
-           "plot_targeted_comparison", "targeted_comparison_figure", "plot_age_profile", "town_results", "a11_pupil_result", "hidden_groups",
-           "shown", "who_results", "adjusted_table", "targeted_results", "activity_results",
+           "plot_targeted_comparison", "targeted_comparison_figure", "plot_age_profile", "town_results", "a11_pupil_result",
+           "a11_pupil_text", "hidden_groups", "shown", "who_results", "adjusted_table", "targeted_results", "activity_results",
            "back_on_track_results", "town_table"]
 
 
@@ -692,6 +692,13 @@ def a11_pupil_result(town: pd.DataFrame, year: str) -> pd.DataFrame:
                           "lower": float(a["lower"]), "upper": float(a["upper"]), "unit": "rate_per_100",
                           "method": str(a["ci_method"]), "n": int(a["headcount"]),
                           "note": f"{year}, suspensions per 100 pupils (DfE Total), pupil records"}])
+
+
+def a11_pupil_text(results: pd.DataFrame, year: str) -> str:
+    """A11 from pupil records (from :func:`a11_pupil_result`)."""
+    a = results.iloc[0]
+    return (f"**A11 (pupil records).** {year}: **{a['value']:.2f}** suspensions per 100 pupils "
+            f"(95% CI {a['lower']:.2f} to {a['upper']:.2f}; {a['n']:,} pupils).")
 
 
 def _group_key(variable, category) -> tuple[str, str]:
