@@ -29,14 +29,16 @@ def for_chapter(chapter: str, path: str | Path | None = None) -> dict:
 
 
 def caveat(chapter: str, path: str | Path | None = None) -> str:
-    """One sentence for the chapter's Caveats: what the simulation study measured, naming every miss."""
+    """The chapter's Caveats on the simulation study: what it measured, naming every miss with its
+    measured bias and, where the study records one, the reason the estimator misses by design."""
     rec = load(path)
     est = {n: s for n, s in rec.items() if not n.startswith("_") and s.get("chapter") == chapter}
     if not est:
         return ("**Simulation study.** No simulation study of this chapter's estimates is recorded "
                 "(`make simulation`).")
-    meta = rec.get("_meta", {})
-    k = meta.get("n_draws", "?")
+    draws = sorted({s.get("n_draws") for s in est.values() if s.get("n_draws")})
+    k = " to ".join(str(x) for x in (draws[0], draws[-1]) if x) if len(draws) > 1 else \
+        str(draws[0] if draws else rec.get("_meta", {}).get("n_draws", "?"))
 
     def one(n, s):
         return (f"`{n}` (truth {s['truth']:.3f}, bias {s['bias']:+.3f}, MCSE {s['bias_mcse']:.3f}; "
@@ -54,4 +56,8 @@ def caveat(chapter: str, path: str | Path | None = None) -> str:
                  "coverage 0.90 to 0.98). ")
     if ok and miss:
         text += "The others meet it."
+    why = [(n, est[n]["reason"]) for n in miss if est[n].get("reason")]
+    if why:
+        text = text.strip() + "\n\n" + "\n".join(
+            f"* `{n}` misses by design (bias {est[n]['bias']:+.3f}): {r}." for n, r in why)
     return text.strip()
