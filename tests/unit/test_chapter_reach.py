@@ -375,3 +375,13 @@ def test_reach_figures_keep_legends_off_the_data_and_show_final_values():
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert "20" in texts and "3" in texts
     plt.close(fig)
+
+
+def test_coverage_text_says_why_a_share_exceeds_100():
+    by_year = pd.DataFrame({"coverage": [42.0, 51.0]})
+    cc = {"population": 1000, "young_people_10_16": 900, "share": 90.0, "first_year": 2016, "last_year": 2021}
+    t = reach.coverage_text(cc, by_year)
+    assert t == ("1,000 were aged 10-16 at some point in the school years starting 2016 to 2021 (cohorts); the "
+                 "programme reached 90.0% of them, 42% to 51% in a single school year.")
+    t = reach.coverage_text({**cc, "young_people_10_16": 1029, "share": 102.9}, by_year)
+    assert "102.9% of them (1,029 young people: more than the resident cohorts" in t and "moved in" in t

@@ -1042,6 +1042,18 @@ def plot_official_fsm(dfe: pd.DataFrame, areas=("Blackpool", "England")):
     return fig
 
 
+def coverage_text(cc: dict, by_year: pd.DataFrame) -> str:
+    """One sentence on coverage (:func:`cumulative_coverage`, :func:`coverage_by_year`); when more young
+    people were reached than the resident cohorts hold, it says why a share can exceed 100%."""
+    text = (f"{cc['population']:,} were aged 10-16 at some point in the school years starting {cc['first_year']} to "
+            f"{cc['last_year']} (cohorts); the programme reached {cc['share']:.1f}% of them")
+    if cc["young_people_10_16"] > cc["population"]:
+        text += (f" ({cc['young_people_10_16']:,} young people: more than the resident cohorts, because the census "
+                 "includes pupils living outside the town and the cohort count leaves out those who moved in)")
+    return text + (f", {by_year['coverage'].min():.0f}% to {by_year['coverage'].max():.0f}% in a single school "
+                   "year.")
+
+
 def official_text(results: pd.DataFrame) -> str:
     """One sentence from the official results frames (:func:`official_population_results` and
     :func:`official_fsm_results`): the ONS 10-16 estimate and each DfE census's FSM count."""

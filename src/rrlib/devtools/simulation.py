@@ -205,7 +205,8 @@ _SATURATION = ("the generator draws a fixed number of pupils with one or more su
                "probability rising with a log-linear risk that has a large pupil frailty (SD 1.3); the riskiest "
                "pupils' chance is capped near 1, so ratios of high-risk groups are pulled towards 1, and the phase "
                "totals (exact by phase, DfE's) and the planted 13% of White and Black Caribbean pupils fix part of "
-               "who is suspended")
+               "who is suspended; pupils with repeated suspensions or a permanent exclusion move to the pupil "
+               "referral unit, outside DfE's Total, so the pupils left are selected on their risk")
 _CRUDE = ("a crude ratio compares the groups as they are: it also carries the planted risks of the characteristics "
           "that go with the group (FSM, SEN, care, sex, year group, school), so it is not the planted conditional "
           "effect by design; ") + _SATURATION
