@@ -56,8 +56,26 @@ def caveat(chapter: str, path: str | Path | None = None) -> str:
                  "coverage 0.90 to 0.98). ")
     if ok and miss:
         text += "The others meet it."
-    why = [(n, est[n]["reason"]) for n in miss if est[n].get("reason")]
-    if why:
-        text = text.strip() + "\n\n" + "\n".join(
-            f"* `{n}` misses by design (bias {est[n]['bias']:+.3f}): {r}." for n, r in why)
+    if miss:  # one bullet per reason the study records (misses without one: a bullet each)
+        groups: dict[str, list[str]] = {}
+        for n in miss:
+            groups.setdefault(est[n].get("reason") or f"\0{n}", []).append(n)
+        bullets = []
+        for reason, names in groups.items():
+            b = "; ".join(_distance(n, est[n]) for n in names)
+            bullets.append(f"* {b}." + ("" if reason.startswith("\0") else f" Why: {reason}."))
+        text = text.strip() + "\n\n" + "\n".join(bullets)
     return text.strip()
+
+
+def _distance(name: str, s: dict) -> str:
+    """How far a missing estimate is from the bar, in Monte Carlo SEs (from the record)."""
+    parts = []
+    if not s.get("bias_ok", True):
+        parts.append(f"bias {s['bias']:+.3f}, {abs(s['bias']) / s['bias_mcse']:.1f} Monte Carlo SE from 0")
+    lo, hi = 0.90, 0.98
+    if not s.get("coverage_ok", True):
+        edge = lo if s["coverage"] < lo else hi
+        parts.append(f"coverage {s['coverage']:.3f}, {abs(s['coverage'] - edge) / s['coverage_mcse']:.1f} Monte "
+                     f"Carlo SE outside {lo:.2f} to {hi:.2f}")
+    return f"`{name}` (" + ", ".join(parts or [f"bias {s['bias']:+.3f}"]) + ")"

@@ -101,7 +101,8 @@ def test_caveat_names_the_misses_with_their_measured_bias(tmp_path):
     rec = {"a.good": {"chapter": "a", "truth": 1.0, "bias": 0.001, "bias_mcse": 0.01, "coverage": 0.95,
                       "coverage_mcse": 0.01, "meets_bar": True},
            "a.bad": {"chapter": "a", "truth": 0.5, "bias": 0.123, "bias_mcse": 0.01, "coverage": 0.80,
-                     "coverage_mcse": 0.02, "meets_bar": False, "reason": "matching cannot remove it"},
+                     "coverage_mcse": 0.02, "meets_bar": False, "bias_ok": False, "coverage_ok": False,
+                     "reason": "matching cannot remove it"},
            "b.other": {"chapter": "b", "truth": 0.0, "bias": 0.0, "bias_mcse": 0.0, "coverage": 0.95,
                        "coverage_mcse": 0.01, "meets_bar": True},
            "_meta": {"n_draws": 250}}
@@ -111,6 +112,7 @@ def test_caveat_names_the_misses_with_their_measured_bias(tmp_path):
     assert "250 synthetic draws" in text and "bias +0.123" in text
     assert "Missing the bar" in text and "`a.bad`" in text.split("Missing the bar")[1]
     assert "b.other" not in text
-    assert "* `a.bad` misses by design (bias +0.123): matching cannot remove it." in text
+    assert ("* `a.bad` (bias +0.123, 12.3 Monte Carlo SE from 0, coverage 0.800, 5.0 Monte Carlo SE outside "
+            "0.90 to 0.98). Why: matching cannot remove it.") in text
     assert "Every one meets the bar" in simstudy.caveat("b", f)
     assert "No simulation study" in simstudy.caveat("a", tmp_path / "absent.json")
