@@ -119,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--jobs", type=int, default=None, help="processes (default 2)")
     s.add_argument("--methods", default=None, help="comma-separated methods (default: all)")
     s.add_argument("--out-dir", default=None, help="folder of the reports (default reports/)")
+    s.add_argument("--describe", action="store_true",
+                   help="rewrite only the descriptive fields (wording, reasons) of the committed record and of "
+                        "the reports from the estimands, keeping every measured number; no draws")
 
     s = sub.add_parser("import", help="import real extracts (NPD, HES, ECDS, HeadStart survey) onto the data "
                        "contract, pseudonymised (key from RR_PSEUDONYMISE_KEY)")
@@ -234,6 +237,8 @@ def _dispatch(args: argparse.Namespace) -> int:
                           rounds=args.rounds, steps_from=args.steps_from)
     if c == "simulate":
         from .devtools import simulation
+        if args.describe:
+            return simulation.main_describe(args.out_dir)
         kw = {k: v for k, v in (("n_draws", args.draws), ("seed", args.seed), ("scale", args.scale))
               if v is not None}
         return simulation.main(**kw, jobs=args.jobs, out_dir=args.out_dir,

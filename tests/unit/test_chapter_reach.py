@@ -406,7 +406,7 @@ def test_young_people_population_and_first_two_years_texts():
 
 
 def test_coverage_text():
-    cc = {"population": 19053, "first_year": 2016, "last_year": 2021, "share": 99.66}
+    cc = {"population": 19053, "young_people_10_16": 18988, "first_year": 2016, "last_year": 2021, "share": 99.66}
     by_year = pd.DataFrame({"coverage": [41.6, 50.5, 45.0]})
     assert reach.coverage_text(cc, by_year) == (
         "19,053 were aged 10-16 at some point in the school years starting 2016 to 2021 (cohorts); the programme "
@@ -444,3 +444,13 @@ def test_depth_equity_and_fsm_texts():
     fsm = {"years": ["2014/15", "2015/16"], "fsm": 5093, "pupils": 21780, "share": 23.384}
     assert reach.fsm_text(fsm) == ("5,093 of 21,780 young people (23.4%) on roll at the 2014/15 or 2015/16 "
                                    "censuses were on free school meals (A13).")
+
+
+def test_coverage_text_says_why_a_share_exceeds_100():
+    by_year = pd.DataFrame({"coverage": [42.0, 51.0]})
+    cc = {"population": 1000, "young_people_10_16": 900, "share": 90.0, "first_year": 2016, "last_year": 2021}
+    t = reach.coverage_text(cc, by_year)
+    assert t == ("1,000 were aged 10-16 at some point in the school years starting 2016 to 2021 (cohorts); the "
+                 "programme reached 90.0% of them, 42% to 51% in a single school year.")
+    t = reach.coverage_text({**cc, "young_people_10_16": 1029, "share": 102.9}, by_year)
+    assert "102.9% of them (1,029 young people: more than the resident cohorts" in t and "moved in" in t

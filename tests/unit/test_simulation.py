@@ -40,6 +40,42 @@ def test_truths_come_from_the_generator_parameters():
     assert e.truth() == pytest.approx(-0.223)
     assert e.truth({"health": {"representation": {"log_hr_supported": -0.5}}}) == -0.5
     assert all(e.method in sim.METHODS for e in sim.ESTIMANDS.values())
+    from rrlib import synth
+
+    risk = synth.load_params("education")["exclusions"]["risk"]
+    for n in ("male", "fsm", "sen_support", "looked_after"):
+        for kind in ("crude", "adjusted"):
+            e = sim.ESTIMANDS[f"exclusions.log_rr_{kind}_{n}"]
+            assert e.truth() == pytest.approx(risk[n]) and e.transform == "log" and e.reason
+    tg = synth.load_params("targeted")
+    sdq = tg["other_programmes"]["sdq"]["planted_total_change"]
+    assert sim.ESTIMANDS["targeted.rc_sdq_total_change"].truth() == sdq
+    assert sim.ESTIMANDS["targeted.bot_goal_change"].truth() == tg["back_on_track"]["goal_change_mean"]
+    # an effect the generator does not plant: truth 0, and the record says why
+    m = sim.ESTIMANDS["exclusions.matched_difference"]
+    assert m.truth() == 0.0 and "no effect planted" in m.truth_source() and m.reason
+
+
+def test_every_chapter_with_a_planted_estimate_is_in_the_study():
+    """Issue 26: the Cox model, the mixed models, risk ratios, the modified Poisson model, coarsened exact
+    matching and the change scores each have estimands, and every chapter that shows them reads the record."""
+    chapters = {e.chapter for e in sim.ESTIMANDS.values()}
+    assert chapters == {"selfharm", "wmf", "exclusions", "targeted"}
+    from rrlib import paths
+
+    for stem, key in (("02_exclusions", "exclusions"), ("03_wmf_comparisons", "wmf"),
+                      ("04_self_harm_readmissions", "selfharm"), ("05_targeted_interventions", "targeted")):
+        text = (paths.ROOT / "notebooks" / f"{stem}.ipynb").read_text(encoding="utf-8")
+        assert f'simstudy.caveat(\\"{key}\\")' in text, stem
+
+
+def test_a_draw_writes_only_the_tables_its_method_reads(tmp_path):
+    from rrlib import synth
+
+    out = tmp_path / "raw"
+    synth.generate(out, seed=3, scale=0.1, domains=["education"], tables=("schools", "population"))
+    assert sorted(p.name for p in out.glob("*.csv.gz")) == ["population.csv.gz", "schools.csv.gz"]
+    assert set(sim.METHODS["selfharm_cox"].tables) == {"ed_attendances", "selfharm_support"}
 
 
 @pytest.mark.slow
@@ -65,7 +101,8 @@ def test_caveat_names_the_misses_with_their_measured_bias(tmp_path):
     rec = {"a.good": {"chapter": "a", "truth": 1.0, "bias": 0.001, "bias_mcse": 0.01, "coverage": 0.95,
                       "coverage_mcse": 0.01, "meets_bar": True},
            "a.bad": {"chapter": "a", "truth": 0.5, "bias": 0.123, "bias_mcse": 0.01, "coverage": 0.80,
-                     "coverage_mcse": 0.02, "meets_bar": False},
+                     "coverage_mcse": 0.02, "meets_bar": False, "bias_ok": False, "coverage_ok": False,
+                     "reason": "matching cannot remove it"},
            "b.other": {"chapter": "b", "truth": 0.0, "bias": 0.0, "bias_mcse": 0.0, "coverage": 0.95,
                        "coverage_mcse": 0.01, "meets_bar": True},
            "_meta": {"n_draws": 250}}
@@ -75,5 +112,7 @@ def test_caveat_names_the_misses_with_their_measured_bias(tmp_path):
     assert "250 synthetic draws" in text and "bias +0.123" in text
     assert "Missing the bar" in text and "`a.bad`" in text.split("Missing the bar")[1]
     assert "b.other" not in text
+    assert ("* `a.bad` (bias +0.123, 12.3 Monte Carlo SE from 0, coverage 0.800, 5.0 Monte Carlo SE outside "
+            "0.90 to 0.98). Why: matching cannot remove it.") in text
     assert "Every one meets the bar" in simstudy.caveat("b", f)
     assert "No simulation study" in simstudy.caveat("a", tmp_path / "absent.json")

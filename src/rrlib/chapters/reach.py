@@ -975,14 +975,6 @@ def population_text(results: pd.DataFrame, year: int, area: str = "Blackpool") -
     return f"{_values(results)[population_key(year)]:,} young people aged 10-16 in {area}, mid-{year} (B01)."
 
 
-def coverage_text(cc: dict, by_year: pd.DataFrame) -> str:
-    """Cumulative coverage (:func:`cumulative_coverage`) and its range over single school years
-    (:func:`coverage_by_year`)."""
-    return (f"{cc['population']:,} were aged 10-16 at some point in the school years starting {cc['first_year']} to "
-            f"{cc['last_year']} (cohorts); the programme reached {cc['share']:.1f}% of them, "
-            f"{by_year['coverage'].min():.0f}% to {by_year['coverage'].max():.0f}% in a single school year.")
-
-
 def first_two_years_text(results: pd.DataFrame, start: str = FIRST_TWO_YEARS[0],
                          end: str = FIRST_TWO_YEARS[1]) -> str:
     """B03 (from :func:`first_two_years_results`)."""
@@ -1125,6 +1117,18 @@ def plot_official_fsm(dfe: pd.DataFrame, areas=("Blackpool", "England")):
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     figures.source_note(fig, f"{DFE_FSM_SOURCE}; all state-funded schools", official=True)
     return fig
+
+
+def coverage_text(cc: dict, by_year: pd.DataFrame) -> str:
+    """One sentence on coverage (:func:`cumulative_coverage`, :func:`coverage_by_year`); when more young
+    people were reached than the resident cohorts hold, it says why a share can exceed 100%."""
+    text = (f"{cc['population']:,} were aged 10-16 at some point in the school years starting {cc['first_year']} to "
+            f"{cc['last_year']} (cohorts); the programme reached {cc['share']:.1f}% of them")
+    if cc["young_people_10_16"] > cc["population"]:
+        text += (f" ({cc['young_people_10_16']:,} young people: more than the resident cohorts, because the census "
+                 "includes pupils living outside the town and the cohort count leaves out those who moved in)")
+    return text + (f", {by_year['coverage'].min():.0f}% to {by_year['coverage'].max():.0f}% in a single school "
+                   "year.")
 
 
 def official_text(results: pd.DataFrame) -> str:

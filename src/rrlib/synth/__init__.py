@@ -235,11 +235,13 @@ def _replace_dir(tmp: Path, out_dir: Path) -> None:
 
 
 def generate(out_dir: str | Path, seed: int = DEFAULT_SEED, scale: float = 1, *,
-             domains=None, progress=None) -> dict[str, Path]:
+             domains=None, tables=None, progress=None) -> dict[str, Path]:
     """Build the synthetic raw data folder ``out_dir`` from ``seed`` (``scale`` 1 = realistic size).
 
     ``domains`` restricts generation to some domains (tests); the folder then holds only their
-    tables. ``progress(domain, table, rows, seconds)`` is called per table. Returns
+    tables. ``tables`` restricts what is written (the simulation study's draws): every table of
+    the domains is still made, as later domains read them, but only these are written.
+    ``progress(domain, table, rows, seconds)`` is called per table. Returns
     ``{table: path}``. The folder is replaced only when everything is written.
     """
 
@@ -264,6 +266,8 @@ def generate(out_dir: str | Path, seed: int = DEFAULT_SEED, scale: float = 1, *,
                 if name in made:
                     raise ValueError(f"table {name!r} generated twice (again by {mod.__name__})")
                 made[name] = df
+                if tables is not None and name not in tables:
+                    continue
                 t1 = time.perf_counter()
                 written[name] = write_table(tmp, name, df)
                 if progress is not None:

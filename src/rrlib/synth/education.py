@@ -22,8 +22,9 @@ How the town is built (parameters and their published sources in ``params/educat
    (joiners and leavers part of a term), absence from a beta-binomial whose mean rises with
    FSM, SEN, exclusion frailty, year group and the year (COVID-19); sessions lost to suspension
    count as absence.
-5. **Population**: Blackpool mid-year estimates by single year of age 0-24 and sex, 2014-2022,
-   aged forward from a 2016 profile with births and net migration; B01 exact.
+5. **Population**: Blackpool mid-year estimates by single year of age 0-24 and sex, 2014-2022: the
+   ONS estimates (MYE2, shipped cut) for mid-2015 to mid-2020, aged backward and forward with births
+   and net migration outside them. The published B01 (10,937) is not planted (ONS: 10,501).
 
 Everything is vectorised over pupils; loops run over years, phases and terms only.
 """
@@ -377,6 +378,31 @@ def _transition(ctx, pupils: _Pupils, schools, prev: dict, yi: int, year: str, n
     return {f: np.concatenate(v).astype(np.int64) for f, v in rows.items()}
 
 
+@functools.lru_cache(maxsize=4)
+def official_fsm_shares(area_code: str) -> dict[str, dict[str, float]]:
+    """An authority's official shares of pupils eligible for free school meals at each January census, by
+    phase of DfE's Total (primary, secondary, special) and for the Total, from the shipped cut
+    (:func:`rrlib.public.load_dfe_fsm`): ``{academic_year: {phase: share}}`` (``2015/16`` = January 2016)."""
+    d = public.load_dfe_fsm()
+    d = d[d["area_code"] == area_code]
+    out: dict[str, dict[str, float]] = {}
+    for r in d.itertuples(index=False):
+        out.setdefault(str(r.academic_year), {})[str(r.school_type)] = float(r.fsm_pupils) / float(r.pupils)
+    return out
+
+
+def fsm_shares(area_code: str, year: str, before: str) -> dict[str, float]:
+    """The official FSM shares by phase of ``year``; a year before the cut's first census takes the
+    shares of ``before`` (the first census it holds; an assumption the parameters state)."""
+    off = official_fsm_shares(area_code)
+    if year in off:
+        return off[year]
+    if year < min(off) and before in off:
+        return off[before]
+    raise ValueError(f"education params: no official FSM shares for {year} (the shipped cut holds "
+                     f"{min(off)} to {max(off)})")
+
+
 def _characteristics(ctx, pupils: _Pupils, cur: dict, yi: int, year: str):
     """FSM, SEN, need and looked-after status at this census (persistent scores + yearly noise)."""
     p = ctx.params
@@ -385,9 +411,16 @@ def _characteristics(ctx, pupils: _Pupils, cur: dict, yi: int, year: str):
     a = pupils.a
     k, ph = cur["k"], cur["phase"]
     n = len(k)
-    shift = np.array([pp["fsm_phase_shift"][x] for x in PHASES])[ph]
-    fsm_score = a["dep"][k] + shift + pp["fsm_noise"] * rng.normal(0, 1, n)
-    fsm = _top(fsm_score, int(round(pp["fsm_rate"][year] * n)))
+    fsm_score = a["dep"][k] + pp["fsm_noise"] * rng.normal(0, 1, n)
+    # issue 26: each phase of DfE's Total has the town's official FSM share of its census year (the
+    # alternative provision school, outside DfE's Total, an assumed share); within a phase the pupils
+    # with the highest deprivation scores are on FSM
+    shares = fsm_shares(pp["fsm_official_area_code"], year, pp["fsm_share_before_official"])
+    fsm = np.zeros(n, dtype=bool)
+    for i, name in enumerate(PHASES):
+        idx = np.flatnonzero(ph == i)
+        rate = shares[name] if i in TOTAL_PHASES else float(pp["fsm_share_alternative_provision"])
+        fsm[idx[_top(fsm_score[idx], int(round(rate * len(idx))))]] = True
     sen_score = a["sen"][k] + pp["sen_noise"] * rng.normal(0, 1, n)
     sen = np.zeros(n, dtype=np.int64)
     main = (ph == PRI) | (ph == SEC)
@@ -407,32 +440,6 @@ def _characteristics(ctx, pupils: _Pupils, cur: dict, yi: int, year: str):
     lac_score = a["lac"][k] + pp["looked_after_noise"] * rng.normal(0, 1, n)
     lac = _top(lac_score, int(round(pp["looked_after_rate"][year] * n)))
     cur.update(fsm=fsm, sen=sen, need=need, lac=lac)
-
-
-def _adjust_a13(ctx, first: dict, second: dict, dep: np.ndarray):
-    """Make the number of pupils on FSM at either of the first two censuses exact (A13),
-    changing only second-census flags."""
-    target = int(round(ctx.params["pupils"]["fsm_a13"] * ctx.scale))
-    rng = ctx.rng("a13")
-    ever1 = np.zeros(max(first["k"].max(), second["k"].max()) + 1, dtype=bool)
-    ever1[first["k"][first["fsm"]]] = True
-    fsm2 = second["fsm"].copy()
-    in_first = np.zeros_like(ever1)
-    in_first[first["k"]] = True
-    only2 = fsm2 & ~ever1[second["k"]]          # FSM in 2015/16 but not in 2014/15
-    union_ever = int(ever1.sum() + only2.sum())
-    diff = union_ever - target
-    if diff > 0:
-        idx = np.flatnonzero(only2)
-        drop = idx[_wsample(rng, np.ones(len(idx)), diff)]
-        if len(drop) < diff:
-            raise ValueError("A13 calibration: not enough pupils to remove from FSM")
-        fsm2[drop] = False
-    elif diff < 0:
-        idx = np.flatnonzero(~fsm2 & ~ever1[second["k"]])
-        add = idx[np.argsort(-dep[second["k"][idx]], kind="stable")[: -diff]]
-        fsm2[add] = True
-    second["fsm"] = fsm2
 
 
 # --------------------------------------------------------------------------- exclusions
@@ -736,48 +743,63 @@ def _attendance(ctx, pupils: _Pupils, schools, years, census, events, ap_school:
 
 # --------------------------------------------------------------------------- population
 
+@functools.lru_cache(maxsize=4)
+def official_population(area_code: str) -> dict[int, dict[str, np.ndarray]]:
+    """ONS mid-year estimates of an area by sex and single year of age 0-90 (90 = 90 and over), from the
+    shipped cut (:func:`rrlib.public.load_ons_population`, MYE2 as first published):
+    ``{mid_year: {"M": array, "F": array}}``. The synthetic population follows them (issue 26)."""
+    ons = public.load_ons_population()
+    out: dict[int, dict[str, np.ndarray]] = {}
+    for (year, sex), g in ons[ons["code"] == area_code].groupby(["mid_year", "sex"]):
+        if sex in ("Males", "Females"):
+            v = g.sort_values("age")["population"].to_numpy(dtype=float)
+            out.setdefault(int(year), {})["M" if sex == "Males" else "F"] = v
+    return out
+
+
 def _population(ctx):
+    """Mid-year population by sex and single year of age 0-24: the ONS estimates (males and females) of
+    every mid-year the shipped cut holds, times ``scale``; earlier years aged backward from the first
+    ONS year and later ones forward from the last, with the parameters' births and net migration."""
     p = ctx.params["population"]
-    rng = ctx.rng("population")
     years = list(p["years"])
-    base = np.asarray(p["base_2016"], dtype=float)
-    amax = len(base) - 1
+    ages = 25
+    ons = official_population(p["official_area_code"])
+    if not ons:
+        raise ValueError(f"education params: no ONS population for {p['official_area_code']} in the shipped cut")
+    first, last = min(ons), max(ons)
+    amax = len(ons[first]["M"]) - 1
     mig = np.zeros(amax + 1)
     for band, v in p["migration"].items():
         lo, hi = (int(x) for x in band.split("-"))
         mig[lo: hi + 1] = v
-    pop = {2016: base.copy()}
-    for y in range(2017, max(years) + 1):
-        prev = pop[y - 1]
-        nxt = np.empty_like(prev)
-        nxt[1:] = prev[:-1] * (1 + mig[:-1])
-        nxt[0] = p["births"][y] * 0.995
+    boys = float(p["male_share_at_birth"])
+    pop = {y: {s: v.copy() for s, v in ons[y].items()} for y in ons}
+    for y in range(last + 1, max(years) + 1):
+        nxt = {}
+        for s, share in (("M", boys), ("F", 1 - boys)):
+            prev = pop[y - 1][s]
+            v = np.empty_like(prev)
+            v[1:] = prev[:-1] * (1 + mig[:-1])
+            v[-1] += prev[-1]          # the open age group stays
+            v[0] = p["births"][y] * share
+            nxt[s] = v
         pop[y] = nxt
-    for y in range(2015, min(years) - 1, -1):
-        nxtp = pop[y + 1]
-        cur = np.empty_like(nxtp)
-        cur[:-1] = nxtp[1:] / (1 + mig[:-1])
-        cur[-1] = nxtp[-1]
+    for y in range(first - 1, min(years) - 1, -1):
+        cur = {}
+        for s in ("M", "F"):
+            nxtp = pop[y + 1][s]
+            v = np.empty_like(nxtp)
+            v[:-1] = nxtp[1:] / (1 + mig[:-1])
+            v[-1] = nxtp[-1]
+            cur[s] = v
         pop[y] = cur
-    male = np.zeros(amax + 1)
-    for band, v in p["male_share"].items():
-        lo, hi = (int(x) for x in band.split("-"))
-        male[lo: hi + 1] = v
     rows = []
     for y in years:
-        tot = pop[y][:25] * ctx.scale * np.exp(rng.normal(0, 0.01, 25))
-        m = np.round(tot * male[:25]).astype(np.int64)
-        f = np.round(tot).astype(np.int64) - m
-        if y == 2016:  # B01: 10,937 aged 10-16 in 2016 (exact)
-            target = int(round(p["b01_age_10_16_2016"] * ctx.scale))
-            cells = np.concatenate([f[10:17], m[10:17]])
-            diff = target - int(cells.sum())
-            adj = _allocate(abs(diff), cells) * int(np.sign(diff))
-            f[10:17] += adj[:7]
-            m[10:17] += adj[7:]
-        for sex, v in (("F", f), ("M", m)):
-            rows.append(pd.DataFrame({"area": p["area"], "year": y, "sex": sex,
-                                      "age": np.arange(25), "population": np.maximum(v, 0)}))
+        for s in ("F", "M"):
+            v = np.round(pop[y][s][:ages] * ctx.scale).astype(np.int64)
+            rows.append(pd.DataFrame({"area": p["area"], "year": y, "sex": s, "age": np.arange(ages),
+                                      "population": np.maximum(v, 0)}))
     return pd.concat(rows, ignore_index=True)
 
 
@@ -894,8 +916,6 @@ def generate(ctx) -> dict[str, pd.DataFrame]:
             n_prev_all = len(census[-1]["k"])
             cur = _transition(ctx, pupils, schools, census[-1], yi, year, n_prev_all)
         _characteristics(ctx, pupils, cur, yi, year)
-        if yi == 1:
-            _adjust_a13(ctx, census[0], cur, pupils.a["dep"])
         events.append(_exclusions(ctx, pupils, schools, cur, yi, year))
         census.append(cur)
 
@@ -1020,7 +1040,16 @@ def calibration(tables: dict[str, pd.DataFrame], params: dict | None = None) -> 
     add("A12 MWBC one-or-more rate (%)", 13.0, round(100 * rate(head["ethnicity_minor"] == "MWBC"), 1))
     first2 = pup[pup["academic_year"].isin(["2014/15", "2015/16"])]
     add("A13 pupils on roll Jan 2015 or Jan 2016", 21780, first2["pupil_id"].nunique())
-    add("A13 of them on FSM at either census", 5093, first2.loc[first2["fsm"], "pupil_id"].nunique())
+    add("A13 of them on FSM at either census (published 5,093 differs: FSM follows the DfE's shares)", 5093,
+        first2.loc[first2["fsm"], "pupil_id"].nunique())
+    shares = official_fsm_shares(p["pupils"]["fsm_official_area_code"])
+    for year in p["years"]:
+        if year in shares:
+            t = total[total["academic_year"] == year]
+            # DfE's FSM Total also counts pupils outside the three phases: the twin follows the phase shares
+            add(f"FSM share {year} (%), official DfE Total (twin: its phases at the official phase shares)",
+                round(100 * shares[year]["Total"], 1),
+                round(100 * t["fsm"].mean(), 1))
     c21 = pup[pup["academic_year"] == "2020/21"].merge(sch[["school_id", "ara_start_date"]], on="school_id")
     add("A03 pupils Jan 2021 at an ARA school", 16079,
         int((c21["ara_start_date"] <= pd.Timestamp("2021-01-21")).sum()))
@@ -1029,9 +1058,11 @@ def calibration(tables: dict[str, pd.DataFrame], params: dict | None = None) -> 
     add("B02 schools during the programme", 44, int(in_prog.sum()))
     add("B02 programme schools with ARA", 44, int(sch.loc[in_prog, "ara_start_date"].notna().sum()))
     pop = tables["population"]
-    add("B01 population 10-16, 2016", 10937,
+    ons = official_population(p["population"]["official_area_code"])[2016]
+    add("B01 population 10-16, 2016, ONS (published 10,937 differs)",
+        int(ons["M"][10:17].sum() + ons["F"][10:17].sum()),
         int(pop.loc[(pop["year"] == 2016) & pop["age"].between(10, 16), "population"].sum()))
-    add("context: population 10-24, 2016", "24,000-25,000",
+    add("context: population 10-24, 2016, ONS", int(ons["M"][10:25].sum() + ons["F"][10:25].sum()),
         int(pop.loc[(pop["year"] == 2016) & pop["age"].between(10, 24), "population"].sum()))
     att = tables["school_attendance"]
     pre = att[att["academic_year"].isin(["2014/15", "2015/16", "2016/17", "2017/18", "2018/19"])]
