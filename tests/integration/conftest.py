@@ -29,10 +29,10 @@ import pytest
 from rrlib import paths
 from rrlib.io import sha256_file
 
-#: another seed than the shipped folder's, at a small scale (0.2, not 0.1: at 0.1 the targeted-support
-#: generator has too few looked-after pupils for A19)
+#: another seed than the shipped folder's, at a small scale (0.25: at 0.2, since the twin follows the DfE's
+#: FSM shares, seed 7 has too few looked-after pupils for the targeted generator's A18/A19 search)
 SEED = 7
-SCALE = os.environ.get("RR_SMALL_RUN_SCALE", "0.2")
+SCALE = os.environ.get("RR_SMALL_RUN_SCALE", "0.25")
 #: papermill's timing metadata: the only bytes two runs may differ in
 TIMING = ("start_time", "end_time", "duration", "exception")
 
@@ -104,7 +104,7 @@ def _reference_figures() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def small_run(tmp_path_factory) -> dict:
-    """Two runs of one small folder (seed 7, scale 0.2) into one path, through ``make outbox``."""
+    """Two runs of one small folder (seed 7, scale 0.25) into one path, through ``make outbox``."""
     root = tmp_path_factory.mktemp("small-run")
     data, out = root / "raw-seed7", root / "out"
     r = subprocess.run([sys.executable, "-m", "rrlib", "synth", "--out", str(data), "--seed", str(SEED),

@@ -2,7 +2,7 @@
 are byte-identical, file by file (issue 15).
 
 The runs are the suite's shared small run (``small_run`` in ``tests/integration/conftest.py``): a
-synthetic folder of seed 7 at scale 0.2 through ``make outbox DISCLOSURE=tre`` (prepare, every
+synthetic folder of seed 7 at scale 0.25 through ``make outbox DISCLOSURE=tre`` (prepare, every
 chapter in a kernel, ``rr claims``, ``rr report``, ``rr outbox``); the whole output folder (processed
 tables and their stamp, figures, sidecars, published tables and disclosure records, results, claims,
 HTML pages, executed notebooks, the outbox) is hashed, moved aside, and everything is run again into

@@ -1,5 +1,5 @@
 """``make outbox DISCLOSURE=tre`` end to end on a small synthetic data folder (the suite's shared small
-run: seed 7, scale 0.2, ``tests/integration/conftest.py``): every
+run: seed 7, scale 0.25, ``tests/integration/conftest.py``): every
 published table is either in the outbox and registered in ACRO's results.json, or withheld with
 its reasons; the figures come as SVG and PNG; no path and no results file leaves."""
 from __future__ import annotations

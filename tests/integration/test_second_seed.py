@@ -23,7 +23,7 @@ SEED = 7
 
 @pytest.fixture(scope="module")
 def run(small_run):
-    """The shared small run (``tests/integration/conftest.py``): seed 7, scale 0.2, through Make."""
+    """The shared small run (``tests/integration/conftest.py``): seed 7, scale 0.25, through Make."""
     assert small_run["seed"] == SEED
     return small_run
 
