@@ -57,6 +57,18 @@ def test_neighbours_of_leaves_out_headstart():
     assert sd.neighbours_of(sn, "890") == ["805", "806"]
 
 
+def test_all_neighbours_is_neighbours_of_for_every_area():
+    sn = pd.DataFrame({"version": ["2021-04"] * 6 + ["2025-05"] * 2,
+                       "la_code": ["890", "890", "890", "805", "805", "805", "890", "890"],
+                       "rank": [2, 1, 3, 3, 1, 2, 1, 2],
+                       "neighbour_code": ["810", "805", "806", "890", "807", "808", "806", "805"]})
+    for version in ("2021-04", "2025-05"):
+        got = sd.all_neighbours(sn, version=version)
+        assert got == {c: sd.neighbours_of(sn, c, version=version)
+                       for c in sn[sn["version"] == version]["la_code"].unique()}
+    assert sd.all_neighbours(sn) == {"890": ["805", "806"], "805": ["807", "808"]}
+
+
 def test_winsorised_phi_and_tau_by_hand():
     # ten units, each with s = 1 (w = 1): z = 1..10. Type-7 quantiles: 10% = 1.9, 90% = 9.1.
     z = np.arange(1.0, 11.0)
@@ -119,6 +131,10 @@ def test_synthetic_control_recovers_a_convex_combination():
     assert res.gap_post == pytest.approx(1.5, abs=0.05)
     pl, p_ratio, p_gap = ss.synth_placebos(p, "890", ["a", "b", "c", "d"], sd.Window(), result=res)
     assert len(pl) == 4 and 1 / 5 <= p_ratio <= 1
+    # each placebo is exactly synthetic_control of that donor from the others (the loop skips the re-checks)
+    for row in pl.itertuples():
+        r = ss.synthetic_control(p, row.la_code, [x for x in ["a", "b", "c", "d"] if x != row.la_code], sd.Window())
+        assert (row.rmspe_pre, row.rmspe_post, row.gap_post) == (r.rmspe_pre, r.rmspe_post, r.gap_post)
 
 
 def test_abadie_weights_agree_with_pysyncon():

@@ -39,7 +39,7 @@ from scipy.stats import norm
 
 from . import its
 
-__all__ = ["Window", "HEADSTART", "neighbours_of", "comparison_series", "gap_did", "neighbour_did",
+__all__ = ["Window", "HEADSTART", "neighbours_of", "all_neighbours", "comparison_series", "gap_did", "neighbour_did",
            "placebo_p", "placebo_in_space", "in_time_placebos", "leave_one_out", "DesignResult",
            "primary_design", "complete_units", "pooled_did", "pooled_placebo"]
 
@@ -79,6 +79,18 @@ def neighbours_of(sn: pd.DataFrame, la_code: str, *, version: str = "2021-04",
     ex = set(map(str, exclude))
     d = sn[(sn["version"] == version) & (sn["la_code"] == str(la_code))].sort_values("rank")
     return [c for c in d["neighbour_code"] if c not in ex]
+
+
+def all_neighbours(sn: pd.DataFrame, *, version: str = "2021-04",
+                  exclude: Iterable[str] = HEADSTART) -> dict[str, list[str]]:
+    """Every area's :func:`neighbours_of` in model ``version`` in one pass (the placebo loops ask for
+    every area's neighbours: one grouping instead of one filter of the whole table per area)."""
+    ex = set(map(str, exclude))
+    d = sn[sn["version"] == version]
+    out: dict[str, list[str]] = {c: [] for c in d["la_code"].unique()}
+    for code, g in d.groupby("la_code", sort=False):
+        out[code] = [c for c in g.sort_values("rank")["neighbour_code"] if c not in ex]
+    return out
 
 
 def complete_units(panel: pd.DataFrame, years: Sequence[int]) -> list[str]:
@@ -185,6 +197,8 @@ def placebo_in_space(panel: pd.DataFrame, neighbour_map: Mapping[str, Sequence[s
     if counts is not None:
         ok_units &= set(complete_units(counts, years)) & set(complete_units(denominators, years))
     p = panel.reindex(index=years)
+    cy = None if counts is None else counts.reindex(index=years)
+    dy = None if denominators is None else denominators.reindex(index=years)
     rows = []
     for code, nbrs in neighbour_map.items():
         code = str(code)
@@ -193,8 +207,7 @@ def placebo_in_space(panel: pd.DataFrame, neighbour_map: Mapping[str, Sequence[s
         used = [c for c in nbrs if c not in tr and c in ok_units]
         if len(used) < min_neighbours:
             continue
-        comp = comparison_series(p, used, counts=None if counts is None else counts.reindex(index=years),
-                                 denominators=None if denominators is None else denominators.reindex(index=years))
+        comp = comparison_series(p, used, counts=cy, denominators=dy)
         effect = _did_estimate(p[code].to_numpy(float), comp.to_numpy(float), post, scale)
         rows.append({"la_code": code, "effect": effect, "n_neighbours": len(used)})
     return pd.DataFrame(rows, columns=["la_code", "effect", "n_neighbours"])
@@ -275,8 +288,7 @@ def primary_design(panel: pd.DataFrame, la_code: str, sn: pd.DataFrame, window: 
     nbrs = neighbours_of(sn, la_code, version=version, exclude=tr)
     est, ser, used = neighbour_did(panel, la_code, nbrs, window, scale=scale, counts=counts,
                                    denominators=denominators, min_neighbours=min_neighbours)
-    nmap = {c: neighbours_of(sn, c, version=version, exclude=tr)
-            for c in sn[sn["version"] == version]["la_code"].unique()}
+    nmap = all_neighbours(sn, version=version, exclude=tr)
     pl = placebo_in_space(panel, nmap, window, treated=tr, scale=scale, min_neighbours=min_neighbours,
                           counts=counts, denominators=denominators)
     obs = float(est[est["term"] == "did"]["estimate"].iloc[0])

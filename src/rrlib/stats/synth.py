@@ -127,9 +127,21 @@ def synth_placebos(panel: pd.DataFrame, la_code: str, donors: Sequence[str], win
     post gap| (:func:`rrlib.stats.design.placebo_p`)."""
     res = result or synthetic_control(panel, la_code, donors, window)
     pool = list(res.weights.index)
+    # every donor has a complete series (it is in the pool), so each placebo fit is synthetic_control's
+    # arithmetic on the pool's columns without that donor, done here without re-checking the panel
+    need = window.years
+    pre = [y for y in need if y < window.start]
+    years = [y for y in range(window.first, window.end + 1) if y in panel.index]
+    on_pre, on_all = panel.loc[pre, pool], panel.loc[years, pool]
+    is_pre = np.isin(years, pre)
+    is_post = np.isin(years, [y for y in need if y >= window.start])
     rows = []
     for d in pool:
-        r = synthetic_control(panel, d, [x for x in pool if x != d], window)
+        w = abadie_weights(on_pre[d].to_numpy(float), on_pre.drop(columns=d).to_numpy(float))
+        gap = on_all[d].to_numpy(float) - on_all.drop(columns=d).to_numpy(float) @ w
+        r = SynthResult(la_code=d, window=window, weights=pd.Series(dtype=float), path=pd.DataFrame(),
+                        rmspe_pre=float(np.sqrt(np.mean(gap[is_pre] ** 2))),
+                        rmspe_post=float(np.sqrt(np.mean(gap[is_post] ** 2))), gap_post=float(gap[is_post].mean()))
         rows.append({"la_code": d, "rmspe_pre": r.rmspe_pre, "rmspe_post": r.rmspe_post, "ratio": r.ratio,
                      "gap_post": r.gap_post})
     pl = pd.DataFrame(rows)
