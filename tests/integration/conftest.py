@@ -93,7 +93,7 @@ def _clean_env() -> dict[str, str]:
 
 
 def _make_outbox(data: Path, out: Path) -> None:
-    r = subprocess.run(["make", "-C", str(paths.ROOT), "outbox", f"DATA_DIR={data}", f"OUT_DIR={out}",
+    r = subprocess.run(["make", "-C", str(paths.ROOT), "JOBS=1", "outbox", f"DATA_DIR={data}", f"OUT_DIR={out}",
                         "DISCLOSURE=tre"], capture_output=True, text=True, env=_clean_env(), timeout=3000)
     assert r.returncode == 0, f"make outbox on the small folder failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
 

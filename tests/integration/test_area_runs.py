@@ -26,7 +26,8 @@ def _env() -> dict:
 
 
 def _make(*args, timeout=900):
-    return subprocess.run(["make", "-o", ".venv/.installed", *args], cwd=paths.ROOT, env=_env(),
+    # JOBS=1: pytest's workers already fill the cores (Makefile)
+    return subprocess.run(["make", "-o", ".venv/.installed", "JOBS=1", *args], cwd=paths.ROOT, env=_env(),
                           capture_output=True, text=True, timeout=timeout)
 
 
