@@ -31,20 +31,6 @@ def _env(data_dir: Path, out_dir: Path) -> dict[str, str]:
     return {**runner.kernel_env(), paths.DATA_ENV: str(data_dir), paths.OUT_ENV: str(out_dir)}
 
 
-@contextlib.contextmanager
-def _environ(extra: dict[str, str]):
-    saved = {k: os.environ.get(k) for k in extra}
-    os.environ.update(extra)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
 def _run_cells(notebook: Path) -> None:
     import matplotlib
     matplotlib.use("agg")
@@ -66,7 +52,7 @@ def run_chapter_code(notebook: Path, data_dir: Path, out_dir: Path) -> None:
     """Run every code cell of ``notebook`` on ``data_dir``, writing into ``out_dir`` (no kernel)."""
     env = _env(Path(data_dir), Path(out_dir))
     if os.environ.get("PYTHONHASHSEED") == "0":
-        with _environ(env):
+        with runner.environ(env):
             _run_cells(Path(notebook))
         return
     r = subprocess.run([sys.executable, __file__, str(notebook)], env={**os.environ, **env},

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -239,6 +240,21 @@ def kernel_manager_class():
     return ChapterKernelManager
 
 
+@contextlib.contextmanager
+def environ(extra: dict[str, str]):
+    """``extra`` set in ``os.environ`` for the block; what was there before is put back after it."""
+    saved = {k: os.environ.get(k) for k in extra}
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def kernel_env() -> dict:
     return {"SOURCE_DATE_EPOCH": SOURCE_DATE_EPOCH, "PYTHONHASHSEED": "0", "MPLBACKEND": "agg",
             "MATPLOTLIBRC": str(paths.MATPLOTLIBRC), "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
@@ -284,17 +300,8 @@ def run_chapter(notebook: str | Path, *, data_dir=None, out_dir=None, parameters
         stale.unlink(missing_ok=True)
 
     os.environ.update(kernel_env())
-    saved = {k: os.environ.get(k) for k in (paths.DATA_ENV, paths.OUT_ENV)}
-    os.environ[paths.DATA_ENV] = str(lay.data_dir)
-    os.environ[paths.OUT_ENV] = str(lay.out_dir)
-    try:
+    with environ({paths.DATA_ENV: str(lay.data_dir), paths.OUT_ENV: str(lay.out_dir)}):
         return _execute(notebook, tmp, target, failed, lay, params, timeout, quiet)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def _portable_metadata(path: Path, lay) -> None:
