@@ -115,9 +115,7 @@ NB_EXTRA_KEYS := metadata.papermill cell.metadata.papermill metadata.widgets met
 $(SETUP): pyproject.toml requirements.lock
 	@echo "[make] creating $(VENV) and installing the pinned environment (a few minutes the first time)"
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@# --no-compile: bytecode is written on first import instead of for every module of the lock at install
-	@# (most, e.g. JupyterLab's, are never imported by make all or make test): 41 s -> 25 s on two cores
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile -r requirements.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	-@$(PY) -m rrlib.devtools.gitfilter --extra-keys "$(NB_EXTRA_KEYS)"
 	touch $@
