@@ -55,6 +55,13 @@ def frame(rows: list[dict]) -> pd.DataFrame:
     return out
 
 
+def values(results: pd.DataFrame, prefix: str = "") -> pd.Series:
+    """A results frame's values by key (``prefix`` taken off the keys that start with it), for the
+    chapters' sentences (``*_text``)."""
+    v = results.set_index("key")["value"]
+    return v.rename(lambda k: k[len(prefix):] if k.startswith(prefix) else k) if prefix else v
+
+
 def key_part(label) -> str:
     """A year, wave or financial-year label as a part of a results key: ``"2019/20"`` -> ``"2019_20"``.
 

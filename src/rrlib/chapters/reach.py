@@ -58,6 +58,7 @@ from ..calendar import start_year as year_start
 from ..chapter import NotComputed
 from ..public import DFE_FSM_SOURCE, ONS_POPULATION_SOURCE
 from ..results import frame as results_frame
+from ..results import values as _values
 
 # ----------------------------------------------------------------------------- definitions
 YOUNG_PERSON = "young_person"
@@ -952,10 +953,6 @@ def fsm_results(fsm: dict) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- the chapter's sentences
 # Each takes the results the notebook recorded (and, where a sentence quotes more, the summary the section
 # computed) and returns markdown; the notebook shows it with ``ch.show``.
-def _values(results: pd.DataFrame) -> pd.Series:
-    return results.set_index("key")["value"]
-
-
 def opportunities_text(results: pd.DataFrame) -> str:
     """A01 and A02 (from :func:`opportunities_results`)."""
     v = _values(results)
@@ -1134,7 +1131,7 @@ def coverage_text(cc: dict, by_year: pd.DataFrame) -> str:
 def official_text(results: pd.DataFrame) -> str:
     """One sentence from the official results frames (:func:`official_population_results` and
     :func:`official_fsm_results`): the ONS 10-16 estimate and each DfE census's FSM count."""
-    v = results.set_index("key")["value"]
+    v = _values(results)
     parts = [f"ONS mid-{k[-4:]}: **{v[k]:,}** aged 10-16" for k in v.index if ".population_10_16_" in k]
     for k in [k for k in v.index if k.endswith(".fsm_pupils")]:
         base = k.removesuffix(".fsm_pupils")

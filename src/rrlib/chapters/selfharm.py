@@ -64,6 +64,7 @@ from .. import chapter, disclosure, figures, stats
 from ..calendar import start_year as fy_start_year
 from ..chapter import NotComputed, require, require_values
 from ..results import key_part
+from ..results import values as _values
 from ..stats import funnel
 
 # ----------------------------------------------------------------------------- constants
@@ -942,10 +943,6 @@ def plot_repeats(data: pd.DataFrame):
 
 
 # ----------------------------------------------------------------------------- text
-def _values(frame: pd.DataFrame, prefix: str = "") -> pd.Series:
-    return frame.set_index("key")["value"].rename(lambda k: k[len(prefix):] if k.startswith(prefix) else k)
-
-
 def check_parameters(params: dict, admission_years: Sequence[str]) -> None:
     """Bad parameters are one clear error (:class:`~rrlib.chapter.ParameterError`)."""
 

@@ -40,6 +40,7 @@ from ... import public as pub
 from ... import stats as rstats
 from ...chapter import NotComputed, Part, require_values
 from ...public import DFE_COUNT_RATE
+from ...results import values as result_values
 from ...stats import its
 from ...stats.funnel import funnel_limits
 from ...stats.rounding import round_half_up_rate
@@ -728,7 +729,7 @@ def tables_text(dfe: pd.DataFrame, la: pd.DataFrame, latest: str) -> str:
 
 def reference_text(results: pd.DataFrame, year: str, *, area: str = AREA) -> str:
     """The section C rates of ``year`` and the recomputation check (from :func:`dfe_reference_results`)."""
-    v = results.set_index("key")["value"]
+    v = result_values(results)
     p = reference_prefix(year, area)
     return (f"In {year}, {area}'s schools had **{v[p + 'suspension_rate']:.2f}** suspensions, "
             f"**{v[p + 'one_plus_rate']:.2f}** pupils with one or more suspensions and "
@@ -739,7 +740,7 @@ def reference_text(results: pd.DataFrame, year: str, *, area: str = AREA) -> str
 
 def a11_official_text(results: pd.DataFrame, year: str) -> str:
     """A11's three rates on official statistics (from :func:`a11_official`), against Blackpool's published 12.48."""
-    v = results.set_index("key")["value"]
+    v = result_values(results)
     return (f"**A11 (official statistics).** In {year} the DfE's suspension rates were North West "
             f"**{v['exclusions.a11.official.north_west_rate']:.2f}** and England "
             f"**{v['exclusions.a11.official.england_rate']:.2f}** (the published comparators), and Blackpool "
