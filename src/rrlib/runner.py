@@ -25,6 +25,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -227,6 +228,13 @@ def kernel_manager_class():
             self.transport = "ipc"
             self.ip = os.path.join(self._ipc_dir, "kernel")
 
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            # the kernel's own stderr (its logging, not the chapter's output, which comes as cell
+            # outputs) goes to a file and is passed on at the end, less a known shutdown race
+            self._stderr = open(os.path.join(self._ipc_dir, "kernel.stderr"), "w+b")
+            kw["stderr"] = self._stderr
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+
         async def _async_interrupt_kernel(self):
             if self.shutting_down:   # the notebook has finished: nothing to interrupt
                 return
@@ -235,9 +243,74 @@ def kernel_manager_class():
         async def _async_cleanup_resources(self, restart: bool = False):
             await super()._async_cleanup_resources(restart=restart)
             if not restart:
+                _pass_on_kernel_stderr(getattr(self, "_stderr", None))
                 shutil.rmtree(self._ipc_dir, ignore_errors=True)
 
     return ChapterKernelManager
+
+
+SHUTDOWN_RACE_HEADER = "Uncaught exception in ZMQStream callback"
+SHUTDOWN_RACE_ERROR = "zmq.error.ZMQError: Socket operation on non-socket"
+
+
+def split_kernel_stderr(text: str) -> tuple[str, int]:
+    """The kernel's stderr less ipykernel's shutdown race, and how many such reports were dropped.
+
+    At shutdown ipykernel can still answer on a socket that its own shutdown has just closed; tornado
+    then logs "Uncaught exception in ZMQStream callback" with a traceback that ends in
+    ``zmq.error.ZMQError: Socket operation on non-socket`` (ENOTSOCK; ipykernel 7.4 fixed one
+    such path, ipython/ipykernel#1518, not every one). It says nothing about the chapter. A report is
+    dropped only when its traceback ends in exactly that error; every other line is kept.
+    """
+    lines = text.splitlines(keepends=True)
+    chained = ("During handling", "The above exception")
+
+    def part_of_traceback(line: str) -> bool:
+        return not line.strip() or line.startswith(("Traceback", " ", "\t") + chained)
+
+    kept: list[str] = []
+    dropped = 0
+    i = 0
+    while i < len(lines):
+        if SHUTDOWN_RACE_HEADER not in lines[i]:
+            kept.append(lines[i])
+            i += 1
+            continue
+        j, last = i + 1, None
+        while j < len(lines):
+            while j < len(lines) and part_of_traceback(lines[j]):
+                j += 1
+            if j == len(lines):
+                break
+            last = lines[j].rstrip("\n")      # a traceback's exception line
+            j += 1
+            k = j
+            while k < len(lines) and not lines[k].strip():
+                k += 1
+            if not (k < len(lines) and lines[k].startswith(chained)):
+                break                           # no chained traceback follows: the report ends here
+            j = k
+        if last == SHUTDOWN_RACE_ERROR:
+            dropped += 1
+        else:
+            kept.extend(lines[i:j])
+        i = j
+    return "".join(kept), dropped
+
+
+def _pass_on_kernel_stderr(handle) -> None:
+    if handle is None or handle.closed:
+        return
+    handle.flush()
+    handle.seek(0)
+    text = handle.read().decode("utf-8", errors="replace")
+    handle.close()
+    kept, dropped = split_kernel_stderr(text)
+    if dropped:
+        logger.debug("kernel: %d report(s) of ipykernel's shutdown race (ENOTSOCK) left out", dropped)
+    if kept:
+        sys.stderr.write(kept)
+        sys.stderr.flush()
 
 
 @contextlib.contextmanager
