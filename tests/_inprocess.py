@@ -12,12 +12,23 @@ The cells run as the kernel would run them: the same environment (:func:`rrlib.r
 runs with ``PYTHONHASHSEED=0``; so does ``make test``'s pytest, and then the cells run in the test's
 own process. Under any other hash seed (pytest run by hand) they run in a child Python started with
 ``PYTHONHASHSEED=0``, so that a result never depends on how the suite was started.
+
+With ``memo=True`` (the variant runs) the chapter functions of :data:`MEMO`, whose results depend on
+their arguments alone (the official-statistics sections: the same public tables on every data folder),
+are computed once per test process for each distinct argument list (the arguments' pickle is the key)
+and replayed from a pickle of the first result after that: chapter 2's designs, sensitivity analyses
+and funnels are about half of each of its ten variant runs. Everything else of the chapter, its figures
+saved and its results recorded included, runs as usual.
 """
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
+import importlib
 import io
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +40,43 @@ from rrlib import paths, runner
 
 def _env(data_dir: Path, out_dir: Path) -> dict[str, str]:
     return {**runner.kernel_env(), paths.DATA_ENV: str(data_dir), paths.OUT_ENV: str(out_dir)}
+
+
+#: chapter functions of the official statistics, whose results depend on their arguments alone
+MEMO = {"rrlib.chapters.exclusions": ("primary_part", "synth_part", "sensitivity_part", "funnel_part",
+                                      "selfharm_part", "timeseries_part")}
+_memo: dict[tuple[str, str], bytes] = {}
+
+
+def _cached(f):
+    @functools.wraps(f)
+    def wrapper(*args, **kw):
+        try:
+            key = (f.__qualname__, hashlib.sha256(pickle.dumps((args, sorted(kw.items())))).hexdigest())
+        except Exception:  # an argument that does not pickle: computed every time
+            return f(*args, **kw)
+        if key in _memo:
+            return pickle.loads(_memo[key])
+        value = f(*args, **kw)
+        with contextlib.suppress(Exception):  # a result that does not pickle is not kept
+            _memo[key] = pickle.dumps(value)
+        return value
+    return wrapper
+
+
+@contextlib.contextmanager
+def _memoised():
+    patched = []
+    try:
+        for module, names in MEMO.items():
+            mod = importlib.import_module(module)
+            for name in names:
+                patched.append((mod, name, getattr(mod, name)))
+                setattr(mod, name, _cached(getattr(mod, name)))
+        yield
+    finally:
+        for mod, name, f in patched:
+            setattr(mod, name, f)
 
 
 def _run_cells(notebook: Path) -> None:
@@ -48,11 +96,12 @@ def _run_cells(notebook: Path) -> None:
         plt.close("all")
 
 
-def run_chapter_code(notebook: Path, data_dir: Path, out_dir: Path) -> None:
-    """Run every code cell of ``notebook`` on ``data_dir``, writing into ``out_dir`` (no kernel)."""
+def run_chapter_code(notebook: Path, data_dir: Path, out_dir: Path, memo: bool = False) -> None:
+    """Run every code cell of ``notebook`` on ``data_dir``, writing into ``out_dir`` (no kernel); ``memo``:
+    the functions of :data:`MEMO` computed once per distinct arguments in this process."""
     env = _env(Path(data_dir), Path(out_dir))
     if os.environ.get("PYTHONHASHSEED") == "0":
-        with runner.environ(env):
+        with runner.environ(env), (_memoised() if memo else contextlib.nullcontext()):
             _run_cells(Path(notebook))
         return
     r = subprocess.run([sys.executable, __file__, str(notebook)], env={**os.environ, **env},

@@ -20,7 +20,8 @@ For every folder and chapter:
   of the full folder (the variant costs it nothing).
 
 Cost: one ``rr synth`` at scale 0.2, 10 folders prepared (~4 s each), 50 chapter runs of 2 to 10
-seconds each without a kernel. Marked slow.
+seconds each without a kernel; chapter 2's official-statistics sections (the same public tables on every
+folder) are computed once per worker and replayed (``_inprocess`` ``memo``). Marked slow.
 """
 from __future__ import annotations
 
@@ -97,7 +98,7 @@ def _run(root: Path, name: str, chapter: str) -> dict:
     with _locked(root / f".lock-{name}-{chapter}"):
         done = out_dir / f".{chapter}.done"
         if not done.exists():
-            run_chapter_code(paths.NOTEBOOKS_DIR / f"{chapter}.ipynb", data_dir, out_dir)
+            run_chapter_code(paths.NOTEBOOKS_DIR / f"{chapter}.ipynb", data_dir, out_dir, memo=True)
             done.write_text("ok")
     found = sorted((out_dir / "results").glob("*.json"))
     chapter_names = {"01_reach": "reach", "02_exclusions": "exclusions", "03_wmf_comparisons": "wmf",

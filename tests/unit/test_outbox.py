@@ -17,6 +17,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
+from _digest import tree  # noqa: E402
 from rrlib import disclosure, figures, manifest, outbox, tre  # noqa: E402
 from rrlib.stats.models import fit_cox, fit_glm, fit_mixed  # noqa: E402
 
@@ -81,7 +82,7 @@ def test_acro_bundle_lists_every_released_output_with_its_record(run):
     assert "tables_crafted_small_cell.csv" not in res
 
 
-def test_figures_as_svg_and_png_without_metadata_deterministic(run, tmp_path):
+def test_figures_as_svg_and_png_without_metadata(run):
     data, out = run
     box, _ = outbox.build(data, out)
     png = (box / "figures" / "demo_bars.png").read_bytes()
@@ -89,8 +90,23 @@ def test_figures_as_svg_and_png_without_metadata_deterministic(run, tmp_path):
     assert b"tEXt" not in png and b"iTXt" not in png and b"Software" not in png
     assert (box / "figures" / "demo_bars.svg").exists()
     assert json.loads((box / "figures" / "demo_bars.disclosure.json").read_text())["png"] == "demo_bars.png"
+
+
+def test_the_outbox_built_twice_into_one_path_is_byte_identical(run):
+    """Same inputs, same bytes for the outbox (issue 15; the shared small run's second run ends with it):
+    every file, the ACRO session records compared without the time ACRO saw each output."""
+    data, out = run
+    box, verdicts = outbox.build(data, out)
+    assert any(v.release for v in verdicts) and any(not v.release for v in verdicts)
+    assert box == out / "outbox"
+    first = tree(out)
+    assert {"outbox/withheld.json", "outbox/figures/demo_bars.png", "outbox/acro/results.json"} <= set(first)
     box2, _ = outbox.build(data, out)
-    assert (box2 / "figures" / "demo_bars.png").read_bytes() == png
+    assert box2 == box
+    second = tree(out)
+    assert sorted(first) == sorted(second), sorted(set(first) ^ set(second))
+    differ = sorted(k for k in first if first[k] != second[k])
+    assert not differ, f"the outbox differs between two builds: {differ}"
 
 
 def test_no_absolute_path_and_no_results_in_the_outbox(run):
