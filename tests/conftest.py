@@ -44,3 +44,23 @@ def pytest_xdist_make_scheduler(config, log):
             return scope_of(nodeid)
 
     return ModuleScheduling(config, log)
+
+
+import pytest  # noqa: E402
+
+from _shared import SMALL_SCALE, file_lock, session_shared_dir  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def shipped_small(tmp_path_factory):
+    """The shipped seed's synthetic folder at scale 0.2, every domain: made once per session (under a file
+    lock, by whichever worker needs it first) and shared, read-only, by the bad-input battery, the data
+    contract, the importers' extracts and the variant folders (four generations of one folder before)."""
+    from rrlib import synth
+
+    shared = session_shared_dir(tmp_path_factory)
+    folder = shared / f"synthetic-seed{synth.DEFAULT_SEED}-scale{SMALL_SCALE}"
+    with file_lock(shared / f".{folder.name}.lock"):
+        if not (folder / "MANIFEST").exists():
+            synth.generate(folder, seed=synth.DEFAULT_SEED, scale=SMALL_SCALE)
+    return folder

@@ -3,9 +3,9 @@ naming the file, the column (or line) and the rule; no traceback; raw files unch
 before and after); a processed folder prepared before from good data left exactly as it was.
 The accepted variants (CRLF, UTF-8 byte-order mark, non-ASCII UTF-8) prepare.
 
-Cases are built from one small synthetic folder (``rr synth --scale 0.2``), validated in
-process (:func:`rrlib.data.prepare`); a few run ``rr validate`` / ``rr prepare`` as a
-subprocess for the exit code.
+Cases are built from one small synthetic folder (the shipped seed at scale 0.2, the suite's shared
+``shipped_small``), validated in process (:func:`rrlib.data.prepare`); a few run ``rr validate`` /
+``rr prepare`` as a subprocess for the exit code.
 """
 from __future__ import annotations
 
@@ -20,20 +20,16 @@ import pytest
 from rrlib import data, manifest
 from rrlib.io import sha256_file
 
-SCALE = "0.2"
-
 
 def _tree(d: Path) -> dict[str, str]:
     return {p.relative_to(d).as_posix(): sha256_file(p) for p in sorted(d.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")
-def good(tmp_path_factory):
+def good(tmp_path_factory, shipped_small):
     root = tmp_path_factory.mktemp("bad-input")
     raw = root / "raw"
-    r = subprocess.run([sys.executable, "-m", "rrlib", "synth", "--out", str(raw), "--scale", SCALE],
-                       capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0, r.stderr[-3000:]
+    shutil.copytree(shipped_small, raw)
     processed = root / "processed"
     data.prepare(raw, processed)
     return raw, processed

@@ -4,16 +4,16 @@ Checks the run chosen by ``RR_DATA_DIR`` / ``RR_OUT_DIR`` (default ``reports/``,
 ``make report``): at 1400, 1024 and 390 pixels wide no figure, table or code box pushes any page
 sideways (wide tables scroll inside their own box); search finds a word of each chapter from
 ``file://``; every link inside the report resolves to an id on its page; Chromium prints a chapter
-to PDF; reader pages weigh at most 1 MB. Each width is one browser run: a harness page holds every
-page of the report in iframes of that width and collects what each page measured on load (the
-pages' own script, :data:`rrlib.book.SEARCH_JS`). Skips when chromium or the report is absent.
+to PDF; reader pages weigh at most 1 MB. One browser for the module (``_chromium.Devtools``); at each
+width a harness page holds every page of the report in iframes of that width and collects what each
+page measured on load (the pages' own script, :data:`rrlib.book.SEARCH_JS`). Skips when chromium or
+the report is absent.
 """
 from __future__ import annotations
 
 import html
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import _chromium
@@ -48,10 +48,12 @@ def _pages() -> list[Path]:
     return pages
 
 
-def chromium(url: str, *args: str, tmp: Path, budget: int = 20000) -> subprocess.CompletedProcess:
-    cmd = [CHROMIUM, *FLAGS, f"--user-data-dir={tmp / 'profile'}", f"--virtual-time-budget={budget}",
-           *args, url]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    _need()
+    b = _chromium.Devtools(tmp_path_factory.mktemp("chromium"), FLAGS)
+    yield b
+    b.close()
 
 
 HARNESS = """<!DOCTYPE html><html><head><meta charset="utf-8"></head><body style="margin:0">
@@ -78,22 +80,20 @@ window.addEventListener("load", function () {{ setTimeout(poll, 100); }});
 </script><pre id="out"></pre></body></html>"""
 
 
-def measure(pages: dict[str, Path], width: int, tmp: Path) -> dict:
+def measure(browser, pages: dict[str, Path], width: int, tmp: Path) -> dict:
     frames = "\n".join(f'<iframe data-key="{html.escape(k)}" src="{html.escape(p.as_uri())}" '
                        f'style="width:{width}px;height:900px;border:0;display:block"></iframe>'
                        for k, p in pages.items())
     harness = tmp / f"harness-{width}.html"
     harness.write_text(HARNESS.format(frames=frames), encoding="utf-8")
-    r = chromium(harness.as_uri(), "--window-size=1500,1000", "--dump-dom", tmp=tmp)
-    assert r.returncode == 0, r.stderr[-2000:]
-    m = re.search(r'<pre id="out">(.*?)</pre>', r.stdout, re.S)
-    assert m, "the harness wrote nothing"
-    return json.loads(html.unescape(m.group(1)) or "{}")
+    browser.size(1500, 1000)
+    browser.media("")
+    browser.load(harness.as_uri(), "document.body.getAttribute('data-done') === 'yes'", timeout=90)
+    return json.loads(browser.evaluate("document.getElementById('out').textContent") or "{}")
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-def test_no_page_overflows_sideways(width, tmp_path):
-    _need()
+def test_no_page_overflows_sideways(width, browser, tmp_path):
     pages = {p.relative_to(OUT).as_posix(): p for p in _pages()}
     # a control page that does overflow: the check must be able to fail
     wide = tmp_path / "wide.html"
@@ -101,7 +101,7 @@ def test_no_page_overflows_sideways(width, tmp_path):
                     'image/svg+xml,%3Csvg xmlns=%22http://www.w3.org/2000/svg%22/%3E"></figure>'
                     f"<script>{book.SEARCH_JS}</script></body></html>", encoding="utf-8")
     pages["control"] = wide
-    got = measure(pages, width, tmp_path)
+    got = measure(browser, pages, width, tmp_path)
     assert set(got) == set(pages), f"pages that never finished loading: {set(pages) - set(got)}"
     assert int(got["control"]["overflow"]) > 0, "the overflow check cannot fail"
     for key, m in got.items():
@@ -121,8 +121,7 @@ def _words(page: Path) -> set[str]:
     return set(re.findall(r"[a-z]{8,}", text.lower()))
 
 
-def test_search_finds_a_word_of_each_chapter_from_file_url(tmp_path):
-    _need()
+def test_search_finds_a_word_of_each_chapter_from_file_url(browser):
     readers = {n: OUT / "html" / f"{n}.html" for n in chapter.NOTEBOOKS if (OUT / "html" / f"{n}.html").exists()}
     assert readers, "no chapter pages"
     words = {n: _words(p) for n, p in readers.items()}
@@ -131,9 +130,11 @@ def test_search_finds_a_word_of_each_chapter_from_file_url(tmp_path):
         own = sorted(words[name] - others - _words(INDEX))
         assert own, f"{name}: no word of its own"
         word = own[len(own) // 2]
-        r = chromium(f"{INDEX.as_uri()}#search={word}", "--dump-dom", tmp=tmp_path, budget=5000)
-        m = re.search(r'<ol id="rr-search-results"[^>]*>(.*?)</ol>', r.stdout, re.S)
-        assert m and f'href="html/{name}.html' in m.group(1), f"search for {word!r} did not find chapter {name}"
+        browser.media("")
+        browser.load(f"{INDEX.as_uri()}#search={word}",
+                     "document.getElementById('rr-search-results').hasAttribute('data-hits')")
+        found = browser.evaluate("document.getElementById('rr-search-results').innerHTML")
+        assert f'href="html/{name}.html' in found, f"search for {word!r} did not find chapter {name}"
 
 
 _ID = re.compile(r'\sid="([^"]+)"')
@@ -171,12 +172,13 @@ def test_cross_references_link_figures_and_tables():
     assert n > 0, "no cross-reference in the text of any chapter"
 
 
-def test_chapter_prints_to_pdf(tmp_path):
-    _need()
+def test_chapter_prints_to_pdf(browser, tmp_path):
     page = max((OUT / "html").glob("*.html"), key=lambda p: p.stat().st_size)
     pdf = tmp_path / "chapter.pdf"
-    r = chromium(page.as_uri(), f"--print-to-pdf={pdf}", "--no-pdf-header-footer", tmp=tmp_path, budget=5000)
-    assert pdf.exists() and pdf.read_bytes()[:4] == b"%PDF", r.stderr[-2000:]
+    browser.media("")
+    browser.load(page.as_uri())
+    browser.pdf(pdf)
+    assert pdf.exists() and pdf.read_bytes()[:4] == b"%PDF"
     assert pdf.stat().st_size > 50_000
     css = (Path(book.__file__).parent / "templates" / "report.css").read_text("utf-8")
     printed = css[css.index("@media print"):]
@@ -202,70 +204,19 @@ PRINT_CHECK = r"""(function () {
 })()"""
 
 
-class _Devtools:
-    """Just enough of the Chrome DevTools protocol to lay a page out for print (no printing
-    dialog, no network): emulate print media at a width, load, evaluate a check."""
-
-    def __init__(self, tmp: Path):
-        websocket = pytest.importorskip("websocket")
-        import time
-        import urllib.request
-
-        profile = tmp / "cdp-profile"
-        self.proc = subprocess.Popen([CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "--remote-debugging-port=0",
-                                      "--remote-allow-origins=*", "about:blank"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        port_file = profile / "DevToolsActivePort"
-        for _ in range(150):
-            if port_file.exists() and port_file.read_text().strip():
-                break
-            time.sleep(0.1)
-        port = port_file.read_text().split()[0]
-        targets = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10).read())
-        page = next(t for t in targets if t.get("type") == "page")
-        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60)
-        self.n = 0
-
-    def call(self, method: str, **params):
-        self.n += 1
-        self.ws.send(json.dumps({"id": self.n, "method": method, "params": params}))
-        while True:
-            msg = json.loads(self.ws.recv())
-            if msg.get("id") == self.n:
-                assert "error" not in msg, msg
-                return msg.get("result", {})
-
-    def evaluate(self, expression: str):
-        return self.call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
-
-    def close(self):
-        try:
-            self.ws.close()
-        finally:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-
-
-def test_printed_pages_clip_no_figure_or_table(tmp_path):
+def test_printed_pages_clip_no_figure_or_table(browser, tmp_path):
     """What --print-to-pdf lays out: print media at the width of an A4 page with 12 mm margins
     (703 CSS px); no figure or table wider than the page or cut by a box."""
-    _need()
-    import time
-
-    cdp = _Devtools(tmp_path)
+    cdp = browser
     try:
-        cdp.call("Emulation.setDeviceMetricsOverride", width=703, height=1000, deviceScaleFactor=1, mobile=False)
-        cdp.call("Emulation.setEmulatedMedia", media="print")
+        cdp.size(703, 1000)
+        cdp.media("print")
         problems = {}
         control = tmp_path / "control.html"    # a table cut by its box: the check must see it
         control.write_text('<!DOCTYPE html><html><body><div style="overflow:hidden;width:200px">'
                            '<table style="width:900px"><tr><td>x</td></tr></table></div></body></html>', "utf-8")
         for page in [control, *_pages()]:
-            cdp.call("Page.navigate", url=page.as_uri())
-            for _ in range(100):
-                if cdp.evaluate("document.readyState") == "complete":
-                    break
-                time.sleep(0.1)
+            cdp.load(page.as_uri())
             assert cdp.evaluate("matchMedia('print').matches") is True
             bad = json.loads(cdp.evaluate(PRINT_CHECK))
             if bad:
@@ -273,7 +224,7 @@ def test_printed_pages_clip_no_figure_or_table(tmp_path):
         assert problems.pop("control.html", None), "the print check cannot fail"
         assert not problems, problems
     finally:
-        cdp.close()
+        cdp.media("")
 
 
 def test_reader_pages_weigh_at_most_1_mb():

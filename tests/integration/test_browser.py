@@ -4,12 +4,13 @@ Renders ``<out>/index.html`` and both versions of every chapter page of the run 
 ``RR_DATA_DIR`` / ``RR_OUT_DIR`` (default: ``reports/``, made by ``make report``), checks that each
 page loads without script errors and shows its figures (every image decoded), and saves
 screenshots under the run's folder (``reports/screenshot-*.png``). Chromium runs with networking
-features off; the pages are also checked statically for network resources.
+features off and without file access between pages (what a reader's browser allows ``file://``
+pages), one browser for the module (``_chromium.Devtools``); the pages are also checked statically
+for network resources.
 """
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import _chromium
@@ -23,7 +24,8 @@ LAYOUT = paths.layout()
 OUT = LAYOUT.out_dir
 INDEX = LAYOUT.report_html
 CHROMIUM = _chromium.CHROMIUM
-FLAGS = _chromium.FLAGS
+#: a chapter page's own script marks its body when it has loaded (rr_notebook.html.j2)
+LOADED = "document.body && document.body.getAttribute('data-rr-loaded') === 'yes'"
 
 
 def _need_browser_and_report():
@@ -33,22 +35,25 @@ def _need_browser_and_report():
         pytest.skip(f"no report at {INDEX}: run `make report` first")
 
 
-def chromium(url: str, *args: str, tmp: Path) -> subprocess.CompletedProcess:
-    cmd = [CHROMIUM, *FLAGS, f"--user-data-dir={tmp / 'profile'}", *args, url]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    _need_browser_and_report()
+    b = _chromium.Devtools(tmp_path_factory.mktemp("chromium"))
+    yield b
+    b.close()
 
 
-def dump_dom(page: Path, tmp: Path) -> str:
-    r = chromium(page.as_uri(), "--virtual-time-budget=5000", "--dump-dom", tmp=tmp)
-    assert r.returncode == 0, f"chromium failed on {page}: {r.stderr[-2000:]}"
-    return r.stdout
+def dump_dom(browser, page: Path, ready: str = "true") -> str:
+    browser.size(800, 600)
+    browser.load(page.as_uri(), ready)
+    return browser.html()
 
 
-def screenshot(page: Path, target: Path, tmp: Path, height: int = 2400) -> None:
-    r = chromium(page.as_uri(), f"--window-size=1280,{height}", f"--screenshot={target}",
-                 "--virtual-time-budget=5000", tmp=tmp)
-    assert r.returncode == 0 and target.exists() and target.stat().st_size > 10_000, \
-        f"no screenshot of {page}: {r.stderr[-2000:]}"
+def screenshot(browser, page: Path, target: Path, height: int = 2400) -> None:
+    browser.size(1280, height)
+    browser.load(page.as_uri())
+    browser.screenshot(target)
+    assert target.exists() and target.stat().st_size > 10_000, f"no screenshot of {page}"
 
 
 def body_attrs(dom: str) -> dict:
@@ -57,24 +62,22 @@ def body_attrs(dom: str) -> dict:
     return dict(re.findall(r'([\w-]+)="([^"]*)"', m.group(1)))
 
 
-def test_index_renders(tmp_path):
-    _need_browser_and_report()
+def test_index_renders(browser):
     text = INDEX.read_text(encoding="utf-8")
     assert report.external_references(text) == []
-    dom = dump_dom(INDEX, tmp_path)
+    dom = dump_dom(browser, INDEX)
     for section in ("programme", "chapters", "claims", "figures", "data", "colophon"):
         assert f'id="{section}"' in dom
     assert "Claims: published figures against this run" in dom
-    screenshot(INDEX, OUT / "screenshot-index.png", tmp_path)
+    screenshot(browser, INDEX, OUT / "screenshot-index.png")
     claims_page = OUT / "claims.html"
     assert claims_page.exists()
     assert report.external_references(claims_page.read_text(encoding="utf-8")) == []
-    assert "<table" in dump_dom(claims_page, tmp_path)
+    assert "<table" in dump_dom(browser, claims_page)
 
 
 @pytest.mark.parametrize("name", list(chapter.NOTEBOOKS))
-def test_chapter_page_loads_and_shows_its_figures(name, tmp_path):
-    _need_browser_and_report()
+def test_chapter_page_loads_and_shows_its_figures(name, browser):
     reader = OUT / "html" / f"{name}.html"
     full = OUT / "html" / f"{name}-code.html"
     if not reader.exists():
@@ -85,10 +88,10 @@ def test_chapter_page_loads_and_shows_its_figures(name, tmp_path):
         assert report.external_references(html) == [], page
         figures = set(re.findall(r'data-figure="([^"]+)"', html))
         assert figures, f"{page.name}: the chapter shows no figures"
-        attrs = body_attrs(dump_dom(page, tmp_path))
+        attrs = body_attrs(dump_dom(browser, page, LOADED))
         assert attrs.get("data-rr-loaded") == "yes", f"{page.name}: the page did not finish loading"
         assert attrs.get("data-errors") == "0", f"{page.name}: script errors while loading"
         total, ok = int(attrs["data-images-total"]), int(attrs["data-images-ok"])
         assert total >= len(figures), f"{page.name}: fewer images than figures"
         assert ok == total, f"{page.name}: {total - ok} of {total} images did not render"
-    screenshot(reader, OUT / f"screenshot-{name}.png", tmp_path, height=3000)
+    screenshot(browser, reader, OUT / f"screenshot-{name}.png", height=3000)

@@ -5,7 +5,7 @@ differ from the shipped one: a census from 2016/17 only, a financial year withou
 seventh survey area and a sixth wave, programme records to 2023, the newer exclusion reason codes,
 each optional table missing in turn. They are packed into a few folders
 (:func:`~rrlib.synth.variants.groups`: each chapter meets at most one variant per folder), made
-once per test session (shared by pytest-xdist workers through a lock file) at scale 0.2.
+once per test session (shared by pytest-xdist workers through a lock file) from the shipped seed at 0.2.
 
 For every folder and chapter:
 
@@ -19,28 +19,27 @@ For every folder and chapter:
 * a chapter that reads none of the tables the folder's variants change gives exactly the results
   of the full folder (the variant costs it nothing).
 
-Cost: one ``rr synth`` at scale 0.2, 10 folders prepared (~4 s each), 50 chapter runs of 2 to 10
+Cost: the suite's shared small folder (``shipped_small``), 10 folders prepared (~4 s each), 50 chapter runs of 2 to 10
 seconds each without a kernel; chapter 2's official-statistics sections (the same public tables on every
 folder) are computed once per worker and replayed (``_inprocess`` ``memo``). Marked slow.
 """
 from __future__ import annotations
 
-import fcntl
 import json
 import shutil
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from _inprocess import run_chapter_code
-from rrlib import paths, synth
+from _shared import file_lock as _locked
+from _shared import session_shared_dir
+from rrlib import paths
 from rrlib.results import skip_reason
 from rrlib.synth import variants as V
 
 pytestmark = pytest.mark.slow
 
-SCALE = 0.2
 CHAPTERS = list(V.CHAPTER_TABLES)
 GROUPS = {"full": []} | {"+".join(g): g for g in V.groups()}
 
@@ -51,25 +50,13 @@ GROUPS = {"full": []} | {"+".join(g): g for g in V.groups()}
 XFAIL: dict[tuple[str, str], str] = {}
 
 
-@contextmanager
-def _locked(lock: Path):
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 @pytest.fixture(scope="session")
-def root(tmp_path_factory) -> Path:
-    """The session's shared folder (the same for every xdist worker) with the base folder."""
-    base_tmp = tmp_path_factory.getbasetemp()
-    shared = (base_tmp.parent if base_tmp.name.startswith("popen-gw") else base_tmp) / "rr-variants"
+def root(tmp_path_factory, shipped_small) -> Path:
+    """The session's shared folder (the same for every xdist worker), its base the shipped seed at 0.2."""
+    shared = session_shared_dir(tmp_path_factory) / "rr-variants"
     with _locked(shared / ".lock"):
-        if not (shared / "base" / "MANIFEST").exists():
-            synth.generate(shared / "base", seed=synth.DEFAULT_SEED, scale=SCALE)
+        if not (shared / "base").exists():
+            (shared / "base").symlink_to(shipped_small, target_is_directory=True)
     return shared
 
 

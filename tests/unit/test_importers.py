@@ -11,14 +11,11 @@ and a missing key are refused with one line naming them, and nothing is written.
 """
 from __future__ import annotations
 
-import atexit
 import functools
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +24,7 @@ import pytest
 import yaml
 
 from _inprocess import run_chapter_code
-from rrlib import chapter, manifest, paths, synth
+from rrlib import chapter, manifest, paths
 from rrlib.data import check as check_tables
 from rrlib.data import tables as contract_tables
 from rrlib.importers import ImportFieldError, run_import
@@ -35,19 +32,21 @@ from rrlib.importers.base import load_mapping
 from rrlib.pseudonymise import PseudonymiseError
 
 SYN = paths.DEFAULT_DATA_DIR
-#: the extracts are made from a small synthetic folder (the shipped seed at scale 0.2), generated once per
-#: process: made from the shipped folder at full scale, the whole import took ~50 s and its chapters ~40 s
-SOURCE_SCALE = 0.2
+#: the extracts are made from a small synthetic folder (the shipped seed at scale 0.2, the suite's shared
+#: ``shipped_small``): made from the shipped folder at full scale, the whole import took ~50 s and its chapters ~40 s
 KEY = b"test-key-of-at-least-16-bytes-0123456789"
 ROOT = Path(__file__).resolve().parents[2]
+_SOURCE: list[Path] = []
 
 
-@functools.cache
+@pytest.fixture(scope="session", autouse=True)
+def _source_folder(shipped_small):
+    _SOURCE[:] = [shipped_small]
+
+
 def _source() -> Path:
-    d = Path(tempfile.mkdtemp(prefix="rr-importers-source-"))
-    atexit.register(shutil.rmtree, d, ignore_errors=True)
-    synth.generate(d, scale=SOURCE_SCALE)
-    return d
+    assert _SOURCE, "the source folder is set by the module's session fixture"
+    return _SOURCE[0]
 
 
 @functools.cache
