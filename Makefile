@@ -127,8 +127,9 @@ $(VENV)/.lock-%: requirements.lock | $(PY)
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r $@.txt
 	touch $@
 
+# rrlib itself, editable, built by the locked setuptools (no isolated build environment to fetch)
 $(SETUP): pyproject.toml $(LOCK_HALVES)
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	$(PY) -m pip check --disable-pip-version-check
 	-@$(PY) -m rrlib.devtools.gitfilter --extra-keys "$(NB_EXTRA_KEYS)"
 	touch $@
