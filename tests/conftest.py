@@ -17,7 +17,15 @@ and every module's tests were spread over both workers, each building the module
 """
 from __future__ import annotations
 
+import sys
 from pathlib import PurePosixPath
+
+from rrlib.cli import SKIPPED_OPTIONAL_IMPORTS
+
+# as in `rr`'s own processes (rrlib.cli): jsonschema's optional IRI checker, which nbformat's import pulls in,
+# builds its grammar for a second in each of pytest's processes; nothing here checks that string format
+for _name in SKIPPED_OPTIONAL_IMPORTS:
+    sys.modules.setdefault(_name, None)
 
 #: Modules whose fixtures are shared between xdist workers (file locks), so their tests may be spread.
 XDIST_SHARED = {"test_variants"}
