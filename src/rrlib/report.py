@@ -324,7 +324,9 @@ def _show_saved_figures(nb, figures_dir: Path | None, numbers: dict | None = Non
 def _tables_in_text(nb, tables: dict) -> None:
     """Publication tables in the text: each DataFrame output without its 0..n index, with human
     headers, in a box that scrolls, with a legend of its symbols; the cell that published a
-    numbered table gets its number and caption (``id="tab-<name>"``) before its outputs."""
+    numbered table gets its number and caption (``id="tab-<name>"``): above each table when the
+    cell shows as many tables as it published (in the order it published them), else all above
+    its outputs."""
     from nbformat.v4 import new_output
 
     by_cell: dict[str, list[dict]] = {}
@@ -340,11 +342,29 @@ def _tables_in_text(nb, tables: dict) -> None:
                 text = data["text/html"]
                 text = "".join(text) if isinstance(text, list) else text
                 data["text/html"] = book.publication_output(text)
-        caps = by_cell.get(cell.get("id"), [])
-        if caps:
-            cell.outputs = [new_output("display_data", data={
-                "text/html": "".join(book.caption_html(t, "table") for t in caps),
-                "text/plain": "; ".join(t["label"] for t in caps)})] + list(cell.get("outputs", []))
+        caps = sorted(by_cell.get(cell.get("id"), []),
+                      key=lambda t: [int(x) for x in str(t.get("number", "")).split(".") if x.isdigit()])
+        if not caps:
+            continue
+
+        def caption(group: list[dict]):
+            return new_output("display_data", data={
+                "text/html": "".join(book.caption_html(t, "table") for t in group),
+                "text/plain": "; ".join(t["label"] for t in group)})
+
+        outputs = list(cell.get("outputs", []))
+        shown = [i for i, o in enumerate(outputs) if "dataframe rr-table" in _html_of(o)]
+        if len(shown) == len(caps):
+            for i, t in reversed(list(zip(shown, caps))):
+                outputs.insert(i, caption([t]))
+            cell.outputs = outputs
+        else:
+            cell.outputs = [caption(caps)] + outputs
+
+
+def _html_of(output) -> str:
+    text = (output.get("data") or {}).get("text/html", "")
+    return "".join(text) if isinstance(text, list) else text
 
 
 def _link_crossrefs(nb, targets: dict, chapter: str, suffix: str) -> None:

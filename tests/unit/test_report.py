@@ -316,3 +316,45 @@ def test_claim_evidence_reads_the_sentences_a_cell_showed(tmp_path):
     nb.cells[5].outputs = []                                          # without the sentence: the Method text
     nbformat.write(nb, tmp_path / "01_reach.ipynb")
     assert report.claim_evidence(runs, rows[:1])[("A01", None)] == ("text", "html/reach.html#cell-id=1")
+
+
+# -- table captions stand above their own tables -----------------------------------------------------------
+
+
+def _cell_with_tables(n_tables: int, extra_text: bool = False):
+    import pandas as pd
+    from nbformat.v4 import new_code_cell, new_notebook, new_output
+
+    outs = []
+    if extra_text:
+        outs.append(new_output("stream", name="stdout", text="a line\n"))
+    for i in range(n_tables):
+        outs.append(new_output("display_data", data={"text/html": pd.DataFrame({"x": [i]}).to_html(),
+                                                     "text/plain": "t"}))
+    cell = new_code_cell("ch.publish(a); ch.publish(b)", id="c1")
+    cell.outputs = outs
+    return new_notebook(cells=[cell])
+
+
+def _tables(*numbers):
+    return {f"t{n}.csv": {"cell_id": "c1", "number": n, "label": f"Table {n}", "name": f"t{n}", "caption": f"T {n}"}
+            for n in numbers}
+
+
+def test_each_published_table_gets_its_caption_right_above_it():
+    nb = _cell_with_tables(2, extra_text=True)
+    report._tables_in_text(nb, _tables("3.2", "3.10"))
+    kinds = []
+    for o in nb.cells[0].outputs:
+        h = report._html_of(o)
+        kinds.append(re.search(r'data-number="([\d.]+)"', h).group(1) if "rr-table-caption" in h
+                     else "table" if "rr-table" in h else o.get("output_type"))
+    assert kinds == ["stream", "3.2", "table", "3.10", "table"]   # in number order, 3.10 after 3.2
+
+
+def test_captions_stay_together_above_the_outputs_when_the_tables_shown_differ_from_those_published():
+    nb = _cell_with_tables(1)
+    report._tables_in_text(nb, _tables("3.1", "3.2"))
+    first = report._html_of(nb.cells[0].outputs[0])
+    assert 'data-number="3.1"' in first and 'data-number="3.2"' in first
+    assert "rr-table" in report._html_of(nb.cells[0].outputs[1])
