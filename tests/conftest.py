@@ -20,6 +20,9 @@ from __future__ import annotations
 import sys
 from pathlib import PurePosixPath
 
+import pytest
+
+from _shared import SMALL_SCALE, file_lock, session_shared_dir
 from rrlib.cli import SKIPPED_OPTIONAL_IMPORTS
 
 # as in `rr`'s own processes (rrlib.cli): jsonschema's optional IRI checker, which nbformat's import pulls in,
@@ -52,11 +55,6 @@ def pytest_xdist_make_scheduler(config, log):
             return scope_of(nodeid)
 
     return ModuleScheduling(config, log)
-
-
-import pytest  # noqa: E402
-
-from _shared import SMALL_SCALE, file_lock, session_shared_dir  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -327,8 +327,6 @@ def _tables_in_text(nb, tables: dict) -> None:
     numbered table gets its number and caption (``id="tab-<name>"``): above each table when the
     cell shows as many tables as it published (in the order it published them), else all above
     its outputs."""
-    from nbformat.v4 import new_output
-
     by_cell: dict[str, list[dict]] = {}
     for t in tables.values():
         if t.get("cell_id"):
@@ -337,32 +335,32 @@ def _tables_in_text(nb, tables: dict) -> None:
         if cell.cell_type != "code":
             continue
         for o in cell.get("outputs", []):
-            data = o.get("data") or {}
-            if "text/html" in data:
-                text = data["text/html"]
-                text = "".join(text) if isinstance(text, list) else text
-                data["text/html"] = book.publication_output(text)
+            if "text/html" in (o.get("data") or {}):
+                o["data"]["text/html"] = book.publication_output(_html_of(o))
         caps = sorted(by_cell.get(cell.get("id"), []),
                       key=lambda t: [int(x) for x in str(t.get("number", "")).split(".") if x.isdigit()])
         if not caps:
             continue
-
-        def caption(group: list[dict]):
-            return new_output("display_data", data={
-                "text/html": "".join(book.caption_html(t, "table") for t in group),
-                "text/plain": "; ".join(t["label"] for t in group)})
-
         outputs = list(cell.get("outputs", []))
         shown = [i for i, o in enumerate(outputs) if "dataframe rr-table" in _html_of(o)]
         if len(shown) == len(caps):
             for i, t in reversed(list(zip(shown, caps))):
-                outputs.insert(i, caption([t]))
+                outputs.insert(i, _captions_output([t]))
             cell.outputs = outputs
         else:
-            cell.outputs = [caption(caps)] + outputs
+            cell.outputs = [_captions_output(caps)] + outputs
+
+
+def _captions_output(tables: list[dict]):
+    """A display output holding the numbers and captions of ``tables``."""
+    from nbformat.v4 import new_output
+
+    return new_output("display_data", data={"text/html": "".join(book.caption_html(t, "table") for t in tables),
+                                            "text/plain": "; ".join(t["label"] for t in tables)})
 
 
 def _html_of(output) -> str:
+    """An output's HTML (nbformat keeps it as a string or as a list of lines), or ``""``."""
     text = (output.get("data") or {}).get("text/html", "")
     return "".join(text) if isinstance(text, list) else text
 

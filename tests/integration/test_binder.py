@@ -3,16 +3,15 @@ prepares the data.
 
 What repo2docker does is ``pip install -r binder/requirements.txt`` (which is ``-r ../requirements.lock``),
 then ``binder/postBuild``. The install is the one `make setup` makes, from the same lock (there in two
-halves with ``--no-deps``, then ``pip check``): ``test_the_locked_environment_is_exactly_the_lock`` shows the
-lock is closed under its packages' requirements and installs nothing beyond itself, so a resolving install
-of it installs exactly it. The post-build steps then run in a new virtual environment on a copy of the
+halves with ``--no-deps``, then ``pip check``); ``unit/test_environment.py`` shows the set-up environment is
+exactly the lock and closed under its packages' requirements, so a resolving install of it installs exactly it.
+The post-build steps then run in a new virtual environment on a copy of the
 repository's tracked files, over those locked packages (a ``.pth`` naming the set-up environment's
 site-packages: unpacking 150 wheels again took about 45 s of the suite's time and showed nothing more).
 """
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -26,16 +25,6 @@ from rrlib import paths
 
 ROOT = paths.ROOT
 BINDER = ROOT / "binder"
-
-
-def _lock() -> dict[str, str]:
-    out = {}
-    for line in (ROOT / "requirements.lock").read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            name, version = line.split("==")
-            out[re.sub(r"[-_.]+", "-", name).lower()] = version
-    return out
 
 
 def test_binder_installs_exactly_the_lock():
@@ -65,25 +54,6 @@ def _tracked_copy(dest: Path) -> None:
         if src.is_file():
             (dest / rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / rel)
-
-
-def _installed() -> dict[str, str]:
-    import importlib.metadata as md
-
-    return {re.sub(r"[-_.]+", "-", d.metadata["Name"]).lower(): d.version for d in md.distributions()}
-
-
-def test_the_locked_environment_is_exactly_the_lock():
-    """The environment `make setup` installed from the lock (the one Binder installs) is the lock: every
-    locked package at its version, nothing else but rrlib and pip's own tools, and every package's
-    requirements met within it (``pip check``)."""
-    got, lock = _installed(), _lock()
-    assert {k: got.get(k) for k in lock} == lock, "the set-up environment differs from requirements.lock"
-    extra = set(got) - set(lock) - {"rrlib", "pip", "setuptools", "wheel"}
-    assert not extra, f"installed beyond the lock: {sorted(extra)} (rerun `make setup` in a new .venv)"
-    r = subprocess.run([sys.executable, "-m", "pip", "check", "--disable-pip-version-check"],
-                       capture_output=True, text=True)
-    assert r.returncode == 0, f"the lock is not closed under its packages' requirements:\n{r.stdout}{r.stderr}"
 
 
 def _own_rrlib(site_dirs: list[str]) -> dict[str, bytes]:

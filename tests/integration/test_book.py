@@ -87,7 +87,6 @@ def measure(browser, pages: dict[str, Path], width: int, tmp: Path) -> dict:
     harness = tmp / f"harness-{width}.html"
     harness.write_text(HARNESS.format(frames=frames), encoding="utf-8")
     browser.size(1500, 1000)
-    browser.media("")
     browser.load(harness.as_uri(), "document.body.getAttribute('data-done') === 'yes'", timeout=90)
     return json.loads(browser.evaluate("document.getElementById('out').textContent") or "{}")
 
@@ -130,7 +129,6 @@ def test_search_finds_a_word_of_each_chapter_from_file_url(browser):
         own = sorted(words[name] - others - _words(INDEX))
         assert own, f"{name}: no word of its own"
         word = own[len(own) // 2]
-        browser.media("")
         browser.load(f"{INDEX.as_uri()}#search={word}",
                      "document.getElementById('rr-search-results').hasAttribute('data-hits')")
         found = browser.evaluate("document.getElementById('rr-search-results').innerHTML")
@@ -175,7 +173,6 @@ def test_cross_references_link_figures_and_tables():
 def test_chapter_prints_to_pdf(browser, tmp_path):
     page = max((OUT / "html").glob("*.html"), key=lambda p: p.stat().st_size)
     pdf = tmp_path / "chapter.pdf"
-    browser.media("")
     browser.load(page.as_uri())
     browser.pdf(pdf)
     assert pdf.exists() and pdf.read_bytes()[:4] == b"%PDF"

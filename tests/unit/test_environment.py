@@ -92,18 +92,20 @@ def test_pin_parsers_reject_a_loose_pin(pins, monkeypatch, tmp_path):
         pins()
 
 
-def test_installed_versions_match_the_lock():
-    """The running environment is the locked one (what `make setup` installs)."""
+def test_the_environment_is_exactly_the_lock():
+    """The running environment is the locked one (what `make setup` installs, and Binder from the same lock):
+    every locked package at its version, nothing else but rrlib and pip, and every package's requirements met
+    within it (``pip check``), so the lock is closed and a resolving install of it installs exactly it."""
     import importlib.metadata as md
+    import subprocess
+    import sys
 
+    got = {norm(d.metadata["Name"]): d.version for d in md.distributions()}
     lock = lock_pins()
-    wrong = []
-    for name, version in pyproject_pins().items():
-        try:
-            got = md.version(name)
-        except md.PackageNotFoundError:
-            wrong.append(f"{name} not installed")
-            continue
-        if got != lock[name]:
-            wrong.append(f"{name} {got} (lock {lock[name]})")
+    wrong = [f"{k} {got.get(k, 'not installed')} (lock {v})" for k, v in lock.items() if got.get(k) != v]
     assert not wrong, "installed packages differ from requirements.lock: " + ", ".join(wrong)
+    extra = set(got) - set(lock) - {"rrlib", "pip"}
+    assert not extra, f"installed beyond the lock: {sorted(extra)} (rerun `make setup` in a new .venv)"
+    r = subprocess.run([sys.executable, "-m", "pip", "check", "--disable-pip-version-check"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, f"the lock is not closed under its packages' requirements:\n{r.stdout}{r.stderr}"
