@@ -16,9 +16,12 @@ own process. Under any other hash seed (pytest run by hand) they run in a child 
 With ``memo=True`` (the variant runs) the chapter functions of :data:`MEMO`, whose results depend on
 their arguments alone (the official-statistics sections: the same public tables on every data folder),
 are computed once per test process for each distinct argument list (the arguments' pickle is the key)
-and replayed from a pickle of the first result after that: chapter 2's designs, sensitivity analyses
-and funnels are about half of each of its ten variant runs. Everything else of the chapter, its figures
-saved and its results recorded included, runs as usual.
+and replayed from a pickle of the first result after that (the first call, too, returns the pickle's
+copy, so that a later function given that result as an argument sees the same bytes on every run):
+chapter 2's designs, sensitivity analyses and funnels are about half of each of its ten variant runs.
+The figures of a replayed result are drawn from the same pickle, so their SVG is the first run's bytes:
+it is written again from those bytes rather than drawn again (``figures.save``, about a third of a
+variant run of chapter 2). Everything else of the chapter, its results recorded included, runs as usual.
 """
 from __future__ import annotations
 
@@ -46,6 +49,9 @@ def _env(data_dir: Path, out_dir: Path) -> dict[str, str]:
 MEMO = {"rrlib.chapters.exclusions": ("primary_part", "synth_part", "sensitivity_part", "funnel_part",
                                       "selfharm_part", "timeseries_part")}
 _memo: dict[tuple[str, str], bytes] = {}
+#: the SVG of each figure of a memoised result, by (result key, figure name)
+_svg: dict[tuple, bytes] = {}
+_FIGURE_KEY = "_rr_memo_key"
 
 
 def _cached(f):
@@ -55,17 +61,42 @@ def _cached(f):
             key = (f.__qualname__, hashlib.sha256(pickle.dumps((args, sorted(kw.items())))).hexdigest())
         except Exception:  # an argument that does not pickle: computed every time
             return f(*args, **kw)
-        if key in _memo:
-            return pickle.loads(_memo[key])
-        value = f(*args, **kw)
-        with contextlib.suppress(Exception):  # a result that does not pickle is not kept
-            _memo[key] = pickle.dumps(value)
+        if key not in _memo:
+            value = f(*args, **kw)
+            try:
+                _memo[key] = pickle.dumps(value)
+            except Exception:  # a result that does not pickle is not kept
+                return value
+        value = pickle.loads(_memo[key])
+        for name, fig in (getattr(value, "figures", None) or {}).items():
+            setattr(fig, _FIGURE_KEY, (key, name))   # drawn from the pickle: the same SVG every time
         return value
+    return wrapper
+
+
+def _saving_once(save):
+    """``rrlib.figures.save`` writing a memoised result's figure from the SVG its first drawing made."""
+    from rrlib.io import atomic_write_bytes
+
+    @functools.wraps(save)
+    def wrapper(fig, path):
+        key = getattr(fig, _FIGURE_KEY, None)
+        if key is None:
+            return save(fig, path)
+        if key not in _svg:
+            out = save(fig, path)
+            _svg[key] = Path(out).read_bytes()
+            return out
+        import matplotlib.pyplot as plt
+        plt.close(fig)
+        return atomic_write_bytes(Path(path), _svg[key])
     return wrapper
 
 
 @contextlib.contextmanager
 def _memoised():
+    from rrlib import figures
+
     patched = []
     try:
         for module, names in MEMO.items():
@@ -73,6 +104,8 @@ def _memoised():
             for name in names:
                 patched.append((mod, name, getattr(mod, name)))
                 setattr(mod, name, _cached(getattr(mod, name)))
+        patched.append((figures, "save", figures.save))
+        figures.save = _saving_once(figures.save)
         yield
     finally:
         for mod, name, f in patched:

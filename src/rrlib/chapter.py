@@ -160,6 +160,9 @@ class Chapter:
     outputs: list = field(default_factory=list)
     area: areas.Area = field(default_factory=areas.from_env)   # the authority of the run (make all AREA=...)
     official_only: bool = False  # reads only official statistics, never the data folder (banner(official_only=True))
+    #: the data folder's tables this run read or looked for (:meth:`table`, :meth:`has_table`): the
+    #: results file's ``data.tables``, so that what a chapter's numbers depend on is on record
+    tables_read: set = field(default_factory=set)
 
     @property
     def notebook(self) -> str | None:
@@ -199,6 +202,7 @@ class Chapter:
             raise RuntimeError(f"chapter {self.name!r} uses official statistics only: it cannot read the data "
                                f"folder's `{name}` table")
         self._pupil_data()
+        self.tables_read.add(name)
         f = self.layout.processed_dir / f"{name}.parquet"
         if not f.exists():
             if not (self.layout.processed_dir / ".prepared.json").exists():
@@ -238,7 +242,11 @@ class Chapter:
         display(Markdown(obj) if isinstance(obj, str) else obj)
 
     def has_table(self, name: str) -> bool:
-        return not self.no_pupil_data and (self.layout.processed_dir / f"{name}.parquet").exists()
+        """Whether the data folder has the processed table ``name`` (looked for: recorded in ``tables_read``)."""
+        if self.no_pupil_data:
+            return False
+        self.tables_read.add(name)
+        return (self.layout.processed_dir / f"{name}.parquet").exists()
 
     # -- outputs --------------------------------------------------------------
     def record(self, key: str, value, **kw):
@@ -399,7 +407,9 @@ class Chapter:
         return res
 
     def finish(self) -> Path:
-        """Write ``<out>/results/<chapter>.json``; call as the notebook's last step."""
+        """Write ``<out>/results/<chapter>.json``, with the data folder's tables the chapter read
+        (``data.tables``); call as the notebook's last step."""
+        self.results.data["tables"] = sorted(self.tables_read)
         return self.results.save()
 
 

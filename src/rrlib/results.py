@@ -8,7 +8,8 @@ File format (canonical JSON, sorted keys)::
 
     {
       "chapter": "reach",
-      "data": {"folder": "synthetic", "synthetic": true, "manifest_sha256": "..."},
+      "data": {"folder": "synthetic", "synthetic": true, "seed": 20160901, "scale": 1.0,
+               "tables": ["pupils", "schools"]},
       "results": {
         "reach.opportunities.young_people": {"value": 76783, "unit": "count"},
         "reach.coverage.share": {"value": 0.61, "lower": 0.6, "upper": 0.62,
