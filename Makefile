@@ -62,6 +62,13 @@ endif
 
 DATA_DIR ?= $(RR_DATA_DIR)
 OUT_DIR ?= $(RR_OUT_DIR)
+# An area run on the shipped (Blackpool) folder reads none of its pupil-level tables (every such section
+# says there is no pupil-level data for the area): its chapters do not wait for, nor make, a prepared copy.
+ifneq ($(strip $(AREA)),)
+ifeq ($(strip $(DATA_DIR)),)
+AREA_WITHOUT_DATA := 1
+endif
+endif
 ifneq ($(strip $(DATA_DIR)),)
 export RR_DATA_DIR := $(abspath $(DATA_DIR))
 endif
@@ -84,6 +91,7 @@ LIB_DATA := $(shell find src/rrlib/data src/rrlib/instruments -name '*.py' 2>/de
 RAW_FILES := $(wildcard $(RR_DATA)/*)
 PUBLIC_FILES := $(wildcard data/raw/public/*.csv)
 PREPARED := $(RR_PROCESSED)/.prepared.json
+CHAPTER_DATA := $(if $(AREA_WITHOUT_DATA),,$(PREPARED))
 CHAPTERS_MK := $(shell mkdir -p '$(RR_OUT)' && PYTHONPATH=src $(PYTHON) -m rrlib.registry make '$(RR_OUT)/notebooks' > '$(RR_OUT)/.chapters.mk.'$$$$'.tmp' && mv '$(RR_OUT)/.chapters.mk.'$$$$'.tmp' '$(RR_OUT)/.chapters.mk' && echo '$(RR_OUT)/.chapters.mk')
 ifeq ($(CHAPTERS_MK),)
 $(error the chapter registry failed: run `PYTHONPATH=src $(PYTHON) -m rrlib.registry` to see why)
@@ -99,7 +107,7 @@ REPORT := $(RR_OUT)/index.html
 
 .PHONY: all setup data chapters claims report outbox verify figures-manifest test test-fast bench simulation clean clean-all help strip synth hooks lint codecheck nbval lab
 
-all: $(SETUP) data chapters claims report ## set up, then reproduce every chapter, the claims and the report (default)
+all: $(SETUP) $(if $(AREA_WITHOUT_DATA),,data) chapters claims report ## set up, then reproduce every chapter, the claims and the report (default)
 
 help: ## list the targets
 	@echo "Resilience Revolution evaluation compendium. Targets:"
@@ -150,7 +158,7 @@ synth: $(SETUP) ## regenerate the shipped synthetic data folder from its seed an
 
 chapters: $(EXECUTED) ## run every chapter notebook (only those whose inputs changed)
 
-$(RR_OUT)/notebooks/%.ipynb: notebooks/%.ipynb $(PREPARED) $(PUBLIC_FILES) $$(CHAPTER_DEPS_$$*) $(RR_OUT)/.params/%
+$(RR_OUT)/notebooks/%.ipynb: notebooks/%.ipynb $(CHAPTER_DATA) $(PUBLIC_FILES) $$(CHAPTER_DEPS_$$*) $(RR_OUT)/.params/%
 	$(RR) run notebooks/$*.ipynb $(PARAMS_$*)
 
 # A chapter's parameters (PARAMS_<notebook>, e.g. PARAMS_04_self_harm_readmissions='-p financial_year=2018/19')
@@ -191,9 +199,10 @@ NO_TESTS_OK = || { rc=$$?; if [ $$rc -eq 5 ]; then echo "[make] warning: pytest 
 # `make test` first brings it up to date (`make all`: a no-op when nothing changed).
 # Each chapter runs once for the default data (`make all`, from a clean kernel); the tests check those
 # executions (tests/integration/test_executed_notebooks.py) rather than running every notebook again.
+# nbval's pytest plugin (for `make nbval`) is not loaded: it costs each of pytest's processes 2 s.
 test: $(SETUP) lint all ## run the tests: lint, unit, integration (the executed chapters included), environment
 	@rm -rf $(TEST_OUT) && mkdir -p $(TEST_OUT)
-	PYTHONHASHSEED=0 $(PY) -m pytest -p no:cacheprovider -n $(NPROC) --dist loadgroup --durations=15 tests $(NO_TESTS_OK)
+	PYTHONHASHSEED=0 $(PY) -m pytest -p no:cacheprovider -p no:nbval -n $(NPROC) --dist loadgroup --durations=15 tests $(NO_TESTS_OK)
 
 nbval: $(SETUP) data ## re-execute every chapter notebook under nbval (not part of make test)
 	RR_OUT_DIR=$(TEST_OUT)/nbval $(PY) -m pytest -p no:cacheprovider --nbval-lax --nbval-cell-timeout=900 $(NOTEBOOKS)
@@ -208,7 +217,7 @@ codecheck: all ## write codecheck.yml (CODECHECK manifest) from figures/MANIFEST
 	$(RR) codecheck
 
 test-fast: $(SETUP) ## unit tests only
-	PYTHONHASHSEED=0 $(PY) -m pytest -p no:cacheprovider -m "not slow" tests/unit
+	PYTHONHASHSEED=0 $(PY) -m pytest -p no:cacheprovider -p no:nbval -m "not slow" tests/unit
 
 bench: $(SETUP) ## benchmark the pipeline (reports/bench.json); not part of make test
 	$(RR) bench

@@ -33,7 +33,8 @@ for _name in SKIPPED_OPTIONAL_IMPORTS:
 #: Modules whose fixtures are shared between xdist workers (file locks), so their tests may be spread.
 XDIST_SHARED = {"test_variants"}
 #: Modules that read one session-scoped run: one group, one worker, one run.
-GROUPS = {"test_determinism": "small_run", "test_outbox_run": "small_run", "test_second_seed": "small_run"}
+GROUPS = {"test_determinism": "small_run", "test_outbox_run": "small_run", "test_second_seed": "small_run",
+          "test_quiet_run": "small_run"}
 
 
 def scope_of(nodeid: str) -> str:

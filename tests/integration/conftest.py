@@ -11,7 +11,9 @@ puts them in one group), so the two runs are made once per session:
   no absolute path in any output; the run's tables and figure data resist the LP attack;
 * ``test_outbox_run.py``: every table released and registered in ACRO or withheld with reasons;
 * ``test_second_seed.py``: the pipeline on other data through Make; the chapters' numbers equal
-  direct counts on that data; the committed reference figures untouched.
+  direct counts on that data; the committed reference figures untouched;
+* ``test_quiet_run.py``: what the two runs printed holds no warning or error that is not one, and each
+  chapter's run log records its run.
 
 Before, each module made its own runs (four in all, at two scales and two disclosure presets), then
 two ``make outbox`` runs were shared; the outbox of the first (about 20 s: ACRO's re-check of every
@@ -40,10 +42,12 @@ def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("MAKE", "MFLAGS", "RR_"))}
 
 
-def _make(target: str, data: Path, out: Path) -> None:
+def _make(target: str, data: Path, out: Path) -> str:
+    """Run ``make target`` on the small folder; returns what it printed (stdout, then stderr)."""
     r = subprocess.run(["make", "-C", str(paths.ROOT), "JOBS=1", target, f"DATA_DIR={data}", f"OUT_DIR={out}",
                         "DISCLOSURE=tre"], capture_output=True, text=True, env=_clean_env(), timeout=3000)
     assert r.returncode == 0, f"make {target} on the small folder failed:\n{r.stdout[-3000:]}\n{r.stderr[-3000:]}"
+    return r.stdout + r.stderr
 
 
 def _reference_figures() -> dict[str, str]:
@@ -59,9 +63,9 @@ def small_run(tmp_path_factory) -> dict:
                         "--scale", str(SCALE)], capture_output=True, text=True, env=_clean_env(), timeout=900)
     assert r.returncode == 0, f"rr synth failed:\n{r.stdout[-2000:]}\n{r.stderr[-4000:]}"
     before = _reference_figures()
-    _make("report", data, out)
+    printed = [_make("report", data, out)]
     first = tree(out)
     shutil.move(str(out), str(root / "first"))
-    _make("outbox", data, out)
-    return {"data": data, "out": out, "first": first, "second": tree(out), "seed": SEED,
+    printed.append(_make("outbox", data, out))
+    return {"data": data, "out": out, "first": first, "second": tree(out), "seed": SEED, "printed": printed,
             "figures_before": before, "figures_after": _reference_figures()}
