@@ -13,15 +13,16 @@ runs with ``PYTHONHASHSEED=0``; so does ``make test``'s pytest, and then the cel
 own process. Under any other hash seed (pytest run by hand) they run in a child Python started with
 ``PYTHONHASHSEED=0``, so that a result never depends on how the suite was started.
 
-With ``memo=True`` (the variant runs) the chapter functions of :data:`MEMO`, whose results depend on
-their arguments alone (the official-statistics sections: the same public tables on every data folder),
-are computed once per test process for each distinct argument list (the arguments' pickle is the key)
-and replayed from a pickle of the first result after that (the first call, too, returns the pickle's
-copy, so that a later function given that result as an argument sees the same bytes on every run):
-chapter 2's designs, sensitivity analyses and funnels are about half of each of its ten variant runs.
-The figures of a replayed result are drawn from the same pickle, so their SVG is the first run's bytes:
-it is written again from those bytes rather than drawn again (``figures.save``, about a third of a
-variant run of chapter 2). Everything else of the chapter, its results recorded included, runs as usual.
+With ``memo=True`` (the variant runs, the imported folder's run) the chapter functions of :data:`MEMO`,
+whose results depend on their arguments alone (the official-statistics sections: the same public tables on
+every data folder), are computed once per test session for each distinct argument list (the arguments'
+pickle is the key; the result's pickle is kept in :data:`MEMO_DIR`, which every xdist worker reads) and
+replayed from that pickle (the first call, too, returns the pickle's copy, so that a later function given
+that result as an argument sees the same bytes on every run): chapter 2's designs, sensitivity analyses
+and funnels are about half of each of its variant runs. The figures of a replayed result are drawn from
+the same pickle, so their SVG is the first drawing's bytes: it is written from those bytes rather than
+drawn again (``figures.save``, about a third of a variant run of chapter 2). Everything else of the
+chapter, its results recorded included, runs as usual.
 """
 from __future__ import annotations
 
@@ -52,6 +53,41 @@ _memo: dict[tuple[str, str], bytes] = {}
 #: the SVG of each figure of a memoised result, by (result key, figure name)
 _svg: dict[tuple, bytes] = {}
 _FIGURE_KEY = "_rr_memo_key"
+#: a folder the test session's processes share (``tests/conftest.py`` sets it): a memoised result and its
+#: figures' SVG are kept there too, so one process computes them for every process of the session
+MEMO_DIR: Path | None = None
+
+
+@contextlib.contextmanager
+def _shared(name: str):
+    """The shared file ``name`` under :data:`MEMO_DIR`, locked while the block runs (``None``: no folder)."""
+    if MEMO_DIR is None:
+        yield None
+        return
+    from _shared import file_lock
+
+    with file_lock(MEMO_DIR / f".{name}.lock"):
+        yield MEMO_DIR / name
+
+
+def _computed(key: tuple[str, str], f, args, kw):
+    """``(pickle, None)`` of ``f(*args, **kw)`` from this process's memo, the session's folder, or computed
+    now; ``(None, value)`` for a result that does not pickle (not kept)."""
+    if key in _memo:
+        return _memo[key], None
+    with _shared(f"{key[0]}-{key[1]}.pickle") as file:
+        if file is not None and file.exists():
+            _memo[key] = file.read_bytes()
+            return _memo[key], None
+        value = f(*args, **kw)
+        try:
+            _memo[key] = pickle.dumps(value)
+        except Exception:
+            return None, value
+        if file is not None:
+            from rrlib.io import atomic_write_bytes
+            atomic_write_bytes(file, _memo[key])
+    return _memo[key], None
 
 
 def _cached(f):
@@ -61,13 +97,10 @@ def _cached(f):
             key = (f.__qualname__, hashlib.sha256(pickle.dumps((args, sorted(kw.items())))).hexdigest())
         except Exception:  # an argument that does not pickle: computed every time
             return f(*args, **kw)
-        if key not in _memo:
-            value = f(*args, **kw)
-            try:
-                _memo[key] = pickle.dumps(value)
-            except Exception:  # a result that does not pickle is not kept
-                return value
-        value = pickle.loads(_memo[key])
+        pickled, value = _computed(key, f, args, kw)
+        if pickled is None:
+            return value
+        value = pickle.loads(pickled)
         for name, fig in (getattr(value, "figures", None) or {}).items():
             setattr(fig, _FIGURE_KEY, (key, name))   # drawn from the pickle: the same SVG every time
         return value
@@ -84,9 +117,15 @@ def _saving_once(save):
         if key is None:
             return save(fig, path)
         if key not in _svg:
-            out = save(fig, path)
-            _svg[key] = Path(out).read_bytes()
-            return out
+            with _shared(f"{key[0][0]}-{key[0][1]}-{key[1]}.svg") as file:
+                if file is not None and file.exists():
+                    _svg[key] = file.read_bytes()
+                else:
+                    out = save(fig, path)
+                    _svg[key] = Path(out).read_bytes()
+                    if file is not None:
+                        atomic_write_bytes(file, _svg[key])
+                    return out
         import matplotlib.pyplot as plt
         plt.close(fig)
         return atomic_write_bytes(Path(path), _svg[key])

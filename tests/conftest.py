@@ -58,6 +58,18 @@ def pytest_xdist_make_scheduler(config, log):
     return ModuleScheduling(config, log)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _inprocess_memo(tmp_path_factory):
+    """The folder where the in-process chapter runs keep what they memoise, one for every worker
+    (``tests/_inprocess.py``: chapter 2's official-statistics parts are computed once per session)."""
+    import _inprocess
+
+    _inprocess.MEMO_DIR = session_shared_dir(tmp_path_factory) / "inprocess-memo"
+    _inprocess.MEMO_DIR.mkdir(parents=True, exist_ok=True)
+    yield
+    _inprocess.MEMO_DIR = None
+
+
 @pytest.fixture(scope="session")
 def shipped_small(tmp_path_factory):
     """The shipped seed's synthetic folder at scale 0.2, every domain: made once per session (under a file
