@@ -34,7 +34,8 @@ def read(d: Path, name: str) -> pd.DataFrame:
 
 
 def write(d: Path, name: str, df: pd.DataFrame) -> None:
-    (d / f"{name}.csv.gz").write_bytes(gzip.compress(df.to_csv(index=False).encode("utf-8")))
+    # the fastest gzip level: the survey's table is 10 MB of text, compressed twice in some tests
+    (d / f"{name}.csv.gz").write_bytes(gzip.compress(df.to_csv(index=False).encode("utf-8"), compresslevel=1))
 
 
 def set_window(d: Path, start: str | None, end: str | None = None) -> None:
