@@ -608,6 +608,21 @@ def _sums_match(fv: pd.Series, cv: pd.Series, fkey: pd.Series, ckey: pd.Series, 
     return bool(checked) and all(abs(sums[k] - cmap[k]) < 1e-9 for k in checked)
 
 
+_READ: dict[tuple[str, int, int], pd.DataFrame] = {}
+
+
+def _read_published(path: Path) -> pd.DataFrame:
+    """A published table's text, read once per process while the file is unchanged (its path, size and
+    modification time are the key): each table a chapter publishes is compared with every one before it."""
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in _READ:
+        if len(_READ) > 512:  # a long-lived process (a test worker) runs many chapters
+            _READ.clear()
+        _READ[key] = pd.read_csv(path, dtype=str, keep_default_na=False)
+    return _READ[key].copy()
+
+
 def margin_links(df: pd.DataFrame, counts: Sequence[str], id_cols: Sequence[str], tables_dir: Path,
                  name: str) -> list[dict]:
     """Other tables already published in ``tables_dir`` that share margins with this one.
@@ -633,11 +648,16 @@ def margin_links(df: pd.DataFrame, counts: Sequence[str], id_cols: Sequence[str]
             continue
         try:
             rec = json.loads(rec_file.read_text(encoding="utf-8"))
-            pub = pd.read_csv(Path(tables_dir) / f"{other}.csv", dtype=str, keep_default_na=False)
         except (OSError, ValueError):
             continue
         if (rec.get("rules") or {}).get("rounding"):
             continue  # rounded margins are not exact totals
+        if not any(c in rec.get("counts", []) for c in counts):
+            continue  # no count column in common: nothing to read
+        try:
+            pub = _read_published(Path(tables_dir) / f"{other}.csv")
+        except (OSError, ValueError):
+            continue
         shared = [c for c in counts if c in rec.get("counts", []) and c in pub.columns]
         if not shared:
             continue
