@@ -62,13 +62,6 @@ endif
 
 DATA_DIR ?= $(RR_DATA_DIR)
 OUT_DIR ?= $(RR_OUT_DIR)
-# An area run on the shipped (Blackpool) folder reads none of its pupil-level tables (every such section
-# says there is no pupil-level data for the area): its chapters do not wait for, nor make, a prepared copy.
-ifneq ($(strip $(AREA)),)
-ifeq ($(strip $(DATA_DIR)),)
-AREA_WITHOUT_DATA := 1
-endif
-endif
 ifneq ($(strip $(DATA_DIR)),)
 export RR_DATA_DIR := $(abspath $(DATA_DIR))
 endif
@@ -91,7 +84,6 @@ LIB_DATA := $(shell find src/rrlib/data src/rrlib/instruments -name '*.py' 2>/de
 RAW_FILES := $(wildcard $(RR_DATA)/*)
 PUBLIC_FILES := $(wildcard data/raw/public/*.csv)
 PREPARED := $(RR_PROCESSED)/.prepared.json
-CHAPTER_DATA := $(if $(AREA_WITHOUT_DATA),,$(PREPARED))
 CHAPTERS_MK := $(shell mkdir -p '$(RR_OUT)' && PYTHONPATH=src $(PYTHON) -m rrlib.registry make '$(RR_OUT)/notebooks' > '$(RR_OUT)/.chapters.mk.'$$$$'.tmp' && mv '$(RR_OUT)/.chapters.mk.'$$$$'.tmp' '$(RR_OUT)/.chapters.mk' && echo '$(RR_OUT)/.chapters.mk')
 ifeq ($(CHAPTERS_MK),)
 $(error the chapter registry failed: run `PYTHONPATH=src $(PYTHON) -m rrlib.registry` to see why)
@@ -107,7 +99,7 @@ REPORT := $(RR_OUT)/index.html
 
 .PHONY: all setup data chapters claims report outbox verify figures-manifest test test-fast bench simulation clean clean-all help strip synth hooks lint codecheck nbval lab
 
-all: $(SETUP) $(if $(AREA_WITHOUT_DATA),,data) chapters claims report ## set up, then reproduce every chapter, the claims and the report (default)
+all: $(SETUP) data chapters claims report ## set up, then reproduce every chapter, the claims and the report (default)
 
 help: ## list the targets
 	@echo "Resilience Revolution evaluation compendium. Targets:"
@@ -158,7 +150,7 @@ synth: $(SETUP) ## regenerate the shipped synthetic data folder from its seed an
 
 chapters: $(EXECUTED) ## run every chapter notebook (only those whose inputs changed)
 
-$(RR_OUT)/notebooks/%.ipynb: notebooks/%.ipynb $(CHAPTER_DATA) $(PUBLIC_FILES) $$(CHAPTER_DEPS_$$*) $(RR_OUT)/.params/%
+$(RR_OUT)/notebooks/%.ipynb: notebooks/%.ipynb $(PREPARED) $(PUBLIC_FILES) $$(CHAPTER_DEPS_$$*) $(RR_OUT)/.params/%
 	$(RR) run notebooks/$*.ipynb $(PARAMS_$*)
 
 # A chapter's parameters (PARAMS_<notebook>, e.g. PARAMS_04_self_harm_readmissions='-p financial_year=2018/19')

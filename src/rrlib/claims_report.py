@@ -232,8 +232,10 @@ def write_outputs(rows: list[dict], out_dir: str | Path, *, folder: str | None,
             atomic_write_text(out_dir / "claims.html", to_html(rows, folder=folder, synthetic=synthetic))]
 
 
-def main(data_dir=None, out_dir=None, strict: bool = False, registry: str | Path | None = None) -> int:
-    """``rr claims``: check claims.yml against the run's results and write the claims files."""
+def main(data_dir=None, out_dir=None, strict: bool = False, registry: str | Path | None = None,
+         write: bool = True) -> int:
+    """``rr claims``: check claims.yml against the run's results and write the claims files (``write=False``:
+    check only, as ``rr verify`` does, leaving the files ``make`` keeps up to date untouched)."""
 
     logger = log.get("claims")
     log.setup()
@@ -243,11 +245,14 @@ def main(data_dir=None, out_dir=None, strict: bool = False, registry: str | Path
     except claims.ClaimsError as exc:
         logger.error(f"rr claims: {exc}")
         return 2
-    written = write_outputs(rows, lay.out_dir, folder=lay.data_dir.name, synthetic=synthetic)
     s = claims.summary(rows)
-    logger.info(f"claims: {s['total']} checked on {lay.data_dir.name}: "
-                + ", ".join(f"{n} {st}" for st, n in s["status"].items())
-                + f" -> {written[0]}, {written[1].name}, {written[2].name}")
+    counts = (f"claims: {s['total']} checked on {lay.data_dir.name}: "
+              + ", ".join(f"{n} {st}" for st, n in s["status"].items()))
+    if write:
+        written = write_outputs(rows, lay.out_dir, folder=lay.data_dir.name, synthetic=synthetic)
+        logger.info(counts + f" -> {written[0]}, {written[1].name}, {written[2].name}")
+    else:
+        logger.info(counts)
     if strict:
         bad = claims.strict_failures(rows, default_data=claims.is_default_data(lay))
         if bad:

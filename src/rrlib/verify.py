@@ -125,7 +125,8 @@ def main(data_dir=None, out_dir=None) -> int:
             code = 1
         if any(r["status"] != "identical" for r in rows):
             code = 1
-    claims_code = claims_report.main(data_dir=data_dir, out_dir=out_dir, strict=True)
+    # checked, not written again: the claims files stay as `make` left them, so the run stays up to date
+    claims_code = claims_report.main(data_dir=data_dir, out_dir=out_dir, strict=True, write=False)
     if claims_code:
         code = 1
     logger.info("verify: " + ("OK: figures identical and every claim has its expected outcome" if code == 0

@@ -88,3 +88,13 @@ def test_touched_notebook_reruns_only_its_chapter(up_to_date):
     assert any(re.search(r"-m rrlib report\b", c) for c in cmds), cmds
     assert not any(re.search(r"-m rrlib (prepare|verify-data)\b", c) for c in cmds), cmds
     assert not any(nb in c for c in cmds for nb in NOTEBOOKS if nb != "01_reach.ipynb"), cmds
+
+
+def test_verify_leaves_the_run_up_to_date():
+    """``rr verify`` (``make verify``) checks the claims without writing the claims files again, so the run
+    it checked is still up to date (it used to leave the report older than the claims)."""
+    r = subprocess.run([str(paths.ROOT / ".venv" / "bin" / "python"), "-m", "rrlib", "verify"], cwd=paths.ROOT,
+                       capture_output=True, text=True, env=_env(), timeout=300)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    q = _make("-q", "all")
+    assert q.returncode == 0, f"rr verify left the run out of date: {_commands(_make('-n', 'all').stdout)}"
