@@ -118,10 +118,9 @@ def test_folder_without_manifest_is_not_known_synthetic(edu_dir, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def all_dir(tmp_path_factory) -> Path:
-    d = tmp_path_factory.mktemp("all") / "raw"
-    synth.generate(d, seed=11, scale=0.3)
-    return d
+def all_dir(shipped_small) -> Path:
+    """A folder of every domain: the suite's small synthetic folder (read only here)."""
+    return shipped_small
 
 
 def test_streamed_outputs_equal_the_all_at_once_outputs(all_dir, monkeypatch):

@@ -91,11 +91,11 @@ def test_run_log_of_a_failing_step(tmp_path):
     assert doc["summary"]["steps"][0]["ok"] is False
 
 
-def test_rr_prepare_writes_a_run_log(tmp_path, monkeypatch, capsys):
-    """`rr prepare` on a data folder outside the project: one step per table in the run log,
-    the folder recorded by name and MANIFEST hash only."""
+def test_rr_prepare_writes_a_run_log(tmp_path, monkeypatch, capsys, shipped_small):
+    """`rr prepare` on a data folder outside the project (the suite's small synthetic folder): one step per
+    table in the run log, the folder recorded by name and MANIFEST hash only."""
     raw = tmp_path / "elsewhere" / "raw_copy"
-    shutil.copytree(paths.DEFAULT_DATA_DIR, raw)
+    shutil.copytree(shipped_small, raw)
     monkeypatch.setenv(paths.OUT_ENV, str(tmp_path / "out"))
     assert cli.main(["prepare", str(raw)]) == 0
     assert "ok:" in capsys.readouterr().out
@@ -105,7 +105,7 @@ def test_rr_prepare_writes_a_run_log(tmp_path, monkeypatch, capsys):
     assert str(tmp_path) not in text
     doc = log.read_run_log(files[0])
     assert doc["header"]["data"]["name"] == "raw_copy"
-    assert doc["header"]["data"]["manifest_sha256"] == log.manifest_sha256(paths.DEFAULT_DATA_DIR)
+    assert doc["header"]["data"]["manifest_sha256"] == log.manifest_sha256(shipped_small)
     names = [s["step"] for s in doc["summary"]["steps"]]
     assert any(n.startswith("pupils:") for n in names) and names[-1] == "prepare"
     assert doc["summary"]["exit_code"] == 0
