@@ -58,36 +58,41 @@ _FIGURE_KEY = "_rr_memo_key"
 MEMO_DIR: Path | None = None
 
 
-@contextlib.contextmanager
-def _shared(name: str):
-    """The shared file ``name`` under :data:`MEMO_DIR`, locked while the block runs (``None``: no folder)."""
+def _once(memory: dict, key, name: str, make) -> bytes:
+    """The bytes of ``key``: from ``memory`` (this process), else from the session's file ``name`` under
+    :data:`MEMO_DIR` (locked, so one process makes it), else ``make()`` now; kept in both."""
+    if key in memory:
+        return memory[key]
     if MEMO_DIR is None:
-        yield None
-        return
+        memory[key] = make()
+        return memory[key]
     from _shared import file_lock
+    from rrlib.io import atomic_write_bytes
 
+    file = MEMO_DIR / name
     with file_lock(MEMO_DIR / f".{name}.lock"):
-        yield MEMO_DIR / name
+        if file.exists():
+            memory[key] = file.read_bytes()
+        else:
+            memory[key] = make()
+            atomic_write_bytes(file, memory[key])
+    return memory[key]
 
 
-def _computed(key: tuple[str, str], f, args, kw):
-    """``(pickle, None)`` of ``f(*args, **kw)`` from this process's memo, the session's folder, or computed
-    now; ``(None, value)`` for a result that does not pickle (not kept)."""
-    if key in _memo:
-        return _memo[key], None
-    with _shared(f"{key[0]}-{key[1]}.pickle") as file:
-        if file is not None and file.exists():
-            _memo[key] = file.read_bytes()
-            return _memo[key], None
-        value = f(*args, **kw)
-        try:
-            _memo[key] = pickle.dumps(value)
-        except Exception:
-            return None, value
-        if file is not None:
-            from rrlib.io import atomic_write_bytes
-            atomic_write_bytes(file, _memo[key])
-    return _memo[key], None
+class _Unpicklable(Exception):
+    """A memoised function's result that does not pickle (it is returned, not kept)."""
+
+    def __init__(self, value):
+        super().__init__()
+        self.value = value
+
+
+def _pickled(f, args, kw) -> bytes:
+    value = f(*args, **kw)
+    try:
+        return pickle.dumps(value)
+    except Exception:
+        raise _Unpicklable(value) from None
 
 
 def _cached(f):
@@ -97,9 +102,10 @@ def _cached(f):
             key = (f.__qualname__, hashlib.sha256(pickle.dumps((args, sorted(kw.items())))).hexdigest())
         except Exception:  # an argument that does not pickle: computed every time
             return f(*args, **kw)
-        pickled, value = _computed(key, f, args, kw)
-        if pickled is None:
-            return value
+        try:
+            pickled = _once(_memo, key, f"{key[0]}-{key[1]}.pickle", lambda: _pickled(f, args, kw))
+        except _Unpicklable as exc:
+            return exc.value
         value = pickle.loads(pickled)
         for name, fig in (getattr(value, "figures", None) or {}).items():
             setattr(fig, _FIGURE_KEY, (key, name))   # drawn from the pickle: the same SVG every time
@@ -109,6 +115,8 @@ def _cached(f):
 
 def _saving_once(save):
     """``rrlib.figures.save`` writing a memoised result's figure from the SVG its first drawing made."""
+    import matplotlib.pyplot as plt
+
     from rrlib.io import atomic_write_bytes
 
     @functools.wraps(save)
@@ -116,19 +124,9 @@ def _saving_once(save):
         key = getattr(fig, _FIGURE_KEY, None)
         if key is None:
             return save(fig, path)
-        if key not in _svg:
-            with _shared(f"{key[0][0]}-{key[0][1]}-{key[1]}.svg") as file:
-                if file is not None and file.exists():
-                    _svg[key] = file.read_bytes()
-                else:
-                    out = save(fig, path)
-                    _svg[key] = Path(out).read_bytes()
-                    if file is not None:
-                        atomic_write_bytes(file, _svg[key])
-                    return out
-        import matplotlib.pyplot as plt
+        svg = _once(_svg, key, f"{key[0][0]}-{key[0][1]}-{key[1]}.svg", lambda: Path(save(fig, path)).read_bytes())
         plt.close(fig)
-        return atomic_write_bytes(Path(path), _svg[key])
+        return atomic_write_bytes(Path(path), svg)
     return wrapper
 
 

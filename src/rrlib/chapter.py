@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import areas, disclosure, figures, manifest, paths, provenance, public, registry, tre
-from .results import Results
+from .results import OFFICIAL_FOLDER, Results
 
 #: Chapter key -> notebook file name, found from the notebooks (rrlib.registry): never a hand-kept list.
 NOTEBOOKS = {c.key: c.notebook for c in registry.chapters()}
@@ -356,7 +356,7 @@ class Chapter:
         if official_only:
             self.official_only = True
             self.synthetic = False
-            self.results.data.update({"folder": "official statistics", "synthetic": False})
+            self.results.data.update({"folder": OFFICIAL_FOLDER, "synthetic": False})
             run = "" if self.area.is_default else f"**Area run: {self.area.name}.** "
             head = (run + "**Official statistics only.** This chapter reads only the official statistics shipped in "
                     "`data/raw/public/` (DfE, OHID Fingertips); it does not read the data folder "

@@ -6,7 +6,6 @@ short progress lines through :mod:`rrlib.log`, never a traceback for bad data, a
 """
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -82,7 +81,7 @@ def main_prepare(data_dir: str | Path, processed_dir: str | Path) -> int:
     except (data.DataValidationError, manifest.ManifestError) as exc:
         logger.error(f"{exc}\nnothing written to {processed_dir}")
         return 1
-    stamp = json.loads((Path(processed_dir) / data.STAMP_NAME).read_text(encoding="utf-8"))
+    stamp = data.stamp(processed_dir)
     if stamp.get("manifest"):
         logger.info(f"checksums: {len(stamp['manifest']['files'])} files match the MANIFEST "
                     f"(synthetic: {stamp.get('synthetic')})")

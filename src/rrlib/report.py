@@ -55,6 +55,7 @@ from . import (
 )
 from . import chapter as chapter_mod
 from . import references as refs_mod
+from . import results as results_mod
 from .io import atomic_write_text, sha256_file
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -201,7 +202,7 @@ def chapter_banner(lay: paths.Layout, name: str, data_class: str, banner: str) -
         doc = json.loads(f.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return data_class, banner
-    if (doc.get("data") or {}).get("folder") == "official statistics":
+    if results_mod.official_only(doc):
         return "real", OFFICIAL_ONLY_BANNER
     return data_class, banner
 

@@ -32,6 +32,16 @@ from .io import plain, write_json
 KEY_RE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$")
 
 
+#: The ``data.folder`` of a chapter that reads no data folder, only the shipped official statistics
+#: (:meth:`rrlib.chapter.Chapter.banner` with ``official_only``).
+OFFICIAL_FOLDER = "official statistics"
+
+
+def official_only(doc: dict) -> bool:
+    """Whether a results document (as :func:`load` reads it) is of a chapter of official statistics only."""
+    return (doc.get("data") or {}).get("folder") == OFFICIAL_FOLDER
+
+
 #: The columns of a results frame, in order: what :meth:`Results.record_frame` records. The estimate is
 #: ``value`` in every chapter (``estimate`` is still accepted by ``record_frame`` for older code).
 RESULT_COLUMNS = ("key", "value", "lower", "upper", "unit", "method", "n", "note")

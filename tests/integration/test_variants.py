@@ -29,7 +29,7 @@ For every folder and chapter:
 
 Cost: the suite's shared small folder (``shipped_small``), 10 folders prepared (~4 s each), 34 chapter runs of 1 to 8
 seconds each without a kernel; chapter 2's official-statistics sections (the same public tables on every
-folder) are computed once per worker and replayed with their figures (``_inprocess`` ``memo``). Marked slow.
+folder) and their figures are computed once per session and replayed (``_inprocess`` ``memo``). Marked slow.
 """
 from __future__ import annotations
 
@@ -86,12 +86,11 @@ def _folder(root: Path, name: str) -> tuple[Path, Path]:
     return data_dir, out_dir
 
 
-def _processed(out_dir: Path) -> dict[str, str]:
-    """``{table: sha256}`` of a prepared run folder's processed tables (``rr prepare``'s stamp)."""
+def _processed(root: Path, name: str) -> dict[str, str]:
+    """``{table: sha256}`` of folder ``name``'s processed tables (``rr prepare``'s stamp)."""
     from rrlib import data
 
-    stamp = json.loads((out_dir / "processed" / data.STAMP_NAME).read_text(encoding="utf-8"))
-    return {t: v["sha256"] for t, v in stamp["tables"].items()}
+    return {t: v["sha256"] for t, v in data.stamp(paths.layout(*_folder(root, name)).processed_dir)["tables"].items()}
 
 
 def _run(root: Path, name: str, chapter: str) -> dict:
@@ -126,8 +125,7 @@ def test_chapter_completes_on_variant_and_names_every_skip(root, name, chapter):
         # none of the tables the chapter reads changes: the same inputs, byte for byte (module docstring)
         read = _run(root, "full", chapter)["data"]["tables"]
         assert read, f"{chapter} recorded no table of the data folder read"
-        (_, out), (_, full_out) = _folder(root, name), _folder(root, "full")
-        here, full = _processed(out), _processed(full_out)
+        here, full = _processed(root, name), _processed(root, "full")
         changed = [t for t in read if here.get(t) != full.get(t)]
         assert not changed, (f"{name} changes the processed {changed}, which {chapter} reads, though its variants "
                              f"change only {sorted({t for v in GROUPS[name] for t in V.VARIANTS[v].tables})} "

@@ -25,6 +25,7 @@ import yaml
 
 from _inprocess import run_chapter_code
 from rrlib import chapter, manifest, paths
+from rrlib import results as results_mod
 from rrlib.data import check as check_tables
 from rrlib.data import tables as contract_tables
 from rrlib.importers import ImportFieldError, run_import
@@ -471,7 +472,7 @@ def _official_only(name: str) -> bool:
     """Whether chapter ``name`` reads no data folder: its default run (``make all``, before the suite) recorded
     its results as official statistics only."""
     f = paths.layout().result_file(name)
-    return f.exists() and json.loads(f.read_text(encoding="utf-8"))["data"].get("folder") == "official statistics"
+    return f.exists() and results_mod.official_only(results_mod.load(f))
 
 
 @pytest.mark.slow

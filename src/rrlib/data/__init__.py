@@ -53,7 +53,7 @@ How a table is read (the rules a real extract must follow)
 """
 from __future__ import annotations
 
-from .load import load, load_all
+from .load import load, load_all, stamp
 from .prepare import STAMP_NAME, prepare
 from .table import (
     DOMAINS,
@@ -83,5 +83,5 @@ __all__ = [
     "DOMAINS", "Table", "domain_modules", "tables", "PUPIL_ID", "id_pattern", "id_check", "matches_check",
     "academic_year_check", "on_uniques", "sorted_by", "school_phase", "take_rows",
     "DataValidationError", "find_file", "read_raw", "validate", "check", "iter_validate",
-    "prepare", "STAMP_NAME", "load", "load_all",
+    "prepare", "STAMP_NAME", "load", "load_all", "stamp",
 ]
